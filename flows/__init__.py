@@ -1,0 +1,1 @@
+"""The Pepeunit data plane: the pipeline engine and (later) the bytewax dataflow."""

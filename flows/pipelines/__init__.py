@@ -1,0 +1,1 @@
+"""The pipeline language: configuration model, validation and exact runtime semantics."""

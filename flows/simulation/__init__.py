@@ -1,0 +1,1 @@
+"""Trying pipelines on recorded messages before deploying them."""

@@ -1,0 +1,1 @@
+"""The `pepeunit` command line."""

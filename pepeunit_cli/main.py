@@ -1,0 +1,9 @@
+"""Entry point of the `pepeunit` console script."""
+
+import click
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pepeunit")
+def main() -> None:
+    """Pepeunit: IoT units from git repositories, and the data plane for their MQTT data."""
