@@ -2,8 +2,13 @@
 
 import click
 
+from pepeunit_cli.pipelines import pipelines
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="pepeunit")
 def main() -> None:
     """Pepeunit: IoT units from git repositories, and the data plane for their MQTT data."""
+
+
+main.add_command(pipelines)

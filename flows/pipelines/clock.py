@@ -1,0 +1,34 @@
+"""Time as the pipelines use it: timezone-aware UTC datetimes with millisecond precision."""
+
+from datetime import UTC, datetime, timedelta
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MS = timedelta(milliseconds=1)
+
+
+def to_epoch_ms(moment: datetime) -> int:
+    return (moment - EPOCH) // _ONE_MS
+
+
+def from_epoch_ms(epoch_ms: int) -> datetime:
+    return EPOCH + timedelta(milliseconds=epoch_ms)
+
+
+def truncate_to_ms(moment: datetime) -> datetime:
+    """Rows are stored with millisecond precision (`DateTime64(3)`), so the clock is too."""
+    if moment.tzinfo is None:
+        raise ValueError("the pipeline clock needs timezone-aware datetimes")
+    return from_epoch_ms(to_epoch_ms(moment))
+
+
+def format_utc_ms(moment: datetime) -> str:
+    """ISO-8601 in UTC with milliseconds, e.g. `2024-01-01T00:00:00.000Z`."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_utc(text: str) -> datetime:
+    """An ISO-8601 time with a zone (`Z` or an offset), as an aware UTC datetime."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"time {text!r} has no zone: add 'Z' or an offset like '+00:00'")
+    return moment.astimezone(UTC)

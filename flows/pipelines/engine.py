@@ -1,0 +1,136 @@
+"""One node's pipeline: active period → filters → transformations → processing policy.
+
+Plain Python with no I/O. The caller owns the per-node `NodeState` (so the live dataflow can keep
+it in recoverable state) and the clock (`now`, a timezone-aware datetime).
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flows.pipelines import rejections
+from flows.pipelines.aggregation import OpenWindows
+from flows.pipelines.clock import to_epoch_ms, truncate_to_ms
+from flows.pipelines.config import PipelineConfig, PolicyType
+from flows.pipelines.filters import CompiledFilters, FilterMemory
+from flows.pipelines.numbers import parse_finite_float
+from flows.pipelines.rejections import Rejection
+from flows.pipelines.rows import AggregationRow, LastValueRow, NRecordsRow, Row, TimeWindowRow
+from flows.pipelines.transformations import CompiledTransformations
+
+
+@dataclass(slots=True)
+class NodeState:
+    """Everything a node's pipeline remembers between messages; survives config changes."""
+
+    filter_memory: FilterMemory = field(default_factory=FilterMemory)
+    open_windows: OpenWindows = field(default_factory=OpenWindows)
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessResult:
+    rows: list[Row]
+    """Rows to store: aggregation windows that closed, then the row of this message (if any)."""
+    rejection: Rejection | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.rejection is None
+
+
+class Pipeline:
+    """A node's validated config, compiled for the hot path."""
+
+    __slots__ = (
+        "_active_period",
+        "_filters",
+        "_policy",
+        "_state_type",
+        "_transformations",
+        "_window",
+        "config",
+        "unit_node_uuid",
+    )
+
+    def __init__(self, unit_node_uuid: str, config: PipelineConfig) -> None:
+        self.unit_node_uuid = unit_node_uuid
+        self.config = config
+        self._active_period = config.active_period
+        self._filters = CompiledFilters(config.filters)
+        self._state_type = config.filters.type_input_value.value
+        self._transformations = (
+            CompiledTransformations(config.transformations, config.filters.type_input_value)
+            if config.transformations is not None
+            else None
+        )
+        self._policy = config.processing_policy
+        size = self._policy.time_window_size
+        self._window = timedelta(seconds=size) if size is not None else None
+
+    def process(self, state: NodeState, payload: str, now: datetime) -> ProcessResult:
+        """Runs one message received at `now` through the pipeline."""
+        now = truncate_to_ms(now)
+        rows: list[Row] = list(self.close_due_windows(state, now))
+        if not self._active_period.is_active(now):
+            return ProcessResult(rows, rejections.INACTIVE_PERIOD)
+        rejection = self._filters.check(payload, now, state.filter_memory)
+        if rejection is not None:
+            return ProcessResult(rows, rejection)
+        value = payload
+        if self._transformations is not None:
+            transformed = self._transformations.apply(payload)
+            if transformed is None:
+                return ProcessResult(rows, rejections.NON_FINITE_RESULT)
+            value = transformed
+        rejection = self._store(state, value, now, rows)
+        if rejection is not None:
+            return ProcessResult(rows, rejection)
+        state.filter_memory.remember(payload, now)
+        return ProcessResult(rows)
+
+    def close_due_windows(self, state: NodeState, now: datetime) -> list[AggregationRow]:
+        """Rows of the node's aggregation windows that ended at or before `now`."""
+        return state.open_windows.close_due(to_epoch_ms(now), self.unit_node_uuid)
+
+    def _store(
+        self, state: NodeState, value: str, now: datetime, rows: list[Row]
+    ) -> Rejection | None:
+        policy = self._policy
+        match policy.policy_type:
+            case PolicyType.LAST_VALUE:
+                rows.append(LastValueRow(self.unit_node_uuid, value, now))
+            case PolicyType.N_RECORDS:
+                assert policy.n_records_count is not None
+                rows.append(
+                    NRecordsRow(
+                        self.unit_node_uuid,
+                        value,
+                        self._state_type,
+                        now,
+                        policy.n_records_count,
+                        len(value.encode("utf-8")),
+                    )
+                )
+            case PolicyType.TIME_WINDOW:
+                assert self._window is not None
+                expiration = (now + self._window).replace(microsecond=0)
+                rows.append(
+                    TimeWindowRow(
+                        self.unit_node_uuid,
+                        value,
+                        self._state_type,
+                        now,
+                        expiration,
+                        len(value.encode("utf-8")),
+                    )
+                )
+            case PolicyType.AGGREGATION:
+                assert policy.time_window_size is not None
+                assert policy.aggregation_functions is not None
+                number = parse_finite_float(value)
+                if number is None:
+                    return rejections.AGGREGATED_NOT_A_NUMBER
+                if not state.open_windows.add(
+                    to_epoch_ms(now), number, policy.time_window_size, policy.aggregation_functions
+                ):
+                    return rejections.WINDOW_ALREADY_CLOSED
+        return None

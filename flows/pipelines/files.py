@@ -1,0 +1,133 @@
+"""Pipeline files (GitOps): YAML documents holding a binding plus the reference config."""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from flows.pipelines.binding import BINDING_KEYS, BINDING_STAGE, Binding, validate_binding
+from flows.pipelines.config import DEFAULT_MAX_PAYLOAD_SIZE, PipelineConfig
+from flows.pipelines.issues import FILE_STAGE, ValidationIssue
+from flows.pipelines.validation import validate_config
+
+PIPELINE_FILE_SUFFIXES = (".yaml", ".yml")
+KNOWN_TOP_LEVEL_KEYS = frozenset(PipelineConfig.SECTIONS) | frozenset(BINDING_KEYS)
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineFile:
+    path: Path
+    binding: Binding | None
+    config: PipelineConfig
+
+
+@dataclass(frozen=True, slots=True)
+class FileIssue:
+    path: Path
+    issue: ValidationIssue
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.issue}"
+
+
+@dataclass(slots=True)
+class CheckReport:
+    files: list[PipelineFile] = field(default_factory=list)
+    errors: list[FileIssue] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def find_pipeline_files(paths: Iterable[Path]) -> list[Path]:
+    """Files as given, and every *.yaml / *.yml below a directory, in a stable order."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                sorted(
+                    p for p in path.rglob("*") if p.suffix in PIPELINE_FILE_SUFFIXES and p.is_file()
+                )
+            )
+        else:
+            found.append(path)
+    return found
+
+
+def _read_yaml(path: Path) -> tuple[object, ValidationIssue | None]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        return None, ValidationIssue(FILE_STAGE, "read", f"Cannot read the file: {error}", "read")
+    try:
+        return yaml.safe_load(text), None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        message = f"Not valid YAML: {where}{error.problem or error}"
+        return None, ValidationIssue(FILE_STAGE, "yaml", message, "yaml_syntax")
+    except yaml.YAMLError as error:
+        return None, ValidationIssue(FILE_STAGE, "yaml", f"Not valid YAML: {error}", "yaml_syntax")
+
+
+def load_pipeline_file(
+    path: Path,
+    *,
+    require_binding: bool = True,
+    max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE,
+    report: CheckReport | None = None,
+) -> PipelineFile | None:
+    """Loads and validates one file; errors and warnings go to `report`."""
+    report = report if report is not None else CheckReport()
+    document, read_issue = _read_yaml(path)
+    if read_issue is not None:
+        report.errors.append(FileIssue(path, read_issue))
+        return None
+    config, issues = validate_config(document, max_payload_size)
+    binding: Binding | None = None
+    if isinstance(document, dict):
+        if require_binding or any(key in document for key in BINDING_KEYS):
+            binding, binding_issues = validate_binding(document)
+            issues = binding_issues + issues
+        for key in document:
+            if key not in KNOWN_TOP_LEVEL_KEYS:
+                report.warnings.append(f"{path}: warning: unknown top-level key {key!r} is ignored")
+    report.errors.extend(FileIssue(path, issue) for issue in issues)
+    if issues or config is None:
+        return None
+    loaded = PipelineFile(path, binding, config)
+    report.files.append(loaded)
+    return loaded
+
+
+def _flag_duplicate_bindings(report: CheckReport) -> None:
+    first_file_of: dict[tuple[str | None, ...], Path] = {}
+    for loaded in report.files:
+        if loaded.binding is None:
+            continue
+        key = (loaded.binding.node_uuid, loaded.binding.unit, loaded.binding.topic)
+        if key in first_file_of:
+            message = f"{loaded.binding.describe()} is already bound by {first_file_of[key]}"
+            issue = ValidationIssue(BINDING_STAGE, "node" if key[0] else "topic", message, "unique")
+            report.errors.append(FileIssue(loaded.path, issue))
+        else:
+            first_file_of[key] = loaded.path
+
+
+def check_pipeline_files(
+    paths: Sequence[Path],
+    *,
+    require_binding: bool = True,
+    max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE,
+) -> CheckReport:
+    """Validates every pipeline file under `paths`, including that no two bind the same node."""
+    report = CheckReport()
+    for path in find_pipeline_files(paths):
+        load_pipeline_file(
+            path, require_binding=require_binding, max_payload_size=max_payload_size, report=report
+        )
+    _flag_duplicate_bindings(report)
+    return report
