@@ -1,0 +1,1 @@
+"""Private service instances (Mosquitto, PostgreSQL, chdb-backed ClickHouse) for the tests."""
