@@ -68,6 +68,7 @@ class OpenWindows:
 
     by_key: dict[tuple[int, int], WindowAccumulator] = field(default_factory=dict)
     closed_until_ms: int = 0
+    earliest_end_ms: int | None = None
 
     def add(
         self, epoch_ms: int, value: float, window_size_s: int, function: AggregationFunction
@@ -81,18 +82,19 @@ class OpenWindows:
         if accumulator is None:
             accumulator = WindowAccumulator(function, window_size_s, start, end)
             self.by_key[key] = accumulator
+            if self.earliest_end_ms is None or end < self.earliest_end_ms:
+                self.earliest_end_ms = end
         accumulator.add(value)
         return True
 
     def close_due(self, now_ms: int, unit_node_uuid: str) -> list[AggregationRow]:
         """Rows of every window whose end is at or before `now_ms`, oldest first."""
-        if not self.by_key:
+        if self.earliest_end_ms is None or now_ms < self.earliest_end_ms:
             return []
         due = [key for key, window in self.by_key.items() if window.end_ms <= now_ms]
-        if not due:
-            return []
         closed = sorted((self.by_key.pop(key) for key in due), key=lambda w: (w.end_ms, w.start_ms))
         self.closed_until_ms = max(self.closed_until_ms, closed[-1].end_ms)
+        self.earliest_end_ms = min((w.end_ms for w in self.by_key.values()), default=None)
         return [window.to_row(unit_node_uuid) for window in closed]
 
     def latest_end_ms(self) -> int | None:

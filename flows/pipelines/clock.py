@@ -3,11 +3,12 @@
 from datetime import UTC, datetime, timedelta
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_MS = timedelta(milliseconds=1)
 
 
 def to_epoch_ms(moment: datetime) -> int:
-    return (moment - EPOCH) // _ONE_MS
+    """Whole milliseconds since the epoch (floored), computed exactly."""
+    delta = moment - EPOCH
+    return delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000
 
 
 def from_epoch_ms(epoch_ms: int) -> datetime:
@@ -16,9 +17,12 @@ def from_epoch_ms(epoch_ms: int) -> datetime:
 
 def truncate_to_ms(moment: datetime) -> datetime:
     """Rows are stored with millisecond precision (`DateTime64(3)`), so the clock is too."""
-    if moment.tzinfo is None:
-        raise ValueError("the pipeline clock needs timezone-aware datetimes")
-    return from_epoch_ms(to_epoch_ms(moment))
+    if moment.tzinfo is not UTC:
+        if moment.tzinfo is None:
+            raise ValueError("the pipeline clock needs timezone-aware datetimes")
+        moment = moment.astimezone(UTC)
+    excess_us = moment.microsecond % 1000
+    return moment.replace(microsecond=moment.microsecond - excess_us) if excess_us else moment
 
 
 def format_utc_ms(moment: datetime) -> str:

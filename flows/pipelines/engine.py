@@ -26,7 +26,7 @@ class NodeState:
     open_windows: OpenWindows = field(default_factory=OpenWindows)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ProcessResult:
     rows: list[Row]
     """Rows to store: aggregation windows that closed, then the row of this message (if any)."""
@@ -69,7 +69,9 @@ class Pipeline:
     def process(self, state: NodeState, payload: str, now: datetime) -> ProcessResult:
         """Runs one message received at `now` through the pipeline."""
         now = truncate_to_ms(now)
-        rows: list[Row] = list(self.close_due_windows(state, now))
+        rows: list[Row] = []
+        if state.open_windows.earliest_end_ms is not None:
+            rows.extend(self.close_due_windows(state, now))
         if not self._active_period.is_active(now):
             return ProcessResult(rows, rejections.INACTIVE_PERIOD)
         rejection = self._filters.check(payload, now, state.filter_memory)

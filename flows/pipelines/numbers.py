@@ -21,8 +21,18 @@ _INFINITY = re.compile(r"[+-]?(?:inf|infinity)", re.IGNORECASE)
 _NAN = re.compile(r"nan", re.IGNORECASE)
 
 
+_PLAIN_DECIMAL_CHARACTERS = frozenset("0123456789.eE+-")
+
+
 def parse_float(text: str) -> float | None:
     """The float64 value of `text`, or None where Go's ParseFloat returns an error."""
+    if text and _PLAIN_DECIMAL_CHARACTERS.issuperset(text):
+        # Fast path: over these characters Python's float syntax is exactly Go's decimal syntax.
+        try:
+            value = float(text)
+        except ValueError:
+            return None
+        return None if math.isinf(value) else value
     if _DECIMAL.fullmatch(text):
         value = float(text)
     elif _HEXADECIMAL.fullmatch(text):

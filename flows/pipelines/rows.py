@@ -1,11 +1,15 @@
-"""Storage rows produced by the policies, with the reference table and column names."""
+"""Storage rows produced by the policies, with the reference table and column names.
+
+Values, never changed after creation; not `frozen` only because frozen dataclasses cost about
+a microsecond more per row on the hot path.
+"""
 
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LastValueRow:
     """The node's `state` / `last_update_datetime` in the SQL database."""
 
@@ -15,7 +19,7 @@ class LastValueRow:
     last_update_datetime: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NRecordsRow:
     table: ClassVar[str] = "n_last_entry"
     unit_node_uuid: str
@@ -26,7 +30,7 @@ class NRecordsRow:
     size: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TimeWindowRow:
     table: ClassVar[str] = "window_entry"
     unit_node_uuid: str
@@ -38,7 +42,7 @@ class TimeWindowRow:
     size: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AggregationRow:
     table: ClassVar[str] = "aggregation_entry"
     unit_node_uuid: str
