@@ -62,7 +62,7 @@ def check(paths: tuple[Path, ...], output_format: str, max_payload_size_kb: int)
     Exits 0 when every file is valid, otherwise prints every error and exits 1.
     """
     report = check_pipeline_files(paths, max_payload_size=max_payload_size_kb * _KIB)
-    checked = len(report.files) + len({problem.path for problem in report.errors})
+    checked = len({f.path for f in report.files} | {problem.path for problem in report.errors})
     if checked == 0:
         suffixes = " / ".join(f"*{suffix}" for suffix in PIPELINE_FILE_SUFFIXES)
         click.echo(f"error: no pipeline files ({suffixes}) found in the given paths", err=True)

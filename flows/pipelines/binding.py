@@ -17,12 +17,24 @@ class Binding(BaseModel):
     model_config = ConfigDict(
         extra="ignore",
         json_schema_extra={
+            # A key given as null counts as absent, as in validation.
             "oneOf": [
                 {
                     "required": ["node"],
-                    "not": {"anyOf": [{"required": ["unit"]}, {"required": ["topic"]}]},
+                    "properties": {
+                        "node": {"type": "string"},
+                        "unit": {"type": "null"},
+                        "topic": {"type": "null"},
+                    },
                 },
-                {"required": ["unit", "topic"], "not": {"required": ["node"]}},
+                {
+                    "required": ["unit", "topic"],
+                    "properties": {
+                        "unit": {"type": "string"},
+                        "topic": {"type": "string"},
+                        "node": {"type": "null"},
+                    },
+                },
             ]
         },
     )
