@@ -43,17 +43,22 @@ class CheckReport:
 
 
 def find_pipeline_files(paths: Iterable[Path]) -> list[Path]:
-    """Files as given, and every *.yaml / *.yml below a directory, in a stable order."""
+    """Files as given, and every *.yaml / *.yml below a directory (skipping hidden folders such
+    as `.git` or `.github`), in a stable order."""
     found: list[Path] = []
     for path in paths:
-        if path.is_dir():
-            found.extend(
-                sorted(
-                    p for p in path.rglob("*") if p.suffix in PIPELINE_FILE_SUFFIXES and p.is_file()
-                )
-            )
-        else:
+        if not path.is_dir():
             found.append(path)
+            continue
+        found.extend(
+            sorted(
+                candidate
+                for candidate in path.rglob("*")
+                if candidate.suffix in PIPELINE_FILE_SUFFIXES
+                and candidate.is_file()
+                and not any(part.startswith(".") for part in candidate.relative_to(path).parts)
+            )
+        )
     return found
 
 

@@ -142,6 +142,16 @@ def test_directory_search_finds_yaml_and_yml_recursively(tmp_path):
     assert sorted(f.path for f in report.files) == sorted(wanted)
 
 
+def test_directory_search_skips_hidden_folders(tmp_path):
+    wanted = write(tmp_path / "a.yaml", pipeline_text(f"node: {NODE_A}"))
+    write(tmp_path / ".github" / "workflows" / "ci.yml", "on: [push]\n")
+    write(tmp_path / ".git" / "x.yaml", "not: a pipeline\n")
+    assert find_pipeline_files([tmp_path]) == [wanted]
+    hidden_root = tmp_path / ".pipelines"
+    inner = write(hidden_root / "b.yaml", pipeline_text(f"node: {NODE_B}"))
+    assert find_pipeline_files([hidden_root]) == [inner]
+
+
 def test_directory_search_order_is_stable(tmp_path):
     for name in ("z.yaml", "a.yml", "m/b.yaml", "c.yaml"):
         write(tmp_path / name, "{}")
