@@ -2,6 +2,7 @@
 
 import click
 
+from pepeunit_cli.flow import flow
 from pepeunit_cli.pipelines import pipelines
 
 
@@ -12,3 +13,4 @@ def main() -> None:
 
 
 main.add_command(pipelines)
+main.add_command(flow)

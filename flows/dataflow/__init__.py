@@ -1,0 +1,1 @@
+"""The bytewax dataflow: MQTT intake log → pipelines per node → batched, idempotent storage."""

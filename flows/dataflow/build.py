@@ -1,0 +1,82 @@
+"""Wires the dataflow: intake log → node routing → per-node pipelines → per-table batches →
+storage. Everything stateful (source offsets, node states, unwritten batches) is recoverable."""
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import bytewax.operators as op
+from bytewax.dataflow import Dataflow
+
+from flows.dataflow.batching import RowBatcher
+from flows.dataflow.items import MESSAGE, NodeItem, SourceItem
+from flows.dataflow.node_logic import NodeLogic, NodeLogicContext
+from flows.dataflow.sinks import StorageSink
+from flows.dataflow.source import Intake, LogSource, SourceSettings
+from flows.dataflow.topics import node_of_topic
+from flows.metrics import FlowMetrics
+from flows.registry import PipelineSet
+from flows.storage.clickhouse_writer import ClickHouseWriter
+from flows.storage.ingested import IngestedRow
+from flows.storage.last_value_writer import LastValueWriter
+
+
+@dataclass(frozen=True, slots=True)
+class DataflowParts:
+    domain: str
+    source: SourceSettings
+    partition_count: int
+    """Source partitions in the whole cluster (each sends watermarks to every node)."""
+    open_intake: Callable[[int], Intake]
+    open_writers: Callable[[], tuple[ClickHouseWriter, LastValueWriter]]
+    current_pipelines: Callable[[], PipelineSet]
+    stop_requested: threading.Event
+    metrics: FlowMetrics
+    max_payload_size: int
+    batch_rows: int = 1_000
+    batch_wait: timedelta = timedelta(seconds=1)
+
+
+def _router(parts: DataflowParts) -> Callable[[SourceItem], list[tuple[str, NodeItem]]]:
+    domain = parts.domain
+    dropped_bad_topic = parts.metrics.dropped.labels("bad_topic")
+
+    def route(item: SourceItem) -> list[tuple[str, NodeItem]]:
+        if item[0] == MESSAGE:
+            _, ingest_id, received_ms, topic, payload = item
+            node = node_of_topic(topic, domain)
+            if node is None:
+                dropped_bad_topic.inc()
+                return []
+            return [(node, (MESSAGE, node, ingest_id, received_ms, payload))]
+        _, partition, watermark_ms = item
+        return [
+            (node, (item[0], node, partition, watermark_ms))
+            for node in parts.current_pipelines().aggregation_nodes
+        ]
+
+    return route
+
+
+def build_dataflow(parts: DataflowParts) -> Dataflow:
+    flow = Dataflow("pepeunit")
+    source = LogSource(parts.source, parts.open_intake, parts.stop_requested, parts.metrics)
+    read = op.input("intake", flow, source)
+    by_node = op.flat_map("route_to_nodes", read, _router(parts))
+    context = NodeLogicContext(
+        parts.current_pipelines, parts.partition_count, parts.max_payload_size, parts.metrics
+    )
+    rows = op.stateful_batch("pipelines", by_node, lambda state: NodeLogic(context, state))
+
+    def by_table(keyed_row: tuple[str, IngestedRow]) -> tuple[str, IngestedRow]:
+        return keyed_row[1].row.table, keyed_row[1]
+
+    per_table = op.map("key_by_table", rows, by_table)
+    batches = op.stateful_batch(
+        "batch_rows",
+        per_table,
+        lambda state: RowBatcher(parts.batch_rows, parts.batch_wait, state),
+    )
+    op.output("store", batches, StorageSink(parts.open_writers))
+    return flow

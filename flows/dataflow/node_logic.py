@@ -1,0 +1,109 @@
+"""Per-node processing inside the dataflow: the engine's `NodeState` kept in bytewax state.
+
+Messages run through the node's current pipeline with their logged receive time as the clock,
+so a replay after a crash decides exactly as the first run did. Aggregation windows close on
+ticks carrying each source partition's watermark: a window closes only once every partition has
+passed its end, so messages still being replayed by a slower partition are never late.
+"""
+
+import copy
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from bytewax.operators import StatefulBatchLogic
+
+from flows.dataflow.items import MESSAGE, NodeItem
+from flows.metrics import FlowMetrics
+from flows.pipelines.clock import from_epoch_ms
+from flows.pipelines.engine import NodeState, Pipeline
+from flows.pipelines.rows import AggregationRow
+from flows.registry import PipelineSet
+from flows.storage.ingested import IngestedRow
+
+logger = logging.getLogger("pepeunit.flow.nodes")
+
+_NO_INGEST_ID = 0
+
+
+@dataclass(slots=True)
+class NodeFlowState:
+    node: str
+    engine_state: NodeState = field(default_factory=NodeState)
+    watermarks: dict[int, int] = field(default_factory=dict)
+    """The latest watermark (epoch ms) of each source partition."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeLogicContext:
+    """What every node's logic shares within a process."""
+
+    current_pipelines: Callable[[], PipelineSet]
+    partition_count: int
+    max_payload_size: int
+    metrics: FlowMetrics
+
+
+class NodeLogic(StatefulBatchLogic[NodeItem, IngestedRow, NodeFlowState]):
+    """bytewax builds it without the key, so the node comes with every item."""
+
+    def __init__(self, context: NodeLogicContext, state: NodeFlowState | None) -> None:
+        self._context = context
+        self._state = state
+
+    def on_batch(self, values: list[NodeItem]) -> tuple[Iterable[IngestedRow], bool]:
+        if self._state is None:
+            self._state = NodeFlowState(values[0][1])
+        pipeline = self._context.current_pipelines().by_node.get(self._state.node)
+        out: list[IngestedRow] = []
+        for value in values:
+            if value[0] == MESSAGE:
+                self._process_message(pipeline, value[2], value[3], value[4], out)
+            else:
+                self._state.watermarks[value[2]] = value[3]
+                self._close_windows(out)
+        return out, StatefulBatchLogic.RETAIN
+
+    def _process_message(
+        self,
+        pipeline: Pipeline | None,
+        ingest_id: int,
+        received_ms: int,
+        payload: bytes,
+        out: list[IngestedRow],
+    ) -> None:
+        metrics = self._context.metrics
+        assert self._state is not None
+        if pipeline is None:
+            metrics.dropped.labels("no_pipeline").inc()
+            return
+        if len(payload) > self._context.max_payload_size:
+            metrics.dropped.labels("too_large").inc()
+            return
+        try:
+            text = payload.decode("utf-8")
+        except UnicodeDecodeError:
+            metrics.dropped.labels("invalid_utf8").inc()
+            return
+        result = pipeline.process(self._state.engine_state, text, from_epoch_ms(received_ms))
+        for row in result.rows:
+            row_id = _NO_INGEST_ID if isinstance(row, AggregationRow) else ingest_id
+            out.append(IngestedRow(row_id, row))
+        if result.rejection is None:
+            metrics.accepted.labels(pipeline.config.processing_policy.policy_type.value).inc()
+        else:
+            metrics.rejected.labels(result.rejection.stage, result.rejection.reason).inc()
+
+    def _close_windows(self, out: list[IngestedRow]) -> None:
+        assert self._state is not None
+        watermarks = self._state.watermarks
+        if len(watermarks) < self._context.partition_count:
+            return
+        # Also when the node's pipeline was removed meanwhile: its open windows still end.
+        state = self._state
+        rows = state.engine_state.open_windows.close_due(min(watermarks.values()), state.node)
+        out.extend(IngestedRow(_NO_INGEST_ID, row) for row in rows)
+
+    def snapshot(self) -> NodeFlowState:
+        assert self._state is not None
+        return copy.deepcopy(self._state)

@@ -1,0 +1,160 @@
+"""The bytewax source: one partition per MQTT intake, reading its write-ahead log by offset.
+
+The partition's snapshot is the offset of the next message to emit, so after a crash bytewax
+resumes each partition exactly where the last completed epoch left it and the log replays the
+rest. The log is trimmed only below offsets that every snapshot of the last `retention` no
+longer needs. Every `tick_interval` the partition also emits its watermark.
+"""
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
+
+from flows.dataflow.items import MESSAGE, TICK, SourceItem, ingest_id
+from flows.intake.mqtt_intake import MqttIntake
+from flows.intake.wal import WriteAheadLog
+from flows.metrics import FlowMetrics
+
+logger = logging.getLogger("pepeunit.flow.source")
+
+_FIRST_OFFSET = 1
+_IDLE_POLL = timedelta(milliseconds=5)
+
+
+def _clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Intake:
+    """A partition's log and the MQTT client that fills it."""
+
+    wal: WriteAheadLog
+    mqtt: MqttIntake
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSettings:
+    partitions: tuple[int, ...]
+    """Indexes of the partitions this process owns (one MQTT client each)."""
+    batch_size: int = 2_000
+    tick_interval_ms: int = 1_000
+    retention_ms: int = 300_000
+
+
+class LogPartition(StatefulSourcePartition[SourceItem, int]):
+    def __init__(
+        self,
+        index: int,
+        intake: Intake,
+        next_offset: int,
+        settings: SourceSettings,
+        stop_requested: threading.Event,
+        metrics: FlowMetrics,
+        clock_ms: Callable[[], int] = _clock_ms,
+    ) -> None:
+        self._index = index
+        self._intake = intake
+        self._next_offset = next_offset
+        self._settings = settings
+        self._stop_requested = stop_requested
+        self._metrics = metrics
+        self._clock_ms = clock_ms
+        self._label = f"p{index}"
+        self._last_received_ms = 0
+        self._next_tick_ms = 0
+        self._idle = False
+        self._snapshots: deque[tuple[int, int]] = deque()
+
+    def next_batch(self) -> list[SourceItem]:
+        if self._stop_requested.is_set():
+            logger.info("partition %s: stopping intake, then ending input", self._label)
+            self._intake.mqtt.stop()
+            raise StopIteration
+        messages = self._intake.wal.read_from(self._next_offset, self._settings.batch_size)
+        index = self._index
+        items: list[SourceItem] = [
+            (MESSAGE, ingest_id(index, m.offset), m.received_ms, m.topic, m.payload)
+            for m in messages
+        ]
+        now_ms = self._clock_ms()
+        if messages:
+            self._next_offset = messages[-1].offset + 1
+            self._last_received_ms = messages[-1].received_ms
+            self._intake.mqtt.note_consumed(self._next_offset - 1)
+            self._metrics.lag_seconds.labels(self._label).set(
+                (now_ms - self._last_received_ms) / 1000
+            )
+        if now_ms >= self._next_tick_ms:
+            items.append((TICK, index, self._watermark_ms()))
+            self._next_tick_ms = now_ms + self._settings.tick_interval_ms
+        self._idle = not messages
+        return items
+
+    def _watermark_ms(self) -> int:
+        caught_up = self._next_offset > self._intake.mqtt.logged_offset()
+        if caught_up:
+            return self._intake.mqtt.watermark_ms()
+        return self._last_received_ms
+
+    def next_awake(self) -> datetime | None:
+        return datetime.now(UTC) + _IDLE_POLL if self._idle else None
+
+    def snapshot(self) -> int:
+        now_ms = self._clock_ms()
+        self._snapshots.append((now_ms, self._next_offset))
+        self._trim_log(now_ms)
+        return self._next_offset
+
+    def _trim_log(self, now_ms: int) -> None:
+        """Drops log entries below the newest snapshot older than the retention."""
+        horizon = now_ms - self._settings.retention_ms
+        safe_offset = None
+        while self._snapshots and self._snapshots[0][0] <= horizon:
+            safe_offset = self._snapshots.popleft()[1]
+        if safe_offset is not None:
+            self._snapshots.appendleft((horizon, safe_offset))
+            removed = self._intake.wal.trim_below(safe_offset)
+            if removed:
+                logger.debug("partition %s: trimmed %d logged messages", self._label, removed)
+
+    def close(self) -> None:
+        self._intake.mqtt.stop()
+
+
+class LogSource(FixedPartitionedSource[SourceItem, int]):
+    def __init__(
+        self,
+        settings: SourceSettings,
+        open_intake: Callable[[int], Intake],
+        stop_requested: threading.Event,
+        metrics: FlowMetrics,
+    ) -> None:
+        self._settings = settings
+        self._open_intake = open_intake
+        self._stop_requested = stop_requested
+        self._metrics = metrics
+
+    def list_parts(self) -> list[str]:
+        return [f"p{index}" for index in self._settings.partitions]
+
+    def build_part(self, step_id: str, for_part: str, resume_state: int | None) -> LogPartition:
+        index = int(for_part.removeprefix("p"))
+        intake = self._open_intake(index)
+        next_offset = resume_state if resume_state is not None else _FIRST_OFFSET
+        logger.info(
+            "partition %s: resuming at log offset %d (last logged: %d)",
+            for_part,
+            next_offset,
+            intake.wal.last_offset(),
+        )
+        intake.mqtt.start()
+        return LogPartition(
+            index, intake, next_offset, self._settings, self._stop_requested, self._metrics
+        )

@@ -1,0 +1,240 @@
+"""Receives node messages over MQTT (QoS 1, persistent session, optionally a shared
+subscription) and makes each durable in the write-ahead log before acknowledging it.
+
+Flow control, never dropping:
+- a bounded list of received-but-not-logged messages: when full, the paho callback waits, so
+  paho stops reading the socket and the broker holds the rest (QoS 1, persistent session);
+- the log may run at most `max_backlog` messages ahead of the dataflow; beyond that the
+  committer waits before logging (and so before acknowledging) more.
+
+Redeliveries: after a crash between logging and acknowledging, the broker sends the message
+again with the DUP flag and the same packet id. Packet ids of in-flight messages are distinct
+and brokers hand them out in sequence, so a DUP message whose packet id, topic and payload equal
+one of the last `dedup_window` logged messages is that message again: acknowledged, not logged.
+"""
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from flows.intake.wal import ReceivedMessage, WriteAheadLog
+from flows.metrics import FlowMetrics
+
+logger = logging.getLogger("pepeunit.flow.intake")
+
+_QOS = 1
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeSettings:
+    host: str
+    port: int
+    keepalive: int
+    username: str
+    password: str
+    client_id: str
+    subscription: str
+    """Topic filter, e.g. `$share/pepeunit/example.com/+/pepeunit`."""
+    max_pending: int = 5_000
+    max_backlog: int = 1_000_000
+    dedup_window: int = 20_000
+    """Must exceed the broker's in-flight limit per client and stay below 65 535."""
+    commit_interval_s: float = 0.002
+
+
+@dataclass(slots=True)
+class _Pending:
+    message: ReceivedMessage
+    qos: int
+
+
+class MqttIntake:
+    def __init__(
+        self,
+        settings: IntakeSettings,
+        wal: WriteAheadLog,
+        partition: str,
+        metrics: FlowMetrics,
+        clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+    ) -> None:
+        self._settings = settings
+        self._wal = wal
+        self._partition = partition
+        self._metrics = metrics
+        self._clock_ms = clock_ms
+        self._condition = threading.Condition()
+        self._pending: list[_Pending] = []
+        self._last_received_ms = 0
+        self._consumed_offset = 0
+        self._logged_offset = wal.last_offset()
+        self._stopping = False
+        self._recent: OrderedDict[int, tuple[str, bytes]] = OrderedDict(
+            (mid, (topic, payload))
+            for mid, topic, payload in wal.recent_deliveries(settings.dedup_window)
+        )
+        self._client = self._make_client()
+        self._committer = threading.Thread(
+            target=self._commit_loop, name=f"wal-committer-{partition}", daemon=True
+        )
+
+    def _make_client(self) -> mqtt.Client:
+        client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=self._settings.client_id,
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+            manual_ack=True,
+        )
+        if self._settings.username:
+            client.username_pw_set(self._settings.username, self._settings.password)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.reconnect_delay_set(min_delay=1, max_delay=10)
+        return client
+
+    def start(self) -> None:
+        self._committer.start()
+        self._client.connect_async(
+            self._settings.host, self._settings.port, keepalive=self._settings.keepalive
+        )
+        self._client.loop_start()
+
+    def stop(self) -> None:
+        """Stops receiving, logs and acknowledges what was received, then disconnects."""
+        with self._condition:
+            self._stopping = True
+            self._condition.notify_all()
+        self._committer.join(timeout=30)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    # --- the dataflow side -------------------------------------------------------------------
+
+    def note_consumed(self, offset: int) -> None:
+        """The dataflow has read the log up to `offset`; frees backlog room."""
+        with self._condition:
+            if offset > self._consumed_offset:
+                self._consumed_offset = offset
+                self._condition.notify_all()
+        self._metrics.backlog.labels(self._partition).set(max(self._logged_offset - offset, 0))
+
+    def watermark_ms(self) -> int:
+        """No message received later can carry an earlier receive time than this."""
+        with self._condition:
+            if self._pending:
+                return self._pending[0].message.received_ms
+            return max(self._clock_ms(), self._last_received_ms)
+
+    def logged_offset(self) -> int:
+        with self._condition:
+            return self._logged_offset
+
+    # --- paho callbacks (network thread) -----------------------------------------------------
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        _userdata: object,
+        _flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        _properties: object,
+    ) -> None:
+        if reason_code.is_failure:
+            logger.error("MQTT connect refused for %s: %s", self._partition, reason_code)
+            return
+        logger.info(
+            "partition %s connected to %s:%s, subscribing to %s",
+            self._partition,
+            self._settings.host,
+            self._settings.port,
+            self._settings.subscription,
+        )
+        self._metrics.mqtt_connected.labels(self._partition).set(1)
+        client.subscribe(self._settings.subscription, qos=_QOS)
+
+    def _on_disconnect(
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        _flags: mqtt.DisconnectFlags,
+        reason_code: ReasonCode,
+        _properties: object,
+    ) -> None:
+        self._metrics.mqtt_connected.labels(self._partition).set(0)
+        if not self._stopping:
+            logger.warning(
+                "partition %s disconnected (%s), reconnecting", self._partition, reason_code
+            )
+
+    def _on_message(
+        self, client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage
+    ) -> None:
+        topic = message.topic
+        payload = message.payload
+        if message.dup and self._recent.get(message.mid) == (topic, payload):
+            self._metrics.redelivered_duplicates.labels(self._partition).inc()
+            client.ack(message.mid, message.qos)
+            return
+        with self._condition:
+            while len(self._pending) >= self._settings.max_pending and not self._stopping:
+                self._condition.wait(timeout=0.5)
+            received_ms = max(self._clock_ms(), self._last_received_ms)
+            self._last_received_ms = received_ms
+            self._pending.append(
+                _Pending(ReceivedMessage(received_ms, topic, payload, message.mid), message.qos)
+            )
+            self._condition.notify_all()
+
+    # --- committer thread --------------------------------------------------------------------
+
+    def _take_batch(self) -> list[_Pending] | None:
+        """Waits for messages and backlog room; None once stopping with nothing left."""
+        with self._condition:
+            while True:
+                room = self._logged_offset - self._consumed_offset < self._settings.max_backlog
+                if self._pending and (room or self._stopping):
+                    batch, self._pending = self._pending, []
+                    self._condition.notify_all()
+                    return batch
+                if self._stopping and not self._pending:
+                    return None
+                self._condition.wait(timeout=0.1)
+
+    def _commit_loop(self) -> None:
+        while True:
+            batch = self._take_batch()
+            if batch is None:
+                return
+            self._log_and_acknowledge(batch)
+            time.sleep(self._settings.commit_interval_s)
+
+    def _log_and_acknowledge(self, batch: list[_Pending]) -> None:
+        while True:
+            try:
+                last_offset = self._wal.append([item.message for item in batch])
+                break
+            except Exception:
+                # Not acknowledged, so nothing is lost: retry until the disk is back.
+                logger.exception("cannot write the local log of %s; retrying", self._partition)
+                time.sleep(1)
+        with self._condition:
+            self._logged_offset = last_offset
+        for item in batch:
+            self._remember(item.message)
+            self._client.ack(item.message.mid, item.qos)
+        self._metrics.received.labels(self._partition).inc(len(batch))
+
+    def _remember(self, message: ReceivedMessage) -> None:
+        recent = self._recent
+        recent[message.mid] = (message.topic, message.payload)
+        recent.move_to_end(message.mid)
+        if len(recent) > self._settings.dedup_window:
+            recent.popitem(last=False)

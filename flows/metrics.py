@@ -1,0 +1,63 @@
+"""Prometheus metrics of the dataflow: what each stage received, accepted, rejected (by
+reason), stored and failed, and how far behind it is."""
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+
+@dataclass
+class FlowMetrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        registry = self.registry
+        self.received = Counter(
+            "pepeunit_flow_received_messages",
+            "MQTT messages received and written to the local log.",
+            ["partition"],
+            registry=registry,
+        )
+        self.redelivered_duplicates = Counter(
+            "pepeunit_flow_redelivered_duplicates",
+            "Broker redeliveries of messages already in the local log (dropped).",
+            ["partition"],
+            registry=registry,
+        )
+        self.dropped = Counter(
+            "pepeunit_flow_dropped_messages",
+            "Messages dropped before the pipelines, by reason "
+            "(bad_topic, unknown_node, invalid_utf8, too_large).",
+            ["reason"],
+            registry=registry,
+        )
+        self.accepted = Counter(
+            "pepeunit_flow_accepted_messages",
+            "Messages accepted by a pipeline.",
+            ["policy"],
+            registry=registry,
+        )
+        self.rejected = Counter(
+            "pepeunit_flow_rejected_messages",
+            "Messages rejected by a pipeline, by stage and rule.",
+            ["stage", "reason"],
+            registry=registry,
+        )
+        self.backlog = Gauge(
+            "pepeunit_flow_log_backlog_messages",
+            "Messages in the local log not yet read by the dataflow.",
+            ["partition"],
+            registry=registry,
+        )
+        self.lag_seconds = Gauge(
+            "pepeunit_flow_processing_lag_seconds",
+            "Receive-to-processing delay of the last message read from the local log.",
+            ["partition"],
+            registry=registry,
+        )
+        self.mqtt_connected = Gauge(
+            "pepeunit_flow_mqtt_connected",
+            "1 while the partition's MQTT client is connected.",
+            ["partition"],
+            registry=registry,
+        )

@@ -1,0 +1,116 @@
+"""The active pipeline of every node, loaded from the SQL database and kept current.
+
+The SQL database is the runtime source of truth (pipelines.md §1). A background thread watches
+the dataflow config version (polled; whoever changes a config bumps it in the same transaction)
+and reloads everything when it moves, swapping the whole map at once.
+"""
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from flows.pipelines.config import DEFAULT_MAX_PAYLOAD_SIZE, PolicyType
+from flows.pipelines.engine import Pipeline
+from flows.pipelines.validation import validate_config
+from pepeunit_core.db.config_version import read_dataflow_config_version
+from pepeunit_core.db.models import UnitNode
+
+logger = logging.getLogger("pepeunit.flow.registry")
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineSet:
+    """One consistent view of all active pipelines."""
+
+    version: int
+    by_node: dict[str, Pipeline] = field(default_factory=dict)
+    aggregation_nodes: tuple[str, ...] = ()
+    invalid: dict[str, str] = field(default_factory=dict)
+    """Nodes whose stored config no longer validates, with the first problem."""
+
+
+def load_pipeline_set(
+    session: Session, max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE
+) -> PipelineSet:
+    version = read_dataflow_config_version(session)
+    rows = session.execute(
+        select(UnitNode.uuid, UnitNode.data_pipe_yml).where(
+            UnitNode.is_data_pipe_active.is_(True), UnitNode.data_pipe_yml.is_not(None)
+        )
+    ).all()
+    by_node: dict[str, Pipeline] = {}
+    invalid: dict[str, str] = {}
+    for node_uuid, stored in rows:
+        node = str(node_uuid)
+        try:
+            document = json.loads(stored)
+        except json.JSONDecodeError as error:
+            invalid[node] = f"stored config is not JSON: {error}"
+            continue
+        config, issues = validate_config(document, max_payload_size)
+        if config is None:
+            invalid[node] = str(issues[0])
+            continue
+        by_node[node] = Pipeline(node, config)
+    aggregation_nodes = tuple(
+        sorted(
+            node
+            for node, pipeline in by_node.items()
+            if pipeline.config.processing_policy.policy_type is PolicyType.AGGREGATION
+        )
+    )
+    return PipelineSet(version, by_node, aggregation_nodes, invalid)
+
+
+class PipelineRegistry:
+    """The current `PipelineSet`, reloaded by a watcher thread when the config version moves."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        *,
+        poll_interval_s: float = 1.0,
+        max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE,
+        on_reload: Callable[[PipelineSet], None] | None = None,
+    ) -> None:
+        self._session_factory = session_factory
+        self._poll_interval_s = poll_interval_s
+        self._max_payload_size = max_payload_size
+        self._on_reload = on_reload
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.current = self._load()
+
+    def _load(self) -> PipelineSet:
+        with self._session_factory() as session:
+            loaded = load_pipeline_set(session, self._max_payload_size)
+        for node, problem in loaded.invalid.items():
+            logger.error("node %s: stored pipeline ignored: %s", node, problem)
+        logger.info("loaded %d pipelines (config version %d)", len(loaded.by_node), loaded.version)
+        if self._on_reload is not None:
+            self._on_reload(loaded)
+        return loaded
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._watch, name="pipeline-registry", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self._poll_interval_s):
+            try:
+                with self._session_factory() as session:
+                    version = read_dataflow_config_version(session)
+                if version != self.current.version:
+                    self.current = self._load()
+            except Exception:
+                logger.exception("cannot reload pipeline configs; keeping the current ones")

@@ -1,0 +1,178 @@
+"""`pepeunit flow`: runs the dataflow process (one of a cluster, or alone)."""
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from types import FrameType
+
+from bytewax.recovery import RecoveryConfig, init_db_dir
+from bytewax.run import cli_main
+from prometheus_client import CollectorRegistry, start_http_server
+
+from flows.dataflow.build import DataflowParts, build_dataflow
+from flows.dataflow.source import Intake, SourceSettings
+from flows.intake.mqtt_intake import IntakeSettings, MqttIntake
+from flows.intake.wal import WriteAheadLog
+from flows.metrics import FlowMetrics
+from flows.registry import PipelineRegistry
+from flows.storage.clickhouse_writer import ClickHouseWriter
+from flows.storage.last_value_writer import LastValueWriter
+from flows.storage.metrics import StorageMetrics
+from pepeunit_core.clickhouse.client import make_clickhouse_client
+from pepeunit_core.db.engine import make_engine, make_session_factory
+from pepeunit_core.migrate import migrate_clickhouse, migrate_sql
+from pepeunit_core.settings import Settings
+
+logger = logging.getLogger("pepeunit.flow")
+
+_RECOVERY_PARTITIONS_PER_PROCESS = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterPlacement:
+    """Where this process stands in a cluster of flow processes."""
+
+    process_id: int = 0
+    addresses: tuple[str, ...] = ()
+    """`host:port` of every process (empty: a single process)."""
+
+    @property
+    def process_count(self) -> int:
+        return max(len(self.addresses), 1)
+
+
+def subscription_filter(settings: Settings, placement: ClusterPlacement) -> str:
+    topics = f"{settings.domain}/+/pepeunit"
+    if placement.process_count > 1 and settings.flow_shared_group:
+        return f"$share/{settings.flow_shared_group}/{topics}"
+    return topics
+
+
+def _flow_dir(settings: Settings) -> Path:
+    return (settings.data_dir / "flow").resolve()
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeOpener:
+    settings: Settings
+    placement: ClusterPlacement
+    metrics: FlowMetrics
+
+    def __call__(self, partition: int) -> Intake:
+        settings = self.settings
+        wal = WriteAheadLog(_flow_dir(settings) / f"intake-p{partition}.sqlite")
+        intake_settings = IntakeSettings(
+            host=settings.mqtt_host,
+            port=settings.mqtt_port,
+            keepalive=settings.mqtt_keepalive,
+            username=settings.mqtt_username,
+            password=settings.mqtt_password,
+            client_id=f"{settings.flow_client_id}-p{partition}",
+            subscription=subscription_filter(settings, self.placement),
+        )
+        return Intake(wal, MqttIntake(intake_settings, wal, f"p{partition}", self.metrics))
+
+
+@dataclass(frozen=True, slots=True)
+class WriterOpener:
+    settings: Settings
+    metrics: StorageMetrics
+
+    def __call__(self) -> tuple[ClickHouseWriter, LastValueWriter]:
+        session_factory = make_session_factory(make_engine(self.settings.resolved_sqlalchemy_url))
+        clickhouse = make_clickhouse_client(self.settings.resolved_clickhouse_url)
+        return (
+            ClickHouseWriter(clickhouse, self.metrics),
+            LastValueWriter(session_factory, self.metrics),
+        )
+
+
+def _recovery_config(settings: Settings, placement: ClusterPlacement) -> RecoveryConfig:
+    directory = _flow_dir(settings) / f"recovery-{placement.process_id}"
+    if not directory.exists():
+        directory.mkdir(parents=True)
+        init_db_dir(directory, _RECOVERY_PARTITIONS_PER_PROCESS)
+        logger.info("created the recovery store in %s", directory)
+    return RecoveryConfig(directory)
+
+
+def _install_stop_signals(stop_requested: threading.Event) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def request_stop(signal_number: int, _frame: FrameType | None) -> None:
+        logger.info(
+            "received %s: finishing the current batches", signal.Signals(signal_number).name
+        )
+        stop_requested.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+
+
+def run_flow(
+    settings: Settings,
+    placement: ClusterPlacement | None = None,
+    *,
+    stop_requested: threading.Event | None = None,
+    migrate: bool = True,
+    epoch_interval: timedelta = timedelta(seconds=2),
+) -> None:
+    """Runs until `stop_requested` is set (SIGTERM / Ctrl-C in the main thread)."""
+    placement = placement or ClusterPlacement()
+    stop_requested = stop_requested or threading.Event()
+    _install_stop_signals(stop_requested)
+    if migrate and placement.process_id == 0:
+        migrate_sql(settings.resolved_sqlalchemy_url)
+        migrate_clickhouse(settings.resolved_clickhouse_url)
+
+    registry = CollectorRegistry()
+    flow_metrics = FlowMetrics(registry)
+    storage_metrics = StorageMetrics(registry)
+    if settings.flow_metrics_port:
+        start_http_server(settings.flow_metrics_port, registry=registry)
+        logger.info("metrics on port %d", settings.flow_metrics_port)
+
+    session_factory = make_session_factory(make_engine(settings.resolved_sqlalchemy_url))
+    pipelines = PipelineRegistry(
+        session_factory,
+        poll_interval_s=settings.flow_config_poll_interval,
+        max_payload_size=settings.mqtt_max_payload_bytes,
+    )
+    pipelines.start()
+    parts = DataflowParts(
+        domain=settings.domain,
+        source=SourceSettings(partitions=(placement.process_id,)),
+        partition_count=placement.process_count,
+        open_intake=IntakeOpener(settings, placement, flow_metrics),
+        open_writers=WriterOpener(settings, storage_metrics),
+        current_pipelines=lambda: pipelines.current,
+        stop_requested=stop_requested,
+        metrics=flow_metrics,
+        max_payload_size=settings.mqtt_max_payload_bytes,
+        batch_rows=settings.flow_batch_rows,
+        batch_wait=timedelta(seconds=settings.flow_flush_interval),
+    )
+    logger.info(
+        "flow process %d of %d: domain %s, broker %s:%d",
+        placement.process_id,
+        placement.process_count,
+        settings.domain,
+        settings.mqtt_host,
+        settings.mqtt_port,
+    )
+    try:
+        cli_main(
+            build_dataflow(parts),
+            workers_per_process=1,
+            process_id=placement.process_id if placement.addresses else None,
+            addresses=list(placement.addresses) or None,
+            epoch_interval=epoch_interval,
+            recovery_config=_recovery_config(settings, placement),
+        )
+    finally:
+        pipelines.stop()
+        logger.info("flow process %d stopped", placement.process_id)
