@@ -3,6 +3,8 @@
 import logging
 import signal
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -55,11 +57,16 @@ def _flow_dir(settings: Settings) -> Path:
     return (settings.data_dir / "flow").resolve()
 
 
+def system_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
 @dataclass(frozen=True, slots=True)
 class IntakeOpener:
     settings: Settings
     placement: ClusterPlacement
     metrics: FlowMetrics
+    clock_ms: Callable[[], int] = system_clock_ms
 
     def __call__(self, partition: int) -> Intake:
         settings = self.settings
@@ -73,7 +80,8 @@ class IntakeOpener:
             client_id=f"{settings.flow_client_id}-p{partition}",
             subscription=subscription_filter(settings, self.placement),
         )
-        return Intake(wal, MqttIntake(intake_settings, wal, f"p{partition}", self.metrics))
+        intake = MqttIntake(intake_settings, wal, f"p{partition}", self.metrics, self.clock_ms)
+        return Intake(wal, intake)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +128,11 @@ def run_flow(
     stop_requested: threading.Event | None = None,
     migrate: bool = True,
     epoch_interval: timedelta = timedelta(seconds=2),
+    clock_ms: Callable[[], int] = system_clock_ms,
 ) -> None:
-    """Runs until `stop_requested` is set (SIGTERM / Ctrl-C in the main thread)."""
+    """Runs until `stop_requested` is set (SIGTERM / Ctrl-C in the main thread).
+
+    `clock_ms` is the receive clock stamped on every message (tests shift it)."""
     placement = placement or ClusterPlacement()
     stop_requested = stop_requested or threading.Event()
     _install_stop_signals(stop_requested)
@@ -145,9 +156,9 @@ def run_flow(
     pipelines.start()
     parts = DataflowParts(
         domain=settings.domain,
-        source=SourceSettings(partitions=(placement.process_id,)),
+        source=SourceSettings(partitions=(placement.process_id,), clock_ms=clock_ms),
         partition_count=placement.process_count,
-        open_intake=IntakeOpener(settings, placement, flow_metrics),
+        open_intake=IntakeOpener(settings, placement, flow_metrics, clock_ms),
         open_writers=WriterOpener(settings, storage_metrics),
         current_pipelines=lambda: pipelines.current,
         stop_requested=stop_requested,

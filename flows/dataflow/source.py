@@ -46,6 +46,7 @@ class SourceSettings:
     batch_size: int = 2_000
     tick_interval_ms: int = 1_000
     retention_ms: int = 300_000
+    clock_ms: Callable[[], int] = _clock_ms
 
 
 class LogPartition(StatefulSourcePartition[SourceItem, int]):
@@ -57,7 +58,6 @@ class LogPartition(StatefulSourcePartition[SourceItem, int]):
         settings: SourceSettings,
         stop_requested: threading.Event,
         metrics: FlowMetrics,
-        clock_ms: Callable[[], int] = _clock_ms,
     ) -> None:
         self._index = index
         self._intake = intake
@@ -65,7 +65,7 @@ class LogPartition(StatefulSourcePartition[SourceItem, int]):
         self._settings = settings
         self._stop_requested = stop_requested
         self._metrics = metrics
-        self._clock_ms = clock_ms
+        self._clock_ms = settings.clock_ms
         self._label = f"p{index}"
         self._last_received_ms = 0
         self._next_tick_ms = 0

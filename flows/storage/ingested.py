@@ -1,0 +1,14 @@
+"""A pipeline row tagged with the MQTT message it came from."""
+
+from dataclasses import dataclass
+
+from flows.pipelines.rows import Row
+
+
+@dataclass(slots=True)
+class IngestedRow:
+    ingest_id: int
+    """Identifies the message that produced the row, the same on every replay, so a replayed
+    insert replaces the stored row instead of adding one. Aggregation rows ignore it: their
+    identity is node + window + size + function."""
+    row: Row

@@ -1,0 +1,102 @@
+"""Writes LastValue rows to the node rows of the SQL database (`units_nodes`), batched.
+
+Per node only the newest value of a batch is written (by `last_update_datetime`; equal times:
+the later row of the batch), with one UPDATE for the whole batch that never replaces a stored
+value that is newer. Rows for nodes that do not exist are counted and skipped.
+"""
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from sqlalchemy.orm import Session
+
+from flows.pipelines.rows import LastValueRow
+from flows.storage.metrics import StorageMetrics
+from flows.storage.node_state_updates import (
+    NodeValue,
+    count_existing_nodes,
+    update_node_states,
+)
+from flows.storage.retry import DEFAULT_RETRY, BatchNotStoredError, Retrier, RetryPolicy
+
+TABLE = LastValueRow.table
+
+
+@dataclass(frozen=True, slots=True)
+class LastValueWriteResult:
+    updated: int
+    unknown_nodes: int
+    stale: int
+    """Nodes whose stored value was already newer (a replay, or another process was ahead)."""
+    superseded: int
+    """Rows replaced by a newer row for the same node within the batch."""
+
+
+def newest_per_node(rows: Sequence[LastValueRow]) -> list[NodeValue]:
+    """Each node's newest row, in uuid order (so concurrent writers lock rows in one order)."""
+    newest: dict[UUID, LastValueRow] = {}
+    for row in rows:
+        node = UUID(row.unit_node_uuid)
+        kept = newest.get(node)
+        if kept is None or row.last_update_datetime >= kept.last_update_datetime:
+            newest[node] = row
+    return sorted(newest.items(), key=lambda item: item[0].int)
+
+
+class LastValueWriter:
+    def __init__(
+        self,
+        session_factory: Callable[[], Session],
+        metrics: StorageMetrics | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        *,
+        sleep: Callable[[float], object] | None = None,
+    ) -> None:
+        self._session_factory = session_factory
+        self._metrics = metrics if metrics is not None else StorageMetrics()
+        self._retrier = Retrier(retry, sleep)
+
+    def write(self, rows: Sequence[LastValueRow]) -> LastValueWriteResult:
+        """Stores the batch, retrying until it succeeds.
+
+        Raises BatchNotStoredError if `stop()` is called while the UPDATE keeps failing.
+        """
+        values = newest_per_node(rows)
+        superseded = len(rows) - len(values)
+        if not values:
+            return LastValueWriteResult(0, 0, 0, superseded)
+        metrics = self._metrics
+        started = time.perf_counter()
+        try:
+            updated, unknown = self._retrier.run(
+                lambda: self._update(values),
+                table=TABLE,
+                rows=len(values),
+                on_failure=metrics.write_failures.labels(TABLE).inc,
+                on_retry=metrics.write_retries.labels(TABLE).inc,
+            )
+        except BatchNotStoredError:
+            metrics.batches_aborted.labels(TABLE).inc()
+            raise
+        metrics.batch_write_seconds.labels(TABLE).observe(time.perf_counter() - started)
+        result = LastValueWriteResult(updated, unknown, len(values) - updated - unknown, superseded)
+        metrics.rows_stored.labels(TABLE).inc(result.updated)
+        metrics.rows_ignored.labels(TABLE, "unknown_node").inc(result.unknown_nodes)
+        metrics.rows_ignored.labels(TABLE, "stale").inc(result.stale)
+        metrics.rows_ignored.labels(TABLE, "superseded").inc(result.superseded)
+        return result
+
+    def stop(self) -> None:
+        """Makes a write that is failing give up (from any thread), e.g. on shutdown."""
+        self._retrier.stop()
+
+    def _update(self, values: Sequence[NodeValue]) -> tuple[int, int]:
+        """(nodes updated, nodes unknown), in one transaction."""
+        with self._session_factory() as session, session.begin():
+            updated = update_node_states(session, values)
+            unknown = 0
+            if updated < len(values):
+                unknown = len(values) - count_existing_nodes(session, [node for node, _ in values])
+            return updated, unknown

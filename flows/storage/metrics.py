@@ -1,0 +1,53 @@
+"""Prometheus metrics of the storage writers."""
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+BATCH_SECONDS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60)
+
+
+@dataclass
+class StorageMetrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        registry = self.registry
+        self.rows_stored = Counter(
+            "pepeunit_storage_rows_stored",
+            "Rows written to a table (last_value: node rows updated).",
+            ["table"],
+            registry=registry,
+        )
+        self.rows_ignored = Counter(
+            "pepeunit_storage_rows_ignored",
+            "Rows not written, by reason: unknown_node (no such node row), stale (the stored "
+            "value is newer), superseded (a newer value for the node in the same batch).",
+            ["table", "reason"],
+            registry=registry,
+        )
+        self.write_failures = Counter(
+            "pepeunit_storage_write_failures",
+            "Failed write attempts (each is retried until it succeeds or the writer stops).",
+            ["table"],
+            registry=registry,
+        )
+        self.write_retries = Counter(
+            "pepeunit_storage_write_retries",
+            "Write attempts repeated after a failure.",
+            ["table"],
+            registry=registry,
+        )
+        self.batches_aborted = Counter(
+            "pepeunit_storage_batches_aborted",
+            "Batches given up because the writer was stopped while retrying.",
+            ["table"],
+            registry=registry,
+        )
+        self.batch_write_seconds = Histogram(
+            "pepeunit_storage_batch_write_seconds",
+            "Time to store one batch in one table, retries included.",
+            ["table"],
+            buckets=BATCH_SECONDS_BUCKETS,
+            registry=registry,
+        )
