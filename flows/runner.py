@@ -18,6 +18,7 @@ from flows.dataflow.build import DataflowParts, build_dataflow
 from flows.dataflow.source import Intake, SourceSettings
 from flows.intake.mqtt_intake import IntakeSettings, MqttIntake
 from flows.intake.wal import WriteAheadLog
+from flows.janitor import StorageJanitor
 from flows.metrics import FlowMetrics
 from flows.registry import PipelineRegistry
 from flows.storage.clickhouse_writer import ClickHouseWriter
@@ -128,13 +129,16 @@ def run_flow(
     stop_requested: threading.Event | None = None,
     migrate: bool = True,
     epoch_interval: timedelta = timedelta(seconds=2),
-    clock_ms: Callable[[], int] = system_clock_ms,
+    clock_ms: Callable[[], int] | None = None,
 ) -> None:
     """Runs until `stop_requested` is set (SIGTERM / Ctrl-C in the main thread).
 
     `clock_ms` is the receive clock stamped on every message (tests shift it)."""
     placement = placement or ClusterPlacement()
     stop_requested = stop_requested or threading.Event()
+    if clock_ms is None:
+        offset_ms = settings.flow_clock_offset_ms
+        clock_ms = (lambda: system_clock_ms() + offset_ms) if offset_ms else system_clock_ms
     _install_stop_signals(stop_requested)
     if migrate and placement.process_id == 0:
         migrate_sql(settings.resolved_sqlalchemy_url)
@@ -154,6 +158,13 @@ def run_flow(
         max_payload_size=settings.mqtt_max_payload_bytes,
     )
     pipelines.start()
+    janitor = None
+    if placement.process_id == 0 and settings.nrecords_cleanup_interval > 0:
+        janitor = StorageJanitor(
+            lambda: make_clickhouse_client(settings.resolved_clickhouse_url),
+            settings.nrecords_cleanup_interval,
+        )
+        janitor.start()
     parts = DataflowParts(
         domain=settings.domain,
         source=SourceSettings(partitions=(placement.process_id,), clock_ms=clock_ms),
@@ -186,4 +197,6 @@ def run_flow(
         )
     finally:
         pipelines.stop()
+        if janitor is not None:
+            janitor.stop()
         logger.info("flow process %d stopped", placement.process_id)

@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     flow_config_poll_interval: float = Field(
         default=1.0, description="Seconds between checks for changed pipeline configs."
     )
+    flow_clock_offset_ms: int = Field(
+        default=0,
+        description="Added to the receive clock of the dataflow (for tests and replays).",
+    )
     nrecords_cleanup_interval: int = Field(
         default=60, description="Seconds between removals of NRecords rows beyond N."
     )

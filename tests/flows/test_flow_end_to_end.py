@@ -110,7 +110,7 @@ def test_every_policy_matches_the_simulation(
     actual = stored_rows(settings, nodes, now)
 
     def by_table(rows, kind):
-        return [row for row in rows if isinstance(row, kind)]
+        return sorted((row for row in rows if isinstance(row, kind)), key=repr)
 
     for kind in (LastValueRow, NRecordsRow, TimeWindowRow, AggregationRow):
         assert by_table(actual, kind) == by_table(predicted, kind), kind.__name__
