@@ -137,7 +137,7 @@ PROBE_TOPIC = f"{DOMAIN}/probe/pepeunit"
 def wait_subscribed(settings: Settings, failed: Callable[[], bool], timeout_s: float) -> None:
     """Publishes probes (counted by the flow as bad topics) until one reaches its intake log."""
     wal = settings.data_dir.resolve() / "flow" / "intake-p0.sqlite"
-    probe = Publisher(settings.mqtt_port, client_id="probe")
+    probe = Publisher(settings.mqtt_port, client_id=f"probe-{time.monotonic_ns()}")
     try:
 
         def probe_logged() -> bool:

@@ -1,0 +1,200 @@
+"""Fault test: ≥ 20 000 QoS 1 messages while the flow process is killed with SIGKILL and
+restarted twice. Afterwards every message's effect is stored exactly once and the aggregation
+windows that were open across the kills were resumed, not split."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+
+from tests.flows.support import (
+    Publisher,
+    flow_settings,
+    logged_messages,
+    pipeline_config,
+    seed_nodes,
+    wait_subscribed,
+    wait_until,
+)
+
+MESSAGES = 20_000
+RECORD_NODES = 40
+SUM_NODES = 10
+KILL_AFTER = (5_000, 12_000)
+RATE_PER_S = 2_000
+MINUTE_MS = 60_000
+BROKER_SETTINGS = ("max_queued_messages 0", "max_inflight_messages 1000")
+CLI = Path(sys.executable).parent / "pepeunit"
+
+READ_STORAGE = """
+import json, sys
+import clickhouse_connect
+client = clickhouse_connect.get_client(dsn=sys.argv[1])
+records = client.query(
+    "SELECT toString(unit_node_uuid), state FROM n_last_entry FINAL"
+).result_rows
+windows = client.query(
+    "SELECT toString(unit_node_uuid), toUnixTimestamp64Milli(start_window_datetime), state,"
+    " aggregation_type FROM aggregation_entry FINAL"
+).result_rows
+print(json.dumps({"records": records, "windows": windows}))
+"""
+
+
+def start_flow(settings, log_path: Path) -> subprocess.Popen:
+    environment = {
+        **os.environ,
+        "PU_DOMAIN": settings.domain,
+        "PU_DATA_DIR": str(settings.data_dir),
+        "PU_SQLALCHEMY_DATABASE_URL": settings.resolved_sqlalchemy_url,
+        "PU_CLICKHOUSE_DATABASE_URL": settings.resolved_clickhouse_url,
+        "PU_MQTT_PORT": str(settings.mqtt_port),
+        "PU_FLOW_METRICS_PORT": "0",
+        "PU_FLOW_FLUSH_INTERVAL": "0.2",
+        "PU_FLOW_CLOCK_OFFSET_MS": str(settings.flow_clock_offset_ms),
+    }
+    log = log_path.open("a")
+    return subprocess.Popen(
+        [str(CLI), "flow"], env=environment, stdout=log, stderr=subprocess.STDOUT
+    )
+
+
+def offset_placing_now_at(second_of_minute: int) -> int:
+    real = time.time_ns() // 1_000_000
+    return (second_of_minute * 1000 - real % MINUTE_MS) % MINUTE_MS
+
+
+@pytest.mark.timeout(240)
+def test_sigkill_twice_loses_and_duplicates_nothing(tmp_path, postgres_database, mosquitto_factory):
+    broker = mosquitto_factory(BROKER_SETTINGS)
+    configs = {f"rec{i}": pipeline_config({"policy_type": "NRecords", "n_records_count": 1024})
+               for i in range(RECORD_NODES)}  # fmt: skip
+    sum_policy = {
+        "policy_type": "Aggregation",
+        "time_window_size": 60,
+        "aggregation_functions": "Sum",
+    }
+    configs |= {f"sum{i}": pipeline_config(sum_policy) for i in range(SUM_NODES)}
+    nodes = seed_nodes(postgres_database.url, configs)
+    # the publishing (about 20 s with restarts) fits in the minute window that opens 30 s
+    # before the receive clock's next whole minute: that window stays open across both kills
+    settings = flow_settings(
+        tmp_path / "data",
+        postgres_database.url,
+        f"chdb://{tmp_path / 'chdb'}",
+        broker.port,
+        flow_clock_offset_ms=offset_placing_now_at(30),
+    )
+    log_path = tmp_path / "flow.log"
+    flow = start_flow(settings, log_path)
+    wait_subscribed(settings, lambda: flow.poll() is not None, 30)
+
+    names = sorted(nodes)
+    sent: dict[str, list[int]] = defaultdict(list)
+    published = 0
+    publisher = Publisher(broker.port)
+    kills = list(KILL_AFTER)
+    restarted: list[subprocess.Popen] = []
+
+    def resumptions() -> int:
+        return log_path.read_text().count("resuming at log offset")
+
+    def kill_and_restart() -> None:
+        """Kills the running flow and waits until its successor reads its log again."""
+        nonlocal flow
+        before = resumptions()
+        flow.send_signal(signal.SIGKILL)
+        flow.wait(timeout=10)
+        flow = start_flow(settings, log_path)
+        restarted.append(flow)
+        wait_until(lambda: resumptions() > before, 60, interval_s=0.1)
+
+    began = time.monotonic()
+    pending = []
+    killer: threading.Thread | None = None
+    for sequence in range(MESSAGES):
+        name = names[sequence % len(names)]
+        value = sequence if name.startswith("rec") else sequence % 100
+        pending.append(publisher.publish(nodes[name], str(value)))
+        sent[name].append(value)
+        published += 1
+        if kills and published == kills[0]:
+            kills.pop(0)
+            if killer is not None:
+                killer.join()  # kill a flow that is up and working, not one still starting
+            killer = threading.Thread(target=kill_and_restart)
+            killer.start()
+        if published % 500 == 0:
+            for info in pending:
+                info.wait_for_publish(timeout=30)
+            pending.clear()
+            ahead = published / RATE_PER_S - (time.monotonic() - began)
+            if ahead > 0:
+                time.sleep(ahead)
+    for info in pending:
+        info.wait_for_publish(timeout=30)
+    publisher.close()
+    if killer is not None:
+        killer.join()
+    assert len(restarted) == 2
+
+    def all_logged() -> bool:
+        return len(logged_messages(settings.data_dir)) >= MESSAGES
+
+    wait_until(all_logged, 60, interval_s=0.5)
+    # windows close once the receive clock passes their end; then one flush interval
+    last_received_ms = int(logged_messages(settings.data_dir)[-1].t.timestamp() * 1000)
+    last_window_end = (last_received_ms // MINUTE_MS + 1) * MINUTE_MS
+    clock_ms = lambda: time.time_ns() // 1_000_000 + settings.flow_clock_offset_ms  # noqa: E731
+    wait_until(lambda: clock_ms() > last_window_end + 3_000, 75, interval_s=0.5)
+    flow.send_signal(signal.SIGTERM)
+    assert flow.wait(timeout=60) == 0
+
+    log_text = log_path.read_text()
+    resumed_offsets = [
+        int(line.rsplit("resuming at log offset ", 1)[1].split()[0])
+        for line in log_text.splitlines()
+        if "resuming at log offset" in line
+    ]
+    assert len(resumed_offsets) == 3 and resumed_offsets[1] > 1, log_text[-3000:]
+
+    logged = logged_messages(settings.data_dir)
+    assert len(logged) == MESSAGES  # redeliveries of logged messages were not logged again
+
+    dump = subprocess.run(
+        [sys.executable, "-c", READ_STORAGE, settings.resolved_clickhouse_url],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    stored = json.loads(dump.stdout)
+    node_name = {uuid: name for name, uuid in nodes.items()}
+    records = defaultdict(list)
+    for node, state in stored["records"]:
+        records[node_name[node]].append(int(state))
+    for name in names:
+        if name.startswith("rec"):
+            assert sorted(records[name]) == sorted(sent[name]), name
+    window_rows = Counter((node_name[n], start) for n, start, _, _ in stored["windows"])
+    assert all(count == 1 for count in window_rows.values())
+    sums = defaultdict(float)
+    windows_per_node = defaultdict(set)
+    for node, start, state, function in stored["windows"]:
+        assert function == "Sum"
+        sums[node_name[node]] += state
+        windows_per_node[node_name[node]].add(start)
+    expected_windows = defaultdict(set)
+    for message in logged:
+        name = node_name[message.node]
+        if name.startswith("sum"):
+            epoch_ms = int(message.t.timestamp() * 1000)
+            expected_windows[name].add(epoch_ms - epoch_ms % MINUTE_MS)
+    for name in names:
+        if name.startswith("sum"):
+            assert sums[name] == sum(sent[name]), name
+            assert windows_per_node[name] == expected_windows[name], name
