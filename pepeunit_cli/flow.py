@@ -4,9 +4,6 @@ import logging
 
 import click
 
-from flows.runner import ClusterPlacement, run_flow
-from pepeunit_core.settings import Settings
-
 
 @click.command()
 @click.option(
@@ -31,6 +28,10 @@ def flow(process_id: int, addresses: str, no_migrate: bool) -> None:
     PU_SQLALCHEMY_DATABASE_URL, PU_CLICKHOUSE_DATABASE_URL, PU_DATA_DIR, PU_FLOW_*).
     Stops cleanly on SIGTERM or Ctrl-C.
     """
+    # Imported here: the dataflow stack (bytewax, chdb) takes a second or two to load.
+    from flows.runner import ClusterPlacement, run_flow
+    from pepeunit_core.settings import Settings
+
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -3,6 +3,7 @@
 import click
 
 from pepeunit_cli.flow import flow
+from pepeunit_cli.migrate import migrate
 from pepeunit_cli.pipelines import pipelines
 
 
@@ -14,3 +15,4 @@ def main() -> None:
 
 main.add_command(pipelines)
 main.add_command(flow)
+main.add_command(migrate)

@@ -1,12 +1,18 @@
-"""`pepeunit pipelines ...`: check, simulate and print the schema of pipeline files."""
+"""`pepeunit pipelines ...`: check, simulate, apply and export pipeline files, print the schema."""
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 import click
+from sqlalchemy import Engine, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from flows.pipelines.clock import parse_utc
 from flows.pipelines.config import DEFAULT_MAX_PAYLOAD_SIZE
@@ -15,6 +21,16 @@ from flows.pipelines.schema import render_schema
 from flows.simulation.messages import MessageFileError, read_messages
 from flows.simulation.output import rejected_to_json, row_to_json
 from flows.simulation.runner import SimulationSetupError, simulate
+from pepeunit_core.db.engine import make_engine, make_session_factory
+from pepeunit_core.pipeline_store import (
+    ApplyReport,
+    ChangeKind,
+    NodeChange,
+    StoredConfigError,
+    apply_pipeline_files,
+    export_pipeline_files,
+)
+from pepeunit_core.settings import Settings
 
 _KIB = 1024
 
@@ -31,7 +47,7 @@ max_payload_size_option = click.option(
 
 @click.group()
 def pipelines() -> None:
-    """Pipeline files: validate, try on recorded data, editor schema."""
+    """Pipeline files: validate, try on recorded data, apply, export, editor schema."""
 
 
 def _print_report(report: CheckReport, output_format: str) -> None:
@@ -157,3 +173,126 @@ def schema(output: Path | None) -> None:
         click.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
+
+
+_MIGRATION_HINT = "run the database migrations first: pepeunit migrate"
+_REQUIRED_TABLES = ("units", "units_nodes", "dataflow_config_version")
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def _describe(error: SQLAlchemyError) -> str:
+    cause = error.orig if isinstance(error, DBAPIError) else error
+    lines = str(cause).strip().splitlines()
+    return lines[0] if lines else type(cause).__name__
+
+
+def _open_database(url: str) -> Engine:
+    """An engine for an existing, migrated database; exits with a clear error otherwise."""
+    try:
+        parsed = make_url(url)
+    except SQLAlchemyError as error:
+        _fail(f"PU_SQLALCHEMY_DATABASE_URL is not a database URL: {_describe(error)}")
+    shown = parsed.render_as_string(hide_password=True)
+    sqlite_file = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    # Connecting would create a missing SQLite file, and apply and export migrate nothing.
+    if sqlite_file and sqlite_file != ":memory:" and not Path(sqlite_file).exists():
+        _fail(f"the SQLite database {sqlite_file} does not exist: {_MIGRATION_HINT}")
+    try:
+        engine = make_engine(url)
+        inspector = inspect(engine)
+        missing = [table for table in _REQUIRED_TABLES if not inspector.has_table(table)]
+    except SQLAlchemyError as error:
+        _fail(f"cannot use the database {shown}: {_describe(error)}")
+    if missing:
+        engine.dispose()
+        _fail(f"the database {shown} lacks the table(s) {', '.join(missing)}: {_MIGRATION_HINT}")
+    return engine
+
+
+@contextmanager
+def _database_session() -> Iterator[Session]:
+    """A session on `PU_SQLALCHEMY_DATABASE_URL`; nothing is kept unless the caller commits."""
+    engine = _open_database(Settings().resolved_sqlalchemy_url)
+    try:
+        with make_session_factory(engine)() as session:
+            yield session
+    except SQLAlchemyError as error:
+        _fail(f"database error: {_describe(error)}")
+    finally:
+        engine.dispose()
+
+
+def _change_line(change: NodeChange) -> str:
+    line = f"{change.kind:<11} {change.unit_name}/{change.topic_name} ({change.node_uuid})"
+    return f"{line} from {change.path}" if change.path is not None else line
+
+
+def _apply_summary(result: ApplyReport, dry_run: bool) -> str:
+    counts = ", ".join(f"{result.count(kind)} {kind}" for kind in ChangeKind)
+    if dry_run:
+        return f"{counts}; dry run: rolled back, nothing was changed"
+    if result.config_version is None:
+        return f"{counts}; nothing to change"
+    return f"{counts}; dataflow config version {result.config_version}"
+
+
+@pipelines.command(name="apply")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Also deactivate every active pipeline that no file binds (its config is kept).",
+)
+@click.option("--dry-run", is_flag=True, help="Print what would change, then roll back.")
+@max_payload_size_option
+def apply_command(
+    paths: tuple[Path, ...], prune: bool, dry_run: bool, max_payload_size_kb: int
+) -> None:
+    """Make pipeline files (FILE or DIR) the pipelines of their nodes, in one transaction.
+
+    Validates every file first, then resolves every binding; on any error prints them all as
+    `PATH: Stage.field: message`, changes nothing and exits 1. Uses PU_SQLALCHEMY_DATABASE_URL
+    (default: the SQLite file under PU_DATA_DIR) and migrates nothing.
+    """
+    report = check_pipeline_files(paths, max_payload_size=max_payload_size_kb * _KIB)
+    _print_report(report, "text")
+    if not report.ok:
+        invalid = len({problem.path for problem in report.errors})
+        _fail(f"{len(report.errors)} error(s) in {invalid} file(s); nothing was applied")
+    if not report.files:
+        suffixes = " / ".join(f"*{suffix}" for suffix in PIPELINE_FILE_SUFFIXES)
+        _fail(f"no pipeline files ({suffixes}) found in the given paths")
+    with _database_session() as session:
+        result = apply_pipeline_files(session, report.files, prune=prune)
+        if not result.ok:
+            for problem in result.errors:
+                click.echo(str(problem))
+            _fail(f"{len(result.errors)} binding error(s); nothing was applied")
+        if not dry_run:
+            session.commit()
+    for change in result.changes:
+        click.echo(_change_line(change))
+    click.echo(_apply_summary(result, dry_run), err=True)
+
+
+@pipelines.command(name="export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def export_command(directory: Path) -> None:
+    """Write every active pipeline into DIRECTORY as `<unit>/<topic>.yaml` and print the paths.
+
+    Files at the same paths are overwritten; other files in DIRECTORY are left alone.
+    """
+    with _database_session() as session:
+        try:
+            written = export_pipeline_files(session, directory)
+        except StoredConfigError as error:
+            _fail(f"{error}; nothing was exported")
+        except OSError as error:
+            _fail(f"cannot write the pipeline files: {error}")
+    for path in written:
+        click.echo(str(path))
+    click.echo(f"{len(written)} pipeline file(s) written to {directory}", err=True)

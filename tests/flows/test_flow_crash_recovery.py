@@ -98,7 +98,6 @@ def test_sigkill_twice_loses_and_duplicates_nothing(tmp_path, postgres_database,
 
     names = sorted(nodes)
     sent: dict[str, list[int]] = defaultdict(list)
-    published = 0
     publisher = Publisher(broker.port)
     kills = list(KILL_AFTER)
     restarted: list[subprocess.Popen] = []
@@ -119,12 +118,11 @@ def test_sigkill_twice_loses_and_duplicates_nothing(tmp_path, postgres_database,
     began = time.monotonic()
     pending = []
     killer: threading.Thread | None = None
-    for sequence in range(MESSAGES):
+    for published, sequence in enumerate(range(MESSAGES), start=1):
         name = names[sequence % len(names)]
         value = sequence if name.startswith("rec") else sequence % 100
         pending.append(publisher.publish(nodes[name], str(value)))
         sent[name].append(value)
-        published += 1
         if kills and published == kills[0]:
             kills.pop(0)
             if killer is not None:

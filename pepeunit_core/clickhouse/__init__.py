@@ -1,0 +1,1 @@
+"""ClickHouse (a server or the embedded chdb engine): the client and the schema of its tables."""

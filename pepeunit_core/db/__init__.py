@@ -1,0 +1,1 @@
+"""The SQL data model shared by flows/ and control_plane/, its engine and its migrations."""

@@ -1,0 +1,59 @@
+"""The string values stored in enum columns, as in the reference backend."""
+
+from enum import StrEnum
+
+
+class UserRole(StrEnum):
+    USER = "User"
+    ADMIN = "Admin"
+
+
+class UserStatus(StrEnum):
+    UNVERIFIED = "Unverified"
+    VERIFIED = "Verified"
+    BLOCKED = "Blocked"
+
+
+class VisibilityLevel(StrEnum):
+    PUBLIC = "Public"
+    INTERNAL = "Internal"
+    PRIVATE = "Private"
+
+
+class RepositoryPlatform(StrEnum):
+    GITLAB = "Gitlab"
+    GITHUB = "Github"
+
+
+class SyncStatus(StrEnum):
+    """State of the last repository registry sync."""
+
+    UPDATED = "Updated"
+    PROCESSING = "Processing"
+    ERROR = "Error"
+
+
+class FirmwareUpdateStatus(StrEnum):
+    REQUEST_SENT = "RequestSent"
+    ERROR = "Error"
+    SUCCESS = "Success"
+
+
+class UnitNodeType(StrEnum):
+    INPUT = "Input"
+    OUTPUT = "Output"
+
+
+class DataPipeStatus(StrEnum):
+    ACTIVE = "Active"
+    INACTIVE = "Inactive"
+    ERROR = "Error"
+
+
+class PermissionEntity(StrEnum):
+    """Agent (User, Unit) and resource (Repo, Unit, UnitNode) types of a permission row."""
+
+    USER = "User"
+    UNIT = "Unit"
+    REPO = "Repo"
+    UNIT_NODE = "UnitNode"
