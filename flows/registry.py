@@ -17,7 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from flows.pipelines.config import DEFAULT_MAX_PAYLOAD_SIZE, PolicyType
 from flows.pipelines.engine import Pipeline
 from flows.pipelines.validation import validate_config
-from pepeunit_core.db.config_version import read_dataflow_config_version
+from pepeunit_core.db.config_version import (
+    DATAFLOW_CONFIG_CHANNEL,
+    read_dataflow_config_version,
+)
 from pepeunit_core.db.models import UnitNode
 
 logger = logging.getLogger("pepeunit.flow.registry")
@@ -106,7 +109,9 @@ class PipelineRegistry:
             self._thread.join(timeout=5)
 
     def _watch(self) -> None:
-        while not self._stop.wait(self._poll_interval_s):
+        wait_for_change = self._notification_waiter()
+        while not self._stop.is_set():
+            wait_for_change()
             try:
                 with self._session_factory() as session:
                     version = read_dataflow_config_version(session)
@@ -114,3 +119,27 @@ class PipelineRegistry:
                     self.current = self._load()
             except Exception:
                 logger.exception("cannot reload pipeline configs; keeping the current ones")
+
+    def _notification_waiter(self) -> Callable[[], None]:
+        """Waits up to one poll interval; on PostgreSQL returns early on a NOTIFY."""
+
+        def poll() -> None:
+            self._stop.wait(self._poll_interval_s)
+
+        engine = self._session_factory.kw["bind"]
+        if engine is None or engine.dialect.name != "postgresql":
+            return poll
+        raw = engine.raw_connection()
+        connection = raw.driver_connection
+        connection.autocommit = True
+        connection.execute(f"LISTEN {DATAFLOW_CONFIG_CHANNEL}")
+
+        def wait() -> None:
+            try:
+                for _ in connection.notifies(timeout=self._poll_interval_s, stop_after=1):
+                    break
+            except Exception:
+                logger.exception("lost the notification connection; polling instead")
+                poll()
+
+        return wait

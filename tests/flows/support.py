@@ -89,18 +89,18 @@ def seed_nodes(url: str, configs: dict[str, PipelineConfig]) -> dict[str, str]:
 def flow_settings(
     data_dir: Path, sql_url: str, clickhouse_url: str, mqtt_port: int, **extra: Any
 ) -> Settings:
-    return Settings(
-        domain=DOMAIN,
-        data_dir=data_dir,
-        sqlalchemy_database_url=sql_url,
-        clickhouse_database_url=clickhouse_url,
-        mqtt_host="127.0.0.1",
-        mqtt_port=mqtt_port,
-        flow_metrics_port=0,
-        flow_config_poll_interval=0.5,
-        flow_flush_interval=0.2,
-        **extra,
-    )
+    values: dict[str, Any] = {
+        "domain": DOMAIN,
+        "data_dir": data_dir,
+        "sqlalchemy_database_url": sql_url,
+        "clickhouse_database_url": clickhouse_url,
+        "mqtt_host": "127.0.0.1",
+        "mqtt_port": mqtt_port,
+        "flow_metrics_port": 0,
+        "flow_config_poll_interval": 0.5,
+        "flow_flush_interval": 0.2,
+    }
+    return Settings(**(values | extra))
 
 
 @contextmanager
