@@ -1,0 +1,70 @@
+"""ClickHouse writes fail for 10 s (the table is renamed away under the running flow): the flow
+keeps retrying, and afterwards every message is stored exactly once."""
+
+import threading
+import time
+
+from flows.storage.reads import read_n_records
+from tests.flows.support import (
+    Publisher,
+    flow_settings,
+    logged_messages,
+    pipeline_config,
+    running_flow,
+    seed_nodes,
+    wait_until,
+)
+
+OUTAGE_S = 10
+MESSAGES = 3_000
+
+
+def test_ten_second_clickhouse_outage_loses_and_duplicates_nothing(
+    tmp_path, clickhouse_database, mosquitto_server
+):
+    sql_url = f"sqlite:///{tmp_path / 'pepeunit.sqlite'}"
+    names = [f"meter{i}" for i in range(3)]
+    policy = {"policy_type": "NRecords", "n_records_count": 1024}
+    nodes = seed_nodes(sql_url, {name: pipeline_config(policy) for name in names})
+    settings = flow_settings(
+        tmp_path / "data", sql_url, clickhouse_database.dsn, mosquitto_server.port
+    )
+    client = clickhouse_database.client
+    table, away = f"{clickhouse_database.name}.n_last_entry", f"{clickhouse_database.name}.away"
+    publisher = Publisher(mosquitto_server.port)
+    outage_over = threading.Event()
+
+    def outage() -> None:
+        client.command(f"RENAME TABLE {table} TO {away}")
+        time.sleep(OUTAGE_S)
+        client.command(f"RENAME TABLE {away} TO {table}")
+        outage_over.set()
+
+    with running_flow(settings):
+        sent = []
+        for sequence in range(MESSAGES):
+            if sequence == MESSAGES // 4:
+                threading.Thread(target=outage).start()
+            node = nodes[names[sequence % len(names)]]
+            sent.append((node, str(sequence), publisher.publish(node, str(sequence))))
+            if sequence % 100 == 0:
+                time.sleep(0.05)  # spread the stream over the outage
+        for _, _, info in sent:
+            info.wait_for_publish(timeout=30)
+        publisher.close()
+        assert not outage_over.is_set(), "the stream must overlap the outage"
+        wait_until(outage_over.is_set, OUTAGE_S + 5)
+        wait_until(lambda: len(logged_messages(settings.data_dir)) == MESSAGES, 15)
+
+        def everything_stored() -> bool:
+            return sum(len(read_n_records(client, node)) for node in nodes.values()) >= MESSAGES
+
+        wait_until(everything_stored, 30, interval_s=0.5)
+
+    for name in names:
+        node = nodes[name]
+        stored = [row.state for row in read_n_records(client, node)]
+        expected = [payload for sent_node, payload, _ in sent if sent_node == node]
+        assert sorted(stored, key=int) == sorted(expected, key=int), name
+    raw_count = client.command(f"SELECT count() FROM {table} FINAL")
+    assert raw_count == MESSAGES
