@@ -15,6 +15,7 @@ from bytewax.run import cli_main
 from prometheus_client import CollectorRegistry, start_http_server
 
 from flows.dataflow.build import DataflowParts, build_dataflow
+from flows.dataflow.sinks import storage_partition_name
 from flows.dataflow.source import Intake, SourceSettings
 from flows.intake.mqtt_intake import IntakeSettings, MqttIntake
 from flows.intake.wal import WriteAheadLog
@@ -52,6 +53,13 @@ def subscription_filter(settings: Settings, placement: ClusterPlacement) -> str:
     if placement.process_count > 1 and settings.flow_shared_group:
         return f"$share/{settings.flow_shared_group}/{topics}"
     return topics
+
+
+def local_storage_partitions(settings: Settings, placement: ClusterPlacement) -> tuple[str, ...]:
+    """chdb allows one process per data directory: then process 0 writes everything."""
+    if settings.resolved_clickhouse_url.startswith("chdb:"):
+        return (storage_partition_name(0),) if placement.process_id == 0 else ()
+    return (storage_partition_name(placement.process_id),)
 
 
 def _flow_dir(settings: Settings) -> Path:
@@ -175,6 +183,7 @@ def run_flow(
         stop_requested=stop_requested,
         metrics=flow_metrics,
         max_payload_size=settings.mqtt_max_payload_bytes,
+        storage_partitions=local_storage_partitions(settings, placement),
         batch_rows=settings.flow_batch_rows,
         batch_wait=timedelta(seconds=settings.flow_flush_interval),
     )

@@ -34,6 +34,8 @@ class DataflowParts:
     stop_requested: threading.Event
     metrics: FlowMetrics
     max_payload_size: int
+    storage_partitions: tuple[str, ...]
+    """Storage partitions this process writes through (see `flows.dataflow.sinks`)."""
     batch_rows: int = 1_000
     batch_wait: timedelta = timedelta(seconds=1)
 
@@ -78,5 +80,5 @@ def build_dataflow(parts: DataflowParts) -> Dataflow:
         per_table,
         lambda state: RowBatcher(parts.batch_rows, parts.batch_wait, state),
     )
-    op.output("store", batches, StorageSink(parts.open_writers))
+    op.output("store", batches, StorageSink(list(parts.storage_partitions), parts.open_writers))
     return flow

@@ -1,36 +1,55 @@
 """The bytewax sink: writes each released batch synchronously (with retries), so an epoch
-completes only after its rows are stored."""
+completes only after its rows are stored.
+
+Writers live in named storage partitions. The embedded engine (chdb) may be opened by one
+process only, so with it there is one partition, owned by process 0; with a ClickHouse server
+every process owns one and the tables are spread over them.
+"""
 
 from collections.abc import Callable
 
-from bytewax.outputs import DynamicSink, StatelessSinkPartition
+from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
 
 from flows.pipelines.rows import LastValueRow
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.ingested import IngestedRow
 from flows.storage.last_value_writer import LastValueWriter
 
-TableBatch = tuple[str, list[IngestedRow]]
+TableBatch = list[IngestedRow]
+"""Rows of one table, released together by the batching step."""
 
 
-class _StoragePartition(StatelessSinkPartition[TableBatch]):
+def storage_partition_name(index: int) -> str:
+    return f"storage-{index}"
+
+
+class _StoragePartition(StatefulSinkPartition[TableBatch, None]):
     def __init__(self, clickhouse: ClickHouseWriter, last_values: LastValueWriter) -> None:
         self._clickhouse = clickhouse
         self._last_values = last_values
 
-    def write_batch(self, items: list[TableBatch]) -> None:
-        for table, rows in items:
-            if table == LastValueRow.table:
+    def write_batch(self, values: list[TableBatch]) -> None:
+        for rows in values:
+            if rows and isinstance(rows[0].row, LastValueRow):
                 self._last_values.write([r.row for r in rows if isinstance(r.row, LastValueRow)])
-            else:
+            elif rows:
                 self._clickhouse.write(rows)
 
+    def snapshot(self) -> None:
+        return None  # nothing to resume: every batch is fully written before the epoch ends
 
-class StorageSink(DynamicSink[TableBatch]):
+
+class StorageSink(FixedPartitionedSink[TableBatch, None]):
     def __init__(
-        self, open_writers: Callable[[], tuple[ClickHouseWriter, LastValueWriter]]
+        self,
+        local_partitions: list[str],
+        open_writers: Callable[[], tuple[ClickHouseWriter, LastValueWriter]],
     ) -> None:
+        self._local_partitions = local_partitions
         self._open_writers = open_writers
 
-    def build(self, step_id: str, worker_index: int, worker_count: int) -> _StoragePartition:
+    def list_parts(self) -> list[str]:
+        return self._local_partitions
+
+    def build_part(self, step_id: str, for_part: str, resume_state: None) -> _StoragePartition:
         return _StoragePartition(*self._open_writers())

@@ -9,11 +9,18 @@ import time
 from collections.abc import Callable, Sequence
 
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import ClickHouseError, DataError
 
 from flows.storage.clickhouse_columns import COLUMNS_BY_TABLE, Columns, columns_by_table
 from flows.storage.ingested import IngestedRow
 from flows.storage.metrics import StorageMetrics
 from flows.storage.retry import DEFAULT_RETRY, BatchNotStoredError, Retrier, RetryPolicy
+
+
+def clickhouse_may_heal(error: Exception) -> bool:
+    """Errors worth retrying: ClickHouse or the connection failed, not the encoding of a value
+    (DataError is raised by the driver before anything is sent) and not our own code."""
+    return isinstance(error, ClickHouseError | OSError) and not isinstance(error, DataError)
 
 
 class ClickHouseWriter:
@@ -27,13 +34,14 @@ class ClickHouseWriter:
     ) -> None:
         self._client = client
         self._metrics = metrics if metrics is not None else StorageMetrics()
-        self._retrier = Retrier(retry, sleep)
+        self._retrier = Retrier(retry, clickhouse_may_heal, sleep)
 
     def write(self, rows: Sequence[IngestedRow]) -> None:
         """Stores `rows`, retrying each table's INSERT until it succeeds.
 
-        Raises BatchNotStoredError if `stop()` is called while an INSERT keeps failing; tables
-        written before that keep their rows, and writing the whole batch again is harmless.
+        Raises BatchNotStoredError if `stop()` is called while an INSERT keeps failing, and the
+        error itself if retrying cannot help (a value that cannot be encoded). Tables written
+        before that keep their rows; writing the whole batch again is harmless.
         """
         for table, columns in columns_by_table(rows).items():
             self._insert(table, columns)

@@ -10,14 +10,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from flows.pipelines.rows import LastValueRow
 from flows.storage.metrics import StorageMetrics
 from flows.storage.node_state_updates import (
+    NodeStateUpdate,
     NodeValue,
     count_existing_nodes,
-    update_node_states,
+    node_state_update,
 )
 from flows.storage.retry import DEFAULT_RETRY, BatchNotStoredError, Retrier, RetryPolicy
 
@@ -34,10 +36,18 @@ class LastValueWriteResult:
     """Rows replaced by a newer row for the same node within the batch."""
 
 
+def database_may_heal(error: Exception) -> bool:
+    """Errors worth retrying: the database or the connection failed, not the data (a value
+    the column cannot hold, a broken constraint), and not our own code."""
+    return isinstance(error, DBAPIError) and not isinstance(error, DataError | IntegrityError)
+
+
 def newest_per_node(rows: Sequence[LastValueRow]) -> list[NodeValue]:
-    """Each node's newest row, in uuid order (so concurrent writers lock rows in one order)."""
+    """Each node's newest row, in uuid order."""
     newest: dict[UUID, LastValueRow] = {}
     for row in rows:
+        if row.last_update_datetime.utcoffset() is None:
+            raise ValueError(f"naive last_update_datetime in {row!r}: it must have a zone")
         node = UUID(row.unit_node_uuid)
         kept = newest.get(node)
         if kept is None or row.last_update_datetime >= kept.last_update_datetime:
@@ -56,22 +66,25 @@ class LastValueWriter:
     ) -> None:
         self._session_factory = session_factory
         self._metrics = metrics if metrics is not None else StorageMetrics()
-        self._retrier = Retrier(retry, sleep)
+        self._retrier = Retrier(retry, database_may_heal, sleep)
+        self._dialect_name: str | None = None
 
     def write(self, rows: Sequence[LastValueRow]) -> LastValueWriteResult:
         """Stores the batch, retrying until it succeeds.
 
-        Raises BatchNotStoredError if `stop()` is called while the UPDATE keeps failing.
+        Raises BatchNotStoredError if `stop()` is called while the UPDATE keeps failing, and
+        the error itself if retrying cannot help (e.g. PostgreSQL refuses a NUL character).
         """
         values = newest_per_node(rows)
         superseded = len(rows) - len(values)
         if not values:
             return LastValueWriteResult(0, 0, 0, superseded)
+        update = node_state_update(self._dialect(), values)
         metrics = self._metrics
         started = time.perf_counter()
         try:
             updated, unknown = self._retrier.run(
-                lambda: self._update(values),
+                lambda: self._update(update, values),
                 table=TABLE,
                 rows=len(values),
                 on_failure=metrics.write_failures.labels(TABLE).inc,
@@ -92,10 +105,16 @@ class LastValueWriter:
         """Makes a write that is failing give up (from any thread), e.g. on shutdown."""
         self._retrier.stop()
 
-    def _update(self, values: Sequence[NodeValue]) -> tuple[int, int]:
+    def _dialect(self) -> str:
+        if self._dialect_name is None:
+            with self._session_factory() as session:
+                self._dialect_name = session.get_bind().dialect.name
+        return self._dialect_name
+
+    def _update(self, update: NodeStateUpdate, values: Sequence[NodeValue]) -> tuple[int, int]:
         """(nodes updated, nodes unknown), in one transaction."""
         with self._session_factory() as session, session.begin():
-            updated = update_node_states(session, values)
+            updated = update.run(session)
             unknown = 0
             if updated < len(values):
                 unknown = len(values) - count_existing_nodes(session, [node for node, _ in values])

@@ -1,7 +1,7 @@
 """The UPDATE of `units_nodes.state` / `last_update_datetime` for a batch of nodes.
 
-Either way the new value only lands if the stored one is not newer, so replays, retries and
-out-of-order batches from several processes cannot move a node back in time.
+Both forms below set a node's value only if the stored one is not newer, so replays, retries
+and out-of-order batches from several processes cannot move a node back in time.
 
 - PostgreSQL: one statement joining the table with the batch sent as one JSON parameter. Binding
   thousands of uuid and timestamp parameters costs more client time than the UPDATE itself;
@@ -12,10 +12,11 @@ out-of-order batches from several processes cannot move a node back in time.
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
-from sqlalchemy import bindparam, func, or_, select, text, update
+from sqlalchemy import Executable, bindparam, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from flows.pipelines.clock import EPOCH
@@ -53,37 +54,47 @@ _PER_NODE_UPDATE = (
 )
 
 
-def _update_postgres(session: Session, values: Sequence[NodeValue]) -> int:
-    batch = json.dumps(
-        [
-            {
-                "uuid": str(node),
-                "state": row.state,
-                "us": (row.last_update_datetime - EPOCH) // _MICROSECOND,
-            }
-            for node, row in values
-        ]
-    )
-    result = session.execute(_POSTGRES_UPDATE, {"batch": batch})
-    return int(result.rowcount)
+@dataclass(frozen=True, slots=True)
+class NodeStateUpdate:
+    """A batch's UPDATE with its parameters, built once and run on every attempt."""
+
+    statement: Executable
+    parameters: dict[str, str] | list[dict[str, object]]
+
+    def run(self, session: Session) -> int:
+        """Applies the batch; returns the number of nodes updated."""
+        result = session.execute(self.statement, self.parameters)
+        return int(result.rowcount)
 
 
-def _update_each(session: Session, values: Sequence[NodeValue]) -> int:
-    result = session.execute(
-        _PER_NODE_UPDATE,
-        [
-            {"node_uuid": node, "new_state": row.state, "new_datetime": row.last_update_datetime}
-            for node, row in values
-        ],
-    )
-    return int(result.rowcount)
+def json_join_update(values: Sequence[NodeValue]) -> NodeStateUpdate:
+    """One UPDATE joining the table with the batch as JSON (PostgreSQL only)."""
+    batch = [
+        {
+            "uuid": str(node),
+            "state": row.state,
+            "us": (row.last_update_datetime - EPOCH) // _MICROSECOND,
+        }
+        for node, row in values
+    ]
+    return NodeStateUpdate(_POSTGRES_UPDATE, {"batch": json.dumps(batch, ensure_ascii=False)})
 
 
-def update_node_states(session: Session, values: Sequence[NodeValue]) -> int:
-    """Applies the batch (one value per node, in uuid order); returns the nodes updated."""
-    if session.get_bind().dialect.name == "postgresql":
-        return _update_postgres(session, values)
-    return _update_each(session, values)
+def per_node_update(values: Sequence[NodeValue]) -> NodeStateUpdate:
+    """One prepared UPDATE run for each node (executemany), on any database."""
+    parameters: list[dict[str, object]] = [
+        {"node_uuid": node, "new_state": row.state, "new_datetime": row.last_update_datetime}
+        for node, row in values
+    ]
+    return NodeStateUpdate(_PER_NODE_UPDATE, parameters)
+
+
+def node_state_update(dialect_name: str, values: Sequence[NodeValue]) -> NodeStateUpdate:
+    """The UPDATE for one value per node (give them in uuid order, so that concurrent writers
+    lock rows in the same order)."""
+    if dialect_name == "postgresql":
+        return json_join_update(values)
+    return per_node_update(values)
 
 
 def count_existing_nodes(session: Session, nodes: Sequence[UUID]) -> int:

@@ -58,12 +58,21 @@ class BatchNotStoredError(RuntimeError):
 class Retrier:
     """Runs writes until they succeed; `stop()` (from any thread) makes a failing write give up.
 
-    `sleep` defaults to waiting on the stop event, so `stop()` also cuts a pause short. A write
-    started after `stop()` still gets one attempt, so a final flush on shutdown can go through.
+    Only errors that the database may heal (`retryable`: unreachable, table missing, locked,
+    ...) are retried; others, such as a row the driver cannot encode, would fail the same way
+    forever, so they are raised at once. `sleep` defaults to waiting on the stop event, so
+    `stop()` also cuts a pause short. A write started after `stop()` still gets one attempt,
+    so a final flush on shutdown can go through.
     """
 
-    def __init__(self, policy: RetryPolicy, sleep: Callable[[float], object] | None = None) -> None:
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        retryable: Callable[[Exception], bool],
+        sleep: Callable[[float], object] | None = None,
+    ) -> None:
         self.policy = policy
+        self._retryable = retryable
         self._stopped = threading.Event()
         self._sleep = sleep if sleep is not None else self._stopped.wait
 
@@ -90,6 +99,8 @@ class Retrier:
             except Exception as error:
                 failures += 1
                 on_failure()
+                if not self._retryable(error):
+                    raise
                 if not self._stopped.is_set():
                     delay = self.policy.delay_s(failures)
                     logger.warning(

@@ -1,7 +1,10 @@
 """Helpers for dataflow tests: seed nodes with pipelines, run the flow, publish, predict."""
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -131,12 +134,36 @@ def running_flow(
             raise errors[0]
 
 
+CLI = Path(sys.executable).parent / "pepeunit"
+
+
+def start_flow_process(settings: Settings, log_path: Path, *args: str) -> subprocess.Popen:
+    """`pepeunit flow ARGS` as a child process configured through PU_ variables."""
+    environment = {
+        **os.environ,
+        "PU_DOMAIN": settings.domain,
+        "PU_DATA_DIR": str(settings.data_dir),
+        "PU_SQLALCHEMY_DATABASE_URL": settings.resolved_sqlalchemy_url,
+        "PU_CLICKHOUSE_DATABASE_URL": settings.resolved_clickhouse_url,
+        "PU_MQTT_PORT": str(settings.mqtt_port),
+        "PU_FLOW_METRICS_PORT": "0",
+        "PU_FLOW_FLUSH_INTERVAL": str(settings.flow_flush_interval),
+        "PU_FLOW_CLOCK_OFFSET_MS": str(settings.flow_clock_offset_ms),
+    }
+    log = log_path.open("a")
+    return subprocess.Popen(
+        [str(CLI), "flow", *args], env=environment, stdout=log, stderr=subprocess.STDOUT
+    )
+
+
 PROBE_TOPIC = f"{DOMAIN}/probe/pepeunit"
 
 
-def wait_subscribed(settings: Settings, failed: Callable[[], bool], timeout_s: float) -> None:
+def wait_subscribed(
+    settings: Settings, failed: Callable[[], bool], timeout_s: float, partition: int = 0
+) -> None:
     """Publishes probes (counted by the flow as bad topics) until one reaches its intake log."""
-    wal = settings.data_dir.resolve() / "flow" / "intake-p0.sqlite"
+    wal = settings.data_dir.resolve() / "flow" / f"intake-p{partition}.sqlite"
     probe = Publisher(settings.mqtt_port, client_id=f"probe-{time.monotonic_ns()}")
     try:
 

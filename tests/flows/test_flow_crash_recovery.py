@@ -3,14 +3,12 @@ restarted twice. Afterwards every message's effect is stored exactly once and th
 windows that were open across the kills were resumed, not split."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import pytest
 
@@ -20,6 +18,7 @@ from tests.flows.support import (
     logged_messages,
     pipeline_config,
     seed_nodes,
+    start_flow_process,
     wait_subscribed,
     wait_until,
 )
@@ -31,7 +30,6 @@ KILL_AFTER = (5_000, 12_000)
 RATE_PER_S = 2_000
 MINUTE_MS = 60_000
 BROKER_SETTINGS = ("max_queued_messages 0", "max_inflight_messages 1000")
-CLI = Path(sys.executable).parent / "pepeunit"
 
 READ_STORAGE = """
 import json, sys
@@ -46,24 +44,6 @@ windows = client.query(
 ).result_rows
 print(json.dumps({"records": records, "windows": windows}))
 """
-
-
-def start_flow(settings, log_path: Path) -> subprocess.Popen:
-    environment = {
-        **os.environ,
-        "PU_DOMAIN": settings.domain,
-        "PU_DATA_DIR": str(settings.data_dir),
-        "PU_SQLALCHEMY_DATABASE_URL": settings.resolved_sqlalchemy_url,
-        "PU_CLICKHOUSE_DATABASE_URL": settings.resolved_clickhouse_url,
-        "PU_MQTT_PORT": str(settings.mqtt_port),
-        "PU_FLOW_METRICS_PORT": "0",
-        "PU_FLOW_FLUSH_INTERVAL": "0.2",
-        "PU_FLOW_CLOCK_OFFSET_MS": str(settings.flow_clock_offset_ms),
-    }
-    log = log_path.open("a")
-    return subprocess.Popen(
-        [str(CLI), "flow"], env=environment, stdout=log, stderr=subprocess.STDOUT
-    )
 
 
 def offset_placing_now_at(second_of_minute: int) -> int:
@@ -93,7 +73,7 @@ def test_sigkill_twice_loses_and_duplicates_nothing(tmp_path, postgres_database,
         flow_clock_offset_ms=offset_placing_now_at(30),
     )
     log_path = tmp_path / "flow.log"
-    flow = start_flow(settings, log_path)
+    flow = start_flow_process(settings, log_path)
     wait_subscribed(settings, lambda: flow.poll() is not None, 30)
 
     names = sorted(nodes)
@@ -111,7 +91,7 @@ def test_sigkill_twice_loses_and_duplicates_nothing(tmp_path, postgres_database,
         before = resumptions()
         flow.send_signal(signal.SIGKILL)
         flow.wait(timeout=10)
-        flow = start_flow(settings, log_path)
+        flow = start_flow_process(settings, log_path)
         restarted.append(flow)
         wait_until(lambda: resumptions() > before, 60, interval_s=0.1)
 
