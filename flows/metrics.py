@@ -3,7 +3,9 @@ reason), stored and failed, and how far behind it is."""
 
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30, 60)
 
 
 @dataclass
@@ -53,6 +55,13 @@ class FlowMetrics:
             "pepeunit_flow_processing_lag_seconds",
             "Receive-to-processing delay of the last message read from the local log.",
             ["partition"],
+            registry=registry,
+        )
+        self.stored_latency = Histogram(
+            "pepeunit_flow_receive_to_stored_seconds",
+            "From receiving a message to its row being stored (NRecords, TimeWindow).",
+            ["table"],
+            buckets=LATENCY_BUCKETS,
             registry=registry,
         )
         self.mqtt_connected = Gauge(

@@ -80,5 +80,9 @@ def build_dataflow(parts: DataflowParts) -> Dataflow:
         per_table,
         lambda state: RowBatcher(parts.batch_rows, parts.batch_wait, state),
     )
-    op.output("store", batches, StorageSink(list(parts.storage_partitions), parts.open_writers))
+    op.output(
+        "store",
+        batches,
+        StorageSink(list(parts.storage_partitions), parts.open_writers, parts.metrics),
+    )
     return flow

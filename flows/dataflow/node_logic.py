@@ -6,7 +6,6 @@ ticks carrying each source partition's watermark: a window closes only once ever
 passed its end, so messages still being replayed by a slower partition are never late.
 """
 
-import copy
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -106,4 +105,5 @@ class NodeLogic(StatefulBatchLogic[NodeItem, IngestedRow, NodeFlowState]):
 
     def snapshot(self) -> NodeFlowState:
         assert self._state is not None
-        return copy.deepcopy(self._state)
+        state = self._state
+        return NodeFlowState(state.node, state.engine_state.copy(), dict(state.watermarks))

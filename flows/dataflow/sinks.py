@@ -6,11 +6,14 @@ process only, so with it there is one partition, owned by process 0; with a Clic
 every process owns one and the tables are spread over them.
 """
 
+import time
 from collections.abc import Callable
 
 from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
 
-from flows.pipelines.rows import LastValueRow
+from flows.metrics import FlowMetrics
+from flows.pipelines.clock import to_epoch_ms
+from flows.pipelines.rows import LastValueRow, NRecordsRow, TimeWindowRow
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.ingested import IngestedRow
 from flows.storage.last_value_writer import LastValueWriter
@@ -24,9 +27,12 @@ def storage_partition_name(index: int) -> str:
 
 
 class _StoragePartition(StatefulSinkPartition[TableBatch, None]):
-    def __init__(self, clickhouse: ClickHouseWriter, last_values: LastValueWriter) -> None:
+    def __init__(
+        self, clickhouse: ClickHouseWriter, last_values: LastValueWriter, metrics: FlowMetrics
+    ) -> None:
         self._clickhouse = clickhouse
         self._last_values = last_values
+        self._metrics = metrics
 
     def write_batch(self, values: list[TableBatch]) -> None:
         for rows in values:
@@ -34,6 +40,15 @@ class _StoragePartition(StatefulSinkPartition[TableBatch, None]):
                 self._last_values.write([r.row for r in rows if isinstance(r.row, LastValueRow)])
             elif rows:
                 self._clickhouse.write(rows)
+                self._observe_latency(rows)
+
+    def _observe_latency(self, rows: TableBatch) -> None:
+        stored_ms = time.time_ns() // 1_000_000
+        for ingested in rows:
+            row = ingested.row
+            if isinstance(row, NRecordsRow | TimeWindowRow):
+                latency_s = (stored_ms - to_epoch_ms(row.create_datetime)) / 1000
+                self._metrics.stored_latency.labels(row.table).observe(latency_s)
 
     def snapshot(self) -> None:
         return None  # nothing to resume: every batch is fully written before the epoch ends
@@ -44,12 +59,14 @@ class StorageSink(FixedPartitionedSink[TableBatch, None]):
         self,
         local_partitions: list[str],
         open_writers: Callable[[], tuple[ClickHouseWriter, LastValueWriter]],
+        metrics: FlowMetrics,
     ) -> None:
         self._local_partitions = local_partitions
         self._open_writers = open_writers
+        self._metrics = metrics
 
     def list_parts(self) -> list[str]:
         return self._local_partitions
 
     def build_part(self, step_id: str, for_part: str, resume_state: None) -> _StoragePartition:
-        return _StoragePartition(*self._open_writers())
+        return _StoragePartition(*self._open_writers(), self._metrics)

@@ -46,7 +46,7 @@ class IntakeSettings:
     max_backlog: int = 1_000_000
     dedup_window: int = 20_000
     """Must exceed the broker's in-flight limit per client and stay below 65 535."""
-    commit_interval_s: float = 0.002
+    commit_interval_s: float = 0.005
 
 
 @dataclass(slots=True)

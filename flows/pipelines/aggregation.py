@@ -3,7 +3,7 @@ accumulator per open window and node, emitted once when the clock reaches the wi
 Windows without values produce no row.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from flows.pipelines.clock import from_epoch_ms
 from flows.pipelines.config import AggregationFunction
@@ -96,6 +96,14 @@ class OpenWindows:
         self.closed_until_ms = max(self.closed_until_ms, closed[-1].end_ms)
         self.earliest_end_ms = min((w.end_ms for w in self.by_key.values()), default=None)
         return [window.to_row(unit_node_uuid) for window in closed]
+
+    def copy(self) -> "OpenWindows":
+        """An independent copy (a snapshot for recovery), much cheaper than deepcopy."""
+        return OpenWindows(
+            {key: replace(window) for key, window in self.by_key.items()},
+            self.closed_until_ms,
+            self.earliest_end_ms,
+        )
 
     def latest_end_ms(self) -> int | None:
         return max((window.end_ms for window in self.by_key.values()), default=None)

@@ -25,6 +25,14 @@ class NodeState:
     filter_memory: FilterMemory = field(default_factory=FilterMemory)
     open_windows: OpenWindows = field(default_factory=OpenWindows)
 
+    def copy(self) -> "NodeState":
+        """An independent copy (a snapshot for recovery), much cheaper than deepcopy."""
+        memory = self.filter_memory
+        return NodeState(
+            FilterMemory(memory.last_accepted_at, memory.last_accepted_raw),
+            self.open_windows.copy(),
+        )
+
 
 @dataclass(slots=True)
 class ProcessResult:

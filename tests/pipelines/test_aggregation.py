@@ -220,3 +220,14 @@ def test_matches_naive_grouping(size, offsets_ms, values):
         expected[epoch_s - epoch_s % size] += float(value)
     assert {int(r.start_window_datetime.timestamp()): r.state for r in rows} == dict(expected)
     assert all(r.create_datetime == r.end_window_datetime for r in rows)
+
+
+def test_state_copy_is_independent_and_resumes_like_the_original():
+    pipeline = aggregation(function="Sum", max_rate=1, last_unique_check=True)
+    state, _ = feed(pipeline, [(hms(12, 0, s), str(s % 5)) for s in range(0, 30, 2)])
+    snapshot = state.copy()
+    later = [(hms(12, 0, s), str(s % 5)) for s in range(30, 140, 2)]
+    _, from_original = feed(pipeline, later, state)
+    _, from_copy = feed(pipeline, later, snapshot)
+    assert from_copy == from_original
+    assert snapshot is not state and snapshot.open_windows.by_key is not state.open_windows.by_key
