@@ -17,7 +17,8 @@ from prometheus_client import CollectorRegistry, start_http_server
 from flows.dataflow.build import DataflowParts, build_dataflow
 from flows.dataflow.sinks import storage_partition_name
 from flows.dataflow.source import Intake, SourceSettings
-from flows.intake.mqtt_intake import IntakeSettings, MqttIntake
+from flows.intake.mqtt_intake import IntakeSettings
+from flows.intake.process import IntakeProcess, IntakeProcessArgs
 from flows.intake.wal import WriteAheadLog
 from flows.janitor import StorageJanitor
 from flows.metrics import FlowMetrics
@@ -66,20 +67,22 @@ def _flow_dir(settings: Settings) -> Path:
     return (settings.data_dir / "flow").resolve()
 
 
-def system_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
+def clock_with_offset(offset_ms: int) -> Callable[[], int]:
+    def clock_ms() -> int:
+        return time.time_ns() // 1_000_000 + offset_ms
+
+    return clock_ms
 
 
 @dataclass(frozen=True, slots=True)
 class IntakeOpener:
     settings: Settings
     placement: ClusterPlacement
-    metrics: FlowMetrics
-    clock_ms: Callable[[], int] = system_clock_ms
 
     def __call__(self, partition: int) -> Intake:
         settings = self.settings
-        wal = WriteAheadLog(_flow_dir(settings) / f"intake-p{partition}.sqlite")
+        wal_path = _flow_dir(settings) / f"intake-p{partition}.sqlite"
+        wal = WriteAheadLog(wal_path)
         intake_settings = IntakeSettings(
             host=settings.mqtt_host,
             port=settings.mqtt_port,
@@ -89,8 +92,14 @@ class IntakeOpener:
             client_id=f"{settings.flow_client_id}-p{partition}",
             subscription=subscription_filter(settings, self.placement),
         )
-        intake = MqttIntake(intake_settings, wal, f"p{partition}", self.metrics, self.clock_ms)
-        return Intake(wal, intake)
+        args = IntakeProcessArgs(
+            intake_settings,
+            wal_path,
+            f"p{partition}",
+            settings.flow_clock_offset_ms,
+            logging.getLogger().getEffectiveLevel(),
+        )
+        return Intake(wal, IntakeProcess(args))
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,16 +146,10 @@ def run_flow(
     stop_requested: threading.Event | None = None,
     migrate: bool = True,
     epoch_interval: timedelta = timedelta(seconds=2),
-    clock_ms: Callable[[], int] | None = None,
 ) -> None:
-    """Runs until `stop_requested` is set (SIGTERM / Ctrl-C in the main thread).
-
-    `clock_ms` is the receive clock stamped on every message (tests shift it)."""
+    """Runs until `stop_requested` is set (SIGTERM / Ctrl-C in the main thread)."""
     placement = placement or ClusterPlacement()
     stop_requested = stop_requested or threading.Event()
-    if clock_ms is None:
-        offset_ms = settings.flow_clock_offset_ms
-        clock_ms = (lambda: system_clock_ms() + offset_ms) if offset_ms else system_clock_ms
     _install_stop_signals(stop_requested)
     if migrate and placement.process_id == 0:
         migrate_sql(settings.resolved_sqlalchemy_url)
@@ -175,9 +178,12 @@ def run_flow(
         janitor.start()
     parts = DataflowParts(
         domain=settings.domain,
-        source=SourceSettings(partitions=(placement.process_id,), clock_ms=clock_ms),
+        source=SourceSettings(
+            partitions=(placement.process_id,),
+            clock_ms=clock_with_offset(settings.flow_clock_offset_ms),
+        ),
         partition_count=placement.process_count,
-        open_intake=IntakeOpener(settings, placement, flow_metrics, clock_ms),
+        open_intake=IntakeOpener(settings, placement),
         open_writers=WriterOpener(settings, storage_metrics),
         current_pipelines=lambda: pipelines.current,
         stop_requested=stop_requested,

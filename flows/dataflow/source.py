@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
 from flows.dataflow.items import MESSAGE, TICK, SourceItem, ingest_id
-from flows.intake.mqtt_intake import MqttIntake
+from flows.intake.process import IntakeProcess
 from flows.intake.wal import WriteAheadLog
 from flows.metrics import FlowMetrics
 
@@ -33,10 +33,10 @@ def _clock_ms() -> int:
 
 @dataclass(frozen=True, slots=True)
 class Intake:
-    """A partition's log and the MQTT client that fills it."""
+    """A partition's log (read here) and the intake process that fills it."""
 
     wal: WriteAheadLog
-    mqtt: MqttIntake
+    process: IntakeProcess
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +71,17 @@ class LogPartition(StatefulSourcePartition[SourceItem, int]):
         self._next_tick_ms = 0
         self._idle = False
         self._snapshots: deque[tuple[int, int]] = deque()
+        self._reported = (0, 0)
 
     def next_batch(self) -> list[SourceItem]:
         if self._stop_requested.is_set():
             logger.info("partition %s: stopping intake, then ending input", self._label)
-            self._intake.mqtt.stop()
+            self._intake.process.stop()
+            self._report_intake()
             raise StopIteration
+        progress = self._intake.process.progress
+        # the watermark before the logged offset: see `_watermark_ms`
+        watermark_ms, logged_offset = progress.watermark_ms.value, progress.logged_offset.value
         messages = self._intake.wal.read_from(self._next_offset, self._settings.batch_size)
         index = self._index
         items: list[SourceItem] = [
@@ -87,21 +92,37 @@ class LogPartition(StatefulSourcePartition[SourceItem, int]):
         if messages:
             self._next_offset = messages[-1].offset + 1
             self._last_received_ms = messages[-1].received_ms
-            self._intake.mqtt.note_consumed(self._next_offset - 1)
+            progress.consumed_offset.value = self._next_offset - 1
             self._metrics.lag_seconds.labels(self._label).set(
                 (now_ms - self._last_received_ms) / 1000
             )
         if now_ms >= self._next_tick_ms:
-            items.append((TICK, index, self._watermark_ms()))
+            items.append((TICK, index, self._watermark_ms(watermark_ms, logged_offset)))
             self._next_tick_ms = now_ms + self._settings.tick_interval_ms
+            self._intake.process.ensure_running()
+            self._report_intake()
         self._idle = not messages
         return items
 
-    def _watermark_ms(self) -> int:
-        caught_up = self._next_offset > self._intake.mqtt.logged_offset()
-        if caught_up:
-            return self._intake.mqtt.watermark_ms()
+    def _watermark_ms(self, intake_watermark_ms: int, logged_offset: int) -> int:
+        """The intake's watermark holds once everything logged before it was read: it was
+        read before the logged offset, and the intake raises the offset first."""
+        if self._next_offset > logged_offset:
+            return intake_watermark_ms
         return self._last_received_ms
+
+    def _report_intake(self) -> None:
+        progress = self._intake.process.progress
+        received, duplicates = progress.received.value, progress.redelivered_duplicates.value
+        self._metrics.received.labels(self._label).inc(max(received - self._reported[0], 0))
+        self._metrics.redelivered_duplicates.labels(self._label).inc(
+            max(duplicates - self._reported[1], 0)
+        )
+        self._reported = (received, duplicates)
+        self._metrics.mqtt_connected.labels(self._label).set(progress.connected.value)
+        self._metrics.backlog.labels(self._label).set(
+            max(progress.logged_offset.value - progress.consumed_offset.value, 0)
+        )
 
     def next_awake(self) -> datetime | None:
         return datetime.now(UTC) + _IDLE_POLL if self._idle else None
@@ -125,7 +146,7 @@ class LogPartition(StatefulSourcePartition[SourceItem, int]):
                 logger.debug("partition %s: trimmed %d logged messages", self._label, removed)
 
     def close(self) -> None:
-        self._intake.mqtt.stop()
+        self._intake.process.stop()
 
 
 class LogSource(FixedPartitionedSource[SourceItem, int]):
@@ -154,7 +175,8 @@ class LogSource(FixedPartitionedSource[SourceItem, int]):
             next_offset,
             intake.wal.last_offset(),
         )
-        intake.mqtt.start()
+        intake.process.progress.consumed_offset.value = next_offset - 1
+        intake.process.start()
         return LogPartition(
             index, intake, next_offset, self._settings, self._stop_requested, self._metrics
         )

@@ -24,8 +24,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from flows.intake.progress import IntakeProgress
 from flows.intake.wal import ReceivedMessage, WriteAheadLog
-from flows.metrics import FlowMetrics
 
 logger = logging.getLogger("pepeunit.flow.intake")
 
@@ -47,6 +47,7 @@ class IntakeSettings:
     dedup_window: int = 20_000
     """Must exceed the broker's in-flight limit per client and stay below 65 535."""
     commit_interval_s: float = 0.005
+    watermark_refresh_s: float = 0.05
 
 
 @dataclass(slots=True)
@@ -61,19 +62,20 @@ class MqttIntake:
         settings: IntakeSettings,
         wal: WriteAheadLog,
         partition: str,
-        metrics: FlowMetrics,
+        progress: IntakeProgress,
         clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self._settings = settings
         self._wal = wal
         self._partition = partition
-        self._metrics = metrics
+        self._progress = progress
         self._clock_ms = clock_ms
         self._condition = threading.Condition()
         self._pending: list[_Pending] = []
         self._last_received_ms = 0
-        self._consumed_offset = 0
         self._logged_offset = wal.last_offset()
+        progress.logged_offset.value = self._logged_offset
+        self._publish_watermark()
         self._stopping = False
         self._recent: OrderedDict[int, tuple[str, bytes]] = OrderedDict(
             (mid, (topic, payload))
@@ -116,26 +118,14 @@ class MqttIntake:
         self._client.disconnect()
         self._client.loop_stop()
 
-    # --- the dataflow side -------------------------------------------------------------------
-
-    def note_consumed(self, offset: int) -> None:
-        """The dataflow has read the log up to `offset`; frees backlog room."""
-        with self._condition:
-            if offset > self._consumed_offset:
-                self._consumed_offset = offset
-                self._condition.notify_all()
-        self._metrics.backlog.labels(self._partition).set(max(self._logged_offset - offset, 0))
-
-    def watermark_ms(self) -> int:
-        """No message received later can carry an earlier receive time than this."""
+    def _publish_watermark(self) -> None:
+        """No message logged after this call can carry an earlier receive time than this."""
         with self._condition:
             if self._pending:
-                return self._pending[0].message.received_ms
-            return max(self._clock_ms(), self._last_received_ms)
-
-    def logged_offset(self) -> int:
-        with self._condition:
-            return self._logged_offset
+                watermark = self._pending[0].message.received_ms
+            else:
+                watermark = max(self._clock_ms(), self._last_received_ms)
+        self._progress.watermark_ms.value = watermark
 
     # --- paho callbacks (network thread) -----------------------------------------------------
 
@@ -157,7 +147,7 @@ class MqttIntake:
             self._settings.port,
             self._settings.subscription,
         )
-        self._metrics.mqtt_connected.labels(self._partition).set(1)
+        self._progress.connected.value = 1
         client.subscribe(self._settings.subscription, qos=_QOS)
 
     def _on_disconnect(
@@ -168,7 +158,7 @@ class MqttIntake:
         reason_code: ReasonCode,
         _properties: object,
     ) -> None:
-        self._metrics.mqtt_connected.labels(self._partition).set(0)
+        self._progress.connected.value = 0
         if not self._stopping:
             logger.warning(
                 "partition %s disconnected (%s), reconnecting", self._partition, reason_code
@@ -180,7 +170,7 @@ class MqttIntake:
         topic = message.topic
         payload = message.payload
         if message.dup and self._recent.get(message.mid) == (topic, payload):
-            self._metrics.redelivered_duplicates.labels(self._partition).inc()
+            self._progress.redelivered_duplicates.value += 1
             client.ack(message.mid, message.qos)
             return
         with self._condition:
@@ -191,30 +181,36 @@ class MqttIntake:
             self._pending.append(
                 _Pending(ReceivedMessage(received_ms, topic, payload, message.mid), message.qos)
             )
-            self._condition.notify_all()
+            if len(self._pending) == 1:
+                self._condition.notify_all()
 
     # --- committer thread --------------------------------------------------------------------
 
     def _take_batch(self) -> list[_Pending] | None:
-        """Waits for messages and backlog room; None once stopping with nothing left."""
+        """Waits for messages and backlog room; [] after a quiet moment (time to refresh the
+        watermark); None once stopping with nothing left."""
+        consumed = self._progress.consumed_offset
         with self._condition:
-            while True:
-                room = self._logged_offset - self._consumed_offset < self._settings.max_backlog
-                if self._pending and (room or self._stopping):
-                    batch, self._pending = self._pending, []
-                    self._condition.notify_all()
-                    return batch
-                if self._stopping and not self._pending:
-                    return None
-                self._condition.wait(timeout=0.1)
+            room = self._logged_offset - consumed.value < self._settings.max_backlog
+            if self._pending and (room or self._stopping):
+                batch, self._pending = self._pending, []
+                self._condition.notify_all()
+                return batch
+            if self._stopping and not self._pending:
+                return None
+            self._condition.wait(timeout=self._settings.watermark_refresh_s)
+            return []
 
     def _commit_loop(self) -> None:
         while True:
             batch = self._take_batch()
             if batch is None:
                 return
-            self._log_and_acknowledge(batch)
-            time.sleep(self._settings.commit_interval_s)
+            if batch:
+                self._log_and_acknowledge(batch)
+            self._publish_watermark()
+            if batch:
+                time.sleep(self._settings.commit_interval_s)
 
     def _log_and_acknowledge(self, batch: list[_Pending]) -> None:
         while True:
@@ -227,10 +223,11 @@ class MqttIntake:
                 time.sleep(1)
         with self._condition:
             self._logged_offset = last_offset
+        self._progress.logged_offset.value = last_offset
         for item in batch:
             self._remember(item.message)
             self._client.ack(item.message.mid, item.qos)
-        self._metrics.received.labels(self._partition).inc(len(batch))
+        self._progress.received.value += len(batch)
 
     def _remember(self, message: ReceivedMessage) -> None:
         recent = self._recent

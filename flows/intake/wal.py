@@ -52,6 +52,8 @@ class WriteAheadLog:
         self._lock = threading.Lock()
         self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._connection.execute("PRAGMA journal_mode=WAL")
+        # the intake process appends while the dataflow process reads and trims
+        self._connection.execute("PRAGMA busy_timeout=30000")
         # NORMAL survives a process crash (what acknowledging needs); FULL also a power loss.
         self._connection.execute(
             f"PRAGMA synchronous={'FULL' if durable_on_power_loss else 'NORMAL'}"

@@ -107,17 +107,14 @@ def flow_settings(
 
 
 @contextmanager
-def running_flow(
-    settings: Settings, clock_ms: Callable[[], int] | None = None, wait_connected_s: float = 10
-) -> Iterator[threading.Thread]:
+def running_flow(settings: Settings, wait_connected_s: float = 20) -> Iterator[threading.Thread]:
     """Runs the dataflow in a thread of this process (so it can share the test's chdb)."""
     stop = threading.Event()
     errors: list[BaseException] = []
 
     def target() -> None:
         try:
-            kwargs = {"clock_ms": clock_ms} if clock_ms else {}
-            run_flow(settings, ClusterPlacement(), stop_requested=stop, **kwargs)
+            run_flow(settings, ClusterPlacement(), stop_requested=stop)
         except BaseException as error:  # reported to the test below
             errors.append(error)
 
@@ -146,7 +143,7 @@ def start_flow_process(settings: Settings, log_path: Path, *args: str) -> subpro
         "PU_SQLALCHEMY_DATABASE_URL": settings.resolved_sqlalchemy_url,
         "PU_CLICKHOUSE_DATABASE_URL": settings.resolved_clickhouse_url,
         "PU_MQTT_PORT": str(settings.mqtt_port),
-        "PU_FLOW_METRICS_PORT": "0",
+        "PU_FLOW_METRICS_PORT": str(settings.flow_metrics_port),
         "PU_FLOW_FLUSH_INTERVAL": str(settings.flow_flush_interval),
         "PU_FLOW_CLOCK_OFFSET_MS": str(settings.flow_clock_offset_ms),
     }
@@ -157,6 +154,13 @@ def start_flow_process(settings: Settings, log_path: Path, *args: str) -> subpro
 
 
 PROBE_TOPIC = f"{DOMAIN}/probe/pepeunit"
+MINUTE_MS = 60_000
+
+
+def offset_placing_now_at(second_of_minute: float) -> int:
+    """A receive clock offset (ms) under which it is now `second_of_minute` s into a minute."""
+    real = time.time_ns() // 1_000_000
+    return (int(second_of_minute * 1000) - real % MINUTE_MS) % MINUTE_MS
 
 
 def wait_subscribed(

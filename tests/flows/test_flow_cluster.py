@@ -18,6 +18,7 @@ from tests.flows.support import (
     Publisher,
     flow_settings,
     logged_messages,
+    offset_placing_now_at,
     pipeline_config,
     pipeline_files,
     seed_nodes,
@@ -58,11 +59,6 @@ CONFIGS = {
     **{f"last{i}": pipeline_config({"policy_type": "LastValue"}, type_input_value="Text")
        for i in range(2)},
 }  # fmt: skip
-
-
-def offset_placing_now_at(second_of_minute: int) -> int:
-    real = time.time_ns() // 1_000_000
-    return (second_of_minute * 1000 - real % MINUTE_MS) % MINUTE_MS
 
 
 @pytest.mark.timeout(180)

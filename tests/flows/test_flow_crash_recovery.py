@@ -16,6 +16,7 @@ from tests.flows.support import (
     Publisher,
     flow_settings,
     logged_messages,
+    offset_placing_now_at,
     pipeline_config,
     seed_nodes,
     start_flow_process,
@@ -44,11 +45,6 @@ windows = client.query(
 ).result_rows
 print(json.dumps({"records": records, "windows": windows}))
 """
-
-
-def offset_placing_now_at(second_of_minute: int) -> int:
-    real = time.time_ns() // 1_000_000
-    return (second_of_minute * 1000 - real % MINUTE_MS) % MINUTE_MS
 
 
 @pytest.mark.timeout(240)

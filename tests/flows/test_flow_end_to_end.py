@@ -10,25 +10,17 @@ from flows.storage.reads import read_aggregations, read_last_value, read_n_recor
 from pepeunit_core.clickhouse.client import make_clickhouse_client
 from pepeunit_core.db.engine import make_engine, make_session_factory
 from tests.flows.support import (
+    MINUTE_MS,
     Publisher,
     flow_settings,
     logged_messages,
+    offset_placing_now_at,
     pipeline_config,
     pipeline_files,
     running_flow,
     seed_nodes,
     wait_until,
 )
-
-MINUTE_MS = 60_000
-
-
-def clock_just_before_a_minute(seconds_before: float):
-    """A receive clock that reads `seconds_before` s before a whole minute right now."""
-    real = time.time_ns() // 1_000_000
-    offset = (MINUTE_MS - int(seconds_before * 1000) - real % MINUTE_MS) % MINUTE_MS
-    return lambda: time.time_ns() // 1_000_000 + offset
-
 
 CONFIGS = {
     "last": pipeline_config({"policy_type": "LastValue"}, type_input_value="Text"),
@@ -76,12 +68,18 @@ def test_every_policy_matches_the_simulation(
     tmp_path, sql_url, clickhouse_database, mosquitto_server
 ):
     nodes = seed_nodes(sql_url, CONFIGS)
+    # the receive clock is a few seconds before a whole minute once the flow is up
+    offset = offset_placing_now_at(60 - 6)
     settings = flow_settings(
-        tmp_path / "data", sql_url, clickhouse_database.dsn, mosquitto_server.port
-    )
-    clock = clock_just_before_a_minute(3.5)
+        tmp_path / "data", sql_url, clickhouse_database.dsn, mosquitto_server.port,
+        flow_clock_offset_ms=offset,
+    )  # fmt: skip
+
+    def clock() -> int:
+        return time.time_ns() // 1_000_000 + offset
+
     publisher = Publisher(mosquitto_server.port)
-    with running_flow(settings, clock_ms=clock):
+    with running_flow(settings):
         sent = []
         for i in range(40):
             for name in ("records", "window", "sum", "avg"):

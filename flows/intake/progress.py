@@ -1,0 +1,30 @@
+"""What the intake process and the dataflow process tell each other, in shared memory.
+
+The intake publishes how far it has logged and its watermark (no message logged later carries
+an earlier receive time); the dataflow publishes how far it has read, which bounds the log's
+backlog. Counters for the metrics the dataflow process serves ride along.
+"""
+
+import multiprocessing
+from dataclasses import dataclass
+from multiprocessing.context import SpawnContext
+from multiprocessing.sharedctypes import Synchronized
+
+
+def _counter(context: SpawnContext, value: int = 0) -> "Synchronized[int]":
+    return context.Value("q", value)
+
+
+@dataclass
+class IntakeProgress:
+    logged_offset: "Synchronized[int]"
+    consumed_offset: "Synchronized[int]"
+    watermark_ms: "Synchronized[int]"
+    received: "Synchronized[int]"
+    redelivered_duplicates: "Synchronized[int]"
+    connected: "Synchronized[int]"
+
+    @classmethod
+    def create(cls, context: SpawnContext | None = None) -> "IntakeProgress":
+        context = context or multiprocessing.get_context("spawn")
+        return cls(*(_counter(context) for _ in range(6)))
