@@ -47,8 +47,15 @@ print(json.dumps({"records": records, "windows": windows}))
 """
 
 
+@pytest.fixture(params=["postgresql", "sqlite"])
+def sql_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'pepeunit.sqlite'}"
+    return request.getfixturevalue("postgres_database").url
+
+
 @pytest.mark.timeout(240)
-def test_sigkill_twice_loses_and_duplicates_nothing(tmp_path, postgres_database, mosquitto_factory):
+def test_sigkill_twice_loses_and_duplicates_nothing(tmp_path, sql_url, mosquitto_factory):
     broker = mosquitto_factory(BROKER_SETTINGS)
     configs = {f"rec{i}": pipeline_config({"policy_type": "NRecords", "n_records_count": 1024})
                for i in range(RECORD_NODES)}  # fmt: skip
@@ -58,12 +65,12 @@ def test_sigkill_twice_loses_and_duplicates_nothing(tmp_path, postgres_database,
         "aggregation_functions": "Sum",
     }
     configs |= {f"sum{i}": pipeline_config(sum_policy) for i in range(SUM_NODES)}
-    nodes = seed_nodes(postgres_database.url, configs)
+    nodes = seed_nodes(sql_url, configs)
     # the publishing (about 20 s with restarts) fits in the minute window that opens 30 s
     # before the receive clock's next whole minute: that window stays open across both kills
     settings = flow_settings(
         tmp_path / "data",
-        postgres_database.url,
+        sql_url,
         f"chdb://{tmp_path / 'chdb'}",
         broker.port,
         flow_clock_offset_ms=offset_placing_now_at(30),
