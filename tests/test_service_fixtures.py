@@ -103,6 +103,10 @@ def test_postgres_stores_rows_in_private_cluster(postgres_server, postgres_datab
     )
 
 
+_POSTGRES_DATABASES_SEEN: list[str] = []
+_CLICKHOUSE_DATABASES_SEEN: list[str] = []
+
+
 @pytest.mark.parametrize("run", ["first", "second"])
 def test_postgres_databases_are_isolated_and_dropped(postgres_server, postgres_database, run):
     # Run twice: a shared database would already hold `probe` on the second run.
@@ -111,10 +115,16 @@ def test_postgres_databases_are_isolated_and_dropped(postgres_server, postgres_d
         connection.execute("INSERT INTO probe VALUES (%s)", [run])
         assert connection.execute("SELECT run FROM probe").fetchall() == [(run,)]
     with psycopg.connect(postgres_server.dsn()) as admin:
-        test_databases = admin.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE 'pytest\\_%'"
-        ).fetchall()
-    assert test_databases == [(postgres_database.name,)]
+        test_databases = {
+            name
+            for (name,) in admin.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'pytest\\_%'"
+            ).fetchall()
+        }
+    # other fixtures may hold databases of their own; the previous test's must be gone
+    assert postgres_database.name in test_databases
+    assert not test_databases & set(_POSTGRES_DATABASES_SEEN)
+    _POSTGRES_DATABASES_SEEN.append(postgres_database.name)
 
 
 def test_clickhouse_merge_tree_round_trip(clickhouse_database):
@@ -149,10 +159,15 @@ def test_clickhouse_databases_are_isolated_and_dropped(clickhouse_client, clickh
     client.command("CREATE TABLE probe (run String) ENGINE = MergeTree ORDER BY run")
     client.insert("probe", [[run]], column_names=["run"])
     assert client.query("SELECT run FROM probe").result_rows == [(run,)]
-    test_databases = clickhouse_client.query(
-        "SELECT name FROM system.databases WHERE startsWith(name, 'pytest_')"
-    ).result_rows
-    assert test_databases == [(clickhouse_database.name,)]
+    test_databases = {
+        name
+        for (name,) in clickhouse_client.query(
+            "SELECT name FROM system.databases WHERE startsWith(name, 'pytest_')"
+        ).result_rows
+    }
+    assert clickhouse_database.name in test_databases
+    assert not test_databases & set(_CLICKHOUSE_DATABASES_SEEN)
+    _CLICKHOUSE_DATABASES_SEEN.append(clickhouse_database.name)
 
 
 def test_mosquitto_stops_when_its_block_exits(tmp_path):

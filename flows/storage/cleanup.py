@@ -7,7 +7,8 @@ Both use a lightweight `DELETE FROM ... WHERE`, not an `ALTER TABLE ... DELETE` 
 work on chdb 4.4 (ClickHouse 26.9) with ReplacingMergeTree, but the lightweight DELETE only
 rewrites the hidden `_row_exists` mask instead of every column of the affected parts, and it is
 synchronous by default on servers too (`lightweight_deletes_sync`), whereas a mutation is
-asynchronous there unless `mutations_sync` is set. It is passed explicitly anyway.
+asynchronous there unless `mutations_sync` is set. It is passed explicitly anyway, so a call
+returns once the rows are gone (while a table's merges are stopped, it waits for them).
 
 Safe beside concurrent inserts: a DELETE only touches the parts that exist when it starts, and
 its condition only matches rows that stay invisible to readers however many rows arrive later
@@ -22,7 +23,7 @@ from clickhouse_connect.driver.client import Client
 
 from flows.pipelines.clock import to_epoch_ms
 
-_SYNC = {"lightweight_deletes_sync": 2}
+_WAIT_UNTIL_APPLIED = {"lightweight_deletes_sync": 2}
 
 # Rows of each node beyond the newest N, N being the max_count of the node's newest row; FINAL
 # so that a row inserted twice counts once.
@@ -53,7 +54,7 @@ def enforce_n_records_cap(client: Client) -> int:
         client.command(
             "DELETE FROM n_last_entry"
             f" WHERE (unit_node_uuid, create_datetime, ingest_id) IN ({_BEYOND_CAP})",
-            settings=_SYNC,
+            settings=_WAIT_UNTIL_APPLIED,
         )
     return beyond
 
@@ -70,6 +71,8 @@ def delete_expired_window_rows(client: Client, now: datetime) -> int:
     )
     if expired:
         client.command(
-            f"DELETE FROM window_entry WHERE {_EXPIRED}", parameters=parameters, settings=_SYNC
+            f"DELETE FROM window_entry WHERE {_EXPIRED}",
+            parameters=parameters,
+            settings=_WAIT_UNTIL_APPLIED,
         )
     return expired

@@ -79,10 +79,6 @@ class Retrier:
     def stop(self) -> None:
         self._stopped.set()
 
-    @property
-    def stopped(self) -> bool:
-        return self._stopped.is_set()
-
     def run(
         self,
         write: Callable[[], T],

@@ -21,10 +21,10 @@ def clickhouse(clickhouse_database: ClickHouseDatabase) -> Client:
     return clickhouse_database.client
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def sql_url(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[str]:
-    """A migrated SQL database shared by the tests of this folder, which only add nodes of
-    their own (migrating for each test would take most of their time)."""
+    """A migrated SQL database shared by the tests of a module, which only add nodes of their
+    own (migrating for each test would take most of their time)."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'pepeunit.sqlite'}"
         migrate_sql(url)
