@@ -5,7 +5,8 @@ load), then the flow: sustained msg/s from the first publish until every message
 loss, publish→receive latency (exact, from the flow's intake log), receive→stored latency (the
 flow's histogram), and the flow process's peak RSS.
 
-Run (from the repository root): PYTHONPATH=. .venv/bin/python bench/flow_bench.py [--messages N] [--nodes N] [--qos 0 1]
+Run from the repository root:
+    PYTHONPATH=. .venv/bin/python bench/flow_bench.py [--messages N] [--nodes N] [--qos 0 1]
 Prints a Markdown table; bench/RESULTS.md records the figures.
 """
 
@@ -140,24 +141,11 @@ def publish(port: int, qos: int, count: int, nodes: list[str]) -> float:
     tops out near 15 k msg/s at QoS 1); returns the seconds the slowest one took."""
     share = count // PUBLISHER_PROCESSES
     shares = [share] * (PUBLISHER_PROCESSES - 1) + [count - share * (PUBLISHER_PROCESSES - 1)]
-    publishers = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                PUBLISHER,
-                str(port),
-                str(qos),
-                str(part),
-                DOMAIN,
-                ",".join(nodes),
-                f"bench-pub-{index}",
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        for index, part in enumerate(shares)
-    ]
+    publishers = []
+    for index, part in enumerate(shares):
+        command = [sys.executable, "-c", PUBLISHER, str(port), str(qos), str(part), DOMAIN]
+        command += [",".join(nodes), f"bench-pub-{index}"]
+        publishers.append(subprocess.Popen(command, stdout=subprocess.PIPE, text=True))
     durations = []
     for publisher in publishers:
         output, _ = publisher.communicate(timeout=600)
@@ -345,8 +333,10 @@ def main() -> None:
             with tempfile.TemporaryDirectory(prefix="pepeunit-bench-") as work:
                 results.append(measure(qos, args.messages, args.nodes, Path(work), mode == "drain"))
             print(json.dumps(results[-1].__dict__), file=sys.stderr, flush=True)
-    print(f"{args.messages} messages over {args.nodes} nodes (half Aggregation Avg 60 s, half "
-          f"NRecords 100), one flow process, chdb, {PUBLISHER_PROCESSES} publisher processes")  # fmt: skip
+    print(
+        f"{args.messages} messages over {args.nodes} nodes (half Aggregation Avg 60 s, half "
+        f"NRecords 100), one flow process, chdb, {PUBLISHER_PROCESSES} publisher processes"
+    )
     print()
     print("| QoS | mode | bare subscriber msg/s | flow msg/s | flow / bare | processed | "
           "publish→receive p50 / p99 ms | receive→stored p50 / p99 ms (bucket bound) | "

@@ -29,7 +29,7 @@ class FlowMetrics:
         self.dropped = Counter(
             "pepeunit_flow_dropped_messages",
             "Messages dropped before the pipelines, by reason "
-            "(bad_topic, unknown_node, invalid_utf8, too_large).",
+            "(bad_topic, no_pipeline, invalid_utf8, nul_character, too_large, unwritable).",
             ["reason"],
             registry=registry,
         )

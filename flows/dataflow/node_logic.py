@@ -84,6 +84,9 @@ class NodeLogic(StatefulBatchLogic[NodeItem, IngestedRow, NodeFlowState]):
         except UnicodeDecodeError:
             metrics.dropped.labels("invalid_utf8").inc()
             return
+        if "\x00" in text:  # no SQL text column accepts it (PostgreSQL refuses NUL)
+            metrics.dropped.labels("nul_character").inc()
+            return
         result = pipeline.process(self._state.engine_state, text, from_epoch_ms(received_ms))
         for row in result.rows:
             row_id = _NO_INGEST_ID if isinstance(row, AggregationRow) else ingest_id

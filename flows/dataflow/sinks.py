@@ -6,6 +6,7 @@ process only, so with it there is one partition, owned by process 0; with a Clic
 every process owns one and the tables are spread over them.
 """
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -17,6 +18,9 @@ from flows.pipelines.rows import LastValueRow, NRecordsRow, TimeWindowRow
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.ingested import IngestedRow
 from flows.storage.last_value_writer import LastValueWriter
+from flows.storage.retry import BatchNotStoredError
+
+logger = logging.getLogger("pepeunit.flow.storage")
 
 TableBatch = list[IngestedRow]
 """Rows of one table, released together by the batching step."""
@@ -26,7 +30,7 @@ def storage_partition_name(index: int) -> str:
     return f"storage-{index}"
 
 
-class _StoragePartition(StatefulSinkPartition[TableBatch, None]):
+class StoragePartition(StatefulSinkPartition[TableBatch, None]):
     def __init__(
         self, clickhouse: ClickHouseWriter, last_values: LastValueWriter, metrics: FlowMetrics
     ) -> None:
@@ -36,11 +40,33 @@ class _StoragePartition(StatefulSinkPartition[TableBatch, None]):
 
     def write_batch(self, values: list[TableBatch]) -> None:
         for rows in values:
-            if rows and isinstance(rows[0].row, LastValueRow):
-                self._last_values.write([r.row for r in rows if isinstance(r.row, LastValueRow)])
-            elif rows:
-                self._clickhouse.write(rows)
-                self._observe_latency(rows)
+            if rows:
+                self._write_isolating_bad_rows(rows)
+
+    def _write(self, rows: TableBatch) -> None:
+        if isinstance(rows[0].row, LastValueRow):
+            self._last_values.write([r.row for r in rows if isinstance(r.row, LastValueRow)])
+        else:
+            self._clickhouse.write(rows)
+            self._observe_latency(rows)
+
+    def _write_isolating_bad_rows(self, rows: TableBatch) -> None:
+        """Transient failures are retried inside the writers; what escapes them is a row the
+        store refuses for good. Halving finds it, so one bad row costs itself, not its batch,
+        and the dataflow never stops on it (a crash would replay it forever)."""
+        try:
+            self._write(rows)
+        except BatchNotStoredError:
+            raise  # stopping: the epoch must not complete without these rows
+        except Exception:
+            if len(rows) == 1:
+                logger.exception("%s refused a row for good; dropped: %r", rows[0].row.table,
+                                 rows[0].row)  # fmt: skip
+                self._metrics.dropped.labels("unwritable").inc()
+                return
+            middle = len(rows) // 2
+            self._write_isolating_bad_rows(rows[:middle])
+            self._write_isolating_bad_rows(rows[middle:])
 
     def _observe_latency(self, rows: TableBatch) -> None:
         stored_ms = time.time_ns() // 1_000_000
@@ -68,5 +94,5 @@ class StorageSink(FixedPartitionedSink[TableBatch, None]):
     def list_parts(self) -> list[str]:
         return self._local_partitions
 
-    def build_part(self, step_id: str, for_part: str, resume_state: None) -> _StoragePartition:
-        return _StoragePartition(*self._open_writers(), self._metrics)
+    def build_part(self, step_id: str, for_part: str, resume_state: None) -> StoragePartition:
+        return StoragePartition(*self._open_writers(), self._metrics)
