@@ -43,7 +43,7 @@ import sys, time
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 port, qos, count, domain = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-nodes, name = sys.argv[5].split(","), sys.argv[6]
+nodes, name, rate = sys.argv[5].split(","), sys.argv[6], float(sys.argv[7])
 client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=name)
 # paho acknowledges in O(in-flight) per message: a small window is fastest (~15 k/s at QoS 1)
 client.max_inflight_messages_set(100)
@@ -54,6 +54,10 @@ topics = [f"{domain}/{node}/pepeunit" for node in nodes]
 began = time.time()
 last = None
 for i in range(count):
+    if rate and i % 50 == 0:
+        ahead = i / rate - (time.time() - began)
+        if ahead > 0:
+            time.sleep(ahead)
     payload = str(time.time_ns() // 1_000_000)
     while True:
         last = client.publish(topics[i % len(topics)], payload, qos=qos)
@@ -134,6 +138,8 @@ def bare_subscriber_rate(
 
 
 PUBLISHER_PROCESSES = 3
+PACED_RATE = {"rate": 0.0}
+"""Messages per second over all publishers when pacing (0: as fast as they can)."""
 
 
 def publish(port: int, qos: int, count: int, nodes: list[str]) -> float:
@@ -145,6 +151,7 @@ def publish(port: int, qos: int, count: int, nodes: list[str]) -> float:
     for index, part in enumerate(shares):
         command = [sys.executable, "-c", PUBLISHER, str(port), str(qos), str(part), DOMAIN]
         command += [",".join(nodes), f"bench-pub-{index}"]
+        command += [str(PACED_RATE["rate"] / PUBLISHER_PROCESSES)]
         publishers.append(subprocess.Popen(command, stdout=subprocess.PIPE, text=True))
     durations = []
     for publisher in publishers:
@@ -326,16 +333,22 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=1_000)
     parser.add_argument("--qos", type=int, nargs="+", default=[1, 0])
     parser.add_argument("--modes", nargs="+", default=["drain", "live"])
+    parser.add_argument(
+        "--rate", type=float, default=0, help="pace the publishers (msg/s), for latency runs"
+    )
     args = parser.parse_args()
+    PACED_RATE["rate"] = args.rate
     results = []
     for qos in args.qos:
         for mode in args.modes:
             with tempfile.TemporaryDirectory(prefix="pepeunit-bench-") as work:
                 results.append(measure(qos, args.messages, args.nodes, Path(work), mode == "drain"))
             print(json.dumps(results[-1].__dict__), file=sys.stderr, flush=True)
+    pacing = f"paced at {args.rate:,.0f} msg/s" if args.rate else "as fast as they can"
     print(
         f"{args.messages} messages over {args.nodes} nodes (half Aggregation Avg 60 s, half "
-        f"NRecords 100), one flow process, chdb, {PUBLISHER_PROCESSES} publisher processes"
+        f"NRecords 100), one flow process, chdb, {PUBLISHER_PROCESSES} publisher processes "
+        f"({pacing})"
     )
     print()
     print("| QoS | mode | bare subscriber msg/s | flow msg/s | flow / bare | processed | "

@@ -2,13 +2,14 @@
 reason), stored and failed, and how far behind it is."""
 
 from dataclasses import dataclass, field
+from functools import cache
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30, 60)
 
 
-@dataclass
+@dataclass(eq=False)
 class FlowMetrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
@@ -70,3 +71,16 @@ class FlowMetrics:
             ["partition"],
             registry=registry,
         )
+
+    # Per-message counting: label lookups cost more than the increment, so children are cached.
+    @cache  # noqa: B019 - one FlowMetrics per process, alive as long as the process
+    def accepted_for(self, policy: str) -> Counter:
+        return self.accepted.labels(policy)
+
+    @cache  # noqa: B019
+    def rejected_for(self, stage: str, reason: str) -> Counter:
+        return self.rejected.labels(stage, reason)
+
+    @cache  # noqa: B019
+    def dropped_for(self, reason: str) -> Counter:
+        return self.dropped.labels(reason)

@@ -74,27 +74,27 @@ class NodeLogic(StatefulBatchLogic[NodeItem, IngestedRow, NodeFlowState]):
         metrics = self._context.metrics
         assert self._state is not None
         if pipeline is None:
-            metrics.dropped.labels("no_pipeline").inc()
+            metrics.dropped_for("no_pipeline").inc()
             return
         if len(payload) > self._context.max_payload_size:
-            metrics.dropped.labels("too_large").inc()
+            metrics.dropped_for("too_large").inc()
             return
         try:
             text = payload.decode("utf-8")
         except UnicodeDecodeError:
-            metrics.dropped.labels("invalid_utf8").inc()
+            metrics.dropped_for("invalid_utf8").inc()
             return
         if "\x00" in text:  # no SQL text column accepts it (PostgreSQL refuses NUL)
-            metrics.dropped.labels("nul_character").inc()
+            metrics.dropped_for("nul_character").inc()
             return
         result = pipeline.process(self._state.engine_state, text, from_epoch_ms(received_ms))
         for row in result.rows:
             row_id = _NO_INGEST_ID if isinstance(row, AggregationRow) else ingest_id
             out.append(IngestedRow(row_id, row))
         if result.rejection is None:
-            metrics.accepted.labels(pipeline.config.processing_policy.policy_type.value).inc()
+            metrics.accepted_for(pipeline.config.processing_policy.policy_type.value).inc()
         else:
-            metrics.rejected.labels(result.rejection.stage, result.rejection.reason).inc()
+            metrics.rejected_for(result.rejection.stage, result.rejection.reason).inc()
 
     def _close_windows(self, out: list[IngestedRow]) -> None:
         assert self._state is not None

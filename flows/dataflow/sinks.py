@@ -69,12 +69,14 @@ class StoragePartition(StatefulSinkPartition[TableBatch, None]):
             self._write_isolating_bad_rows(rows[middle:])
 
     def _observe_latency(self, rows: TableBatch) -> None:
+        if not isinstance(rows[0].row, NRecordsRow | TimeWindowRow):
+            return
+        histogram = self._metrics.stored_latency.labels(rows[0].row.table)
         stored_ms = time.time_ns() // 1_000_000
         for ingested in rows:
             row = ingested.row
             if isinstance(row, NRecordsRow | TimeWindowRow):
-                latency_s = (stored_ms - to_epoch_ms(row.create_datetime)) / 1000
-                self._metrics.stored_latency.labels(row.table).observe(latency_s)
+                histogram.observe((stored_ms - to_epoch_ms(row.create_datetime)) / 1000)
 
     def snapshot(self) -> None:
         return None  # nothing to resume: every batch is fully written before the epoch ends
