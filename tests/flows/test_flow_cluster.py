@@ -62,11 +62,11 @@ CONFIGS = {
 
 
 @pytest.mark.timeout(180)
-def test_two_processes_share_the_stream(tmp_path, postgres_database, mosquitto_factory):
+def test_two_processes_share_the_stream(tmp_path, sql_url, mosquitto_factory):
     broker = mosquitto_factory(("max_queued_messages 0", "max_inflight_messages 1000"))
-    nodes = seed_nodes(postgres_database.url, CONFIGS)
+    nodes = seed_nodes(sql_url, CONFIGS)
     settings = flow_settings(
-        tmp_path / "data", postgres_database.url, f"chdb://{tmp_path / 'chdb'}", broker.port,
+        tmp_path / "data", sql_url, f"chdb://{tmp_path / 'chdb'}", broker.port,
         flow_clock_offset_ms=offset_placing_now_at(40),
     )  # fmt: skip
     addresses = f"127.0.0.1:{free_loopback_port()};127.0.0.1:{free_loopback_port()}"
@@ -139,7 +139,7 @@ def test_two_processes_share_the_stream(tmp_path, postgres_database, mosquitto_f
         assert len(actual) == len(stored[table]), f"{table}: duplicate rows"
         assert actual == predicted_by_table[table], table
 
-    sessions = make_session_factory(make_engine(postgres_database.url))
+    sessions = make_session_factory(make_engine(sql_url))
     with sessions() as session:
         for name in ("last0", "last1"):
             row = read_last_value(session, nodes[name])

@@ -3,8 +3,6 @@
 import time
 from pathlib import Path
 
-import pytest
-
 from flows.pipelines.binding import Binding
 from flows.pipelines.files import PipelineFile
 from flows.storage.reads import read_n_records
@@ -27,13 +25,6 @@ def records_with_white_list(*values: str):
         type_value_filtering="WhiteList",
         filtering_values=list(values),
     )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def sql_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'pepeunit.sqlite'}"
-    return request.getfixturevalue("postgres_database").url
 
 
 def test_applied_change_takes_effect_within_two_seconds(

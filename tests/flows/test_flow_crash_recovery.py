@@ -47,13 +47,6 @@ print(json.dumps({"records": records, "windows": windows}))
 """
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def sql_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'pepeunit.sqlite'}"
-    return request.getfixturevalue("postgres_database").url
-
-
 @pytest.mark.timeout(240)
 def test_sigkill_twice_loses_and_duplicates_nothing(tmp_path, sql_url, mosquitto_factory):
     broker = mosquitto_factory(BROKER_SETTINGS)

@@ -2,8 +2,6 @@
 
 import time
 
-import pytest
-
 from flows.pipelines.rows import AggregationRow, LastValueRow, NRecordsRow, TimeWindowRow
 from flows.simulation.runner import simulate
 from flows.storage.reads import read_aggregations, read_last_value, read_n_records, read_time_window
@@ -41,13 +39,6 @@ CONFIGS = {
         {"policy_type": "Aggregation", "time_window_size": 60, "aggregation_functions": "Avg"}
     ),
 }
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def sql_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'pepeunit.sqlite'}"
-    return request.getfixturevalue("postgres_database").url
 
 
 def stored_rows(settings, nodes, now):
