@@ -5,6 +5,10 @@ Names follow the reference backend where one exists (`PU_DOMAIN`, `PU_SQLALCHEMY
 under `PU_DATA_DIR`: a SQLite file and a chdb (embedded ClickHouse) directory.
 """
 
+import base64
+import json
+import os
+import secrets
 from functools import cached_property
 from pathlib import Path
 
@@ -30,6 +34,30 @@ class Settings(BaseSettings):
         default=None,
         description="ClickHouse server URL (http://user:password@host:8123/db) or chdb:///path.",
     )
+
+    secret_key: str | None = Field(
+        default=None,
+        description="HS256 key of every JWT (32 bytes, base64). Default: generated once and "
+        "kept in PU_DATA_DIR/secrets.json.",
+    )
+    encrypt_key: str | None = Field(
+        default=None,
+        description="AES-256-GCM key of secrets at rest (32 bytes, base64). Default: generated "
+        "once and kept in PU_DATA_DIR/secrets.json.",
+    )
+    app_prefix: str = "/pepeunit"
+    api_v1_prefix: str = "/api/v1"
+    secure: bool = Field(default=True, description="Links use https (and wss) when true.")
+    auth_token_expiration: int = Field(default=2678400, description="User JWT lifetime in s.")
+    max_pagination_size: int = 500
+    max_cipher_length: int = Field(default=1_000_000, description="Largest encrypted plaintext.")
+    save_repo_path: Path | None = Field(
+        default=None, description="Where registry clones live (default: PU_DATA_DIR/repos)."
+    )
+    max_external_repo_size: int = Field(default=50, description="Largest clone in MB.")
+    min_interval_sync_repository: int = Field(default=10, description="Seconds between syncs.")
+    state_send_interval: int = Field(default=60, description="Device state period in s.")
+    ff_datapipe_default_last_value_enable: bool = True
 
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = 1883
@@ -80,6 +108,34 @@ class Settings(BaseSettings):
             return self.clickhouse_database_url
         return f"chdb://{(self.data_dir / 'clickhouse').resolve()}"
 
+    @cached_property
+    def resolved_secret_key(self) -> str:
+        return self.secret_key or load_or_create_secrets(self.data_dir)["secret_key"]
+
+    @cached_property
+    def resolved_encrypt_key(self) -> str:
+        return self.encrypt_key or load_or_create_secrets(self.data_dir)["encrypt_key"]
+
+    @cached_property
+    def resolved_repo_path(self) -> Path:
+        return (self.save_repo_path or self.data_dir / "repos").resolve()
+
     @property
     def mqtt_max_payload_bytes(self) -> int:
         return self.mqtt_max_payload_size * 1024
+
+
+_SECRET_NAMES = ("secret_key", "encrypt_key")
+
+
+def load_or_create_secrets(data_dir: Path) -> dict[str, str]:
+    """The keys of an installation without configured ones: made once, then kept (0600)."""
+    path = data_dir / "secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    data_dir.mkdir(parents=True, exist_ok=True)
+    made = {name: base64.b64encode(secrets.token_bytes(32)).decode() for name in _SECRET_NAMES}
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        json.dump(made, file)
+    return made

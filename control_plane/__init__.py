@@ -1,0 +1,2 @@
+"""The control plane: the FastAPI service that manages users, repos, units, envs,
+archives and permissions."""
