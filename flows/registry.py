@@ -5,7 +5,6 @@ the dataflow config version (polled; whoever changes a config bumps it in the sa
 and reloads everything when it moves, swapping the whole map at once.
 """
 
-import json
 import logging
 import threading
 from collections.abc import Callable
@@ -14,14 +13,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from flows.pipelines.config import DEFAULT_MAX_PAYLOAD_SIZE, PolicyType
+from flows.pipelines.config import PolicyType
 from flows.pipelines.engine import Pipeline
-from flows.pipelines.validation import validate_config
 from pepeunit_core.db.config_version import (
     DATAFLOW_CONFIG_CHANNEL,
     read_dataflow_config_version,
 )
 from pepeunit_core.db.models import UnitNode
+from pepeunit_core.pipeline_store import StoredConfigError, config_from_stored
 
 logger = logging.getLogger("pepeunit.flow.registry")
 
@@ -37,9 +36,7 @@ class PipelineSet:
     """Nodes whose stored config no longer validates, with the first problem."""
 
 
-def load_pipeline_set(
-    session: Session, max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE
-) -> PipelineSet:
+def load_pipeline_set(session: Session) -> PipelineSet:
     version = read_dataflow_config_version(session)
     rows = session.execute(
         select(UnitNode.uuid, UnitNode.data_pipe_yml).where(
@@ -51,15 +48,9 @@ def load_pipeline_set(
     for node_uuid, stored in rows:
         node = str(node_uuid)
         try:
-            document = json.loads(stored)
-        except json.JSONDecodeError as error:
-            invalid[node] = f"stored config is not JSON: {error}"
-            continue
-        config, issues = validate_config(document, max_payload_size)
-        if config is None:
-            invalid[node] = str(issues[0])
-            continue
-        by_node[node] = Pipeline(node, config)
+            by_node[node] = Pipeline(node, config_from_stored(stored))
+        except StoredConfigError as error:
+            invalid[node] = str(error)
     aggregation_nodes = tuple(
         sorted(
             node
@@ -78,12 +69,10 @@ class PipelineRegistry:
         session_factory: sessionmaker[Session],
         *,
         poll_interval_s: float = 1.0,
-        max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE,
         on_reload: Callable[[PipelineSet], None] | None = None,
     ) -> None:
         self._session_factory = session_factory
         self._poll_interval_s = poll_interval_s
-        self._max_payload_size = max_payload_size
         self._on_reload = on_reload
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -91,7 +80,7 @@ class PipelineRegistry:
 
     def _load(self) -> PipelineSet:
         with self._session_factory() as session:
-            loaded = load_pipeline_set(session, self._max_payload_size)
+            loaded = load_pipeline_set(session)
         for node, problem in loaded.invalid.items():
             logger.error("node %s: stored pipeline ignored: %s", node, problem)
         logger.info("loaded %d pipelines (config version %d)", len(loaded.by_node), loaded.version)

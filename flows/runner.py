@@ -166,7 +166,6 @@ def run_flow(
     pipelines = PipelineRegistry(
         session_factory,
         poll_interval_s=settings.flow_config_poll_interval,
-        max_payload_size=settings.mqtt_max_payload_bytes,
     )
     pipelines.start()
     janitor = None
