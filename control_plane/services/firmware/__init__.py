@@ -1,0 +1,95 @@
+"""What a device receives: its env.json and schema.json, and firmware archives holding them.
+
+Pure functions over the repository's files and the unit's data; callers load and store.
+"""
+
+from control_plane.services.firmware.archives import (
+    DEFAULT_TGZ_LEVEL,
+    DEFAULT_TGZ_WBITS,
+    ArchiveFormat,
+    ArchiveOptionError,
+    FirmwareContent,
+    build_archive,
+    build_tar,
+    build_tgz,
+    build_zip,
+    firmware_json_text,
+    validate_tgz_options,
+)
+from control_plane.services.firmware.env_json import (
+    ENV_EXAMPLE_FILE,
+    EnvJson,
+    EnvJsonError,
+    ReservedEnvName,
+    UnitEnvSettings,
+    UnitSecrets,
+    build_env_json,
+    generated_env,
+    new_unit_secrets,
+    parse_env_object,
+)
+from control_plane.services.firmware.pepeignore import PepeIgnore, PepeIgnoreError
+from control_plane.services.firmware.schema_json import (
+    SCHEMA_EXAMPLE_FILE,
+    SchemaExample,
+    SchemaExampleError,
+    SchemaJson,
+    SchemaSection,
+    build_schema_json,
+    parse_schema_example,
+    validate_schema_example,
+)
+from control_plane.services.firmware.source_tree import UnsafeTreeError
+from control_plane.services.firmware.topics import (
+    BaseTopicDestination,
+    CommandTopicName,
+    ReportTopicName,
+    base_topic,
+    command_topic,
+    is_platform_visible,
+    node_topic,
+    report_topic,
+)
+
+__all__ = [
+    "DEFAULT_TGZ_LEVEL",
+    "DEFAULT_TGZ_WBITS",
+    "ENV_EXAMPLE_FILE",
+    "SCHEMA_EXAMPLE_FILE",
+    "ArchiveFormat",
+    "ArchiveOptionError",
+    "BaseTopicDestination",
+    "CommandTopicName",
+    "EnvJson",
+    "EnvJsonError",
+    "FirmwareContent",
+    "PepeIgnore",
+    "PepeIgnoreError",
+    "ReportTopicName",
+    "ReservedEnvName",
+    "SchemaExample",
+    "SchemaExampleError",
+    "SchemaJson",
+    "SchemaSection",
+    "UnitEnvSettings",
+    "UnitSecrets",
+    "UnsafeTreeError",
+    "base_topic",
+    "build_archive",
+    "build_env_json",
+    "build_schema_json",
+    "build_tar",
+    "build_tgz",
+    "build_zip",
+    "command_topic",
+    "firmware_json_text",
+    "generated_env",
+    "is_platform_visible",
+    "new_unit_secrets",
+    "node_topic",
+    "parse_env_object",
+    "parse_schema_example",
+    "report_topic",
+    "validate_schema_example",
+    "validate_tgz_options",
+]
