@@ -2,6 +2,7 @@
 
 import click
 
+from pepeunit_cli.api import api
 from pepeunit_cli.flow import flow
 from pepeunit_cli.migrate import migrate
 from pepeunit_cli.pipelines import pipelines
@@ -16,3 +17,4 @@ def main() -> None:
 main.add_command(pipelines)
 main.add_command(flow)
 main.add_command(migrate)
+main.add_command(api)

@@ -1,0 +1,1 @@
+"""The HTTP layer: routes, dependencies, errors and pagination."""

@@ -1,0 +1,138 @@
+"""Dependencies of the routes: what the app runs with, a database session, and the caller.
+
+Routes declare who may call them: `AnonymousAgent` (no token), `CurrentUser` / `CurrentAdmin`
+(the caller's `User` row), `Annotated[Agent, Depends(agent_of_types(...))]` for other mixes;
+`CurrentAgent` is any caller, anonymous included.
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from control_plane.security import (
+    ANONYMOUS,
+    Agent,
+    AgentType,
+    PasswordHashing,
+    TokenError,
+    decode_token,
+)
+from pepeunit_core.crypto import Cipher
+from pepeunit_core.db.enums import UserRole, UserStatus
+from pepeunit_core.db.models import Unit, User
+from pepeunit_core.settings import Settings
+
+from .errors import NoAccessError, NotAuthenticatedError
+
+AUTH_HEADER = "x-auth-token"
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    """Everything the API needs besides the request; one per app, in `app.state.context`."""
+
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    cipher: Cipher
+    passwords: PasswordHashing
+
+
+def get_context(request: Request) -> ApiContext:
+    return request.app.state.context
+
+
+ContextDep = Annotated[ApiContext, Depends(get_context)]
+
+
+def get_settings(context: ContextDep) -> Settings:
+    return context.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_session(context: ContextDep) -> Iterator[Session]:
+    """A session per request; services commit what they change."""
+    with context.session_factory() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+# Raw token, no "Bearer"; registered as an API key so Swagger UI offers "Authorize".
+_auth_token_header = APIKeyHeader(name=AUTH_HEADER, auto_error=False)
+
+
+def get_current_agent(
+    context: ContextDep,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(_auth_token_header)],
+) -> Agent:
+    """The caller: anonymous without a token; 401 for a token that names nobody valid, 403
+    for a blocked user."""
+    if not token:
+        return ANONYMOUS
+    try:
+        claims = decode_token(token, context.settings.resolved_secret_key)
+    except TokenError as error:
+        raise NotAuthenticatedError(str(error)) from None
+    match claims.type:
+        case AgentType.USER:
+            user = session.get(User, claims.uuid)
+            if user is None:
+                raise NotAuthenticatedError("Agent not found")
+            if user.status == UserStatus.BLOCKED:
+                raise NoAccessError("User is blocked")
+            return Agent(AgentType.USER, user.uuid, user)
+        case AgentType.UNIT:
+            if session.scalar(select(Unit.uuid).where(Unit.uuid == claims.uuid)) is None:
+                raise NotAuthenticatedError("Agent not found")
+            return Agent(AgentType.UNIT, claims.uuid)
+        case AgentType.BACKEND:
+            if claims.domain != context.settings.domain:
+                raise NotAuthenticatedError("Token of another instance")
+            return Agent(AgentType.BACKEND, claims.uuid)
+        case _:
+            raise NotAuthenticatedError("Invalid agent type")
+
+
+CurrentAgent = Annotated[Agent, Depends(get_current_agent)]
+
+
+def agent_of_types(*allowed: AgentType) -> Callable[[Agent], Agent]:
+    """A dependency that lets only the `allowed` kinds of agent through (403 for others)."""
+
+    def require(agent: CurrentAgent) -> Agent:
+        if agent.type not in allowed:
+            raise NoAccessError(f"{agent.type} agents have no access to this")
+        return agent
+
+    return require
+
+
+AnonymousAgent = Annotated[Agent, Depends(agent_of_types(AgentType.BOT))]
+
+
+def get_current_user(agent: Annotated[Agent, Depends(agent_of_types(AgentType.USER))]) -> User:
+    if agent.user is None:  # an Agent of type User always carries its row
+        raise NotAuthenticatedError("Agent not found")
+    return agent.user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+"""The row of the calling user; other agents get 403."""
+
+
+def get_current_admin(user: CurrentUser) -> User:
+    if user.role != UserRole.ADMIN:
+        raise NoAccessError("Only an Admin may do this")
+    return user
+
+
+CurrentAdmin = Annotated[User, Depends(get_current_admin)]

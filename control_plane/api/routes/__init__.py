@@ -1,0 +1,13 @@
+"""Every router of the API, assembled in one place."""
+
+from fastapi import APIRouter
+
+from . import info, users
+
+api_router = APIRouter()
+"""Everything under `{PU_APP_PREFIX}{PU_API_V1_PREFIX}`."""
+api_router.include_router(users.router)
+
+make_info_router = info.make_router
+
+__all__ = ["api_router", "make_info_router"]

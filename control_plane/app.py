@@ -1,0 +1,55 @@
+"""The control plane's FastAPI application."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+
+from control_plane.api.deps import ApiContext
+from control_plane.api.errors import install_error_handlers
+from control_plane.api.routes import api_router, make_info_router
+from control_plane.security import PasswordHashing
+from pepeunit_core.crypto import Cipher
+from pepeunit_core.db.engine import make_engine, make_session_factory
+from pepeunit_core.settings import Settings
+
+
+def create_app(settings: Settings, password_hasher: PasswordHasher | None = None) -> FastAPI:
+    """The API on `settings`' database; it expects the schema to be migrated already.
+
+    `password_hasher` sets argon2's cost (default: argon2-cffi's RFC 9106 low-memory profile).
+    """
+    engine = make_engine(settings.resolved_sqlalchemy_url)
+    cipher = Cipher(settings.resolved_encrypt_key)
+    context = ApiContext(
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        cipher=cipher,
+        passwords=PasswordHashing(cipher, password_hasher),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    api_prefix = f"{settings.app_prefix}{settings.api_v1_prefix}"
+    app = FastAPI(
+        title="Pepeunit",
+        openapi_url=f"{api_prefix}/openapi.json",
+        docs_url=f"{settings.app_prefix}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.context = context
+    install_error_handlers(app)
+    app.include_router(make_info_router(settings.app_prefix))
+    app.include_router(api_router, prefix=api_prefix)
+    return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """Factory for uvicorn workers: settings from the `PU_` environment."""
+    return create_app(Settings())
