@@ -1,0 +1,372 @@
+"""What the repository registry routes do: create, sync, read and delete registries, and keep
+each user's own credentials for private ones.
+
+Transactions: `create_registry` and `sync_registry` commit the session themselves, once before
+the git transfer (so other workers see the sync in progress and no SQLite write lock is held
+for its duration) and once after it (to record the outcome). The other functions only flush;
+the caller commits.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+from uuid import UUID
+
+from sqlalchemy import exists, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from pepeunit_core.crypto import Cipher
+from pepeunit_core.db.enums import RepositoryPlatform, SyncStatus
+from pepeunit_core.db.models import Repo, RepositoryRegistry, User
+from pepeunit_core.db.types import utc_now
+from pepeunit_core.settings import Settings
+
+from .credentials import (
+    CredentialsEntry,
+    CredentialsStatus,
+    CredentialsStoreError,
+    first_valid_credentials,
+    get_user_credentials,
+    set_user_credentials,
+    verify_credentials,
+)
+from .git_command import GitCredentials
+from .git_errors import GitError, RepositoryTooLargeError, RevisionNotFoundError
+from .git_repository import (
+    CommitInfo,
+    branches,
+    check_remote,
+    clone,
+    commits,
+    fetch,
+    is_clone,
+    remove_clone,
+)
+from .repository_url import HTTPS_ONLY, InvalidRepositoryUrlError, validate_repository_url
+
+FORBIDDEN = 403
+NOT_FOUND = 404
+UNPROCESSABLE = 422
+TOO_MANY_REQUESTS = 429
+
+
+class RegistryError(Exception):
+    """A request the registry cannot fulfil; `detail` is safe to show to the caller."""
+
+    def __init__(self, status_code: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.detail = detail
+
+
+class RegistryGitError(RegistryError):
+    """A git transfer failed: unreachable or unknown remote, refused credentials, too large."""
+
+
+def registry_clone_path(settings: Settings, registry_uuid: UUID) -> Path:
+    return settings.resolved_repo_path / str(registry_uuid)
+
+
+def max_repository_bytes(settings: Settings) -> int:
+    return settings.max_external_repo_size * 2**20
+
+
+def get_registry(session: Session, registry_uuid: UUID) -> RepositoryRegistry:
+    registry = session.get(RepositoryRegistry, registry_uuid)
+    if registry is None:
+        raise RegistryError(NOT_FOUND, "The repository registry does not exist")
+    return registry
+
+
+def create_registry(
+    session: Session,
+    settings: Settings,
+    creator: User,
+    url: str,
+    platform: RepositoryPlatform,
+    is_public: bool,
+    credentials: GitCredentials | None,
+    *,
+    allowed_url_schemes: frozenset[str] = HTTPS_ONLY,
+) -> RepositoryRegistry:
+    """Register `url` and clone it at once. Nothing is left behind when this fails.
+
+    A private repository needs `credentials`; they are checked with the remote first and
+    stored as the creator's. Credentials given for a public repository are ignored.
+    """
+    try:
+        url = validate_repository_url(url, allowed_url_schemes)
+    except InvalidRepositoryUrlError as error:
+        raise RegistryError(UNPROCESSABLE, str(error)) from error
+    if session.scalar(select(exists().where(RepositoryRegistry.repository_url == url))):
+        raise RegistryError(UNPROCESSABLE, "A registry for this URL already exists")
+    registry = RepositoryRegistry(
+        platform=platform,
+        repository_url=url,
+        is_public_repository=is_public,
+        creator_uuid=creator.uuid,
+    )
+    clone_credentials = None
+    if not is_public:
+        if credentials is None:
+            raise RegistryError(UNPROCESSABLE, "A private repository needs credentials")
+        try:
+            check_remote(url, credentials)
+        except GitError as error:
+            raise RegistryGitError(UNPROCESSABLE, str(error)) from error
+        entry = CredentialsEntry(credentials, CredentialsStatus.VALID)
+        _store_credentials(registry, settings, creator.uuid, entry)
+        clone_credentials = credentials
+    _mark_sync_started(registry)
+    session.add(registry)
+    try:
+        session.commit()
+    except IntegrityError as error:
+        session.rollback()
+        raise RegistryError(UNPROCESSABLE, "A registry for this URL already exists") from error
+
+    try:
+        size = clone(
+            url,
+            registry_clone_path(settings, registry.uuid),
+            credentials=clone_credentials,
+            max_size_bytes=max_repository_bytes(settings),
+        )
+    except Exception as error:
+        session.delete(registry)
+        session.commit()
+        if isinstance(error, GitError):
+            raise RegistryGitError(UNPROCESSABLE, str(error)) from error
+        raise
+    _mark_sync_succeeded(registry, size)
+    session.commit()
+    return registry
+
+
+def sync_registry(
+    session: Session, settings: Settings, registry_uuid: UUID, caller: User | None
+) -> RepositoryRegistry:
+    """Fetch every branch and tag of the registry (clone it if it has no local clone).
+
+    `caller` None is the backend itself (scheduled syncs): for a private registry it uses the
+    first valid credentials of any user; a user needs their own valid credentials. A sync
+    started less than `min_interval_sync_repository` seconds after the previous one is refused.
+    A repository that has grown too large loses its local clone.
+    """
+    registry = get_registry(session, registry_uuid)
+    credentials = _sync_credentials(registry, settings, caller)
+    _claim_sync(session, registry, settings.min_interval_sync_repository)
+    session.commit()
+
+    path = registry_clone_path(settings, registry.uuid)
+    try:
+        size = _clone_or_fetch(registry.repository_url, path, credentials, settings)
+    except GitError as error:
+        if isinstance(error, RepositoryTooLargeError):
+            remove_clone(path)
+            registry.local_repository_size = 0
+        _mark_sync_failed(registry, str(error))
+        session.commit()
+        raise RegistryGitError(UNPROCESSABLE, str(error)) from error
+    except Exception:
+        _mark_sync_failed(registry, "Internal error")
+        session.commit()
+        raise
+    _mark_sync_succeeded(registry, size)
+    session.commit()
+    return registry
+
+
+def sync_missing_registries(session: Session, settings: Settings) -> dict[UUID, str | None]:
+    """Sync, as the backend, every registry without a local clone (e.g. after a restore).
+
+    Returns each one's error message, None for those that synced.
+    """
+    missing = [
+        registry.uuid
+        for registry in session.scalars(select(RepositoryRegistry))
+        if not is_clone(registry_clone_path(settings, registry.uuid))
+    ]
+    outcome: dict[UUID, str | None] = {}
+    for registry_uuid in missing:
+        try:
+            sync_registry(session, settings, registry_uuid, caller=None)
+            outcome[registry_uuid] = None
+        except RegistryError as error:
+            outcome[registry_uuid] = error.detail
+    return outcome
+
+
+def list_branches(session: Session, settings: Settings, registry_uuid: UUID) -> list[str]:
+    return branches(_local_clone(session, settings, registry_uuid))
+
+
+def list_commits(
+    session: Session,
+    settings: Settings,
+    registry_uuid: UUID,
+    branch: str,
+    *,
+    only_tags: bool = False,
+    offset: int = 0,
+    limit: int = 10,
+) -> list[CommitInfo]:
+    """Commits of `branch`, newest first, each with the tags pointing at it."""
+    if offset < 0 or limit < 0:
+        raise RegistryError(UNPROCESSABLE, "offset and limit must not be negative")
+    path = _local_clone(session, settings, registry_uuid)
+    try:
+        return commits(path, branch, limit, offset=offset, only_tagged=only_tags)
+    except RevisionNotFoundError as error:
+        raise RegistryError(UNPROCESSABLE, str(error)) from error
+
+
+def delete_registry(
+    session: Session, settings: Settings, registry_uuid: UUID, caller: User
+) -> None:
+    """Delete the registry and its local clone: only its creator, only when no Repo uses it.
+
+    Should the caller's commit fail afterwards, the registry stays without a clone, which its
+    next sync makes again.
+    """
+    registry = get_registry(session, registry_uuid)
+    if registry.creator_uuid != caller.uuid:
+        raise RegistryError(FORBIDDEN, "Only the creator can delete a repository registry")
+    if session.scalar(select(exists().where(Repo.repository_registry_uuid == registry.uuid))):
+        raise RegistryError(
+            UNPROCESSABLE, "The repository registry is used by repos; delete them first"
+        )
+    session.delete(registry)
+    session.flush()
+    remove_clone(registry_clone_path(settings, registry.uuid))
+
+
+def set_credentials(
+    session: Session,
+    settings: Settings,
+    registry_uuid: UUID,
+    caller: User,
+    credentials: GitCredentials,
+) -> CredentialsStatus:
+    """Store or replace the caller's credentials for a private registry, checked with the
+    remote first; returns the status stored with them."""
+    registry = get_registry(session, registry_uuid)
+    if registry.is_public_repository:
+        raise RegistryError(UNPROCESSABLE, "Only private registries take credentials")
+    status = verify_credentials(registry.repository_url, credentials)
+    # Re-read under a row lock: another user may have stored theirs during the check.
+    session.refresh(registry, with_for_update=True)
+    _store_credentials(registry, settings, caller.uuid, CredentialsEntry(credentials, status))
+    session.flush()
+    return status
+
+
+def get_credentials(
+    session: Session, settings: Settings, registry_uuid: UUID, caller: User
+) -> CredentialsEntry | None:
+    """The caller's own entry, token included, or None."""
+    registry = get_registry(session, registry_uuid)
+    try:
+        return get_user_credentials(registry, _cipher(settings), caller.uuid)
+    except CredentialsStoreError as error:
+        raise RegistryError(UNPROCESSABLE, str(error)) from error
+
+
+def _sync_credentials(
+    registry: RepositoryRegistry, settings: Settings, caller: User | None
+) -> GitCredentials | None:
+    if registry.is_public_repository:
+        return None
+    cipher = _cipher(settings)
+    try:
+        if caller is None:
+            credentials = first_valid_credentials(registry, cipher)
+            if credentials is None:
+                raise RegistryError(
+                    UNPROCESSABLE, "No user has valid credentials for this private registry"
+                )
+            return credentials
+        entry = get_user_credentials(registry, cipher, caller.uuid)
+    except CredentialsStoreError as error:
+        raise RegistryError(UNPROCESSABLE, str(error)) from error
+    if entry is None or entry.status is not CredentialsStatus.VALID:
+        raise RegistryError(
+            FORBIDDEN, "Syncing a private registry needs your own valid credentials"
+        )
+    return entry.credentials
+
+
+def _claim_sync(session: Session, registry: RepositoryRegistry, min_interval: int) -> None:
+    """Mark the sync as started, unless one started less than `min_interval` s ago.
+
+    A conditional UPDATE, so that of two workers racing for the same registry only one wins.
+    """
+    now = utc_now()
+    claimed = session.execute(
+        update(RepositoryRegistry)
+        .where(
+            RepositoryRegistry.uuid == registry.uuid,
+            or_(
+                RepositoryRegistry.sync_last_datetime.is_(None),
+                RepositoryRegistry.sync_last_datetime <= now - timedelta(seconds=min_interval),
+            ),
+        )
+        .values(sync_status=SyncStatus.PROCESSING, sync_error=None, sync_last_datetime=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount == 0:
+        raise RegistryError(
+            TOO_MANY_REQUESTS,
+            f"The registry was synced less than {min_interval} s ago; try again later",
+        )
+    session.refresh(registry)
+
+
+def _clone_or_fetch(
+    url: str, path: Path, credentials: GitCredentials | None, settings: Settings
+) -> int:
+    max_size_bytes = max_repository_bytes(settings)
+    if is_clone(path):
+        return fetch(path, credentials, max_size_bytes=max_size_bytes)
+    remove_clone(path)
+    return clone(url, path, credentials=credentials, max_size_bytes=max_size_bytes)
+
+
+def _local_clone(session: Session, settings: Settings, registry_uuid: UUID) -> Path:
+    registry = get_registry(session, registry_uuid)
+    path = registry_clone_path(settings, registry.uuid)
+    if not is_clone(path):
+        raise RegistryError(UNPROCESSABLE, "The repository registry has not been synced yet")
+    return path
+
+
+def _store_credentials(
+    registry: RepositoryRegistry, settings: Settings, user_uuid: UUID, entry: CredentialsEntry
+) -> None:
+    try:
+        set_user_credentials(
+            registry, _cipher(settings), user_uuid, entry, max_length=settings.max_cipher_length
+        )
+    except CredentialsStoreError as error:
+        raise RegistryError(UNPROCESSABLE, str(error)) from error
+
+
+def _mark_sync_started(registry: RepositoryRegistry) -> None:
+    registry.sync_status = SyncStatus.PROCESSING
+    registry.sync_error = None
+    registry.sync_last_datetime = utc_now()
+
+
+def _mark_sync_succeeded(registry: RepositoryRegistry, size: int) -> None:
+    registry.sync_status = SyncStatus.UPDATED
+    registry.sync_error = None
+    registry.local_repository_size = size
+
+
+def _mark_sync_failed(registry: RepositoryRegistry, message: str) -> None:
+    registry.sync_status = SyncStatus.ERROR
+    registry.sync_error = message
+
+
+def _cipher(settings: Settings) -> Cipher:
+    return Cipher(settings.resolved_encrypt_key)
