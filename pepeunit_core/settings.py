@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     )
     max_external_repo_size: int = Field(default=50, description="Largest clone in MB.")
     min_interval_sync_repository: int = Field(default=10, description="Seconds between syncs.")
+    registry_allowed_url_schemes: tuple[str, ...] = ("https",)
     state_send_interval: int = Field(default=60, description="Device state period in s.")
     ff_datapipe_default_last_value_enable: bool = True
 

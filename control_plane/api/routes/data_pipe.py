@@ -1,0 +1,117 @@
+"""`/unit_nodes/…data_pipe…`: a node's DataPipe config and stored data (reference §3.1).
+
+Anyone may check a config; the node's creator sets it, imports and deletes data; the creator
+or the node's own unit reads the config and the data.
+"""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Annotated
+from uuid import UUID
+
+from clickhouse_connect.driver.client import Client
+from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
+
+from control_plane.api.deps import CurrentAgent, SessionDep, SettingsDep
+from control_plane.api.pagination import PageDep
+from control_plane.models.data_pipe import ConfigIssue, PipeDataFilter, PipeDataResult
+from control_plane.services import data_pipe
+from pepeunit_core.clickhouse.client import make_clickhouse_client
+
+router = APIRouter(prefix="/unit_nodes", tags=["unit_nodes"])
+
+
+def get_clickhouse(settings: SettingsDep) -> Iterator[Client]:
+    client = make_clickhouse_client(settings.resolved_clickhouse_url)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+ClickHouseDep = Annotated[Client, Depends(get_clickhouse)]
+Upload = Annotated[UploadFile, File(description="The file, as multipart field `data`.")]
+
+
+def _read(upload: UploadFile, limit: int) -> bytes:
+    """At most `limit` + 1 bytes, so the services can refuse larger uploads."""
+    return upload.file.read(limit + 1)
+
+
+@router.post("/check_data_pipe_config")
+def check_data_pipe_config(
+    data: Upload, _agent: CurrentAgent, settings: SettingsDep
+) -> list[ConfigIssue]:
+    """Issues of a YAML config, `[{stage, message}]`; empty when it is valid."""
+    document = data_pipe.parse_config_upload(_read(data, data_pipe.MAX_CONFIG_BYTES))
+    return data_pipe.check_config(document, settings.mqtt_max_payload_bytes)
+
+
+@router.post("/set_data_pipe_config", status_code=status.HTTP_204_NO_CONTENT)
+def set_data_pipe_config(
+    uuid: UUID, data: Upload, agent: CurrentAgent, session: SessionDep, settings: SettingsDep
+) -> None:
+    node = data_pipe.get_node(session, uuid)
+    data_pipe.ensure_creator(agent, node)
+    document = data_pipe.parse_config_upload(_read(data, data_pipe.MAX_CONFIG_BYTES))
+    data_pipe.set_config(session, node, document, settings.mqtt_max_payload_bytes)
+
+
+@router.get("/get_data_pipe_config/{uuid}")
+def get_data_pipe_config(uuid: UUID, agent: CurrentAgent, session: SessionDep) -> Response:
+    node = data_pipe.get_node(session, uuid)
+    data_pipe.ensure_reader(agent, node)
+    return Response(
+        data_pipe.config_yaml(node),
+        media_type="application/x-yaml",
+        headers={"Content-Disposition": f'attachment; filename="{uuid}.yaml"'},
+    )
+
+
+@router.get("/get_data_pipe_data/")
+def get_data_pipe_data(
+    query: Annotated[PipeDataFilter, Query()],
+    page: PageDep,
+    agent: CurrentAgent,
+    session: SessionDep,
+    clickhouse: ClickHouseDep,
+) -> PipeDataResult:
+    node = data_pipe.get_node(session, query.uuid)
+    data_pipe.ensure_reader(agent, node)
+    rows = data_pipe.read_pipe_data(session, clickhouse, query, datetime.now(UTC))
+    end = page.offset + page.limit
+    return PipeDataResult(count=len(rows), pipe_data=rows[page.offset : end])
+
+
+@router.get("/get_data_pipe_data_csv/{uuid}")
+def get_data_pipe_data_csv(
+    uuid: UUID, agent: CurrentAgent, session: SessionDep, clickhouse: ClickHouseDep
+) -> Response:
+    """A ZIP holding `<uuid>.csv` with the node's rows, oldest first."""
+    node = data_pipe.get_node(session, uuid)
+    data_pipe.ensure_reader(agent, node)
+    return Response(
+        data_pipe.export_csv_zip(clickhouse, node, datetime.now(UTC)),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{uuid}.zip"'},
+    )
+
+
+@router.post("/set_data_pipe_data_csv", status_code=status.HTTP_204_NO_CONTENT)
+def set_data_pipe_data_csv(
+    uuid: UUID, data: Upload, agent: CurrentAgent, session: SessionDep, clickhouse: ClickHouseDep
+) -> None:
+    """Replaces the node's stored data with the CSV's rows, once all of them are valid."""
+    node = data_pipe.get_node(session, uuid)
+    data_pipe.ensure_creator(agent, node)
+    content = _read(data, data_pipe.MAX_CSV_BYTES)
+    data_pipe.import_csv(clickhouse, node, content, datetime.now(UTC))
+
+
+@router.delete("/delete_data_pipe_data/{uuid}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_data_pipe_data(
+    uuid: UUID, agent: CurrentAgent, session: SessionDep, clickhouse: ClickHouseDep
+) -> None:
+    node = data_pipe.get_node(session, uuid)
+    data_pipe.ensure_creator(agent, node)
+    data_pipe.delete_data(clickhouse, uuid)

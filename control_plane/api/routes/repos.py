@@ -1,0 +1,99 @@
+"""`/repos`: create (users with access to the registry), read and list (by visibility), and
+update or delete (the creator)."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, status
+
+from control_plane.api.deps import CurrentUser, SessionDep, SettingsDep, agent_of_types
+from control_plane.api.pagination import PageDep
+from control_plane.models.repo import (
+    CommitHash,
+    PlatformRead,
+    RepoCreate,
+    RepoFilter,
+    RepoRead,
+    ReposResult,
+    RepoUpdate,
+    RepoVersionRead,
+    RepoVersionsRead,
+    TagName,
+)
+from control_plane.security import Agent, AgentType
+from control_plane.services import repos
+
+router = APIRouter(prefix="/repos", tags=["repos"])
+
+# Units have no access to repos (reference §8.3); the Backend agent sees every repo.
+RepoReader = Annotated[
+    Agent, Depends(agent_of_types(AgentType.BOT, AgentType.USER, AgentType.BACKEND))
+]
+
+UserAgent = Annotated[Agent, Depends(agent_of_types(AgentType.USER))]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_repo(
+    data: RepoCreate, user: CurrentUser, settings: SettingsDep, session: SessionDep
+) -> RepoRead:
+    """A repo on a registry; it starts updating automatically, by tags only."""
+    return RepoRead.model_validate(repos.create_repo(session, settings, user, data))
+
+
+@router.get("")
+def list_repos(
+    filters: Annotated[RepoFilter, Query()], page: PageDep, agent: RepoReader, session: SessionDep
+) -> ReposResult:
+    count, rows = repos.list_repos(session, agent, filters, page)
+    return ReposResult(count=count, repos=[RepoRead.model_validate(row) for row in rows])
+
+
+@router.get("/{uuid}")
+def get_repo(uuid: UUID, agent: RepoReader, session: SessionDep) -> RepoRead:
+    return RepoRead.model_validate(repos.get_visible_repo(session, agent, uuid))
+
+
+@router.get("/versions/{uuid}")
+def get_versions(
+    uuid: UUID, agent: RepoReader, settings: SettingsDep, session: SessionDep
+) -> RepoVersionsRead:
+    """Which commits the repo's units report running, most common first."""
+    repo = repos.get_visible_repo(session, agent, uuid)
+    unit_count, versions = repos.unit_versions(session, settings, repo)
+    return RepoVersionsRead(
+        unit_count=unit_count,
+        versions=[
+            RepoVersionRead(commit=commit, unit_count=count, tag=tag)
+            for commit, count, tag in versions
+        ],
+    )
+
+
+@router.get("/available_platforms/{uuid}")
+def get_available_platforms(
+    uuid: UUID,
+    agent: UserAgent,
+    settings: SettingsDep,
+    session: SessionDep,
+    target_commit: Annotated[CommitHash | None, Query()] = None,
+    target_tag: Annotated[TagName | None, Query()] = None,
+) -> list[PlatformRead]:
+    """Release assets of `target_tag`, else of `target_commit`'s tag, else of the repo's
+    target tag; always empty for interpretable repos."""
+    repo = repos.get_visible_repo(session, agent, uuid)
+    assets = repos.available_platforms(session, settings, repo, target_commit, target_tag)
+    return [PlatformRead(name=name, link=link) for name, link in assets]
+
+
+@router.patch("/{uuid}")
+def update_repo(
+    uuid: UUID, data: RepoUpdate, user: CurrentUser, settings: SettingsDep, session: SessionDep
+) -> RepoRead:
+    return RepoRead.model_validate(repos.update_repo(session, settings, user, uuid, data))
+
+
+@router.delete("/{uuid}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_repo(uuid: UUID, user: CurrentUser, session: SessionDep) -> None:
+    """Only a repo without units."""
+    repos.delete_repo(session, user, uuid)

@@ -1,0 +1,261 @@
+"""`/repository_registry`: git repositories cloned onto the instance (reference §1.3, §2.3).
+
+Public registries are visible to everyone, private ones to users only (hidden from anonymous
+callers); Units have no access. Creating, syncing, reading commits and credentials need a user;
+deleting, the creator. Service errors keep the reference's error shape.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, status
+from sqlalchemy import Select, asc, desc, select
+from sqlalchemy.orm import Session
+
+from control_plane.api.deps import CurrentUser, SessionDep, SettingsDep, agent_of_types
+from control_plane.api.errors import (
+    ApiError,
+    GitRepoError,
+    InputValidationError,
+    NoAccessError,
+    NotFoundError,
+    RepositoryRegistryError,
+)
+from control_plane.api.pagination import MAX_OFFSET, PageDep, paginate
+from control_plane.models.common import OrderByDate
+from control_plane.models.repository_registry import (
+    BranchName,
+    CommitRead,
+    Credentials,
+    OneRepositoryRegistryCredentials,
+    RepositoriesRegistryResult,
+    RepositoryRegistryCreate,
+    RepositoryRegistryFilter,
+    RepositoryRegistryRead,
+)
+from control_plane.security import Agent, AgentType
+from control_plane.services import registry as registry_service
+from control_plane.services.registry import (
+    GitCredentials,
+    GitError,
+    InvalidCredentialsError,
+    RegistryError,
+    RegistryGitError,
+)
+from pepeunit_core.db.models import RepositoryRegistry
+from pepeunit_core.settings import Settings
+
+router = APIRouter(prefix="/repository_registry", tags=["repository_registry"])
+
+Reader = Annotated[Agent, Depends(agent_of_types(AgentType.BOT, AgentType.USER, AgentType.BACKEND))]
+"""Who may read registries: anonymous callers see public ones only."""
+
+BackendAgent = Annotated[Agent, Depends(agent_of_types(AgentType.BACKEND))]
+
+
+class RegistryBusyError(RepositoryRegistryError):
+    """A sync asked for too soon after the previous one."""
+
+    status_code = 429
+
+
+@contextmanager
+def registry_errors() -> Iterator[None]:
+    """Turns the registry service's errors into API errors."""
+    try:
+        yield
+    except RegistryError as error:
+        raise _api_error(error) from None
+
+
+def _api_error(error: RegistryError) -> ApiError:
+    if isinstance(error, RegistryGitError):
+        return GitRepoError(error.detail)
+    match error.status_code:
+        case 403:
+            return NoAccessError(error.detail)
+        case 404:
+            return NotFoundError(error.detail)
+        case 429:
+            return RegistryBusyError(error.detail)
+        case _:
+            return RepositoryRegistryError(error.detail)
+
+
+def _git_credentials(credentials: Credentials | None) -> GitCredentials | None:
+    if credentials is None:
+        return None
+    try:
+        return GitCredentials(credentials.username, credentials.pat_token)
+    except InvalidCredentialsError as error:
+        raise InputValidationError(str(error)) from None
+
+
+def _read(
+    session: Session, settings: Settings, registry: RepositoryRegistry
+) -> RepositoryRegistryRead:
+    try:
+        branches = registry_service.list_branches(session, settings, registry.uuid)
+    except (RegistryError, GitError):  # not synced yet, or a damaged clone
+        branches = []
+    return RepositoryRegistryRead.model_validate(registry).model_copy(update={"branches": branches})
+
+
+def _visible_registry(session: Session, agent: Agent, uuid: UUID) -> RepositoryRegistry:
+    with registry_errors():
+        registry = registry_service.get_registry(session, uuid)
+    if agent.type == AgentType.BOT and not registry.is_public_repository:
+        raise NoAccessError("Private registries are visible to logged-in users only")
+    return registry
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_registry(
+    data: RepositoryRegistryCreate, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> RepositoryRegistryRead:
+    """Register a repository and clone it at once (private ones need credentials)."""
+    credentials = None if data.is_public_repository else _git_credentials(data.credentials)
+    with registry_errors():
+        registry = registry_service.create_registry(
+            session,
+            settings,
+            user,
+            data.repository_url,
+            data.platform,
+            data.is_public_repository,
+            credentials,
+            allowed_url_schemes=frozenset(settings.registry_allowed_url_schemes),
+        )
+    return _read(session, settings, registry)
+
+
+@router.patch("/backend_sync_registry", status_code=status.HTTP_204_NO_CONTENT)
+def backend_sync_registry(_agent: BackendAgent, session: SessionDep, settings: SettingsDep) -> None:
+    """Sync every registry that has no local clone (e.g. after a restore)."""
+    registry_service.sync_missing_registries(session, settings)
+
+
+@router.get("/branch_commits/{uuid}")
+def get_branch_commits(
+    uuid: UUID,
+    repo_branch: Annotated[BranchName, Query()],
+    _user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    only_tag: bool = False,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    limit: Annotated[int, Query(ge=0)] = 10,
+) -> list[CommitRead]:
+    """Commits of `repo_branch`, newest first, with their tags; `only_tag`: tagged ones only."""
+    if limit > settings.max_pagination_size:
+        raise InputValidationError(f"limit must be at most {settings.max_pagination_size}")
+    with registry_errors():
+        commits = registry_service.list_commits(
+            session, settings, uuid, repo_branch, only_tags=only_tag, offset=offset, limit=limit
+        )
+    return [
+        CommitRead(
+            commit=item.sha,
+            summary=item.summary,
+            tag=item.tags[0] if item.tags else None,
+            tags=list(item.tags),
+        )
+        for item in commits
+    ]
+
+
+@router.patch("/set_credentials/{uuid}", status_code=status.HTTP_204_NO_CONTENT)
+def set_credentials(
+    uuid: UUID, data: Credentials, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> None:
+    """Store or replace your own credentials for a private registry (checked with the remote)."""
+    credentials = _git_credentials(data)
+    assert credentials is not None
+    with registry_errors():
+        registry_service.set_credentials(session, settings, uuid, user, credentials)
+    session.commit()
+
+
+@router.get("/get_credentials/{uuid}")
+def get_credentials(
+    uuid: UUID, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> OneRepositoryRegistryCredentials | None:
+    """Your own credentials for the registry, token included, or null."""
+    with registry_errors():
+        entry = registry_service.get_credentials(session, settings, uuid, user)
+    if entry is None:
+        return None
+    credentials = Credentials(
+        username=entry.credentials.username, pat_token=entry.credentials.pat_token
+    )
+    return OneRepositoryRegistryCredentials(credentials=credentials, status=entry.status)
+
+
+@router.patch("/update_local_repository/{uuid}", status_code=status.HTTP_204_NO_CONTENT)
+def update_local_repository(
+    uuid: UUID, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> None:
+    """Fetch the registry again; a private one needs your own valid credentials."""
+    with registry_errors():
+        registry_service.sync_registry(session, settings, uuid, user)
+
+
+@router.get("")
+def list_registries(
+    filters: Annotated[RepositoryRegistryFilter, Query()],
+    page: PageDep,
+    agent: Reader,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> RepositoriesRegistryResult:
+    """Anonymous callers get public registries only."""
+    count, rows = paginate(session, _filtered_registries(filters, agent), page)
+    return RepositoriesRegistryResult(
+        count=count, repositories_registry=[_read(session, settings, row) for row in rows]
+    )
+
+
+@router.get("/{uuid}")
+def get_registry(
+    uuid: UUID, agent: Reader, session: SessionDep, settings: SettingsDep
+) -> RepositoryRegistryRead:
+    return _read(session, settings, _visible_registry(session, agent, uuid))
+
+
+@router.delete("/{uuid}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_registry(
+    uuid: UUID, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> None:
+    """Only the creator, and only while no Repo uses the registry."""
+    with registry_errors():
+        registry_service.delete_registry(session, settings, uuid, user)
+    session.commit()
+
+
+def _filtered_registries(
+    filters: RepositoryRegistryFilter, agent: Agent
+) -> Select[tuple[RepositoryRegistry]]:
+    statement = select(RepositoryRegistry)
+    if agent.type == AgentType.BOT:
+        statement = statement.where(RepositoryRegistry.is_public_repository.is_(True))
+    if filters.uuids:
+        statement = statement.where(RepositoryRegistry.uuid.in_(filters.uuids))
+    if filters.creator_uuid is not None:
+        statement = statement.where(RepositoryRegistry.creator_uuid == filters.creator_uuid)
+    for word in (filters.search_string or "").split():
+        statement = statement.where(
+            RepositoryRegistry.repository_url.icontains(word, autoescape=True)
+        )
+    if filters.is_public_repository is not None:
+        statement = statement.where(
+            RepositoryRegistry.is_public_repository.is_(filters.is_public_repository)
+        )
+    by_create = asc if filters.order_by_create_date == OrderByDate.ASC else desc
+    by_update = asc if filters.order_by_last_update == OrderByDate.ASC else desc
+    return statement.order_by(
+        by_create(RepositoryRegistry.create_datetime),
+        by_update(RepositoryRegistry.last_update_datetime),
+        by_create(RepositoryRegistry.uuid),
+    )

@@ -1,0 +1,81 @@
+"""DataPipe API schemas: config check issues, read-back query and rows (reference §3)."""
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from flows.pipelines.config import AggregationFunction, PolicyType
+
+from .common import OrderByDate, SearchString
+
+RELATIVE_TIME_PATTERN = r"^[0-9]{1,9}[smhdMy]$"
+
+
+class ConfigIssue(BaseModel):
+    stage: str
+    message: str
+
+
+class PipeDataFilter(BaseModel):
+    """Query of `GET /unit_nodes/get_data_pipe_data/`, with the reference's names."""
+
+    uuid: UUID
+    type: PolicyType = Field(description="The policy whose storage is read.")
+    search_string: SearchString | None = Field(default=None, description="Substring of state.")
+    aggregation_type: list[AggregationFunction] = Field(
+        default_factory=lambda: list(AggregationFunction)
+    )
+    time_window_size: int | None = Field(default=None, ge=0)
+    start_agg_window_datetime: datetime | None = None
+    end_agg_window_datetime: datetime | None = None
+    start_create_datetime: datetime | None = None
+    end_create_datetime: datetime | None = None
+    relative_time: Annotated[str, Field(pattern=RELATIVE_TIME_PATTERN)] | None = Field(
+        default=None, description="<int><s|m|h|d|M|y>: only rows created since then."
+    )
+    order_by_create_date: OrderByDate = OrderByDate.DESC
+
+
+class LastValueRead(BaseModel):
+    unit_node_uuid: UUID
+    state: str | None
+    last_update_datetime: datetime
+
+
+class NRecordsRead(BaseModel):
+    id: int
+    unit_node_uuid: UUID
+    state: str
+    state_type: str
+    create_datetime: datetime
+    max_count: int
+    size: int
+
+
+class TimeWindowRead(BaseModel):
+    unit_node_uuid: UUID
+    state: str
+    state_type: str
+    create_datetime: datetime
+    expiration_datetime: datetime
+    size: int
+
+
+class AggregationRead(BaseModel):
+    unit_node_uuid: UUID
+    state: float
+    aggregation_type: str
+    time_window_size: int
+    create_datetime: datetime
+    start_window_datetime: datetime
+    end_window_datetime: datetime
+
+
+PipeDataRead = NRecordsRead | TimeWindowRead | AggregationRead | LastValueRead
+
+
+class PipeDataResult(BaseModel):
+    count: int
+    pipe_data: list[PipeDataRead]

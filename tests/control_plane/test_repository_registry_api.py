@@ -1,0 +1,537 @@
+"""`/repository_registry` over HTTP, on SQLite and PostgreSQL, with real git repositories: a
+public one over file:// and a private one behind a basic-auth `git http-backend` server.
+
+Who may call what (reference §8.3), create/sync/read/delete, per-user credentials, list
+filters, and bad input (always a 4xx with a detail, never a 500).
+"""
+
+import itertools
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from control_plane.app import create_app
+from control_plane.security import make_backend_token
+from pepeunit_core.db.models import RepositoryRegistry
+from pepeunit_core.settings import Settings
+from tests.control_plane_registry.git_http_server import GitHttpServer
+from tests.control_plane_registry.git_sources import UnitRepository
+
+from .conftest import API, CHEAP_ARGON2, Actors, auth, checked_client, make_settings
+
+REGISTRY = f"{API}/repository_registry"
+HTTP_USERNAME = "robot"
+HTTP_TOKEN = "glpat-Registry-Api-Token-42"
+RIGHT = {"username": HTTP_USERNAME, "pat_token": HTTP_TOKEN}
+WRONG = {"username": HTTP_USERNAME, "pat_token": "glpat-Wrong-Token-0000"}
+BAD_CREDENTIALS: list[object] = [
+    {},
+    {"username": "robot"},
+    {"username": "x" * 1001, "pat_token": "t"},
+    {"username": "r", "pat_token": "\x00"},
+    {"username": "r", "pat_token": "a\tb"},
+    ["robot", "token"],
+]
+LOCAL_SCHEMES = ("https", "http", "file")
+AGENTS = ["anonymous", "unit", "backend", "bob", "admin", "alice"]
+NO_ACCESS = "403: 1: No Access: "
+
+
+@pytest.fixture(scope="module")
+def unit_repository_template(tmp_path_factory: pytest.TempPathFactory) -> UnitRepository:
+    return UnitRepository(tmp_path_factory.mktemp("registry-api-source"))
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(
+        database_url,
+        save_repo_path=tmp_path / "repos",
+        registry_allowed_url_schemes=LOCAL_SCHEMES,
+        min_interval_sync_repository=0,
+        max_external_repo_size=1,
+    )
+
+
+@dataclass
+class Sources:
+    """Copies of the standard source: each under its own folder, so each has its own URL."""
+
+    template: UnitRepository
+    root: Path
+    counter: Iterator[int]
+
+    def fresh(self) -> UnitRepository:
+        folder = self.root / f"copy-{next(self.counter)}"
+        folder.mkdir()
+        return self.template.copy_to(folder)
+
+
+@pytest.fixture
+def sources(unit_repository_template: UnitRepository, tmp_path: Path) -> Sources:
+    root = tmp_path / "sources"
+    root.mkdir()
+    return Sources(unit_repository_template, root, itertools.count())
+
+
+@pytest.fixture
+def git_server(sources: Sources) -> Iterator[GitHttpServer]:
+    """Serves `private.git` (a copy of the standard source) to RIGHT only."""
+    private = sources.template.copy_to(sources.root)
+    (sources.root / f"{private.source.name}.git").rename(sources.root / "private.git")
+    server = GitHttpServer(sources.root, HTTP_USERNAME, HTTP_TOKEN)
+    server.start()
+    yield server
+    server.stop()
+
+
+def create(
+    client: TestClient, headers: dict, url: str, *, public: bool = True, credentials=None
+) -> httpx.Response:
+    body: dict = {"platform": "Gitlab", "repository_url": url, "is_public_repository": public}
+    if credentials is not None:
+        body["credentials"] = credentials
+    return client.post(REGISTRY, json=body, headers=headers)
+
+
+@dataclass
+class World:
+    """Alice's public and private registries, the registry of the actors' unit (used by a
+    Repo, never synced, its URL a missing local path), and every actor's request headers."""
+
+    actors: Actors
+    sources: Sources
+    public_uuid: str
+    private_uuid: str
+    used_uuid: str
+    headers: dict[str, dict]
+
+
+@pytest.fixture
+def world(
+    client: TestClient,
+    app: FastAPI,
+    actors: Actors,
+    sources: Sources,
+    git_server: GitHttpServer,
+    settings: Settings,
+) -> World:
+    alice = actors.headers["alice"]
+    with app.state.context.session_factory() as session:
+        used = session.scalars(select(RepositoryRegistry)).one()
+        # A backend sync tries to clone it: make that fail here rather than on the network.
+        used.repository_url = (sources.root / "missing" / "unit.git").as_uri()
+        used_uuid = str(used.uuid)
+        session.commit()
+    public = create(client, alice, sources.fresh().url)
+    assert public.status_code == 201, public.text
+    private = create(client, alice, git_server.url("private"), public=False, credentials=RIGHT)
+    assert private.status_code == 201, private.text
+    headers = dict(actors.headers)
+    headers["backend"] = auth(make_backend_token(settings.domain, settings.resolved_secret_key))
+    return World(actors, sources, public.json()["uuid"], private.json()["uuid"], used_uuid, headers)
+
+
+Call = Callable[[TestClient, World, dict], httpx.Response]
+USERS = {"alice", "bob", "admin"}
+
+# Each route with the agents that may call it and its success status; alice created both
+# registries and holds valid credentials for the private one. In this order, no call changes
+# what a later one sees (bob's credentials come after the private sync, delete comes last).
+ROUTES: dict[str, tuple[Call, set[str], int]] = {
+    "create": (lambda c, w, h: create(c, h, w.sources.fresh().url), USERS, 201),
+    "get public": (
+        lambda c, w, h: c.get(f"{REGISTRY}/{w.public_uuid}", headers=h),
+        USERS | {"anonymous", "backend"},
+        200,
+    ),
+    "get private": (
+        lambda c, w, h: c.get(f"{REGISTRY}/{w.private_uuid}", headers=h),
+        USERS | {"backend"},
+        200,
+    ),
+    "list": (lambda c, w, h: c.get(REGISTRY, headers=h), USERS | {"anonymous", "backend"}, 200),
+    "branch_commits": (
+        lambda c, w, h: c.get(
+            f"{REGISTRY}/branch_commits/{w.private_uuid}",
+            params={"repo_branch": "main"},
+            headers=h,
+        ),
+        USERS,
+        200,
+    ),
+    "get_credentials": (
+        lambda c, w, h: c.get(f"{REGISTRY}/get_credentials/{w.private_uuid}", headers=h),
+        USERS,
+        200,
+    ),
+    "sync public": (
+        lambda c, w, h: c.patch(f"{REGISTRY}/update_local_repository/{w.public_uuid}", headers=h),
+        USERS,
+        204,
+    ),
+    "sync private": (
+        lambda c, w, h: c.patch(f"{REGISTRY}/update_local_repository/{w.private_uuid}", headers=h),
+        {"alice"},
+        204,
+    ),
+    "set_credentials": (
+        lambda c, w, h: c.patch(
+            f"{REGISTRY}/set_credentials/{w.private_uuid}", json=RIGHT, headers=h
+        ),
+        USERS,
+        204,
+    ),
+    "backend_sync_registry": (
+        lambda c, w, h: c.patch(f"{REGISTRY}/backend_sync_registry", headers=h),
+        {"backend"},
+        204,
+    ),
+    "delete": (
+        lambda c, w, h: c.delete(f"{REGISTRY}/{w.public_uuid}", headers=h),
+        {"alice"},
+        204,
+    ),
+}
+
+
+def test_only_allowed_agents_pass(client: TestClient, world: World):
+    # One instance serves every route (one clone each is what costs); refused calls change
+    # nothing, and allowed ones go last.
+    for route, (call, allowed, success) in ROUTES.items():
+        for agent in sorted(AGENTS, key=lambda name: name in allowed):
+            response = call(client, world, world.headers[agent])
+            if agent in allowed:
+                assert response.status_code == success, (route, agent, response.text)
+            else:
+                assert response.status_code == 403, (route, agent, response.text)
+                assert response.json()["detail"].startswith(NO_ACCESS), (route, agent)
+
+
+def test_create_clones_at_once_refuses_duplicates_and_backend_restores(
+    client: TestClient, world: World, settings: Settings
+):
+    response = client.get(f"{REGISTRY}/{world.public_uuid}", headers=world.headers["bob"])
+    registry = response.json()
+    assert registry["creator_uuid"] == str(world.actors.alice_uuid)
+    assert registry["platform"] == "Gitlab"
+    assert registry["is_public_repository"] is True
+    assert registry["sync_status"] == "Updated"
+    assert registry["sync_error"] is None
+    assert registry["local_repository_size"] > 0
+    assert registry["branches"] == ["dev", "feature/x", "main"]
+    assert (settings.resolved_repo_path / world.public_uuid).is_dir()
+
+    again = create(client, world.headers["bob"], registry["repository_url"])
+    assert again.status_code == 422
+    assert "already exists" in again.json()["detail"]
+
+    # A backend sync makes missing clones again.
+    shutil.rmtree(settings.resolved_repo_path / world.public_uuid)
+    bob = world.headers["bob"]
+    assert client.get(f"{REGISTRY}/{world.public_uuid}", headers=bob).json()["branches"] == []
+
+    response = client.patch(f"{REGISTRY}/backend_sync_registry", headers=world.headers["backend"])
+    assert response.status_code == 204, response.text
+    restored = client.get(f"{REGISTRY}/{world.public_uuid}", headers=bob).json()
+    assert restored["branches"] == ["dev", "feature/x", "main"]
+    # The registry that cannot be cloned records why, and the others still synced.
+    failed = client.get(f"{REGISTRY}/{world.used_uuid}", headers=bob).json()
+    assert failed["sync_status"] == "Error" and failed["sync_error"]
+
+
+def test_branch_commits_newest_first_with_tags_and_bad_queries(client: TestClient, world: World):
+    source = world.sources.template
+    url = f"{REGISTRY}/branch_commits/{world.public_uuid}"
+    bob = world.headers["bob"]
+
+    main = client.get(url, params={"repo_branch": "main"}, headers=bob).json()
+    assert [item["commit"] for item in main] == [source.fix, source.features, source.initial]
+    assert [item["tag"] for item in main] == [None, "1.0.0", "v0.1.0"]
+    assert main[1] == {
+        "commit": source.features,
+        "summary": "Add features",
+        "tag": "1.0.0",
+        "tags": ["1.0.0"],
+    }
+
+    tagged = client.get(url, params={"repo_branch": "main", "only_tag": True}, headers=bob)
+    assert [item["commit"] for item in tagged.json()] == [source.features, source.initial]
+
+    page = client.get(url, params={"repo_branch": "main", "offset": 1, "limit": 1}, headers=bob)
+    assert [item["commit"] for item in page.json()] == [source.features]
+
+    dev = client.get(url, params={"repo_branch": "dev", "limit": 1}, headers=bob).json()
+    assert dev == [
+        {"commit": source.dev_work, "summary": "Dev work", "tag": "dev-1", "tags": ["dev-1"]}
+    ]
+
+    # Bad queries: a 422 each, whatever the branch name holds.
+    for params in [
+        {},
+        {"repo_branch": ""},
+        {"repo_branch": "nope"},
+        {"repo_branch": "--all"},
+        {"repo_branch": "main\x00"},
+        {"repo_branch": "../main"},
+        {"repo_branch": "main", "limit": 501},
+        {"repo_branch": "main", "limit": -1},
+        {"repo_branch": "main", "offset": -1},
+        {"repo_branch": "main", "offset": 2**40},
+        {"repo_branch": "main", "only_tag": "maybe"},
+    ]:
+        response = client.get(url, params=params, headers=bob)
+        assert response.status_code == 422, (params, response.text)
+
+
+def test_private_registry_credentials_per_user_and_bad_requests(client: TestClient, world: World):
+    uuid = world.private_uuid
+    alice, bob = world.headers["alice"], world.headers["bob"]
+
+    own = client.get(f"{REGISTRY}/get_credentials/{uuid}", headers=alice)
+    assert own.json() == {"credentials": RIGHT, "status": "Valid"}
+    assert client.get(f"{REGISTRY}/get_credentials/{uuid}", headers=bob).json() is None
+
+    # Bob needs his own valid credentials to sync.
+    refused = client.patch(f"{REGISTRY}/update_local_repository/{uuid}", headers=bob)
+    assert refused.status_code == 403, refused.text
+    stored = client.patch(f"{REGISTRY}/set_credentials/{uuid}", json=WRONG, headers=bob)
+    assert stored.status_code == 204, stored.text
+    mine = client.get(f"{REGISTRY}/get_credentials/{uuid}", headers=bob).json()
+    assert mine == {"credentials": WRONG, "status": "Error"}
+    refused = client.patch(f"{REGISTRY}/update_local_repository/{uuid}", headers=bob)
+    assert refused.status_code == 403, refused.text
+
+    client.patch(f"{REGISTRY}/set_credentials/{uuid}", json=RIGHT, headers=bob)
+    synced = client.patch(f"{REGISTRY}/update_local_repository/{uuid}", headers=bob)
+    assert synced.status_code == 204, synced.text
+    # Alice's entry is untouched by Bob's.
+    own = client.get(f"{REGISTRY}/get_credentials/{uuid}", headers=alice)
+    assert own.json() == {"credentials": RIGHT, "status": "Valid"}
+    assert RIGHT["pat_token"] not in client.get(f"{REGISTRY}/{uuid}", headers=bob).text
+
+    # Bad credentials requests.
+    for body in BAD_CREDENTIALS:
+        response = client.patch(
+            f"{REGISTRY}/set_credentials/{world.private_uuid}", json=body, headers=bob
+        )
+        assert response.status_code == 422, (body, response.text)
+    # Only private registries take credentials.
+    response = client.patch(
+        f"{REGISTRY}/set_credentials/{world.public_uuid}", json=RIGHT, headers=bob
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("422: 13: ")
+    assert client.get(f"{REGISTRY}/get_credentials/{world.public_uuid}", headers=bob).json() is None
+
+
+def test_private_registry_needs_working_credentials(
+    client: TestClient, actors: Actors, git_server: GitHttpServer
+):
+    alice = actors.headers["alice"]
+    url = git_server.url("private")
+
+    missing = create(client, alice, url, public=False)
+    assert missing.status_code == 422
+    assert missing.json()["detail"].startswith("422: 13: Repository Registry Validation Error: ")
+    wrong = create(client, alice, url, public=False, credentials=WRONG)
+    assert wrong.status_code == 422
+    assert wrong.json()["detail"].startswith("422: 5: Git Repo Validation Error: ")
+    assert WRONG["pat_token"] not in wrong.text
+    # Nothing was left behind: the URL can still be registered.
+    assert client.get(REGISTRY, headers=alice).json()["count"] == 1  # the actors' fixture one
+    assert create(client, alice, url, public=False, credentials=RIGHT).status_code == 201
+
+
+def test_list_filters_and_visibility(client: TestClient, world: World):
+    bob, anonymous = world.headers["bob"], world.headers["anonymous"]
+
+    def uuids(params: dict | None = None, headers: dict = bob) -> list[str]:
+        body = client.get(REGISTRY, params=params, headers=headers).json()
+        assert body["count"] >= len(body["repositories_registry"])
+        return [item["uuid"] for item in body["repositories_registry"]]
+
+    everything = uuids()
+    assert len(everything) == 3 and {world.public_uuid, world.private_uuid} <= set(everything)
+    assert uuids(headers=anonymous) == [uuid for uuid in everything if uuid != world.private_uuid]
+    assert uuids({"is_public_repository": False}) == [world.private_uuid]
+    assert uuids({"is_public_repository": False}, headers=anonymous) == []
+    assert uuids({"search_string": "PRIVATE .git"}) == [world.private_uuid]
+    assert uuids({"search_string": "%"}) == []
+    assert uuids({"uuids": [world.public_uuid, world.private_uuid]}) == [
+        world.private_uuid,
+        world.public_uuid,
+    ]
+    assert set(uuids({"creator_uuid": str(world.actors.alice_uuid)})) == set(everything)
+    assert uuids({"creator_uuid": str(world.actors.bob_uuid)}) == []
+    assert uuids({"order_by_create_date": "asc"}) == everything[::-1]
+
+    page = client.get(REGISTRY, params={"offset": 1, "limit": 1}, headers=bob).json()
+    assert page["count"] == 3
+    assert [item["uuid"] for item in page["repositories_registry"]] == everything[1:2]
+    listed = client.get(REGISTRY, params={"uuids": world.public_uuid}, headers=bob).json()
+    assert listed["repositories_registry"][0]["branches"] == ["dev", "feature/x", "main"]
+
+
+def test_delete_removes_the_clone_and_spares_used_or_unsynced_registries(
+    client: TestClient, world: World, settings: Settings
+):
+    alice = world.headers["alice"]
+    assert client.delete(f"{REGISTRY}/{world.public_uuid}", headers=alice).status_code == 204
+    assert not (settings.resolved_repo_path / world.public_uuid).exists()
+    assert client.get(f"{REGISTRY}/{world.public_uuid}", headers=alice).status_code == 404
+
+    # The actors' fixture registry carries alice's Repo.
+    used = world.used_uuid
+    response = client.delete(f"{REGISTRY}/{used}", headers=alice)
+    assert response.status_code == 422
+    assert "used by repos" in response.json()["detail"]
+
+    # It was never synced either: no branches, no commits.
+    assert client.get(f"{REGISTRY}/{used}", headers=alice).json()["branches"] == []
+    response = client.get(
+        f"{REGISTRY}/branch_commits/{used}", params={"repo_branch": "main"}, headers=alice
+    )
+    assert response.status_code == 422
+    assert "not been synced" in response.json()["detail"]
+
+
+BAD_URLS = [
+    "",
+    "not a url",
+    "ftp://example.com/repo.git",
+    "https://example.com/repo",
+    "https://user:secret@example.com/repo.git",
+    "https://example.com/repo.git?x=1",
+    "https:///repo.git",
+    "https://example.com:99999/repo.git",
+    "file://host/repo.git",
+    "file:///tmp/../etc/repo.git",
+    "https://example.com/re po.git",
+    "https://example.com/repo\x00.git",
+    "https://example.com/" + "a" * 3000 + ".git",
+]
+
+
+def test_bad_urls_are_refused(client: TestClient, actors: Actors):
+    for url in BAD_URLS:
+        response = create(client, actors.headers["alice"], url)
+        assert response.status_code == 422, (url, response.text)
+
+
+def test_unreachable_or_missing_repositories_are_refused(
+    client: TestClient, actors: Actors, tmp_path: Path
+):
+    alice = actors.headers["alice"]
+    missing = create(client, alice, (tmp_path / "nowhere.git").as_uri())
+    assert missing.status_code == 422
+    assert missing.json()["detail"].startswith("422: 5: ")
+    assert client.get(REGISTRY, headers=alice).json()["count"] == 1
+
+
+def test_only_https_by_default(database_url: str, actors: Actors, sources: Sources):
+    app = create_app(make_settings(database_url), password_hasher=CHEAP_ARGON2)
+    with checked_client(app) as client:
+        response = create(client, actors.headers["alice"], sources.fresh().url)
+    assert response.status_code == 422
+    assert "https://" in response.json()["detail"]
+
+
+def test_sync_too_soon_is_refused(database_url: str, actors: Actors, sources: Sources, tmp_path):
+    settings = make_settings(
+        database_url,
+        save_repo_path=tmp_path / "repos",
+        registry_allowed_url_schemes=LOCAL_SCHEMES,
+        min_interval_sync_repository=3600,
+    )
+    with checked_client(create_app(settings, password_hasher=CHEAP_ARGON2)) as client:
+        alice = actors.headers["alice"]
+        uuid = create(client, alice, sources.fresh().url).json()["uuid"]
+        response = client.patch(f"{REGISTRY}/update_local_repository/{uuid}", headers=alice)
+    assert response.status_code == 429
+    assert response.json()["detail"].startswith("429: 13: ")
+
+
+BAD_BODIES = [
+    {},
+    {"platform": "Bitbucket", "repository_url": "https://e.com/r.git", "is_public_repository": 1},
+    {"platform": "Gitlab", "repository_url": 5, "is_public_repository": True},
+    {"platform": "Gitlab", "repository_url": "https://e.com/r.git", "is_public_repository": "x"},
+    {
+        "platform": "Gitlab",
+        "repository_url": "https://e.com/r.git",
+        "is_public_repository": False,
+        "credentials": {"username": "", "pat_token": "x"},
+    },
+    {
+        "platform": "Gitlab",
+        "repository_url": "https://e.com/r.git",
+        "is_public_repository": False,
+        "credentials": {"username": "a\nb", "pat_token": "x"},
+    },
+    [],
+    "text",
+]
+
+
+def test_malformed_create_bodies(client: TestClient, actors: Actors):
+    for body in BAD_BODIES:
+        response = client.post(REGISTRY, json=body, headers=actors.headers["alice"])
+        assert response.status_code == 422, (body, response.text)
+    response = client.post(
+        REGISTRY,
+        content=b"{not json",
+        headers={**actors.headers["alice"], "content-type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+
+
+UUID_ROUTES = {
+    "get": lambda c, u, h: c.get(f"{REGISTRY}/{u}", headers=h),
+    "branch_commits": lambda c, u, h: c.get(
+        f"{REGISTRY}/branch_commits/{u}", params={"repo_branch": "main"}, headers=h
+    ),
+    "set_credentials": lambda c, u, h: c.patch(
+        f"{REGISTRY}/set_credentials/{u}", json=RIGHT, headers=h
+    ),
+    "get_credentials": lambda c, u, h: c.get(f"{REGISTRY}/get_credentials/{u}", headers=h),
+    "sync": lambda c, u, h: c.patch(f"{REGISTRY}/update_local_repository/{u}", headers=h),
+    "delete": lambda c, u, h: c.delete(f"{REGISTRY}/{u}", headers=h),
+}
+
+
+def test_unknown_and_malformed_uuids(client: TestClient, actors: Actors):
+    alice = actors.headers["alice"]
+    for route, call in UUID_ROUTES.items():
+        unknown = call(client, uuid4(), alice)
+        assert unknown.status_code == 404, (route, unknown.text)
+        assert unknown.json()["detail"] == (
+            "404: 2: Validation Error: The repository registry does not exist"
+        )
+        assert call(client, "not-a-uuid", alice).status_code == 422, route
+
+
+def test_bad_list_queries(client: TestClient, actors: Actors):
+    bob = actors.headers["bob"]
+    for params in [
+        {"uuids": "x"},
+        {"creator_uuid": "x"},
+        {"is_public_repository": "maybe"},
+        {"order_by_create_date": "up"},
+        {"order_by_last_update": "up"},
+        {"search_string": "a\x00"},
+        {"search_string": "a" * 257},
+        {"limit": 501},
+        {"offset": -1},
+    ]:
+        response = client.get(REGISTRY, params=params, headers=bob)
+        assert response.status_code == 422, (params, response.text)
+    assert UUID(client.get(REGISTRY, headers=bob).json()["repositories_registry"][0]["uuid"])
