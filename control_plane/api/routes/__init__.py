@@ -2,7 +2,16 @@
 
 from fastapi import APIRouter
 
-from . import data_pipe, info, repos, repository_registry, users
+from . import (
+    data_pipe,
+    info,
+    permissions,
+    repos,
+    repository_registry,
+    unit_nodes,
+    units,
+    users,
+)
 
 api_router = APIRouter()
 """Everything under `{PU_APP_PREFIX}{PU_API_V1_PREFIX}`."""
@@ -10,6 +19,9 @@ api_router.include_router(users.router)
 api_router.include_router(repository_registry.router)
 api_router.include_router(repos.router)
 api_router.include_router(data_pipe.router)
+api_router.include_router(units.router)
+api_router.include_router(unit_nodes.router)
+api_router.include_router(permissions.router)
 
 make_info_router = info.make_router
 

@@ -1,0 +1,88 @@
+"""`/units`: create (users), read and list (by visibility), update or delete (the creator),
+and the target version (the creator or the unit itself)."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, status
+
+from control_plane.api.deps import (
+    CurrentAgent,
+    CurrentUser,
+    SessionDep,
+    SettingsDep,
+    agent_of_types,
+)
+from control_plane.api.pagination import PageDep
+from control_plane.models.unit import (
+    TargetVersionRead,
+    UnitCreate,
+    UnitFilter,
+    UnitNodeRead,
+    UnitRead,
+    UnitsResult,
+    UnitUpdate,
+)
+from control_plane.security import Agent, AgentType
+from control_plane.services import units
+
+router = APIRouter(prefix="/units", tags=["units"])
+
+UnitReader = Annotated[
+    Agent,
+    Depends(agent_of_types(AgentType.BOT, AgentType.USER, AgentType.UNIT, AgentType.BACKEND)),
+]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_unit(
+    data: UnitCreate, user: CurrentUser, settings: SettingsDep, session: SessionDep
+) -> UnitRead:
+    """A unit of a repo, with a node per input and output topic of its schema_example.json."""
+    return UnitRead.model_validate(units.create_unit(session, settings, user, data))
+
+
+@router.get("")
+def list_units(
+    filters: Annotated[UnitFilter, Query()], page: PageDep, agent: UnitReader, session: SessionDep
+) -> UnitsResult:
+    count, rows = units.list_units(session, agent, filters, page)
+    nodes = units.included_nodes(session, agent, rows, filters)
+    return UnitsResult(
+        count=count,
+        units=[
+            UnitRead.model_validate(row).model_copy(
+                update={
+                    "unit_nodes": [
+                        UnitNodeRead.model_validate(node) for node in nodes.get(row.uuid, [])
+                    ]
+                }
+            )
+            for row in rows
+        ],
+    )
+
+
+@router.get("/get_target_version/{uuid}")
+def get_target_version(
+    uuid: UUID, agent: CurrentAgent, settings: SettingsDep, session: SessionDep
+) -> TargetVersionRead:
+    target = units.target_version_for(session, settings, agent, uuid)
+    return TargetVersionRead(commit=target.commit, tag=target.tag)
+
+
+@router.get("/{uuid}")
+def get_unit(uuid: UUID, agent: UnitReader, session: SessionDep) -> UnitRead:
+    return UnitRead.model_validate(units.get_visible_unit(session, agent, uuid))
+
+
+@router.patch("/{uuid}")
+def update_unit(
+    uuid: UUID, data: UnitUpdate, user: CurrentUser, settings: SettingsDep, session: SessionDep
+) -> UnitRead:
+    return UnitRead.model_validate(units.update_unit(session, settings, user, uuid, data))
+
+
+@router.delete("/{uuid}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_unit(uuid: UUID, user: CurrentUser, session: SessionDep) -> None:
+    units.delete_unit(session, user, uuid)
