@@ -8,6 +8,7 @@ from . import (
     permissions,
     repos,
     repository_registry,
+    unit_device,
     unit_nodes,
     units,
     users,
@@ -19,6 +20,7 @@ api_router.include_router(users.router)
 api_router.include_router(repository_registry.router)
 api_router.include_router(repos.router)
 api_router.include_router(data_pipe.router)
+api_router.include_router(unit_device.router)
 api_router.include_router(units.router)
 api_router.include_router(unit_nodes.router)
 api_router.include_router(permissions.router)

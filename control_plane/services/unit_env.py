@@ -1,0 +1,172 @@
+"""What a unit's device reads over REST: its env.json and schema.json (reference §2.5, §3).
+
+Only the unit's creator or the unit itself may read them. The first read of an env stores it
+(encrypted, without PU_COMMIT_VERSION) so `PU_SECRET_KEY` / `PU_ENCRYPT_KEY` stay stable per unit
+(contract decision 5); PU_COMMIT_VERSION is the target commit at every read.
+"""
+
+import json
+from dataclasses import dataclass
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from control_plane.api.errors import NoAccessError, NotFoundError, UnitError
+from control_plane.security import Agent, AgentType, make_unit_token
+from control_plane.services import registry, units
+from control_plane.services.firmware import (
+    ENV_EXAMPLE_FILE,
+    SCHEMA_EXAMPLE_FILE,
+    EnvJson,
+    EnvJsonError,
+    ReservedEnvName,
+    SchemaExampleError,
+    SchemaJson,
+    UnitEnvSettings,
+    UnitSecrets,
+    build_env_json,
+    build_schema_json,
+    new_unit_secrets,
+    parse_env_object,
+    parse_schema_example,
+)
+from pepeunit_core.crypto import Cipher, DecryptionError
+from pepeunit_core.db.enums import UnitNodeType
+from pepeunit_core.db.models import Repo, Unit, UnitNode
+from pepeunit_core.settings import Settings
+
+
+@dataclass(frozen=True)
+class DeviceUnit:
+    """A unit the caller may read device data of, with its repo and target commit."""
+
+    unit: Unit
+    repo: Repo
+    commit: str
+
+
+def device_unit(session: Session, agent: Agent, uuid: UUID) -> Unit:
+    """The unit, for its creator or the unit itself (404 if missing, 403 for anyone else)."""
+    unit = session.get(Unit, uuid)
+    if unit is None:
+        raise NotFoundError()
+    is_creator = agent.type == AgentType.USER and agent.uuid == unit.creator_uuid
+    is_self = agent.type == AgentType.UNIT and agent.uuid == unit.uuid
+    if not (is_creator or is_self):
+        raise NoAccessError("Only the unit or its creator can read this")
+    return unit
+
+
+def device_target(session: Session, settings: Settings, agent: Agent, uuid: UUID) -> DeviceUnit:
+    target = units.target_version_for(session, settings, agent, uuid)
+    unit = session.get_one(Unit, uuid)
+    return DeviceUnit(unit, session.get_one(Repo, unit.repo_uuid), target.commit)
+
+
+def unit_env(
+    session: Session, settings: Settings, cipher: Cipher, agent: Agent, uuid: UUID
+) -> EnvJson:
+    """The unit's env.json: its stored env over env_example.json at the target commit."""
+    target = device_target(session, settings, agent, uuid)
+    example = _env_example(settings, target)
+    stored = _stored_env(cipher, target.unit)
+    secrets = _secrets_of(stored)
+    try:
+        if (
+            stored.get(ReservedEnvName.PU_SECRET_KEY),
+            stored.get(ReservedEnvName.PU_ENCRYPT_KEY),
+        ) != (
+            secrets.secret_key,
+            secrets.encrypt_key,
+        ):
+            stored = build_env_json(
+                _env_settings(settings, target.unit.uuid, secrets, None), example, stored=stored
+            )
+            target.unit.cipher_env_dict = cipher.encrypt(json.dumps(stored))
+            session.commit()
+        env = build_env_json(
+            _env_settings(settings, target.unit.uuid, secrets, target.commit),
+            example,
+            stored=stored,
+        )
+    except EnvJsonError as error:
+        raise UnitError(str(error)) from error
+    return env
+
+
+def unit_schema(session: Session, settings: Settings, agent: Agent, uuid: UUID) -> SchemaJson:
+    """schema.json from schema_example.json at the target commit, with the unit's nodes."""
+    target = device_target(session, settings, agent, uuid)
+    content = _file(settings, target, SCHEMA_EXAMPLE_FILE)
+    if content is None:
+        raise UnitError(f"{SCHEMA_EXAMPLE_FILE} is missing at commit {target.commit}")
+    nodes = session.scalars(select(UnitNode).where(UnitNode.unit_uuid == target.unit.uuid))
+    by_type: dict[UnitNodeType, dict[str, UUID]] = {kind: {} for kind in UnitNodeType}
+    for node in nodes:
+        by_type[node.type][node.topic_name] = node.uuid
+    try:
+        return build_schema_json(
+            parse_schema_example(content),
+            domain=settings.domain,
+            unit_uuid=target.unit.uuid,
+            input_node_uuids=by_type[UnitNodeType.INPUT],
+            output_node_uuids=by_type[UnitNodeType.OUTPUT],
+        )
+    except (SchemaExampleError, ValueError) as error:
+        raise UnitError(str(error)) from error
+
+
+def _env_settings(
+    settings: Settings, unit_uuid: UUID, secrets: UnitSecrets, commit: str | None
+) -> UnitEnvSettings:
+    return UnitEnvSettings(
+        domain=settings.domain,
+        secure=settings.secure,
+        app_prefix=settings.app_prefix,
+        api_prefix=settings.api_v1_prefix,
+        mqtt_host=settings.mqtt_host,
+        mqtt_port=settings.mqtt_port,
+        unit_auth_token=make_unit_token(unit_uuid, settings.resolved_secret_key),
+        unit_secrets=secrets,
+        state_send_interval=settings.state_send_interval,
+        commit_version=commit,
+        mqtt_keepalive=settings.mqtt_keepalive,
+    )
+
+
+def _env_example(settings: Settings, target: DeviceUnit) -> EnvJson:
+    content = _file(settings, target, ENV_EXAMPLE_FILE)
+    if content is None:
+        return {}
+    try:
+        return parse_env_object(content)
+    except EnvJsonError as error:
+        raise UnitError(str(error)) from error
+
+
+def _stored_env(cipher: Cipher, unit: Unit) -> EnvJson:
+    if not unit.cipher_env_dict:
+        return {}
+    try:
+        return parse_env_object(cipher.decrypt(unit.cipher_env_dict), source="the stored env")
+    except (DecryptionError, EnvJsonError) as error:
+        raise UnitError(f"The unit's stored env is unreadable: {error}") from error
+
+
+def _secrets_of(stored: EnvJson) -> UnitSecrets:
+    secret_key = stored.get(ReservedEnvName.PU_SECRET_KEY)
+    encrypt_key = stored.get(ReservedEnvName.PU_ENCRYPT_KEY)
+    fresh = new_unit_secrets()
+    return UnitSecrets(
+        secret_key=secret_key if isinstance(secret_key, str) else fresh.secret_key,
+        encrypt_key=encrypt_key if isinstance(encrypt_key, str) else fresh.encrypt_key,
+    )
+
+
+def _file(settings: Settings, target: DeviceUnit, name: str) -> bytes | None:
+    path = registry.registry_clone_path(settings, target.repo.repository_registry_uuid)
+    try:
+        return registry.file_at(path, target.commit, name)
+    except registry.GitError as error:
+        raise UnitError(str(error)) from error

@@ -1,0 +1,61 @@
+"""A unit's firmware archive (reference §6): the repository at the target commit (nothing for a
+compilable repo) with the unit's env.json and schema.json at the root, as zip, tar or tgz.
+For the unit's creator or the unit itself."""
+
+import tempfile
+from pathlib import Path
+from uuid import UUID
+
+from sqlalchemy.orm import Session
+
+from control_plane.api.errors import UnitError
+from control_plane.security import Agent
+from control_plane.services import registry
+from control_plane.services.firmware import (
+    ArchiveFormat,
+    ArchiveOptionError,
+    FirmwareContent,
+    PepeIgnoreError,
+    UnsafeTreeError,
+    build_archive,
+    validate_tgz_options,
+)
+from control_plane.services.unit_env import device_target, unit_env, unit_schema
+from pepeunit_core.crypto import Cipher
+from pepeunit_core.settings import Settings
+
+
+def unit_firmware(
+    session: Session,
+    settings: Settings,
+    cipher: Cipher,
+    agent: Agent,
+    uuid: UUID,
+    archive_format: ArchiveFormat,
+    *,
+    wbits: int,
+    level: int,
+) -> bytes:
+    if archive_format == ArchiveFormat.TGZ:
+        try:
+            validate_tgz_options(wbits=wbits, level=level)
+        except ArchiveOptionError as error:
+            raise UnitError(str(error)) from error
+    target = device_target(session, settings, agent, uuid)
+    env = unit_env(session, settings, cipher, agent, uuid)
+    schema = unit_schema(session, settings, agent, uuid)
+    clone = registry.registry_clone_path(settings, target.repo.repository_registry_uuid)
+    with tempfile.TemporaryDirectory(prefix="pepeunit-unit-tree-") as workdir:
+        tree: Path | None = None
+        try:
+            if not target.repo.is_compilable_repo:
+                tree = Path(workdir) / "tree"
+                registry.checkout_tree(clone, target.commit, tree)
+            return build_archive(
+                FirmwareContent(env_json=env, schema_json=schema, repo_tree=tree),
+                archive_format,
+                wbits=wbits,
+                level=level,
+            )
+        except (registry.GitError, UnsafeTreeError, PepeIgnoreError) as error:
+            raise UnitError(str(error)) from error
