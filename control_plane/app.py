@@ -10,6 +10,7 @@ from control_plane.api.deps import ApiContext
 from control_plane.api.errors import install_error_handlers
 from control_plane.api.routes import api_router, make_info_router
 from control_plane.security import PasswordHashing
+from control_plane.services.metrics import CachedMetrics
 from pepeunit_core.crypto import Cipher
 from pepeunit_core.db.engine import make_engine, make_session_factory
 from pepeunit_core.settings import Settings
@@ -28,6 +29,7 @@ def create_app(settings: Settings, password_hasher: PasswordHasher | None = None
         session_factory=make_session_factory(engine),
         cipher=cipher,
         passwords=PasswordHashing(cipher, password_hasher),
+        metrics=CachedMetrics(settings.metrics_cache_seconds),
     )
 
     @asynccontextmanager

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     mqtt_max_payload_size: int = Field(default=256, description="Largest MQTT payload in KB.")
 
     unit_log_expiration: int = Field(default=86400, description="Seconds a unit log row lives.")
+    metrics_cache_seconds: float = Field(
+        default=60, description="How long GET /metrics/ reuses its counts (0: count each time)."
+    )
 
     flow_client_id: str = Field(
         default="pepeunit-flow",

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
+from clickhouse_connect.driver.client import Client
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 from sqlalchemy import Engine, select
@@ -22,6 +23,8 @@ from control_plane.security import (
     TokenError,
     decode_token,
 )
+from control_plane.services.metrics import CachedMetrics
+from pepeunit_core.clickhouse.client import make_clickhouse_client
 from pepeunit_core.crypto import Cipher
 from pepeunit_core.db.enums import UserRole, UserStatus
 from pepeunit_core.db.models import Unit, User
@@ -41,6 +44,7 @@ class ApiContext:
     session_factory: sessionmaker[Session]
     cipher: Cipher
     passwords: PasswordHashing
+    metrics: CachedMetrics
 
 
 def get_context(request: Request) -> ApiContext:
@@ -64,6 +68,17 @@ def get_session(context: ContextDep) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_clickhouse(settings: SettingsDep) -> Iterator[Client]:
+    client = make_clickhouse_client(settings.resolved_clickhouse_url)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+ClickHouseDep = Annotated[Client, Depends(get_clickhouse)]
 
 # Raw token, no "Bearer"; registered as an API key so Swagger UI offers "Authorize".
 _auth_token_header = APIKeyHeader(name=AUTH_HEADER, auto_error=False)

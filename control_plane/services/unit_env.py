@@ -1,8 +1,10 @@
-"""What a unit's device reads over REST: its env.json and schema.json (reference §2.5, §3).
+"""A unit's env.json and schema.json (reference §2.5, §3): read by the unit's creator or the
+unit itself, edited or reset by the creator.
 
-Only the unit's creator or the unit itself may read them. The first read of an env stores it
-(encrypted, without PU_COMMIT_VERSION) so `PU_SECRET_KEY` / `PU_ENCRYPT_KEY` stay stable per unit
-(contract decision 5); PU_COMMIT_VERSION is the target commit at every read.
+The first read of an env stores it (encrypted, without PU_COMMIT_VERSION) so `PU_SECRET_KEY` /
+`PU_ENCRYPT_KEY` stay stable per unit (contract decision 5); PU_COMMIT_VERSION is the target
+commit at every read. A reset forgets the stored env, secrets included: the next read makes new
+ones, as in the reference.
 """
 
 import json
@@ -27,13 +29,14 @@ from control_plane.services.firmware import (
     UnitSecrets,
     build_env_json,
     build_schema_json,
+    generated_env,
     new_unit_secrets,
     parse_env_object,
     parse_schema_example,
 )
 from pepeunit_core.crypto import Cipher, DecryptionError
 from pepeunit_core.db.enums import UnitNodeType
-from pepeunit_core.db.models import Repo, Unit, UnitNode
+from pepeunit_core.db.models import Repo, Unit, UnitNode, User
 from pepeunit_core.settings import Settings
 
 
@@ -93,6 +96,58 @@ def unit_env(
     except EnvJsonError as error:
         raise UnitError(str(error)) from error
     return env
+
+
+def set_unit_env(
+    session: Session,
+    settings: Settings,
+    cipher: Cipher,
+    user: User,
+    uuid: UUID,
+    env_json_string: str,
+) -> None:
+    """Merges the creator's edit (a JSON object) over the unit's env and stores the result.
+
+    Unlike the reference, which drops them silently, keys the unit's env.json does not have and
+    PU_COMMIT_VERSION (always the target commit) are refused, so a typo is not lost unnoticed.
+    """
+    units.own_unit(session, user, uuid)
+    if len(env_json_string) > settings.max_cipher_length:
+        raise UnitError(f"The env is longer than {settings.max_cipher_length} characters")
+    try:
+        edit = parse_env_object(env_json_string, source="env_json_string")
+    except EnvJsonError as error:
+        raise UnitError(str(error)) from error
+    target = device_target(session, settings, Agent(AgentType.USER, user.uuid, user), uuid)
+    example = _env_example(settings, target)
+    stored = _stored_env(cipher, target.unit)
+    env_settings = _env_settings(settings, target.unit.uuid, _secrets_of(stored), None)
+    _check_editable(edit, example, env_settings)
+    try:
+        env = build_env_json(env_settings, example, stored=stored, edit=edit)
+    except EnvJsonError as error:
+        raise UnitError(str(error)) from error
+    target.unit.cipher_env_dict = cipher.encrypt(json.dumps(env))
+    session.commit()
+
+
+def reset_unit_env(session: Session, user: User, uuid: UUID) -> None:
+    """Forgets the unit's stored env; the next read builds it anew from env_example.json."""
+    unit = units.own_unit(session, user, uuid)
+    unit.cipher_env_dict = None
+    session.commit()
+
+
+def _check_editable(edit: EnvJson, example: EnvJson, env_settings: UnitEnvSettings) -> None:
+    if ReservedEnvName.PU_COMMIT_VERSION in edit:
+        raise UnitError("PU_COMMIT_VERSION is set by the platform to the target commit")
+    known = example.keys() | generated_env(env_settings).keys()
+    unknown = sorted(name for name in edit if name not in known)
+    if unknown:
+        raise UnitError(
+            f"The unit's env.json has no variable {', '.join(map(repr, unknown))}; "
+            "add it to env_example.json in the repository first"
+        )
 
 
 def unit_schema(session: Session, settings: Settings, agent: Agent, uuid: UUID) -> SchemaJson:

@@ -81,7 +81,7 @@ def create_unit(session: Session, settings: Settings, user: User, data: UnitCrea
 def update_unit(
     session: Session, settings: Settings, user: User, uuid: UUID, data: UnitUpdate
 ) -> Unit:
-    unit = _own_unit(session, user, uuid)
+    unit = own_unit(session, user, uuid)
     changes = data.model_dump(exclude_none=True)
     if "name" in changes and changes["name"] != unit.name:
         _ensure_name_free(session, changes["name"])
@@ -99,7 +99,7 @@ def update_unit(
 
 def delete_unit(session: Session, user: User, uuid: UUID) -> None:
     """Nodes, edges and permissions cascade; the dataflow reloads if a pipeline went with them."""
-    unit = _own_unit(session, user, uuid)
+    unit = own_unit(session, user, uuid)
     active = exists().where(UnitNode.unit_uuid == unit.uuid, UnitNode.is_data_pipe_active)
     if session.scalar(select(active)):
         bump_dataflow_config_version(session)
@@ -255,7 +255,8 @@ def _raise_nodes_visibility(session: Session, unit: Unit) -> None:
             node.visibility_level = unit.visibility_level
 
 
-def _own_unit(session: Session, user: User, uuid: UUID) -> Unit:
+def own_unit(session: Session, user: User, uuid: UUID) -> Unit:
+    """The unit, for its creator (404 if missing, 403 for anyone else)."""
     unit = session.get(Unit, uuid)
     if unit is None:
         raise NotFoundError()

@@ -57,3 +57,13 @@ class PermissionEntity(StrEnum):
     UNIT = "Unit"
     REPO = "Repo"
     UNIT_NODE = "UnitNode"
+
+
+class LogLevel(StrEnum):
+    """Levels of a unit's log entries (`unit_logs.level`), lowest first."""
+
+    DEBUG = "Debug"
+    INFO = "Info"
+    WARNING = "Warning"
+    ERROR = "Error"
+    CRITICAL = "Critical"

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from . import (
     data_pipe,
     info,
+    metrics,
     permissions,
     repos,
     repository_registry,
@@ -24,6 +25,7 @@ api_router.include_router(unit_device.router)
 api_router.include_router(units.router)
 api_router.include_router(unit_nodes.router)
 api_router.include_router(permissions.router)
+api_router.include_router(metrics.router)
 
 make_info_router = info.make_router
 

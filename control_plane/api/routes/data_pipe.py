@@ -4,32 +4,20 @@ Anyone may check a config; the node's creator sets it, imports and deletes data;
 or the node's own unit reads the config and the data.
 """
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
-from clickhouse_connect.driver.client import Client
-from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
+from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
-from control_plane.api.deps import CurrentAgent, SessionDep, SettingsDep
+from control_plane.api.deps import ClickHouseDep, CurrentAgent, SessionDep, SettingsDep
 from control_plane.api.pagination import PageDep
 from control_plane.models.data_pipe import ConfigIssue, PipeDataFilter, PipeDataResult
 from control_plane.services import data_pipe
-from pepeunit_core.clickhouse.client import make_clickhouse_client
 
 router = APIRouter(prefix="/unit_nodes", tags=["unit_nodes"])
 
 
-def get_clickhouse(settings: SettingsDep) -> Iterator[Client]:
-    client = make_clickhouse_client(settings.resolved_clickhouse_url)
-    try:
-        yield client
-    finally:
-        client.close()
-
-
-ClickHouseDep = Annotated[Client, Depends(get_clickhouse)]
 Upload = Annotated[UploadFile, File(description="The file, as multipart field `data`.")]
 
 

@@ -1,15 +1,24 @@
 """What a device reads and writes about itself under `/units` (reference §2.5): env.json,
-schema.json, the firmware archive and the state storage. Only the unit's creator or the unit
-itself may call these."""
+schema.json, the firmware archive, the state storage and its logs. Only the unit's creator or
+the unit itself may call these; editing or resetting the env is the creator's alone."""
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from control_plane.api.deps import ContextDep, CurrentAgent, SessionDep
-from control_plane.services import state_storage, unit_env, unit_firmware
+from control_plane.api.deps import (
+    ClickHouseDep,
+    ContextDep,
+    CurrentAgent,
+    CurrentUser,
+    SessionDep,
+)
+from control_plane.api.pagination import PageDep
+from control_plane.models.unit_log import UnitLogFilter, UnitLogsResult
+from control_plane.services import state_storage, unit_env, unit_firmware, unit_logs
 from control_plane.services.firmware import DEFAULT_TGZ_LEVEL, DEFAULT_TGZ_WBITS, ArchiveFormat
 
 router = APIRouter(prefix="/units", tags=["units"])
@@ -19,11 +28,43 @@ class StateStorageWrite(BaseModel):
     state: str
 
 
+class EnvWrite(BaseModel):
+    env_json_string: str = Field(description="A JSON object: the variables to change.")
+
+
 @router.get("/env/{uuid}")
 def get_env(
     uuid: UUID, agent: CurrentAgent, context: ContextDep, session: SessionDep
 ) -> dict[str, Any]:
     return unit_env.unit_env(session, context.settings, context.cipher, agent, uuid)
+
+
+@router.patch("/env/{uuid}", status_code=status.HTTP_204_NO_CONTENT)
+def set_env(
+    uuid: UUID, data: EnvWrite, user: CurrentUser, context: ContextDep, session: SessionDep
+) -> None:
+    """Changes variables of the unit's env.json (only those it has; not PU_COMMIT_VERSION)."""
+    unit_env.set_unit_env(
+        session, context.settings, context.cipher, user, uuid, data.env_json_string
+    )
+
+
+@router.delete("/env/{uuid}", status_code=status.HTTP_204_NO_CONTENT)
+def reset_env(uuid: UUID, user: CurrentUser, session: SessionDep) -> None:
+    """Forgets the stored env: the next read builds it anew, with new unit secrets."""
+    unit_env.reset_unit_env(session, user, uuid)
+
+
+@router.get("/log_list/")
+def list_logs(
+    filters: Annotated[UnitLogFilter, Query()],
+    page: PageDep,
+    agent: CurrentAgent,
+    session: SessionDep,
+    clickhouse: ClickHouseDep,
+) -> UnitLogsResult:
+    """The unit's log entries that have not expired, newest first by default."""
+    return unit_logs.list_unit_logs(session, clickhouse, agent, filters, page, datetime.now(UTC))
 
 
 @router.get("/get_current_schema/{uuid}")
