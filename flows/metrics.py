@@ -27,6 +27,12 @@ class FlowMetrics:
             ["partition"],
             registry=registry,
         )
+        self.routed = Counter(
+            "pepeunit_flow_routed_messages",
+            "Messages republished from an Output node topic to a linked Input node topic.",
+            ["partition"],
+            registry=registry,
+        )
         self.dropped = Counter(
             "pepeunit_flow_dropped_messages",
             "Messages dropped before the pipelines, by reason "
@@ -65,6 +71,17 @@ class FlowMetrics:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
+        self.unit_reports = Counter(
+            "pepeunit_flow_unit_reports",
+            "Unit state and log reports, by outcome (accepted, throttled, malformed, too_large).",
+            ["report", "outcome"],
+            registry=registry,
+        )
+        self.unit_log_entries_skipped = Counter(
+            "pepeunit_flow_unit_log_entries_skipped",
+            "Log entries without a known level or a text, skipped.",
+            registry=registry,
+        )
         self.mqtt_connected = Gauge(
             "pepeunit_flow_mqtt_connected",
             "1 while the partition's MQTT client is connected.",
@@ -80,6 +97,10 @@ class FlowMetrics:
     @cache  # noqa: B019
     def rejected_for(self, stage: str, reason: str) -> Counter:
         return self.rejected.labels(stage, reason)
+
+    @cache  # noqa: B019
+    def unit_reports_for(self, report: str, outcome: str) -> Counter:
+        return self.unit_reports.labels(report, outcome)
 
     @cache  # noqa: B019
     def dropped_for(self, reason: str) -> Counter:

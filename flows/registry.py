@@ -1,14 +1,16 @@
-"""The active pipeline of every node, loaded from the SQL database and kept current.
+"""What the dataflow reads from the SQL database and keeps current: the active pipeline of
+every node, and (in the intake) the Output→Input routes.
 
 The SQL database is the runtime source of truth (pipelines.md §1). A background thread watches
-the dataflow config version (polled; whoever changes a config bumps it in the same transaction)
-and reloads everything when it moves, swapping the whole map at once.
+the dataflow config version (polled; whoever changes a config or an edge bumps it in the same
+transaction) and reloads everything when it moves, swapping the whole view at once.
 """
 
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -61,35 +63,48 @@ def load_pipeline_set(session: Session) -> PipelineSet:
     return PipelineSet(version, by_node, aggregation_nodes, invalid)
 
 
-class PipelineRegistry:
-    """The current `PipelineSet`, reloaded by a watcher thread when the config version moves."""
+def load_logged_pipeline_set(session: Session) -> PipelineSet:
+    loaded = load_pipeline_set(session)
+    for node, problem in loaded.invalid.items():
+        logger.error("node %s: stored pipeline ignored: %s", node, problem)
+    logger.info("loaded %d pipelines (config version %d)", len(loaded.by_node), loaded.version)
+    return loaded
+
+
+class Versioned(Protocol):
+    @property
+    def version(self) -> int: ...
+
+
+LoadedT = TypeVar("LoadedT", bound=Versioned)
+
+
+class VersionedRegistry(Generic[LoadedT]):
+    """The current view made by `load`, reloaded by a watcher thread when the dataflow config
+    version moves."""
 
     def __init__(
         self,
         session_factory: sessionmaker[Session],
+        load: Callable[[Session], LoadedT],
         *,
+        name: str,
         poll_interval_s: float = 1.0,
-        on_reload: Callable[[PipelineSet], None] | None = None,
     ) -> None:
         self._session_factory = session_factory
+        self._load_from = load
+        self._name = name
         self._poll_interval_s = poll_interval_s
-        self._on_reload = on_reload
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.current = self._load()
 
-    def _load(self) -> PipelineSet:
+    def _load(self) -> LoadedT:
         with self._session_factory() as session:
-            loaded = load_pipeline_set(session)
-        for node, problem in loaded.invalid.items():
-            logger.error("node %s: stored pipeline ignored: %s", node, problem)
-        logger.info("loaded %d pipelines (config version %d)", len(loaded.by_node), loaded.version)
-        if self._on_reload is not None:
-            self._on_reload(loaded)
-        return loaded
+            return self._load_from(session)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._watch, name="pipeline-registry", daemon=True)
+        self._thread = threading.Thread(target=self._watch, name=self._name, daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -107,7 +122,7 @@ class PipelineRegistry:
                 if version != self.current.version:
                     self.current = self._load()
             except Exception:
-                logger.exception("cannot reload pipeline configs; keeping the current ones")
+                logger.exception("%s: cannot reload; keeping the current view", self._name)
 
     def _notification_waiter(self) -> Callable[[], None]:
         """Waits up to one poll interval; on PostgreSQL returns early on a NOTIFY."""
@@ -132,3 +147,14 @@ class PipelineRegistry:
                 poll()
 
         return wait
+
+
+def pipeline_registry(
+    session_factory: sessionmaker[Session], poll_interval_s: float = 1.0
+) -> VersionedRegistry[PipelineSet]:
+    return VersionedRegistry(
+        session_factory,
+        load_logged_pipeline_set,
+        name="pipeline-registry",
+        poll_interval_s=poll_interval_s,
+    )

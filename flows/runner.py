@@ -15,21 +15,23 @@ from bytewax.run import cli_main
 from prometheus_client import CollectorRegistry, start_http_server
 
 from flows.dataflow.build import DataflowParts, build_dataflow
-from flows.dataflow.sinks import storage_partition_name
+from flows.dataflow.sinks import Writers, storage_partition_name
 from flows.dataflow.source import Intake, SourceSettings
 from flows.intake.mqtt_intake import IntakeSettings
-from flows.intake.process import IntakeProcess, IntakeProcessArgs
+from flows.intake.process import IntakeProcess, IntakeProcessArgs, RoutingArgs
 from flows.intake.wal import WriteAheadLog
 from flows.janitor import StorageJanitor
 from flows.metrics import FlowMetrics
-from flows.registry import PipelineRegistry
+from flows.registry import pipeline_registry
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.last_value_writer import LastValueWriter
 from flows.storage.metrics import StorageMetrics
+from flows.storage.unit_state_writer import UnitStateWriter
 from pepeunit_core.clickhouse.client import make_clickhouse_client
 from pepeunit_core.db.engine import make_engine, make_session_factory
 from pepeunit_core.migrate import migrate_clickhouse, migrate_sql
 from pepeunit_core.settings import Settings
+from pepeunit_core.topics import BaseTopicDestination
 
 logger = logging.getLogger("pepeunit.flow")
 
@@ -49,10 +51,17 @@ class ClusterPlacement:
         return max(len(self.addresses), 1)
 
 
-def subscription_filter(settings: Settings, placement: ClusterPlacement) -> str:
-    topics = f"{settings.domain}/+/pepeunit"
+def subscription_filters(settings: Settings, placement: ClusterPlacement) -> tuple[str, ...]:
+    """Node topics (stored and routed), plain node topics (routed only) and the units' state
+    and log reports; shared by the cluster's processes when there are several."""
+    domain = settings.domain
+    topics = (
+        f"{domain}/+/pepeunit",
+        f"{domain}/+",
+        f"{domain}/{BaseTopicDestination.OUTPUT}/+/+/pepeunit",
+    )
     if placement.process_count > 1 and settings.flow_shared_group:
-        return f"$share/{settings.flow_shared_group}/{topics}"
+        return tuple(f"$share/{settings.flow_shared_group}/{topic}" for topic in topics)
     return topics
 
 
@@ -90,7 +99,7 @@ class IntakeOpener:
             username=settings.mqtt_username,
             password=settings.mqtt_password,
             client_id=f"{settings.flow_client_id}-p{partition}",
-            subscription=subscription_filter(settings, self.placement),
+            subscriptions=subscription_filters(settings, self.placement),
         )
         args = IntakeProcessArgs(
             intake_settings,
@@ -98,6 +107,11 @@ class IntakeOpener:
             f"p{partition}",
             settings.flow_clock_offset_ms,
             logging.getLogger().getEffectiveLevel(),
+            RoutingArgs(
+                settings.resolved_sqlalchemy_url,
+                settings.domain,
+                settings.flow_config_poll_interval,
+            ),
         )
         return Intake(wal, IntakeProcess(args))
 
@@ -107,12 +121,13 @@ class WriterOpener:
     settings: Settings
     metrics: StorageMetrics
 
-    def __call__(self) -> tuple[ClickHouseWriter, LastValueWriter]:
+    def __call__(self) -> Writers:
         session_factory = make_session_factory(make_engine(self.settings.resolved_sqlalchemy_url))
         clickhouse = make_clickhouse_client(self.settings.resolved_clickhouse_url)
-        return (
+        return Writers(
             ClickHouseWriter(clickhouse, self.metrics),
             LastValueWriter(session_factory, self.metrics),
+            UnitStateWriter(session_factory, self.settings.state_send_interval, self.metrics),
         )
 
 
@@ -163,10 +178,7 @@ def run_flow(
         logger.info("metrics on port %d", settings.flow_metrics_port)
 
     session_factory = make_session_factory(make_engine(settings.resolved_sqlalchemy_url))
-    pipelines = PipelineRegistry(
-        session_factory,
-        poll_interval_s=settings.flow_config_poll_interval,
-    )
+    pipelines = pipeline_registry(session_factory, settings.flow_config_poll_interval)
     pipelines.start()
     janitor = None
     if placement.process_id == 0 and settings.nrecords_cleanup_interval > 0:
@@ -191,6 +203,8 @@ def run_flow(
         storage_partitions=local_storage_partitions(settings, placement),
         batch_rows=settings.flow_batch_rows,
         batch_wait=timedelta(seconds=settings.flow_flush_interval),
+        state_send_interval=timedelta(seconds=settings.state_send_interval),
+        unit_log_lifetime=timedelta(seconds=settings.unit_log_expiration),
     )
     logger.info(
         "flow process %d of %d: domain %s, broker %s:%d",

@@ -67,9 +67,36 @@ class Settings(BaseSettings):
     mqtt_password: str = ""
     mqtt_max_payload_size: int = Field(default=256, description="Largest MQTT payload in KB.")
 
+    broker_access_cache_seconds: float = Field(
+        default=5.0,
+        description="How long the broker hooks reuse a unit's allowed topics before asking the "
+        "SQL database again (changes made in the same process apply at once; 0: no reuse).",
+    )
+    mosquitto_acl_file: Path | None = Field(
+        default=None,
+        description="Mosquitto ACL file kept in step with units and nodes (unset: none).",
+    )
+    mosquitto_pid_file: Path | None = Field(
+        default=None, description="Pid file of the Mosquitto to SIGHUP when the ACL file changes."
+    )
+    mosquitto_reload_command: str | None = Field(
+        default=None,
+        description="Command that makes Mosquitto reread its ACL file (e.g. `systemctl reload "
+        "mosquitto`); run instead of signalling PU_MOSQUITTO_PID_FILE.",
+    )
+
     unit_log_expiration: int = Field(default=86400, description="Seconds a unit log row lives.")
     metrics_cache_seconds: float = Field(
         default=60, description="How long GET /metrics/ reuses its counts (0: count each time)."
+    )
+
+    grafana_url: str | None = Field(
+        default=None,
+        description="Grafana's base URL, e.g. http://grafana:3000, for `pepeunit grafana "
+        "generate --push`.",
+    )
+    grafana_token: str | None = Field(
+        default=None, description="A Grafana service account token (Editor) for --push."
     )
 
     flow_client_id: str = Field(

@@ -1,5 +1,6 @@
-"""Wires the dataflow: intake log → node routing → per-node pipelines → per-table batches →
-storage. Everything stateful (source offsets, node states, unwritten batches) is recoverable."""
+"""Wires the dataflow: intake log → node routing → per-node pipelines, and unit reports →
+per-unit state and logs → per-table batches → storage. Everything stateful (source offsets,
+node and unit states, unwritten batches) is recoverable."""
 
 import threading
 from collections.abc import Callable
@@ -10,16 +11,15 @@ import bytewax.operators as op
 from bytewax.dataflow import Dataflow
 
 from flows.dataflow.batching import RowBatcher
-from flows.dataflow.items import MESSAGE, NodeItem, SourceItem
+from flows.dataflow.items import MESSAGE, NodeItem, SourceItem, UnitReport
 from flows.dataflow.node_logic import NodeLogic, NodeLogicContext
-from flows.dataflow.sinks import StorageSink
+from flows.dataflow.sinks import StorageSink, Writers
 from flows.dataflow.source import Intake, LogSource, SourceSettings
-from flows.dataflow.topics import node_of_topic
+from flows.dataflow.topics import is_plain_node_topic, node_of_topic, unit_report_of_topic
+from flows.dataflow.unit_logic import UnitLogicContext, UnitReportLogic
 from flows.metrics import FlowMetrics
 from flows.registry import PipelineSet
-from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.ingested import IngestedRow
-from flows.storage.last_value_writer import LastValueWriter
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,7 @@ class DataflowParts:
     partition_count: int
     """Source partitions in the whole cluster (each sends watermarks to every node)."""
     open_intake: Callable[[int], Intake]
-    open_writers: Callable[[], tuple[ClickHouseWriter, LastValueWriter]]
+    open_writers: Callable[[], Writers]
     current_pipelines: Callable[[], PipelineSet]
     stop_requested: threading.Event
     metrics: FlowMetrics
@@ -38,6 +38,8 @@ class DataflowParts:
     """Storage partitions this process writes through (see `flows.dataflow.sinks`)."""
     batch_rows: int = 1_000
     batch_wait: timedelta = timedelta(seconds=1)
+    state_send_interval: timedelta = timedelta(seconds=60)
+    unit_log_lifetime: timedelta = timedelta(days=1)
 
 
 def _router(parts: DataflowParts) -> Callable[[SourceItem], list[tuple[str, NodeItem]]]:
@@ -49,7 +51,9 @@ def _router(parts: DataflowParts) -> Callable[[SourceItem], list[tuple[str, Node
             _, ingest_id, received_ms, topic, payload = item
             node = node_of_topic(topic, domain)
             if node is None:
-                dropped_bad_topic.inc()
+                # Unit reports have their own branch; plain node topics are only routed.
+                if not (unit_report_of_topic(topic, domain) or is_plain_node_topic(topic, domain)):
+                    dropped_bad_topic.inc()
                 return []
             return [(node, (MESSAGE, node, ingest_id, received_ms, payload))]
         _, partition, watermark_ms = item
@@ -57,6 +61,22 @@ def _router(parts: DataflowParts) -> Callable[[SourceItem], list[tuple[str, Node
             (node, (item[0], node, partition, watermark_ms))
             for node in parts.current_pipelines().aggregation_nodes
         ]
+
+    return route
+
+
+def _unit_router(parts: DataflowParts) -> Callable[[SourceItem], list[tuple[str, UnitReport]]]:
+    domain = parts.domain
+
+    def route(item: SourceItem) -> list[tuple[str, UnitReport]]:
+        if item[0] != MESSAGE:
+            return []
+        _, ingest_id, received_ms, topic, payload = item
+        report = unit_report_of_topic(topic, domain)
+        if report is None:
+            return []
+        unit, name = report
+        return [(unit, (name.value, unit, ingest_id, received_ms, payload))]
 
     return route
 
@@ -69,7 +89,18 @@ def build_dataflow(parts: DataflowParts) -> Dataflow:
     context = NodeLogicContext(
         parts.current_pipelines, parts.partition_count, parts.max_payload_size, parts.metrics
     )
-    rows = op.stateful_batch("pipelines", by_node, lambda state: NodeLogic(context, state))
+    node_rows = op.stateful_batch("pipelines", by_node, lambda state: NodeLogic(context, state))
+    by_unit = op.flat_map("route_to_units", read, _unit_router(parts))
+    unit_context = UnitLogicContext(
+        state_interval_ms=int(parts.state_send_interval.total_seconds() * 1000),
+        log_lifetime=parts.unit_log_lifetime,
+        max_payload_size=parts.max_payload_size,
+        metrics=parts.metrics,
+    )
+    unit_rows = op.stateful_batch(
+        "unit_reports", by_unit, lambda state: UnitReportLogic(unit_context, state)
+    )
+    rows = op.merge("all_rows", node_rows, unit_rows)
 
     def by_table(keyed_row: tuple[str, IngestedRow]) -> tuple[str, IngestedRow]:
         return keyed_row[1].row.table, keyed_row[1]

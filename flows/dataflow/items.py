@@ -28,3 +28,7 @@ _OFFSET_BITS = 48
 def ingest_id(partition_index: int, offset: int) -> int:
     """The identity of a logged message; rows made from it carry it, so a replay replaces."""
     return (partition_index << _OFFSET_BITS) | offset
+
+
+UnitReport = tuple[str, str, int, int, bytes]
+"""(report name, unit uuid, ingest_id, received_ms, payload), keyed by unit uuid."""

@@ -9,6 +9,7 @@ every process owns one and the tables are spread over them.
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
 
@@ -19,6 +20,8 @@ from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.ingested import IngestedRow
 from flows.storage.last_value_writer import LastValueWriter
 from flows.storage.retry import BatchNotStoredError
+from flows.storage.unit_state_writer import UnitStateWriter
+from flows.units.rows import UnitStateRow
 
 logger = logging.getLogger("pepeunit.flow.storage")
 
@@ -30,12 +33,18 @@ def storage_partition_name(index: int) -> str:
     return f"storage-{index}"
 
 
+@dataclass(frozen=True, slots=True)
+class Writers:
+    """One storage partition's writers: ClickHouse tables, node values and unit states."""
+
+    clickhouse: ClickHouseWriter
+    last_values: LastValueWriter
+    unit_states: UnitStateWriter
+
+
 class StoragePartition(StatefulSinkPartition[TableBatch, None]):
-    def __init__(
-        self, clickhouse: ClickHouseWriter, last_values: LastValueWriter, metrics: FlowMetrics
-    ) -> None:
-        self._clickhouse = clickhouse
-        self._last_values = last_values
+    def __init__(self, writers: Writers, metrics: FlowMetrics) -> None:
+        self._writers = writers
         self._metrics = metrics
 
     def write_batch(self, values: list[TableBatch]) -> None:
@@ -44,10 +53,17 @@ class StoragePartition(StatefulSinkPartition[TableBatch, None]):
                 self._write_isolating_bad_rows(rows)
 
     def _write(self, rows: TableBatch) -> None:
-        if isinstance(rows[0].row, LastValueRow):
-            self._last_values.write([r.row for r in rows if isinstance(r.row, LastValueRow)])
+        first = rows[0].row
+        if isinstance(first, LastValueRow):
+            self._writers.last_values.write(
+                [r.row for r in rows if isinstance(r.row, LastValueRow)]
+            )
+        elif isinstance(first, UnitStateRow):
+            self._writers.unit_states.write(
+                [r.row for r in rows if isinstance(r.row, UnitStateRow)]
+            )
         else:
-            self._clickhouse.write(rows)
+            self._writers.clickhouse.write(rows)
             self._observe_latency(rows)
 
     def _write_isolating_bad_rows(self, rows: TableBatch) -> None:
@@ -86,7 +102,7 @@ class StorageSink(FixedPartitionedSink[TableBatch, None]):
     def __init__(
         self,
         local_partitions: list[str],
-        open_writers: Callable[[], tuple[ClickHouseWriter, LastValueWriter]],
+        open_writers: Callable[[], Writers],
         metrics: FlowMetrics,
     ) -> None:
         self._local_partitions = local_partitions
@@ -97,4 +113,4 @@ class StorageSink(FixedPartitionedSink[TableBatch, None]):
         return self._local_partitions
 
     def build_part(self, step_id: str, for_part: str, resume_state: None) -> StoragePartition:
-        return StoragePartition(*self._open_writers(), self._metrics)
+        return StoragePartition(self._open_writers(), self._metrics)

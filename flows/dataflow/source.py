@@ -71,7 +71,7 @@ class LogPartition(StatefulSourcePartition[SourceItem, int]):
         self._next_tick_ms = 0
         self._idle = False
         self._snapshots: deque[tuple[int, int]] = deque()
-        self._reported = (0, 0)
+        self._reported = (0, 0, 0)
 
     def next_batch(self) -> list[SourceItem]:
         if self._stop_requested.is_set():
@@ -113,12 +113,19 @@ class LogPartition(StatefulSourcePartition[SourceItem, int]):
 
     def _report_intake(self) -> None:
         progress = self._intake.process.progress
-        received, duplicates = progress.received.value, progress.redelivered_duplicates.value
-        self._metrics.received.labels(self._label).inc(max(received - self._reported[0], 0))
-        self._metrics.redelivered_duplicates.labels(self._label).inc(
-            max(duplicates - self._reported[1], 0)
+        counts = (
+            progress.received.value,
+            progress.redelivered_duplicates.value,
+            progress.routed.value,
         )
-        self._reported = (received, duplicates)
+        counters = (
+            self._metrics.received,
+            self._metrics.redelivered_duplicates,
+            self._metrics.routed,
+        )
+        for counter, count, reported in zip(counters, counts, self._reported, strict=True):
+            counter.labels(self._label).inc(max(count - reported, 0))
+        self._reported = counts
         self._metrics.mqtt_connected.labels(self._label).set(progress.connected.value)
         self._metrics.backlog.labels(self._label).set(
             max(progress.logged_offset.value - progress.consumed_offset.value, 0)

@@ -1,16 +1,47 @@
-"""Node topics: `{domain}/{node_uuid}/pepeunit`."""
+"""Topics the dataflow reads (reference §5.1): node topics `{domain}/{node_uuid}/pepeunit`,
+plain node topics `{domain}/{node_uuid}` (only routed, never stored) and unit reports
+`{domain}/output_base_topic/{unit_uuid}/{state|log}/pepeunit`."""
+
+from pepeunit_core.topics import BaseTopicDestination, ReportTopicName
 
 _SUFFIX = "pepeunit"
 _UUID_LENGTH = 36
+_REPORTS = frozenset(ReportTopicName)
+
+
+def _after_domain(topic: str, domain: str) -> str | None:
+    prefix_length = len(domain) + 1
+    if not topic.startswith(domain) or topic[len(domain) : prefix_length] != "/":
+        return None
+    return topic[prefix_length:]
 
 
 def node_of_topic(topic: str, domain: str) -> str | None:
     """The node uuid (lower case) of a node topic of this domain, or None."""
-    prefix_length = len(domain) + 1
-    if not topic.startswith(domain) or topic[len(domain) : prefix_length] != "/":
+    rest = _after_domain(topic, domain)
+    if rest is None:
         return None
-    rest = topic[prefix_length:]
     node, separator, suffix = rest.partition("/")
     if separator != "/" or suffix != _SUFFIX or len(node) != _UUID_LENGTH:
         return None
     return node.lower()
+
+
+def is_plain_node_topic(topic: str, domain: str) -> bool:
+    """`{domain}/{node}`: routed between units by the intake, not stored."""
+    rest = _after_domain(topic, domain)
+    return rest is not None and "/" not in rest and len(rest) == _UUID_LENGTH
+
+
+def unit_report_of_topic(topic: str, domain: str) -> tuple[str, ReportTopicName] | None:
+    """(unit uuid in lower case, report) of a unit's state or log topic, or None."""
+    rest = _after_domain(topic, domain)
+    if rest is None:
+        return None
+    parts = rest.split("/")
+    if len(parts) != 4 or parts[0] != BaseTopicDestination.OUTPUT or parts[3] != _SUFFIX:
+        return None
+    unit, report = parts[1], parts[2]
+    if len(unit) != _UUID_LENGTH or report not in _REPORTS:
+        return None
+    return unit.lower(), ReportTopicName(report)

@@ -1,6 +1,11 @@
 """Receives node messages over MQTT (QoS 1, persistent session, optionally a shared
 subscription) and makes each durable in the write-ahead log before acknowledging it.
 
+Routing (contract decision 1) happens here too, right after a message is logged and before it
+is acknowledged: a message on an Output node topic is republished (QoS 1) to every linked Input
+node topic. So routing never waits for the dataflow or its storage, and a message the broker
+redelivers after a crash was routed at least once.
+
 Flow control, never dropping:
 - a bounded list of received-but-not-logged messages: when full, the paho callback waits, so
   paho stops reading the socket and the broker holds the rest (QoS 1, persistent session);
@@ -26,6 +31,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from flows.intake.progress import IntakeProgress
 from flows.intake.wal import ReceivedMessage, WriteAheadLog
+from flows.routing.routes import RouteTable
 
 logger = logging.getLogger("pepeunit.flow.intake")
 
@@ -40,8 +46,8 @@ class IntakeSettings:
     username: str
     password: str
     client_id: str
-    subscription: str
-    """Topic filter, e.g. `$share/pepeunit/example.com/+/pepeunit`."""
+    subscriptions: tuple[str, ...]
+    """Topic filters, e.g. `$share/pepeunit/example.com/+/pepeunit`."""
     max_pending: int = 5_000
     max_backlog: int = 1_000_000
     dedup_window: int = 20_000
@@ -64,8 +70,10 @@ class MqttIntake:
         partition: str,
         progress: IntakeProgress,
         clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        routes: Callable[[], RouteTable] | None = None,
     ) -> None:
         self._settings = settings
+        self._routes = routes
         self._wal = wal
         self._partition = partition
         self._progress = progress
@@ -145,10 +153,10 @@ class MqttIntake:
             self._partition,
             self._settings.host,
             self._settings.port,
-            self._settings.subscription,
+            ", ".join(self._settings.subscriptions),
         )
         self._progress.connected.value = 1
-        client.subscribe(self._settings.subscription, qos=_QOS)
+        client.subscribe([(topic, _QOS) for topic in self._settings.subscriptions])
 
     def _on_disconnect(
         self,
@@ -224,10 +232,22 @@ class MqttIntake:
         with self._condition:
             self._logged_offset = last_offset
         self._progress.logged_offset.value = last_offset
+        if self._routes is not None:
+            self._route(batch, self._routes())
         for item in batch:
             self._remember(item.message)
             self._client.ack(item.message.mid, item.qos)
         self._progress.received.value += len(batch)
+
+    def _route(self, batch: list[_Pending], routes: RouteTable) -> None:
+        if not routes.by_output_topic:
+            return
+        routed = 0
+        for item in batch:
+            for target in routes.targets(item.message.topic):
+                self._client.publish(target, item.message.payload, qos=_QOS)
+                routed += 1
+        self._progress.routed.value += routed
 
     def _remember(self, message: ReceivedMessage) -> None:
         recent = self._recent

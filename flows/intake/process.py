@@ -17,10 +17,22 @@ from pathlib import Path
 from flows.intake.mqtt_intake import IntakeSettings, MqttIntake
 from flows.intake.progress import IntakeProgress
 from flows.intake.wal import WriteAheadLog
+from flows.registry import VersionedRegistry
+from flows.routing.routes import RouteTable, load_route_table
+from pepeunit_core.db.engine import make_engine, make_session_factory
 
 logger = logging.getLogger("pepeunit.flow.intake")
 
 _PARENT_CHECK_S = 0.2
+
+
+@dataclass(frozen=True)
+class RoutingArgs:
+    """Where the intake reads the edges it routes along."""
+
+    database_url: str
+    domain: str
+    poll_interval_s: float
 
 
 @dataclass(frozen=True)
@@ -30,6 +42,19 @@ class IntakeProcessArgs:
     partition: str
     clock_offset_ms: int
     log_level: int
+    routing: RoutingArgs | None = None
+
+
+def _route_registry(routing: RoutingArgs) -> VersionedRegistry[RouteTable]:
+    engine = make_engine(routing.database_url)
+    registry = VersionedRegistry(
+        make_session_factory(engine),
+        lambda session: load_route_table(session, routing.domain),
+        name="route-registry",
+        poll_interval_s=routing.poll_interval_s,
+    )
+    registry.start()
+    return registry
 
 
 def _run_intake(
@@ -43,8 +68,16 @@ def _run_intake(
     def clock_ms() -> int:
         return time.time_ns() // 1_000_000 + offset
 
+    routes = _route_registry(args.routing) if args.routing is not None else None
     wal = WriteAheadLog(args.wal_path)
-    intake = MqttIntake(args.settings, wal, args.partition, progress, clock_ms)
+    intake = MqttIntake(
+        args.settings,
+        wal,
+        args.partition,
+        progress,
+        clock_ms,
+        routes=(lambda: routes.current) if routes is not None else None,
+    )
     intake.start()
     while not stop.wait(_PARENT_CHECK_S):
         if os.getppid() != parent_pid:
@@ -52,6 +85,8 @@ def _run_intake(
             break
     intake.stop()
     wal.close()
+    if routes is not None:
+        routes.stop()
 
 
 class IntakeProcess:

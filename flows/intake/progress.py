@@ -23,8 +23,10 @@ class IntakeProgress:
     received: "Synchronized[int]"
     redelivered_duplicates: "Synchronized[int]"
     connected: "Synchronized[int]"
+    routed: "Synchronized[int]"
+    """Messages republished to linked Input node topics."""
 
     @classmethod
     def create(cls, context: SpawnContext | None = None) -> "IntakeProgress":
         context = context or multiprocessing.get_context("spawn")
-        return cls(*(_counter(context) for _ in range(6)))
+        return cls(*(_counter(context) for _ in range(7)))

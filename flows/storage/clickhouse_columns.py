@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from flows.pipelines.clock import to_epoch_ms
 from flows.pipelines.rows import AggregationRow, NRecordsRow, TimeWindowRow
 from flows.storage.ingested import IngestedRow
+from flows.units.rows import UnitLogRow
 
 Columns = list[list[object]]
 
@@ -39,10 +40,19 @@ AGGREGATION_COLUMNS = (
     "start_window_datetime",
     "end_window_datetime",
 )
+UNIT_LOG_COLUMNS = (
+    "uuid",
+    "level",
+    "unit_uuid",
+    "text",
+    "create_datetime",
+    "expiration_datetime",
+)
 COLUMNS_BY_TABLE: dict[str, tuple[str, ...]] = {
     NRecordsRow.table: N_RECORDS_COLUMNS,
     TimeWindowRow.table: TIME_WINDOW_COLUMNS,
     AggregationRow.table: AGGREGATION_COLUMNS,
+    UnitLogRow.table: UNIT_LOG_COLUMNS,
 }
 
 
@@ -83,10 +93,20 @@ def _add_aggregation(columns: Columns, row: AggregationRow) -> None:
     end.append(to_epoch_ms(row.end_window_datetime))
 
 
+def _add_unit_log(columns: Columns, row: UnitLogRow) -> None:
+    entry, level, unit, text, created, expiration = columns
+    entry.append(row.uuid)
+    level.append(row.level)
+    unit.append(row.unit_uuid)
+    text.append(row.text)
+    created.append(to_epoch_ms(row.create_datetime))
+    expiration.append(to_epoch_ms(row.expiration_datetime) // 1000)
+
+
 def columns_by_table(rows: Sequence[IngestedRow]) -> dict[str, Columns]:
     """Each table's INSERT data, columns in `COLUMNS_BY_TABLE` order.
 
-    Raises TypeError for a LastValue row: those belong to the SQL node row, not ClickHouse.
+    Raises TypeError for LastValue and unit state rows: those belong to SQL rows.
     """
     tables: dict[str, Columns] = {}
     for ingested in rows:
@@ -103,4 +123,6 @@ def columns_by_table(rows: Sequence[IngestedRow]) -> dict[str, Columns]:
                 _add_time_window(columns, row, ingested.ingest_id)
             case AggregationRow():
                 _add_aggregation(columns, row)
+            case UnitLogRow():
+                _add_unit_log(columns, row)
     return tables

@@ -1,8 +1,12 @@
-"""A pipeline row tagged with the MQTT message it came from."""
+"""A row to store (from a pipeline or a unit report) tagged with the MQTT message it came
+from."""
 
 from dataclasses import dataclass
 
 from flows.pipelines.rows import Row
+from flows.units.rows import UnitLogRow, UnitStateRow
+
+StoredRow = Row | UnitStateRow | UnitLogRow
 
 
 @dataclass(slots=True)
@@ -11,4 +15,4 @@ class IngestedRow:
     """Identifies the message that produced the row, the same on every replay, so a replayed
     insert replaces the stored row instead of adding one. Aggregation rows ignore it: their
     identity is node + window + size + function."""
-    row: Row
+    row: StoredRow

@@ -156,6 +156,8 @@ class Unit(Base):
     )
     firmware_update_error: Mapped[str | None] = mapped_column(Text)
     last_firmware_update_datetime: Mapped[datetime | None]
+    firmware_update_target_commit: Mapped[str | None] = mapped_column(String)
+    """The commit the last Update command asked for; a state report naming it is Success."""
     create_datetime: Mapped[datetime] = mapped_column(default=utc_now)
     last_update_datetime: Mapped[datetime] = mapped_column(default=utc_now)
     creator_uuid: Mapped[UUID | None] = _creator(on_delete="CASCADE")

@@ -2,13 +2,14 @@
 
 from datetime import UTC, datetime, timedelta
 
-from flows.dataflow.sinks import StoragePartition
+from flows.dataflow.sinks import StoragePartition, Writers
 from flows.metrics import FlowMetrics
 from flows.pipelines.rows import LastValueRow
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.ingested import IngestedRow
 from flows.storage.last_value_writer import LastValueWriter
 from flows.storage.reads import read_last_value
+from flows.storage.unit_state_writer import UnitStateWriter
 from pepeunit_core.db.engine import make_engine, make_session_factory
 from tests.flows.support import pipeline_config, seed_nodes
 
@@ -20,9 +21,12 @@ def test_a_refused_row_is_dropped_and_counted_the_others_are_stored(
     nodes = seed_nodes(postgres_database.url, {f"n{i}": config for i in range(5)})
     sessions = make_session_factory(make_engine(postgres_database.url))
     metrics = FlowMetrics()
-    partition = StoragePartition(
-        ClickHouseWriter(clickhouse_database.client), LastValueWriter(sessions), metrics
+    writers = Writers(
+        ClickHouseWriter(clickhouse_database.client),
+        LastValueWriter(sessions),
+        UnitStateWriter(sessions, state_send_interval_s=60),
     )
+    partition = StoragePartition(writers, metrics)
     moment = datetime.now(UTC) + timedelta(seconds=5)
     rows = [
         IngestedRow(index, LastValueRow(nodes[f"n{index}"], state, moment))

@@ -40,7 +40,7 @@ from control_plane.services.firmware.schema_json import (
     validate_schema_example,
 )
 from control_plane.services.firmware.source_tree import UnsafeTreeError
-from control_plane.services.firmware.topics import (
+from pepeunit_core.topics import (
     BaseTopicDestination,
     CommandTopicName,
     ReportTopicName,

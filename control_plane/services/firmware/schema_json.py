@@ -13,7 +13,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from control_plane.services.firmware.json_types import json_type_name
-from control_plane.services.firmware.topics import BaseTopicDestination, base_topic, node_topic
+from pepeunit_core.topics import BaseTopicDestination, base_topic, node_topic
 
 SCHEMA_EXAMPLE_FILE = "schema_example.json"
 TOPIC_CHARACTERS = "A-Za-z0-9/_-"

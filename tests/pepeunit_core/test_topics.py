@@ -4,7 +4,7 @@ from uuid import UUID
 
 import pytest
 
-from control_plane.services.firmware import (
+from pepeunit_core.topics import (
     CommandTopicName,
     ReportTopicName,
     command_topic,

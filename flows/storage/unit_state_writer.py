@@ -1,0 +1,130 @@
+"""Writes accepted unit state reports to the `units` rows of the SQL database, batched, and
+moves the firmware update status along (reference §5.3, §6):
+
+- RequestSent and the reported `pu_commit_version` is the commit the Update asked for →
+  Success (the request time is cleared);
+- RequestSent, another version, and more than twice `PU_STATE_SEND_INTERVAL` since the request →
+  Error, with a message naming both versions.
+
+Per unit only the newest report of a batch counts, and a report older than what the row
+already holds (a replay) changes nothing. Reports of units that do not exist are counted and
+skipped.
+"""
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from flows.storage.last_value_writer import database_may_heal
+from flows.storage.metrics import StorageMetrics
+from flows.storage.retry import DEFAULT_RETRY, BatchNotStoredError, Retrier, RetryPolicy
+from flows.units.rows import UnitStateRow
+from pepeunit_core.db.enums import FirmwareUpdateStatus
+from pepeunit_core.db.models import Unit
+
+TABLE = UnitStateRow.table
+
+
+@dataclass(frozen=True, slots=True)
+class UnitStateWriteResult:
+    updated: int
+    unknown_units: int
+    stale: int
+
+
+def newest_per_unit(rows: Sequence[UnitStateRow]) -> dict[UUID, UnitStateRow]:
+    newest: dict[UUID, UnitStateRow] = {}
+    for row in rows:
+        unit = UUID(row.unit_uuid)
+        kept = newest.get(unit)
+        if kept is None or row.received_datetime >= kept.received_datetime:
+            newest[unit] = row
+    return newest
+
+
+def apply_state_report(unit: Unit, row: UnitStateRow, update_timeout: timedelta) -> None:
+    unit.unit_state_dict = row.unit_state_dict
+    unit.current_commit_version = row.commit_version
+    unit.last_update_datetime = row.received_datetime
+    if unit.firmware_update_status is not FirmwareUpdateStatus.REQUEST_SENT:
+        return
+    target = unit.firmware_update_target_commit
+    if target is not None and row.commit_version == target:
+        unit.firmware_update_status = FirmwareUpdateStatus.SUCCESS
+        unit.firmware_update_error = None
+        unit.last_firmware_update_datetime = None
+        return
+    requested = unit.last_firmware_update_datetime
+    if requested is not None and row.received_datetime - requested > update_timeout:
+        unit.firmware_update_status = FirmwareUpdateStatus.ERROR
+        unit.firmware_update_error = (
+            f"The unit reports version {row.commit_version or 'unknown'} "
+            f"{int(update_timeout.total_seconds())} s after an update to {target or 'unknown'}"
+        )
+
+
+class UnitStateWriter:
+    def __init__(
+        self,
+        session_factory: Callable[[], Session],
+        state_send_interval_s: int,
+        metrics: StorageMetrics | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        *,
+        sleep: Callable[[float], object] | None = None,
+    ) -> None:
+        self._session_factory = session_factory
+        self._update_timeout = timedelta(seconds=2 * state_send_interval_s)
+        self._metrics = metrics if metrics is not None else StorageMetrics()
+        self._retrier = Retrier(retry, database_may_heal, sleep)
+
+    def write(self, rows: Sequence[UnitStateRow]) -> UnitStateWriteResult:
+        """Stores the batch, retrying until it succeeds (BatchNotStoredError after `stop()`)."""
+        newest = newest_per_unit(rows)
+        if not newest:
+            return UnitStateWriteResult(0, 0, 0)
+        metrics = self._metrics
+        started = time.perf_counter()
+        try:
+            result = self._retrier.run(
+                lambda: self._update(newest),
+                table=TABLE,
+                rows=len(newest),
+                on_failure=metrics.write_failures.labels(TABLE).inc,
+                on_retry=metrics.write_retries.labels(TABLE).inc,
+            )
+        except BatchNotStoredError:
+            metrics.batches_aborted.labels(TABLE).inc()
+            raise
+        metrics.batch_write_seconds.labels(TABLE).observe(time.perf_counter() - started)
+        metrics.rows_stored.labels(TABLE).inc(result.updated)
+        metrics.rows_ignored.labels(TABLE, "unknown_unit").inc(result.unknown_units)
+        metrics.rows_ignored.labels(TABLE, "stale").inc(result.stale)
+        return result
+
+    def stop(self) -> None:
+        self._retrier.stop()
+
+    def _update(self, newest: dict[UUID, UnitStateRow]) -> UnitStateWriteResult:
+        with self._session_factory() as session, session.begin():
+            units = session.scalars(
+                select(Unit).where(Unit.uuid.in_(list(newest))).with_for_update()
+            ).all()
+            stale = 0
+            for unit in units:
+                row = newest[unit.uuid]
+                if _already_newer(unit, row):
+                    stale += 1
+                    continue
+                apply_state_report(unit, row, self._update_timeout)
+            return UnitStateWriteResult(len(units) - stale, len(newest) - len(units), stale)
+
+
+def _already_newer(unit: Unit, row: UnitStateRow) -> bool:
+    """The row changed after this report was received (e.g. the batch is a replay)."""
+    return unit.unit_state_dict is not None and unit.last_update_datetime > row.received_datetime
