@@ -1,0 +1,459 @@
+"""PepeunitClient: what a unit's program holds to talk to the platform."""
+
+import importlib
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import ModuleType, TracebackType
+from typing import Self, TypeVar
+
+from ._archive import ProgramInstall, install_program_archive
+from ._commands import serve_command
+from ._enums import BaseInputTopic, BaseOutputTopic, RestartMode
+from ._errors import ClientNotEnabledError, MissingDependencyError, UnknownTopicError
+from ._json_files import write_json_object
+from ._logger import LogEntry, Logger
+from ._mqtt import AbstractMqttClient, MqttConnectionSettings, MqttMessage
+from ._rest import AbstractRestClient
+from ._schema import Schema
+from ._settings import Settings
+from ._system_state import SystemState, get_system_state
+from ._unit_api import ArchiveFormat, TargetVersion, UnitApi
+
+__all__ = ["InputHandler", "OutputFunction", "PepeunitClient"]
+
+InputHandler = Callable[["PepeunitClient", MqttMessage], None]
+OutputFunction = Callable[["PepeunitClient"], None]
+_Client = TypeVar("_Client", AbstractMqttClient, AbstractRestClient)
+
+
+class PepeunitClient:
+    """A unit's settings (env.json), topics (schema.json), log (log.json), and, when enabled,
+    its MQTT and REST clients.
+
+    Built-in clients (paho-mqtt, httpx) are used unless `mqtt_client` / `rest_client` give
+    other implementations of AbstractMqttClient / AbstractRestClient. Nothing touches the
+    network before `connect()` or a REST call. Anything that needs a client that is not
+    enabled raises ClientNotEnabledError at once.
+
+    After an update installed a new program version, `restart_mode` decides what follows
+    (default: the process re-executes itself, so the new code runs).
+    """
+
+    def __init__(
+        self,
+        env_file_path: str | Path,
+        schema_file_path: str | Path,
+        log_file_path: str | Path,
+        enable_mqtt: bool = False,
+        enable_rest: bool = False,
+        mqtt_client: AbstractMqttClient | None = None,
+        rest_client: AbstractRestClient | None = None,
+        *,
+        program_dir: str | Path | None = None,
+        restart_mode: RestartMode = RestartMode.EXEC,
+        cycle_interval: float = 0.1,
+    ) -> None:
+        self.settings = Settings(env_file_path)
+        self.schema = Schema(schema_file_path)
+        self.logger = Logger(log_file_path, self.settings, publish=self._publish_log_entry)
+        self._mqtt = _chosen_client(enable_mqtt, mqtt_client, "mqtt", _built_in_mqtt)
+        self._rest = _chosen_client(enable_rest, rest_client, "rest", _built_in_rest)
+        self._api = None if self._rest is None else UnitApi(self._rest, self.settings)
+        self.program_dir = Path(program_dir or self.settings.env_file_path.parent)
+        self.restart_mode = RestartMode(restart_mode)
+        self.cycle_interval = cycle_interval
+
+        self._lock = threading.RLock()
+        self._input_handler: InputHandler | None = None
+        self._extra_topics: list[str] = []
+        self._subscribe_schema_inputs = False
+        self._subscribed: set[str] = set()
+        self._connection: MqttConnectionSettings | None = None
+        self._stop = threading.Event()
+        self.settings.add_listener(self._settings_reloaded)
+        self.schema.add_listener(self._schema_reloaded)
+
+    # --- identity and clients
+
+    @property
+    def unit_uuid(self) -> str:
+        """The `uuid` claim of PU_AUTH_TOKEN."""
+        return self.settings.unit_uuid
+
+    @property
+    def mqtt_client(self) -> AbstractMqttClient:
+        return self._require_mqtt()
+
+    @property
+    def rest_client(self) -> AbstractRestClient:
+        if self._rest is None:
+            raise ClientNotEnabledError("REST", "enable_rest")
+        return self._rest
+
+    # --- MQTT
+
+    def connect(self) -> None:
+        """Connect to the broker of env.json; subscribes to the platform's commands and to
+        whatever was asked for with subscribe_topics / subscribe_all_schema_topics, again after
+        every reconnection."""
+        mqtt = self._require_mqtt()
+        connection = self._connection_settings()
+        with self._lock:
+            self._connection = connection
+            self._subscribed = set()
+        mqtt.connect(connection, self._on_connect, self._on_message)
+
+    def disconnect(self) -> None:
+        self._require_mqtt().disconnect()
+
+    def subscribe_topics(self, topics: Iterable[str]) -> None:
+        """Subscribe to these topics (now if connected, and after every reconnection)."""
+        mqtt = self._require_mqtt()
+        with self._lock:
+            self._extra_topics.extend(t for t in topics if t not in self._extra_topics)
+        self._sync_subscriptions(mqtt)
+
+    def subscribe_all_schema_topics(self) -> None:
+        """Subscribe to every topic of schema.json's input_base_topic and input_topic; after a
+        schema update, to those of the new schema."""
+        mqtt = self._require_mqtt()
+        with self._lock:
+            self._subscribe_schema_inputs = True
+        self._sync_subscriptions(mqtt)
+
+    def set_input_message_handler(self, handler: InputHandler | None) -> None:
+        """`handler(client, message)` gets every message received, after the library served
+        the platform's commands. It runs on the MQTT client's thread; its exceptions are
+        logged."""
+        self._require_mqtt()
+        self._input_handler = handler
+
+    def publish_to_topics(self, name: str, value: str) -> None:
+        """Publish `value` on every topic of `name` in output_topic (or output_base_topic)."""
+        mqtt = self._require_mqtt()
+        outputs = self.schema.output_topic
+        topics = outputs[name] if name in outputs else self.schema.output_base_topic.get(name)
+        if topics is None:
+            known = sorted([*self.schema.output_topic, *self.schema.output_base_topic])
+            raise UnknownTopicError(f"schema.json has no output {name!r} (it has {known})")
+        for topic in topics:
+            mqtt.publish(topic, value)
+
+    def publish_state(self) -> None:
+        """Publish get_system_state() on state/pepeunit."""
+        self._publish_base(BaseOutputTopic.STATE, json.dumps(self.get_system_state()))
+
+    def publish_full_log(self) -> None:
+        """Publish the whole log.json, as one JSON array, on log/pepeunit."""
+        self._publish_base(BaseOutputTopic.LOG, json.dumps(self.logger.get_full_log()))
+
+    def get_system_state(self) -> SystemState:
+        return get_system_state(self.settings.PU_COMMIT_VERSION)
+
+    # --- the main cycle
+
+    def run_main_cycle(self, output_fn: OutputFunction | None = None) -> None:
+        """Until stop_main_cycle(): every `cycle_interval` s call `output_fn(client)`, and with
+        MQTT publish the state on the first cycle and every PU_STATE_SEND_INTERVAL s after.
+
+        An exception inside the cycle is logged (once while it repeats unchanged, so a broker
+        outage does not flood log.json) and the cycle goes on.
+        """
+        self._stop.clear()
+        state_errors = _RepeatedErrors(self.logger, "Error sending the state")
+        output_errors = _RepeatedErrors(self.logger, "Error in the output function")
+        state_due_at = 0.0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if self._mqtt is not None and now >= state_due_at and self._mqtt.is_connected:
+                with state_errors:
+                    self.publish_state()
+                    state_due_at = now + self.settings.PU_STATE_SEND_INTERVAL
+            if output_fn is not None:
+                with output_errors:
+                    output_fn(self)
+            self._stop.wait(self.cycle_interval)
+
+    def stop_main_cycle(self) -> None:
+        """Ends run_main_cycle after its current cycle (callable from any thread)."""
+        self._stop.set()
+
+    # --- REST
+
+    def download_env(self) -> None:
+        """Fetch env.json from the platform, write it and reload the settings."""
+        env = self._require_api().get_env()
+        write_json_object(self.settings.env_file_path, env)
+        self.settings.update_from_file()
+
+    def download_schema(self) -> None:
+        """Fetch schema.json from the platform, write it, reload it and resubscribe."""
+        schema = self._require_api().get_schema()
+        write_json_object(self.schema.schema_file_path, schema)
+        self.schema.update_from_file()
+
+    def download_update(
+        self, archive_path: str | Path | None = None, archive_format: ArchiveFormat = "tgz"
+    ) -> Path:
+        """Fetch the program archive of the target version (default: a temporary file in the
+        program directory); returns its path."""
+        api = self._require_api()
+        if archive_path is None:
+            self.program_dir.mkdir(parents=True, exist_ok=True)
+            descriptor, name = tempfile.mkstemp(
+                prefix=".pepeunit-archive-", suffix=f".{archive_format}", dir=self.program_dir
+            )
+            os.close(descriptor)
+            archive_path = name
+        path = Path(archive_path)
+        api.download_firmware(path, archive_format)
+        return path
+
+    def get_target_version(self) -> TargetVersion:
+        return self._require_api().get_target_version()
+
+    def set_state_storage(self, state: str) -> None:
+        """Keep `state` on the platform (encrypted there); "" clears it."""
+        self._require_api().set_state_storage(state)
+
+    def get_state_storage(self) -> str:
+        return self._require_api().get_state_storage()
+
+    # --- program updates
+
+    def update_device_program(self, archive_path: str | Path) -> ProgramInstall:
+        """Install a program archive (tgz as zlib or gzip, tar, zip) over the program
+        directory, then reload env.json and schema.json. Does not restart."""
+        result = install_program_archive(
+            Path(archive_path),
+            self.program_dir,
+            self.settings.env_file_path,
+            self.schema.schema_file_path,
+        )
+        if result.env_replaced:
+            self.settings.update_from_file()
+        if result.schema_replaced:
+            self.schema.update_from_file()
+        return result
+
+    def perform_update(self, version: str | None = None) -> bool:
+        """Update to `version` (default: the platform's target version): download the archive,
+        install it and restart as `restart_mode` says. False when already at that version."""
+        api = self._require_api()
+        target = version or api.get_target_version().commit
+        if target == self.settings.PU_COMMIT_VERSION:
+            self.logger.info(f"No update needed: the program is at {target}")
+            return False
+        archive = self.download_update()
+        try:
+            self.update_device_program(archive)
+        finally:
+            archive.unlink(missing_ok=True)
+        self.logger.info(f"Program updated to {self.settings.PU_COMMIT_VERSION}")
+        if self.restart_mode is RestartMode.EXEC:
+            self._restart_process()
+        return True
+
+    # --- lifetime
+
+    def close(self) -> None:
+        """Stop the main cycle, disconnect MQTT and release REST connections."""
+        self.stop_main_cycle()
+        if self._mqtt is not None:
+            self._mqtt.disconnect()
+        if self._rest is not None:
+            self._rest.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        _type: type[BaseException] | None,
+        _value: BaseException | None,
+        _traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- internals
+
+    def _require_mqtt(self) -> AbstractMqttClient:
+        if self._mqtt is None:
+            raise ClientNotEnabledError("MQTT", "enable_mqtt")
+        return self._mqtt
+
+    def _require_api(self) -> UnitApi:
+        if self._api is None:
+            raise ClientNotEnabledError("REST", "enable_rest")
+        return self._api
+
+    def _connection_settings(self) -> MqttConnectionSettings:
+        settings = self.settings
+        return MqttConnectionSettings(
+            host=settings.PU_MQTT_HOST,
+            port=settings.PU_MQTT_PORT,
+            username=settings.PU_AUTH_TOKEN,
+            password="",
+            client_id=settings.unit_uuid,
+            keepalive=settings.PU_MQTT_KEEPALIVE,
+        )
+
+    def _wanted_topics(self) -> set[str]:
+        wanted = {topic for topics in self.schema.input_base_topic.values() for topic in topics}
+        if self._subscribe_schema_inputs:
+            wanted.update(topic for topics in self.schema.input_topic.values() for topic in topics)
+        wanted.update(self._extra_topics)
+        return wanted
+
+    def _on_connect(self) -> None:
+        with self._lock:
+            self._subscribed = set()
+        self._sync_subscriptions(self._require_mqtt())
+
+    def _sync_subscriptions(self, mqtt: AbstractMqttClient) -> None:
+        """Subscribe to what is wanted and not subscribed, unsubscribe from the rest."""
+        if not mqtt.is_connected:
+            return
+        try:
+            with self._lock:
+                wanted = self._wanted_topics()
+                mqtt.unsubscribe(sorted(self._subscribed - wanted))
+                mqtt.subscribe(sorted(wanted - self._subscribed))
+                self._subscribed = wanted
+        except Exception as error:
+            # Called from MQTT callbacks too, where raising would only kill their thread;
+            # the next reconnection subscribes again.
+            self.logger.error(f"Error subscribing: {error!r}")
+
+    def _on_message(self, topic: str, payload: bytes) -> None:
+        message = MqttMessage(topic, payload.decode("utf-8", errors="replace"))
+        command = self._command_of(topic)
+        if command is not None:
+            try:
+                serve_command(self, command, message.payload)
+            except Exception as error:
+                self.logger.error(f"Error serving the {command.value} command: {error!r}")
+        handler = self._input_handler
+        if handler is not None:
+            try:
+                handler(self, message)
+            except Exception as error:
+                self.logger.error(f"Error in the input handler: {error!r}")
+
+    def _command_of(self, topic: str) -> BaseInputTopic | None:
+        for name, topics in self.schema.input_base_topic.items():
+            if topic in topics:
+                try:
+                    return BaseInputTopic(name)
+                except ValueError:
+                    return None
+        return None
+
+    def _publish_base(self, name: BaseOutputTopic, payload: str) -> None:
+        mqtt = self._require_mqtt()
+        topics = self.schema.output_base_topic.get(name.value)
+        if not topics:
+            raise UnknownTopicError(f"schema.json's output_base_topic has no {name.value!r}")
+        mqtt.publish(topics[0], payload)
+
+    def _publish_log_entry(self, entry: LogEntry) -> None:
+        """Logging never fails because of the broker: the entry is in log.json already."""
+        mqtt = self._mqtt
+        topics = self.schema.output_base_topic.get(BaseOutputTopic.LOG.value)
+        if mqtt is None or not topics or not mqtt.is_connected:
+            return
+        try:
+            mqtt.publish(topics[0], json.dumps(entry))
+        except Exception:
+            return
+
+    def _settings_reloaded(self) -> None:
+        """A changed broker address, port or token in env.json means a new connection."""
+        mqtt = self._mqtt
+        if mqtt is None or self._connection is None or not mqtt.is_connected:
+            return
+        if self._connection_settings() != self._connection:
+            # Not on this thread: it may be the MQTT client's own, which cannot reconnect itself.
+            threading.Thread(target=self._reconnect, name="pepeunit-reconnect").start()
+
+    def _reconnect(self) -> None:
+        try:
+            self.connect()
+        except Exception as error:
+            self.logger.error(f"Error reconnecting with the new env.json: {error!r}")
+
+    def _schema_reloaded(self) -> None:
+        if self._mqtt is not None:
+            self._sync_subscriptions(self._mqtt)
+
+    def _restart_process(self) -> None:
+        """The same interpreter and command line (`python -m unit` included)."""
+        self.close()
+        os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+
+
+class _RepeatedErrors:
+    """Logs an exception raised in its block, unless it repeats the previous one unchanged."""
+
+    def __init__(self, logger: Logger, what: str) -> None:
+        self._logger = logger
+        self._what = what
+        self._last: str | None = None
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        _type: type[BaseException] | None,
+        error: BaseException | None,
+        _traceback: TracebackType | None,
+    ) -> bool:
+        if error is None:
+            self._last = None
+            return False
+        if not isinstance(error, Exception):
+            return False
+        text = f"{self._what}: {error!r}"
+        if text != self._last:
+            self._logger.error(text)
+            self._last = text
+        return True
+
+
+def _chosen_client(
+    enabled: bool, given: _Client | None, extra: str, build: Callable[[], _Client]
+) -> _Client | None:
+    if given is not None and not enabled:
+        raise ValueError(f"a {extra} client was given but enable_{extra} is False")
+    if not enabled:
+        return None
+    return given if given is not None else build()
+
+
+def _built_in_mqtt() -> AbstractMqttClient:
+    module = _optional_module(".paho_mqtt", "paho", "paho-mqtt", "mqtt")
+    client: AbstractMqttClient = module.PahoMqttClient()
+    return client
+
+
+def _built_in_rest() -> AbstractRestClient:
+    module = _optional_module(".httpx_rest", "httpx", "httpx", "rest")
+    client: AbstractRestClient = module.HttpxRestClient()
+    return client
+
+
+def _optional_module(name: str, dependency: str, package: str, extra: str) -> ModuleType:
+    """Imports one of the built-in client modules, which need an optional dependency."""
+    try:
+        return importlib.import_module(name, __package__)
+    except ModuleNotFoundError as error:
+        if error.name is None or error.name.split(".")[0] != dependency:
+            raise
+        raise MissingDependencyError(package, extra) from error

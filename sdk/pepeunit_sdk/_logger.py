@@ -1,0 +1,132 @@
+"""The unit's log: log.json (one JSON entry per line), the newest PU_MAX_LOG_LENGTH entries.
+
+Entries below PU_MIN_LOG_LEVEL are dropped. Each kept entry is also handed to `publish` (the
+client sends it on log/pepeunit when MQTT is connected).
+"""
+
+import json
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypedDict
+
+from ._enums import LogLevel
+from ._errors import FileContentError
+from ._json_files import replace_file
+from ._settings import Settings
+
+__all__ = ["LogEntry", "Logger"]
+
+
+class LogEntry(TypedDict):
+    level: str
+    text: str
+    create_datetime: str
+    """UTC, ISO 8601 with microseconds: `2026-11-24T11:22:40.019399+00:00`."""
+
+
+class Logger:
+    def __init__(
+        self,
+        log_file_path: str | Path,
+        settings: Settings,
+        publish: Callable[[LogEntry], None] | None = None,
+    ) -> None:
+        self._path = Path(log_file_path)
+        self._settings = settings
+        self._publish = publish
+        self._lock = threading.Lock()
+
+    @property
+    def log_file_path(self) -> Path:
+        return self._path
+
+    def debug(self, text: str) -> None:
+        self.log(LogLevel.DEBUG, text)
+
+    def info(self, text: str) -> None:
+        self.log(LogLevel.INFO, text)
+
+    def warning(self, text: str) -> None:
+        self.log(LogLevel.WARNING, text)
+
+    def error(self, text: str) -> None:
+        self.log(LogLevel.ERROR, text)
+
+    def critical(self, text: str) -> None:
+        self.log(LogLevel.CRITICAL, text)
+
+    def log(self, level: LogLevel, text: str) -> None:
+        if level < self._settings.min_log_level:
+            return
+        entry = LogEntry(
+            level=level.label,
+            text=text,
+            create_datetime=datetime.now(UTC).isoformat(timespec="microseconds"),
+        )
+        with self._lock:
+            self._write([*self._read(), entry])
+        if self._publish is not None:
+            self._publish(entry)
+
+    def get_full_log(self) -> list[LogEntry]:
+        """Every entry in log.json, oldest first."""
+        with self._lock:
+            return self._read()
+
+    def update_from_file(self, path: str | Path) -> None:
+        """Replace log.json with the entries of another log file (lines or a JSON array)."""
+        source = Path(path)
+        text = source.read_text("utf-8")
+        entries = _parse_log(text)
+        if entries is None or (not entries and text.strip()):
+            raise FileContentError(source, "not a log file (JSON lines or a JSON array)")
+        with self._lock:
+            self._write(entries)
+
+    def _read(self) -> list[LogEntry]:
+        try:
+            text = self._path.read_text("utf-8")
+        except FileNotFoundError:
+            return []
+        return _parse_log(text) or []
+
+    def _write(self, entries: list[LogEntry]) -> None:
+        kept = entries[-max(self._settings.PU_MAX_LOG_LENGTH, 1) :]
+        lines = "".join(json.dumps(entry, ensure_ascii=False) + "\n" for entry in kept)
+        replace_file(self._path, lines.encode())
+
+
+def _parse_log(text: str) -> list[LogEntry] | None:
+    """Entries of JSON-lines text, or of a JSON array (the older log.json layout).
+
+    Lines that are not entries are skipped: one damaged line must not cost the whole log.
+    None when the text is a JSON document that is not a list of entries.
+    """
+    if text.lstrip().startswith("["):
+        try:
+            document = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(document, list):
+            return None
+        return [entry for entry in map(_entry, document) if entry is not None]
+    entries = []
+    for line in text.splitlines():
+        try:
+            entry = _entry(json.loads(line))
+        except ValueError:
+            continue
+        if entry is not None:
+            entries.append(entry)
+    return entries
+
+
+def _entry(value: Any) -> LogEntry | None:
+    if not isinstance(value, dict):
+        return None
+    level, text, created = value.get("level"), value.get("text"), value.get("create_datetime")
+    if not (isinstance(level, str) and isinstance(text, str)):
+        return None
+    return LogEntry(level=level, text=text, create_datetime=str(created or ""))
