@@ -21,7 +21,13 @@ from ._errors import (
     UnsupportedArchiveError,
 )
 from ._logger import LogEntry, Logger
-from ._mqtt import AbstractMqttClient, MqttConnectionSettings, MqttMessage
+from ._mqtt import (
+    AbstractMqttClient,
+    ConnectHandler,
+    MqttConnectionSettings,
+    MqttMessage,
+    RawMessageHandler,
+)
 from ._rest import AbstractRestClient, RestResponse
 from ._schema import Schema
 from ._settings import Settings
@@ -37,6 +43,7 @@ __all__ = [
     "BaseOutputTopic",
     "ClientNotEnabledError",
     "Command",
+    "ConnectHandler",
     "FileContentError",
     "InputHandler",
     "InvalidTokenError",
@@ -52,6 +59,7 @@ __all__ = [
     "PepeunitClient",
     "PepeunitError",
     "ProgramInstall",
+    "RawMessageHandler",
     "RestError",
     "RestResponse",
     "RestartMode",

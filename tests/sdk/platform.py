@@ -236,12 +236,30 @@ class BrokerProbe:
         assert result == paho.MQTT_ERR_SUCCESS
         assert acknowledged.wait(10), f"no SUBACK for {topics}"
 
-    def publish(self, topic: str, payload: str) -> None:
-        self._client.publish(topic, payload, qos=1).wait_for_publish(10)
+    def publish(self, topic: str, payload: str, until: Callable[[], object] | None = None) -> None:
+        """Publish; with `until`, again every half second until it holds: a subscription the
+        unit just made may reach the broker after this message (they use two connections)."""
+        deadline = time.monotonic() + 20
+        while True:
+            self._client.publish(topic, payload, qos=1).wait_for_publish(10)
+            if until is None:
+                return
+            resend_at = time.monotonic() + 0.5
+            while time.monotonic() < resend_at:
+                if until():
+                    return
+                time.sleep(0.02)
+            assert time.monotonic() < deadline, f"{topic}: nothing came of {payload!r}"
 
-    def send_command(self, schema: dict[str, Any], name: str, payload: dict[str, Any]) -> None:
+    def send_command(
+        self,
+        schema: dict[str, Any],
+        name: str,
+        payload: dict[str, Any],
+        until: Callable[[], object] | None = None,
+    ) -> None:
         """Publish a command as the platform does (reference §5.2)."""
-        self.publish(schema["input_base_topic"][name][0], json.dumps(payload))
+        self.publish(schema["input_base_topic"][name][0], json.dumps(payload), until)
 
     def wait_for(self, predicate: Callable[[Received], bool], timeout: float = 20.0) -> Received:
         deadline = time.monotonic() + timeout
