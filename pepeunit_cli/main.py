@@ -4,6 +4,7 @@ import click
 
 from pepeunit_cli.api import api
 from pepeunit_cli.flow import flow
+from pepeunit_cli.grafana import grafana
 from pepeunit_cli.migrate import migrate
 from pepeunit_cli.pipelines import pipelines
 
@@ -18,3 +19,4 @@ main.add_command(pipelines)
 main.add_command(flow)
 main.add_command(migrate)
 main.add_command(api)
+main.add_command(grafana)
