@@ -46,7 +46,8 @@ def sync_unit_nodes(
 ) -> None:
     """Create the nodes `schema` lists and the unit lacks, delete those it no longer lists
     (their edges and permissions cascade); bumps the dataflow config version when a node with
-    an active pipeline comes or goes. Does not commit."""
+    an active pipeline comes or goes. Does not commit; after committing, the caller calls
+    `broker_changes.broker_access_changed` (the unit's allowed topics follow its nodes)."""
     existing = session.scalars(select(UnitNode).where(UnitNode.unit_uuid == unit.uuid)).all()
     wanted = wanted_topics(schema)
     have = {(node.type, node.topic_name) for node in existing}

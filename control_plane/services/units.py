@@ -19,6 +19,7 @@ from control_plane.models.common import OrderByDate
 from control_plane.models.unit import OrderByName, UnitCreate, UnitFilter, UnitUpdate
 from control_plane.security import Agent, AgentType
 from control_plane.services import registry
+from control_plane.services.broker_changes import broker_access_changed
 from control_plane.services.firmware import SchemaExample, SchemaExampleError, parse_schema_example
 from control_plane.services.repos import (
     VISIBILITY_RANK,
@@ -75,6 +76,7 @@ def create_unit(session: Session, settings: Settings, user: User, data: UnitCrea
     )
     sync_unit_nodes(session, settings, unit, schema, user.uuid)
     _commit_or_name_taken(session)
+    broker_access_changed(session, settings)
     return unit
 
 
@@ -90,14 +92,17 @@ def update_unit(
     repo = session.get_one(Repo, unit.repo_uuid)
     target, schema = _validated_target(session, settings, repo, unit)
     _raise_nodes_visibility(session, unit)
-    if target.commit != unit.current_commit_version:
+    nodes_synced = target.commit != unit.current_commit_version
+    if nodes_synced:
         sync_unit_nodes(session, settings, unit, schema, user.uuid)
     unit.last_update_datetime = utc_now()
     _commit_or_name_taken(session)
+    if nodes_synced:
+        broker_access_changed(session, settings)
     return unit
 
 
-def delete_unit(session: Session, user: User, uuid: UUID) -> None:
+def delete_unit(session: Session, settings: Settings, user: User, uuid: UUID) -> None:
     """Nodes, edges and permissions cascade; the dataflow reloads if a pipeline went with them."""
     unit = own_unit(session, user, uuid)
     active = exists().where(UnitNode.unit_uuid == unit.uuid, UnitNode.is_data_pipe_active)
@@ -105,6 +110,7 @@ def delete_unit(session: Session, user: User, uuid: UUID) -> None:
         bump_dataflow_config_version(session)
     session.delete(unit)
     session.commit()
+    broker_access_changed(session, settings)
 
 
 def get_visible_unit(session: Session, agent: Agent, uuid: UUID) -> Unit:

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from . import (
+    broker_auth,
     data_pipe,
     info,
     metrics,
@@ -22,6 +23,7 @@ api_router.include_router(repository_registry.router)
 api_router.include_router(repos.router)
 api_router.include_router(data_pipe.router)
 api_router.include_router(unit_device.router)
+api_router.include_router(broker_auth.router)  # before units: /units/{uuid}
 api_router.include_router(units.router)
 api_router.include_router(unit_nodes.router)
 api_router.include_router(permissions.router)

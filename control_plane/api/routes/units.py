@@ -84,5 +84,5 @@ def update_unit(
 
 
 @router.delete("/{uuid}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_unit(uuid: UUID, user: CurrentUser, session: SessionDep) -> None:
-    units.delete_unit(session, user, uuid)
+def delete_unit(uuid: UUID, user: CurrentUser, settings: SettingsDep, session: SessionDep) -> None:
+    units.delete_unit(session, settings, user, uuid)

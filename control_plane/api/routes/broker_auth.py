@@ -1,0 +1,68 @@
+"""`POST /units/auth`: the broker authorisation hook for EMQX-style brokers (contract decision 3).
+
+The broker asks, for each publish and subscribe, `{token, topic, action}` and gets
+`{"result": "allow" | "deny"}`. Anyone may call it (it reveals only a yes or no about the token
+the caller holds), and it never fails: a body it cannot read is a deny, with 200. The
+`x-auth-token` header plays no part.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from control_plane.api.deps import ContextDep
+from control_plane.models.broker_auth import BrokerAuthRequest, BrokerAuthResult
+from control_plane.services.broker_access import BrokerAccess, Decision, parse_action
+
+MAX_BODY_BYTES = 256 * 1024
+"""Larger than any topic (64 KB) and token together; a bigger body is not a broker's question."""
+
+router = APIRouter(prefix="/units", tags=["units"])
+
+
+def get_broker_access(request: Request, context: ContextDep) -> BrokerAccess:
+    """One per app, made on first use; it keeps units' allowed topics between calls."""
+    access = getattr(request.app.state, "broker_access", None)
+    if access is None:
+        access = BrokerAccess(context.settings, context.session_factory)
+        request.app.state.broker_access = access
+    return access
+
+
+@router.post(
+    "/auth",
+    response_model=BrokerAuthResult,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": BrokerAuthRequest.model_json_schema()}},
+        }
+    },
+)
+async def authorize_broker_client(
+    request: Request, access: Annotated[BrokerAccess, Depends(get_broker_access)]
+) -> BrokerAuthResult:
+    """May the client with this token publish to, or subscribe to, this topic?"""
+    body = await request.body()
+    question = _read_question(body)
+    if question is None:
+        return BrokerAuthResult(result=Decision.DENY)
+    action = parse_action(question.action)
+    if action is None:
+        return BrokerAuthResult(result=Decision.DENY)
+    # A unit's topics may need the database: off the event loop.
+    decision = await run_in_threadpool(
+        access.authorize_token, question.token, question.topic, action
+    )
+    return BrokerAuthResult(result=decision)
+
+
+def _read_question(body: bytes) -> BrokerAuthRequest | None:
+    if len(body) > MAX_BODY_BYTES:
+        return None
+    try:
+        return BrokerAuthRequest.model_validate_json(body)
+    except ValidationError:
+        return None

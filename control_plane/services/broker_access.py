@@ -1,0 +1,264 @@
+"""Who may publish and subscribe to which MQTT topic (contract decision 2).
+
+`BrokerAccess.authorize(agent, topic, action)` is the one decision every broker integration
+uses (the HTTP hook, the Mosquitto ACL file, the embedded broker):
+
+- a Unit may publish only to its own output node topics and its own
+  `{D}/output_base_topic/{unit}/{state|log}/pepeunit`, and subscribe only to its own input node
+  topics and its own `{D}/input_base_topic/{unit}/{update|env_update|schema_update|log_sync}/
+  pepeunit`. A node topic is `{D}/{node}` plus `/pepeunit` when its template ends so, exactly
+  as the unit's schema.json lists it. Topics are compared whole, so no filter with `+` or `#`
+  (and no `$share/...` group) ever matches;
+- the Backend agent (the platform's own processes, holding a Backend token of this PU_DOMAIN)
+  may do anything, `#`, `$SYS/#` and shared subscriptions included;
+- everyone else (anonymous, users, invalid or foreign tokens, deleted units) may do nothing.
+
+Cost: the hooks call this per publish and subscribe. Token checks are memoised, and a unit's
+allowed topics are kept for `PU_BROKER_ACCESS_CACHE_SECONDS`; `note_broker_access_changed()`
+(called after every committed change of units or nodes) makes every `BrokerAccess` of the
+process forget them at once, so the TTL only bounds how long another process's change takes.
+"""
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from control_plane.security import (
+    ANONYMOUS,
+    Agent,
+    AgentType,
+    TokenClaims,
+    TokenError,
+    decode_token,
+)
+from control_plane.services.firmware import (
+    CommandTopicName,
+    ReportTopicName,
+    command_topic,
+    node_topic,
+    report_topic,
+)
+from pepeunit_core.db.enums import UnitNodeType
+from pepeunit_core.db.models import Unit, UnitNode
+from pepeunit_core.settings import Settings
+
+MAX_TOKEN_LENGTH = 1024
+"""Longer usernames are not tokens of ours (a unit token is ~130 characters); denied unread."""
+_TOKEN_MEMO_SIZE = 4096
+
+
+class BrokerAction(StrEnum):
+    PUBLISH = "publish"
+    SUBSCRIBE = "subscribe"
+
+
+# EMQX 5 sends `${action}` as publish/subscribe; EMQX 4's `%A` is 1 (subscribe) or 2 (publish).
+_ACTION_NAMES = {
+    "publish": BrokerAction.PUBLISH,
+    "pub": BrokerAction.PUBLISH,
+    "2": BrokerAction.PUBLISH,
+    "subscribe": BrokerAction.SUBSCRIBE,
+    "sub": BrokerAction.SUBSCRIBE,
+    "1": BrokerAction.SUBSCRIBE,
+}
+
+
+def parse_action(name: object) -> BrokerAction | None:
+    """The action a broker names (case-insensitive), or None for anything else."""
+    if isinstance(name, int) and not isinstance(name, bool):
+        name = str(name)
+    if not isinstance(name, str):
+        return None
+    return _ACTION_NAMES.get(name.strip().lower())
+
+
+class Decision(StrEnum):
+    ALLOW = "allow"
+    DENY = "deny"
+
+
+@dataclass(frozen=True)
+class UnitTopics:
+    """The exact topics one unit may publish to and subscribe to."""
+
+    publish: frozenset[str]
+    subscribe: frozenset[str]
+
+    def allows(self, topic: str, action: BrokerAction) -> bool:
+        allowed = self.publish if action is BrokerAction.PUBLISH else self.subscribe
+        return topic in allowed
+
+
+@dataclass(frozen=True)
+class NodeRow:
+    uuid: UUID
+    type: UnitNodeType
+    topic_name: str
+
+
+def unit_topics(domain: str, unit_uuid: UUID, nodes: Iterable[NodeRow]) -> UnitTopics:
+    """What a unit with these nodes may do; the same topics its schema.json lists."""
+    publish = {report_topic(domain, unit_uuid, report) for report in ReportTopicName}
+    subscribe = {command_topic(domain, unit_uuid, command) for command in CommandTopicName}
+    for node in nodes:
+        topic = node_topic(domain, node.uuid, node.topic_name)
+        (publish if node.type == UnitNodeType.OUTPUT else subscribe).add(topic)
+    return UnitTopics(frozenset(publish), frozenset(subscribe))
+
+
+UnitTopicsLookup = Callable[[UUID], UnitTopics | None]
+"""A unit's allowed topics, or None when no such unit exists."""
+
+
+def decide(agent: Agent, topic: str, action: BrokerAction, topics_of: UnitTopicsLookup) -> Decision:
+    """Contract decision 2 for an agent whose token was already checked (see module doc)."""
+    if agent.type is AgentType.BACKEND:
+        return Decision.ALLOW
+    if agent.type is AgentType.UNIT and agent.uuid is not None:
+        topics = topics_of(agent.uuid)
+        if topics is not None and topics.allows(topic, action):
+            return Decision.ALLOW
+    return Decision.DENY
+
+
+def load_unit_topics(session: Session, domain: str, unit_uuid: UUID) -> UnitTopics | None:
+    """One indexed query; None when the unit does not exist."""
+    rows = session.execute(
+        select(Unit.uuid, UnitNode.uuid, UnitNode.type, UnitNode.topic_name)
+        .outerjoin(UnitNode, UnitNode.unit_uuid == Unit.uuid)
+        .where(Unit.uuid == unit_uuid)
+    ).all()
+    if not rows:
+        return None
+    nodes = [NodeRow(node, kind, name) for _, node, kind, name in rows if node is not None]
+    return unit_topics(domain, unit_uuid, nodes)
+
+
+def load_all_unit_topics(session: Session, domain: str) -> dict[UUID, UnitTopics]:
+    """Every unit's allowed topics, by unit uuid in ascending order (one query)."""
+    rows = session.execute(
+        select(Unit.uuid, UnitNode.uuid, UnitNode.type, UnitNode.topic_name)
+        .outerjoin(UnitNode, UnitNode.unit_uuid == Unit.uuid)
+        .order_by(Unit.uuid, UnitNode.uuid)
+    ).all()
+    nodes_by_unit: dict[UUID, list[NodeRow]] = {}
+    for unit, node, kind, name in rows:
+        nodes = nodes_by_unit.setdefault(unit, [])
+        if node is not None:
+            nodes.append(NodeRow(node, kind, name))
+    return {unit: unit_topics(domain, unit, nodes) for unit, nodes in nodes_by_unit.items()}
+
+
+class _AccessChanges:
+    """A process-wide counter of committed changes to units and nodes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.generation = 0
+
+    def note(self) -> None:
+        with self._lock:
+            self.generation += 1
+
+
+_changes = _AccessChanges()
+
+
+def note_broker_access_changed() -> None:
+    """Makes every `BrokerAccess` of this process reload the units it has kept. Call it after
+    the commit (see `control_plane.services.broker_changes.broker_access_changed`)."""
+    _changes.note()
+
+
+@dataclass(frozen=True)
+class _Kept:
+    topics: UnitTopics | None
+    generation: int
+    expires_at: float
+
+
+class BrokerAccess:
+    """The broker authorisation of one instance: tokens → agents, and the decision.
+
+    Thread-safe: the HTTP hook calls it from request threads, the embedded broker from its loop.
+    `clock` (monotonic seconds) is injectable for tests.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        session_factory: sessionmaker[Session],
+        *,
+        cache_seconds: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._domain = settings.domain
+        self._secret_key = settings.resolved_secret_key
+        self._session_factory = session_factory
+        self._cache_seconds = (
+            settings.broker_access_cache_seconds if cache_seconds is None else cache_seconds
+        )
+        self._clock = clock
+        self._kept: dict[UUID, _Kept] = {}
+
+    def agent(self, token: str | None) -> Agent:
+        """Who presents `token` (the MQTT username): a Unit (not checked to exist here), the
+        Backend of this domain, a User, or anonymous for no token or an invalid or foreign one."""
+        if not token or len(token) > MAX_TOKEN_LENGTH:
+            return ANONYMOUS
+        claims = _verified_claims(token, self._secret_key)
+        if claims is None:
+            return ANONYMOUS
+        if claims.type is AgentType.BACKEND and claims.domain != self._domain:
+            return ANONYMOUS
+        return Agent(claims.type, claims.uuid)
+
+    def authorize(self, agent: Agent, topic: str, action: BrokerAction) -> Decision:
+        """May `agent` do `action` on `topic` (a topic name to publish, a filter to subscribe)?"""
+        return decide(agent, topic, action, self.unit_topics)
+
+    def authorize_token(self, token: str | None, topic: str, action: BrokerAction) -> Decision:
+        return self.authorize(self.agent(token), topic, action)
+
+    def is_known(self, agent: Agent) -> bool:
+        """Whether the agent may connect at all: the Backend, or a unit that exists."""
+        if agent.type is AgentType.BACKEND:
+            return True
+        return (
+            agent.type is AgentType.UNIT
+            and agent.uuid is not None
+            and self.unit_topics(agent.uuid) is not None
+        )
+
+    def unit_topics(self, unit_uuid: UUID) -> UnitTopics | None:
+        generation = _changes.generation
+        now = self._clock()
+        kept = self._kept.get(unit_uuid)
+        if kept is not None and kept.generation == generation and now < kept.expires_at:
+            return kept.topics
+        # Read the generation before the query: a change committed meanwhile invalidates this.
+        with self._session_factory() as session:
+            topics = load_unit_topics(session, self._domain, unit_uuid)
+        if self._cache_seconds > 0:
+            self._kept[unit_uuid] = _Kept(topics, generation, now + self._cache_seconds)
+        return topics
+
+    def forget(self) -> None:
+        self._kept.clear()
+
+
+@lru_cache(maxsize=_TOKEN_MEMO_SIZE)
+def _verified_claims(token: str, secret_key: str) -> TokenClaims | None:
+    """Memoised: unit and backend tokens never expire, and every other kind is denied anyway
+    (an expired user token therefore stays denied, never becomes allowed)."""
+    try:
+        return decode_token(token, secret_key)
+    except (TokenError, ValueError):  # ValueError: text no JWT library can encode (surrogates)
+        return None
