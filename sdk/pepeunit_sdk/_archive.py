@@ -7,9 +7,11 @@ nothing. Refused: names that are absolute or contain `..`, entries below one of 
 own symlinks, symlinks that resolve outside, device files and FIFOs, and any write that would
 land outside the program directory through a symlink already there.
 
-The archive's root `env.json` and `schema.json` go to the unit's env and schema files (which may
-live elsewhere). env.json is kept when the archive has none, or when the installed one was
-modified later than the archive's.
+The archive's root `env.json` and `schema.json` (checked like the unit's own) go to the unit's
+env and schema files, which may live elsewhere. The installed env.json is kept when the archive
+has none, or when the archive's is for the same program version (PU_COMMIT_VERSION) and older
+than the installed file: local edits survive reinstalling a version. An archive for another
+version always brings its env.json, whatever the clocks of device and platform say.
 """
 
 import os
@@ -26,6 +28,9 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from ._errors import UnsafeArchiveError, UnsupportedArchiveError
+from ._json_files import read_json_object
+from ._schema import checked_schema
+from ._settings import checked_env
 
 __all__ = ["ProgramInstall", "install_program_archive"]
 
@@ -36,6 +41,14 @@ _STAGING_PREFIX = ".pepeunit-update-"
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZLIB_AUTO_WBITS = 15  # a zlib stream's header tells its window; 15 accepts all of them
 _GZIP_WBITS = 31
+
+
+@dataclass(frozen=True)
+class _ArchiveTime:
+    """A member's modification time, and how coarse the archive stores it (zip: 2 s)."""
+
+    mtime: float
+    resolution: float
 
 
 @dataclass
@@ -56,14 +69,15 @@ def install_program_archive(
     try:
         stage = workdir / "tree"
         stage.mkdir()
-        env_mtime = _unpack(archive_path, workdir, stage)
+        env_time = _unpack(archive_path, workdir, stage)
         _check_symlinks(stage)
-        return _install(stage, program_dir, env_file_path, schema_file_path, env_mtime)
+        keep_env = _keeps_installed_env(stage, env_file_path, env_time)
+        return _install(stage, program_dir, env_file_path, schema_file_path, keep_env)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _unpack(archive_path: Path, workdir: Path, stage: Path) -> float | None:
+def _unpack(archive_path: Path, workdir: Path, stage: Path) -> _ArchiveTime | None:
     """Unpacks into `stage`; returns the modification time of the archive's env.json."""
     with archive_path.open("rb") as file:
         head = file.read(2)
@@ -107,7 +121,7 @@ def _decompressed(archive_path: Path, workdir: Path, wbits: int) -> Path:
     return target
 
 
-def _unpack_tar(tar_path: Path, stage: Path) -> float | None:
+def _unpack_tar(tar_path: Path, stage: Path) -> _ArchiveTime | None:
     try:
         with tarfile.open(tar_path, mode="r:") as archive:
             return _unpack_tar_members(archive, stage)
@@ -115,8 +129,8 @@ def _unpack_tar(tar_path: Path, stage: Path) -> float | None:
         raise UnsupportedArchiveError(f"not a readable tar archive: {error}") from None
 
 
-def _unpack_tar_members(archive: tarfile.TarFile, stage: Path) -> float | None:
-    env_mtime = None
+def _unpack_tar_members(archive: tarfile.TarFile, stage: Path) -> _ArchiveTime | None:
+    env_time = None
     symlinks: set[PurePosixPath] = set()
     for member in archive:
         name = _member_name(member.name)
@@ -137,14 +151,14 @@ def _unpack_tar_members(archive: tarfile.TarFile, stage: Path) -> float | None:
             with content:
                 _write_file(stage, name, content, member.mode, member.mtime)
             if name == PurePosixPath(ENV_FILE_NAME):
-                env_mtime = float(member.mtime)
+                env_time = _ArchiveTime(float(member.mtime), 1.0)
         else:
             raise UnsafeArchiveError(f"{member.name!r} is neither a file, dir nor symlink")
-    return env_mtime
+    return env_time
 
 
-def _unpack_zip(archive_path: Path, stage: Path) -> float | None:
-    env_mtime = None
+def _unpack_zip(archive_path: Path, stage: Path) -> _ArchiveTime | None:
+    env_time = None
     symlinks: set[PurePosixPath] = set()
     with zipfile.ZipFile(archive_path) as archive:
         for info in archive.infolist():
@@ -163,10 +177,10 @@ def _unpack_zip(archive_path: Path, stage: Path) -> float | None:
                 with archive.open(info) as content:
                     _write_file(stage, name, content, mode, mtime)
                 if name == PurePosixPath(ENV_FILE_NAME):
-                    env_mtime = mtime
+                    env_time = _ArchiveTime(mtime, 2.0)
             else:
                 raise UnsafeArchiveError(f"{info.filename!r} is neither a file, dir nor symlink")
-    return env_mtime
+    return env_time
 
 
 def _member_name(raw: str) -> PurePosixPath | None:
@@ -243,10 +257,10 @@ def _install(
     program_dir: Path,
     env_file_path: Path,
     schema_file_path: Path,
-    archive_env_mtime: float | None,
+    keep_env: bool,
 ) -> ProgramInstall:
     moves = _planned_moves(stage, program_dir, env_file_path, schema_file_path)
-    if not _archive_env_is_newer(env_file_path, archive_env_mtime):
+    if keep_env:
         moves = [(source, target) for source, target in moves if target != env_file_path]
     result = ProgramInstall()
     for source, destination in moves:
@@ -284,10 +298,19 @@ def _planned_moves(
     return moves
 
 
-def _archive_env_is_newer(env_file_path: Path, archive_env_mtime: float | None) -> bool:
-    if archive_env_mtime is None:
-        return False
-    try:
-        return env_file_path.stat().st_mtime <= archive_env_mtime
-    except FileNotFoundError:
+def _keeps_installed_env(stage: Path, env_file_path: Path, env_time: _ArchiveTime | None) -> bool:
+    """Checks the archive's env.json and schema.json, then applies the env.json rule."""
+    staged_env, staged_schema = stage / ENV_FILE_NAME, stage / SCHEMA_FILE_NAME
+    if staged_schema.is_file():
+        checked_schema(read_json_object(staged_schema), staged_schema)
+    if env_time is None or not staged_env.is_file():
         return True
+    archive_env = checked_env(read_json_object(staged_env), staged_env)
+    try:
+        installed_env = read_json_object(env_file_path)
+        installed_mtime = env_file_path.stat().st_mtime
+    except (OSError, ValueError):
+        return False
+    same_version = archive_env.get("PU_COMMIT_VERSION") == installed_env.get("PU_COMMIT_VERSION")
+    archive_is_older = installed_mtime >= env_time.mtime + env_time.resolution
+    return same_version and archive_is_older

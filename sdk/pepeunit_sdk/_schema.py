@@ -8,7 +8,7 @@ from typing import Any
 from ._errors import FileContentError
 from ._json_files import read_json_object, write_json_object
 
-__all__ = ["SCHEMA_SECTIONS", "Schema"]
+__all__ = ["SCHEMA_SECTIONS", "Schema", "checked_schema"]
 
 SCHEMA_SECTIONS = ("input_base_topic", "output_base_topic", "input_topic", "output_topic")
 
@@ -25,7 +25,7 @@ class Schema:
         self._path = Path(schema_file_path)
         self._listeners: list[Callable[[], None]] = []
         self._lock = threading.Lock()
-        self._sections = _checked_schema(read_json_object(self._path), self._path)
+        self._sections = checked_schema(read_json_object(self._path), self._path)
 
     @property
     def schema_file_path(self) -> Path:
@@ -57,7 +57,7 @@ class Schema:
         """
         source = self._path if path is None else Path(path)
         document = read_json_object(source)
-        sections = _checked_schema(document, source)
+        sections = checked_schema(document, source)
         with self._lock:
             if source != self._path:
                 write_json_object(self._path, document)
@@ -73,7 +73,7 @@ class Schema:
         return {key: list(topics) for key, topics in self._sections[name].items()}
 
 
-def _checked_schema(document: dict[str, Any], path: Path) -> dict[str, Topics]:
+def checked_schema(document: dict[str, Any], path: Path) -> dict[str, Topics]:
     sections: dict[str, Topics] = {}
     for name in SCHEMA_SECTIONS:
         section = document.get(name, {})

@@ -10,7 +10,7 @@ from ._errors import FileContentError
 from ._json_files import read_json_object, write_json_object
 from ._token import unit_uuid_from_token
 
-__all__ = ["RESERVED_DEFAULTS", "Settings"]
+__all__ = ["RESERVED_DEFAULTS", "Settings", "checked_env"]
 
 # The platform's variables with the value a unit has when env.json leaves one out.
 RESERVED_DEFAULTS: dict[str, str | int] = {
@@ -61,7 +61,7 @@ class Settings:
         self._values: dict[str, Any] = {}
         self._listeners: list[Callable[[], None]] = []
         self._lock = threading.Lock()
-        self._apply(_checked_env(read_json_object(self._path), self._path))
+        self._apply(checked_env(read_json_object(self._path), self._path))
 
     @property
     def env_file_path(self) -> Path:
@@ -82,7 +82,7 @@ class Settings:
         An invalid file raises FileContentError and changes nothing.
         """
         source = self._path if path is None else Path(path)
-        env = _checked_env(read_json_object(source), source)
+        env = checked_env(read_json_object(source), source)
         with self._lock:
             if source != self._path:
                 write_json_object(self._path, env)
@@ -115,7 +115,7 @@ class Settings:
         self._values = values
 
 
-def _checked_env(env: dict[str, Any], path: Path) -> dict[str, Any]:
+def checked_env(env: dict[str, Any], path: Path) -> dict[str, Any]:
     for name, default in RESERVED_DEFAULTS.items():
         if name not in env:
             continue
