@@ -4,53 +4,21 @@ the main cycle going on through errors, and another MQTT implementation in paho'
 
 import itertools
 import json
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from pepeunit_sdk import (
     MqttMessage,
-    OutputFunction,
     PepeunitClient,
     UnknownTopicError,
 )
 
 from tests.sdk.conftest import MakeClient, UnitFiles
 from tests.sdk.platform import STATE_SEND_INTERVAL_S, BrokerProbe, Platform, wait_until
+from tests.sdk.running_unit import Inbox, logged, main_cycle
 from tests.sdk.socket_mqtt import SocketMqttClient
 
 STATE_KEYS = {"millis", "mem_free", "mem_alloc", "freq", "pu_commit_version"}
-
-
-@contextmanager
-def main_cycle(client: PepeunitClient, output_fn: OutputFunction | None = None) -> Iterator[None]:
-    thread = threading.Thread(target=client.run_main_cycle, args=(output_fn,), daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        client.stop_main_cycle()
-        thread.join(timeout=10)
-        assert not thread.is_alive()
-
-
-def logged(client: PepeunitClient, text: str) -> bool:
-    return any(text in entry["text"] for entry in client.logger.get_full_log())
-
-
-class Inbox:
-    """The user's input handler: what it saw, and what the settings said at that moment."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[MqttMessage, str]] = []
-
-    def __call__(self, client: PepeunitClient, message: MqttMessage) -> None:
-        self.messages.append((message, client.settings.GREETING))
-
-    def payloads(self, topic: str) -> list[str]:
-        return [message.payload for message, _ in self.messages if message.topic == topic]
 
 
 def test_env_update_then_the_user_handler_sees_the_new_settings(
