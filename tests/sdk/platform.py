@@ -220,14 +220,21 @@ class BrokerProbe:
 
     def __init__(self, host: str, port: int) -> None:
         self.messages: queue.Queue[Received] = queue.Queue()
+        self.history: list[Received] = []
         self._client = paho.Client(
             paho.CallbackAPIVersion.VERSION2, client_id=f"sdk-test-probe-{uuid.uuid4().hex[:8]}"
         )
-        self._client.on_message = lambda _c, _u, message: self.messages.put(
-            Received(message.topic, message.payload.decode())
-        )
+        self._client.on_message = self._received
         self._client.connect(host, port)
         self._client.loop_start()
+
+    def _received(self, _client: paho.Client, _userdata: Any, message: paho.MQTTMessage) -> None:
+        received = Received(message.topic, message.payload.decode())
+        self.history.append(received)
+        self.messages.put(received)
+
+    def has_seen(self, predicate: Callable[[Received], bool]) -> bool:
+        return any(predicate(message) for message in list(self.history))
 
     def subscribe(self, *topics: str) -> None:
         acknowledged = threading.Event()

@@ -1,0 +1,71 @@
+"""A unit's program as a real process, as on a device: flashed with the platform's archive at
+v1, it runs, gets an Update to v2 and replaces itself with the new program (os.execv)."""
+
+import io
+import os
+import subprocess
+import sys
+import tarfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.sdk.conftest import SDK_ROOT, UnitFiles
+from tests.sdk.platform import BrokerProbe, Platform
+from tests.services.processes import stop_process
+
+
+def flash(platform: Platform, unit_uuid: str, program_dir: Path) -> None:
+    """What a device's first installation does: unpack the tgz (zlib, window 9) as is."""
+    content = zlib.decompress(platform.firmware(unit_uuid, "tgz"), 9)
+    with tarfile.open(fileobj=io.BytesIO(content)) as archive:
+        archive.extractall(program_dir, filter="data")
+
+
+@pytest.fixture
+def unit_process(platform: Platform, unit: UnitFiles) -> Iterator[subprocess.Popen[bytes]]:
+    flash(platform, unit.uuid, unit.program_dir)
+    with (unit.program_dir.parent / "unit-output.txt").open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "main.py"],
+            cwd=unit.program_dir,
+            env={**os.environ, "PYTHONPATH": str(SDK_ROOT)},
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    yield process
+    stop_process(process)
+
+
+def test_an_update_replaces_the_running_program(
+    platform: Platform,
+    unit: UnitFiles,
+    probe: BrokerProbe,
+    unit_process: subprocess.Popen[bytes],
+):
+    schema = platform.schema(unit.uuid)
+    output_topic = schema["output_topic"]["value/pepeunit"][0]
+    command_topic = schema["input_topic"]["command/pepeunit"][0]
+    probe.subscribe(output_topic)
+
+    def answers(version: str) -> None:
+        probe.wait_for(lambda m: m.payload == f"{version} hello", timeout=30)
+        probe.publish(
+            command_topic,
+            "ping",
+            until=lambda: probe.has_seen(lambda m: m.payload == f"{version} got ping"),
+        )
+
+    answers("v1")
+    platform.set_unit_commit(unit.uuid, platform.versions.v2)
+    probe.send_command(
+        schema, "update/pepeunit", {"COMMAND": "Update", "PU_COMMIT_VERSION": platform.versions.v2}
+    )
+    answers("v2")
+    assert unit_process.poll() is None
+    log = (unit.program_dir / "log.json").read_text()
+    for text in ("Program v1 started", f"Program updated to {platform.versions.v2}", "v2 started"):
+        assert text in log
