@@ -10,19 +10,29 @@ from control_plane.api.deps import ApiContext
 from control_plane.api.errors import install_error_handlers
 from control_plane.api.routes import api_router, make_info_router
 from control_plane.security import PasswordHashing
+from control_plane.services.broker_publisher import BrokerPublisher, MqttPublisher
 from control_plane.services.metrics import CachedMetrics
 from pepeunit_core.crypto import Cipher
 from pepeunit_core.db.engine import make_engine, make_session_factory
 from pepeunit_core.settings import Settings
 
 
-def create_app(settings: Settings, password_hasher: PasswordHasher | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    password_hasher: PasswordHasher | None = None,
+    publisher: BrokerPublisher | None = None,
+) -> FastAPI:
     """The API on `settings`' database; it expects the schema to be migrated already.
 
     `password_hasher` sets argon2's cost (default: argon2-cffi's RFC 9106 low-memory profile).
+    `publisher` sends to the MQTT broker (default: a client of `PU_MQTT_HOST`, connected while
+    the app runs).
     """
     engine = make_engine(settings.resolved_sqlalchemy_url)
     cipher = Cipher(settings.resolved_encrypt_key)
+    own_publisher: MqttPublisher | None = None
+    if publisher is None:
+        publisher = own_publisher = MqttPublisher(settings)
     context = ApiContext(
         settings=settings,
         engine=engine,
@@ -30,12 +40,19 @@ def create_app(settings: Settings, password_hasher: PasswordHasher | None = None
         cipher=cipher,
         passwords=PasswordHashing(cipher, password_hasher),
         metrics=CachedMetrics(settings.metrics_cache_seconds),
+        publisher=publisher,
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        engine.dispose()
+        if own_publisher is not None:
+            own_publisher.start()
+        try:
+            yield
+        finally:
+            if own_publisher is not None:
+                own_publisher.stop()
+            engine.dispose()
 
     api_prefix = f"{settings.app_prefix}{settings.api_v1_prefix}"
     app = FastAPI(

@@ -23,6 +23,7 @@ from control_plane.security import (
     TokenError,
     decode_token,
 )
+from control_plane.services.broker_publisher import BrokerPublisher
 from control_plane.services.metrics import CachedMetrics
 from pepeunit_core.clickhouse.client import make_clickhouse_client
 from pepeunit_core.crypto import Cipher
@@ -45,6 +46,8 @@ class ApiContext:
     cipher: Cipher
     passwords: PasswordHashing
     metrics: CachedMetrics
+    publisher: BrokerPublisher
+    """Commands to units and values for input nodes go out through it."""
 
 
 def get_context(request: Request) -> ApiContext:

@@ -108,6 +108,8 @@ class JsonDecodeError(ApiError):
 
 
 class MqttError(ApiError):
+    """The MQTT broker did not take a message the platform had to send."""
+
     error_code = 10
     kind = "MQTT Error"
 

@@ -6,7 +6,7 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, Select, and_, asc, desc, false, or_, select
 from sqlalchemy.orm import Session
 
-from control_plane.api.errors import NoAccessError, NotFoundError, UnitNodeError
+from control_plane.api.errors import MqttError, NoAccessError, NotFoundError, UnitNodeError
 from control_plane.api.pagination import Page, paginate
 from control_plane.models.common import OrderByDate
 from control_plane.models.unit_node import (
@@ -16,10 +16,13 @@ from control_plane.models.unit_node import (
     UnitNodeUpdate,
 )
 from control_plane.security import Agent, AgentType
+from control_plane.services.broker_publisher import BrokerPublisher, PublishError
 from pepeunit_core.db.config_version import bump_dataflow_config_version
 from pepeunit_core.db.enums import PermissionEntity, UnitNodeType, VisibilityLevel
 from pepeunit_core.db.models import Unit, UnitNode, UnitNodeEdge
 from pepeunit_core.db.types import utc_now
+from pepeunit_core.settings import Settings
+from pepeunit_core.topics import node_topic
 
 from .permissions import has_permission, permitted_resources
 
@@ -156,8 +159,17 @@ def update_node(session: Session, agent: Agent, uuid: UUID, data: UnitNodeUpdate
     return UnitNodeRead.model_validate(node)
 
 
-def set_state_input(session: Session, agent: Agent, uuid: UUID, state: str) -> UnitNodeRead:
-    """Users who see the node may set it; Units only when the node `is_rewritable_input`."""
+def set_state_input(
+    session: Session,
+    settings: Settings,
+    publisher: BrokerPublisher,
+    agent: Agent,
+    uuid: UUID,
+    state: str,
+) -> UnitNodeRead:
+    """Users who see the node may set it; Units only when the node `is_rewritable_input`.
+    The value is published raw to the node's topic (the unit reads it there) and stored only
+    once the broker has taken it."""
     if agent.type not in (AgentType.USER, AgentType.UNIT):
         raise NoAccessError(f"{agent.type} agents have no access to this")
     node = get_visible_node(session, agent, uuid)
@@ -165,6 +177,10 @@ def set_state_input(session: Session, agent: Agent, uuid: UUID, state: str) -> U
         raise UnitNodeError("Only the state of Input nodes can be set")
     if agent.type == AgentType.UNIT and not node.is_rewritable_input:
         raise NoAccessError("This input is not rewritable by units")
+    try:
+        publisher.publish(node_topic(settings.domain, node.uuid, node.topic_name), state.encode())
+    except PublishError as error:
+        raise MqttError(str(error)) from error
     node.state = state
     node.last_update_datetime = utc_now()
     session.commit()

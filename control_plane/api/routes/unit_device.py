@@ -18,8 +18,9 @@ from control_plane.api.deps import (
 )
 from control_plane.api.pagination import PageDep
 from control_plane.models.unit_log import UnitLogFilter, UnitLogsResult
-from control_plane.services import state_storage, unit_env, unit_firmware, unit_logs
+from control_plane.services import state_storage, unit_commands, unit_env, unit_firmware, unit_logs
 from control_plane.services.firmware import DEFAULT_TGZ_LEVEL, DEFAULT_TGZ_WBITS, ArchiveFormat
+from control_plane.services.unit_commands import UnitCommand
 
 router = APIRouter(prefix="/units", tags=["units"])
 
@@ -65,6 +66,21 @@ def list_logs(
 ) -> UnitLogsResult:
     """The unit's log entries that have not expired, newest first by default."""
     return unit_logs.list_unit_logs(session, clickhouse, agent, filters, page, datetime.now(UTC))
+
+
+@router.post("/send_command_to_input_base_topic/{uuid}", status_code=status.HTTP_204_NO_CONTENT)
+def send_command(
+    uuid: UUID,
+    command: Annotated[UnitCommand, Query()],
+    agent: CurrentAgent,
+    context: ContextDep,
+    session: SessionDep,
+) -> None:
+    """Publishes a command on the unit's input base topic, if its schema lists that topic.
+    LogSync deletes the stored logs first; an Update moves the firmware status to RequestSent
+    (or to Error when the broker does not take it)."""
+    unit = unit_env.device_unit(session, agent, uuid)
+    unit_commands.send_command(session, context.settings, context.publisher, unit, command)
 
 
 @router.get("/get_current_schema/{uuid}")

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, status
 
-from control_plane.api.deps import CurrentAgent, CurrentUser, SessionDep
+from control_plane.api.deps import ContextDep, CurrentAgent, CurrentUser, SessionDep
 from control_plane.api.pagination import PageDep
 from control_plane.models.unit_node import (
     UnitNodeEdgeCreate,
@@ -53,10 +53,17 @@ def delete_unit_node_edge(
 
 @router.patch("/set_state_input/{uuid}")
 def set_state_input(
-    uuid: UUID, data: UnitNodeSetState, agent: CurrentAgent, session: SessionDep
+    uuid: UUID,
+    data: UnitNodeSetState,
+    agent: CurrentAgent,
+    context: ContextDep,
+    session: SessionDep,
 ) -> UnitNodeRead:
-    """Stores the value of an Input node: Users who see it; Units if it is rewritable."""
-    return unit_nodes.set_state_input(session, agent, uuid, data.state)
+    """Publishes a value to an Input node and stores it: Users who see the node; Units if it
+    is rewritable."""
+    return unit_nodes.set_state_input(
+        session, context.settings, context.publisher, agent, uuid, data.state
+    )
 
 
 @router.get("/{uuid}")

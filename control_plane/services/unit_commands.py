@@ -1,0 +1,128 @@
+"""Commands the platform sends to a unit on its input base topic (reference §5.2):
+`{"COMMAND": "Update" | "EnvUpdate" | "SchemaUpdate" | "LogSync"}`, `Update` with the target
+`PU_COMMIT_VERSION` (and `COMPILED_FIRMWARE_LINK` for compilable repos).
+
+A command goes out only when the unit's schema.json lists its topic. An Update moves the
+unit's firmware status to RequestSent (remembering the commit asked for, which the dataflow
+compares with the version the unit reports), or to Error with the reason when the broker could
+not take it: a publish failure is recorded on the unit, never an internal error. LogSync
+deletes the unit's stored logs first, since the unit is about to send all it has.
+"""
+
+import json
+from enum import StrEnum
+
+from sqlalchemy.orm import Session
+
+from control_plane.api.errors import MqttError, UnitError
+from control_plane.security import Agent, AgentType
+from control_plane.services import repos, unit_env, units
+from control_plane.services.broker_publisher import BrokerPublisher, PublishError
+from pepeunit_core.clickhouse.client import make_clickhouse_client
+from pepeunit_core.db.enums import FirmwareUpdateStatus
+from pepeunit_core.db.models import Repo, Unit
+from pepeunit_core.db.types import utc_now
+from pepeunit_core.settings import Settings
+from pepeunit_core.topics import PEPEUNIT_SUFFIX, CommandTopicName, command_topic
+
+
+class UnitCommand(StrEnum):
+    UPDATE = "Update"
+    ENV_UPDATE = "EnvUpdate"
+    SCHEMA_UPDATE = "SchemaUpdate"
+    LOG_SYNC = "LogSync"
+
+
+COMMAND_TOPICS = {
+    UnitCommand.UPDATE: CommandTopicName.UPDATE,
+    UnitCommand.ENV_UPDATE: CommandTopicName.ENV_UPDATE,
+    UnitCommand.SCHEMA_UPDATE: CommandTopicName.SCHEMA_UPDATE,
+    UnitCommand.LOG_SYNC: CommandTopicName.LOG_SYNC,
+}
+
+
+class CommandNotSupportedError(UnitError):
+    """The unit's schema has no topic for the command (or no firmware link for an Update)."""
+
+
+def _as_unit(unit: Unit) -> Agent:
+    """Commands concern the unit itself: read its target and schema with its own rights."""
+    return Agent(AgentType.UNIT, unit.uuid)
+
+
+def supports(session: Session, settings: Settings, unit: Unit, command: UnitCommand) -> bool:
+    schema = unit_env.unit_schema(session, settings, _as_unit(unit), unit.uuid)
+    return f"{COMMAND_TOPICS[command]}{PEPEUNIT_SUFFIX}" in schema["input_base_topic"]
+
+
+def send_command(
+    session: Session,
+    settings: Settings,
+    publisher: BrokerPublisher,
+    unit: Unit,
+    command: UnitCommand,
+) -> None:
+    """Sends `command` to the unit. Raises CommandNotSupportedError when its schema does not
+    list the topic and MqttError when the broker does not take it (an Update records that on
+    the unit first)."""
+    if not supports(session, settings, unit, command):
+        raise CommandNotSupportedError(
+            f"The unit's schema has no {COMMAND_TOPICS[command]}{PEPEUNIT_SUFFIX} input base topic"
+        )
+    payload: dict[str, str] = {"COMMAND": command.value}
+    if command is UnitCommand.UPDATE:
+        payload |= _update_fields(session, settings, unit)
+    if command is UnitCommand.LOG_SYNC:
+        _delete_logs(settings, unit)
+    topic = command_topic(settings.domain, unit.uuid, COMMAND_TOPICS[command])
+    try:
+        publisher.publish(topic, json.dumps(payload).encode())
+    except PublishError as error:
+        if command is UnitCommand.UPDATE:
+            unit.firmware_update_status = FirmwareUpdateStatus.ERROR
+            unit.firmware_update_error = str(error)
+            session.commit()
+        raise MqttError(str(error)) from error
+    if command is UnitCommand.UPDATE:
+        unit.firmware_update_status = FirmwareUpdateStatus.REQUEST_SENT
+        unit.firmware_update_error = None
+        unit.firmware_update_target_commit = payload["PU_COMMIT_VERSION"]
+        unit.last_firmware_update_datetime = utc_now()
+        session.commit()
+
+
+def send_update_if_supported(
+    session: Session, settings: Settings, publisher: BrokerPublisher, unit: Unit
+) -> None:
+    """The automatic Update after a change of the unit's target (reference §5.2): skipped for
+    a unit whose schema has no update topic; a broker failure is left on the unit's status."""
+    try:
+        send_command(session, settings, publisher, unit, UnitCommand.UPDATE)
+    except (CommandNotSupportedError, MqttError):
+        return
+
+
+def _update_fields(session: Session, settings: Settings, unit: Unit) -> dict[str, str]:
+    target = units.target_version_for(session, settings, _as_unit(unit), unit.uuid)
+    fields = {"PU_COMMIT_VERSION": target.commit}
+    repo = session.get_one(Repo, unit.repo_uuid)
+    if repo.is_compilable_repo:
+        assets = dict(repos.available_platforms(session, settings, repo, None, target.tag))
+        link = assets.get(unit.target_firmware_platform or "")
+        if link is None:
+            raise CommandNotSupportedError(
+                f"No release asset {unit.target_firmware_platform!r} at tag {target.tag}"
+            )
+        fields["COMPILED_FIRMWARE_LINK"] = link
+    return fields
+
+
+def _delete_logs(settings: Settings, unit: Unit) -> None:
+    client = make_clickhouse_client(settings.resolved_clickhouse_url)
+    try:
+        client.command(
+            "DELETE FROM unit_logs WHERE unit_uuid = {unit:UUID}",
+            parameters={"unit": str(unit.uuid)},
+        )
+    finally:
+        client.close()
