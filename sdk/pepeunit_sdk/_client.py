@@ -393,8 +393,15 @@ class PepeunitClient:
             self._sync_subscriptions(self._mqtt)
 
     def _restart_process(self) -> None:
-        """The same interpreter and command line (`python -m unit` included)."""
-        self.close()
+        """The same interpreter and command line (`python -m unit` included).
+
+        The main cycle is left running: were it stopped, the main thread could end the
+        interpreter before this thread (often the MQTT client's) reaches execv.
+        """
+        if self._mqtt is not None:
+            self._mqtt.disconnect()
+        if self._rest is not None:
+            self._rest.close()
         os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
 
 
