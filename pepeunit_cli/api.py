@@ -1,8 +1,12 @@
 """`pepeunit api`: the control plane's HTTP API."""
 
 import logging
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from pepeunit_core.settings import Settings
 
 # The reference backend listens on 5000 behind nginx (`/pepeunit` -> backend:5000).
 DEFAULT_PORT = 5000
@@ -38,6 +42,8 @@ def api(host: str, port: int, workers: int, no_migrate: bool) -> None:
     _ = settings.resolved_secret_key, settings.resolved_encrypt_key
     if not no_migrate:
         migrate_sql(settings.resolved_sqlalchemy_url)
+    if settings.mosquitto_acl_file is not None:
+        _write_mosquitto_acl(settings)
     uvicorn.run(
         "control_plane.app:create_app_from_environment",
         factory=True,
@@ -45,3 +51,17 @@ def api(host: str, port: int, workers: int, no_migrate: bool) -> None:
         port=port,
         workers=workers,
     )
+
+
+def _write_mosquitto_acl(settings: "Settings") -> None:
+    """Changes made while the API was down (a restored database, ...) reach the broker now."""
+    from control_plane.services.mosquitto_acl import MosquittoAclError, sync_mosquitto_acl
+    from pepeunit_core.db.engine import make_engine
+
+    engine = make_engine(settings.resolved_sqlalchemy_url)
+    try:
+        sync_mosquitto_acl(settings, engine)
+    except MosquittoAclError as error:
+        logging.getLogger("pepeunit.api").error("Mosquitto ACL not written: %s", error)
+    finally:
+        engine.dispose()

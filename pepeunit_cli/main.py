@@ -3,6 +3,7 @@
 import click
 
 from pepeunit_cli.api import api
+from pepeunit_cli.broker import broker
 from pepeunit_cli.flow import flow
 from pepeunit_cli.grafana import grafana
 from pepeunit_cli.migrate import migrate
@@ -19,4 +20,5 @@ main.add_command(pipelines)
 main.add_command(flow)
 main.add_command(migrate)
 main.add_command(api)
+main.add_command(broker)
 main.add_command(grafana)

@@ -115,12 +115,15 @@ def sync_mosquitto_acl(
     target = path or settings.mosquitto_acl_file
     if target is None:
         raise MosquittoAclError("no ACL file: set PU_MOSQUITTO_ACL_FILE")
-    with _exclusive_lock(target), Session(bind) as session:
-        text, units = mosquitto_acl_text(session, settings)
-        if _current_text(target) == text:
-            return AclSync(target, units, changed=False, reloaded=False)
-        write_atomically(target, text)
-        reloaded = reload_mosquitto(settings)
+    try:
+        with _exclusive_lock(target), Session(bind) as session:
+            text, units = mosquitto_acl_text(session, settings)
+            if _current_text(target) == text:
+                return AclSync(target, units, changed=False, reloaded=False)
+            write_atomically(target, text)
+            reloaded = reload_mosquitto(settings)
+    except OSError as error:
+        raise MosquittoAclError(f"cannot write {target}: {error}") from error
     logger.info("wrote %s (%d units)%s", target, units, "; broker reloaded" if reloaded else "")
     return AclSync(target, units, changed=True, reloaded=reloaded)
 

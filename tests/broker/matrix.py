@@ -12,8 +12,15 @@ from sqlalchemy.orm import Session
 
 from control_plane.security import make_backend_token, make_unit_token, make_user_token
 from pepeunit_core.db.enums import UnitNodeType
-from pepeunit_core.db.models import Repo, User
-from tests.pepeunit_core.builders import add_node, add_registry, add_repo, add_unit, add_user
+from pepeunit_core.db.models import Repo, Unit, User
+from tests.pepeunit_core.builders import (
+    add_node,
+    add_registry,
+    add_repo,
+    add_unit,
+    add_user,
+    short_name,
+)
 
 DOMAIN = "pepeunit.test"
 SECRET_KEY = base64.b64encode(b"k" * 32).decode()
@@ -71,8 +78,17 @@ class MatrixUnit:
         return f"{DOMAIN}/{self.output_pepeunit}/pepeunit"
 
 
-def add_matrix_unit(session: Session, user: User, repo: Repo) -> MatrixUnit:
-    unit = add_unit(session, user, repo)
+def add_matrix_unit(
+    session: Session, user: User, repo: Repo, unit_uuid: UUID | None = None
+) -> MatrixUnit:
+    unit = Unit(
+        uuid=unit_uuid or uuid4(),
+        name=short_name("unit"),
+        creator_uuid=user.uuid,
+        repo_uuid=repo.uuid,
+    )
+    session.add(unit)
+    session.flush()
     nodes = [
         add_node(session, unit, UnitNodeType.INPUT, "set/pepeunit"),
         add_node(session, unit, UnitNodeType.INPUT, "raw_in"),

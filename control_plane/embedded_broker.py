@@ -1,0 +1,210 @@
+"""The embedded MQTT broker of `pepeunit up`: amqtt, authorised by `BrokerAccess` in process.
+
+amqtt 0.12 speaks MQTT 3.1.1 only, has no shared subscriptions (`$share/...` is an ordinary,
+never-matching filter) and moves about 10 k msg/s; for more, run Mosquitto or EMQX.
+
+Clients log in as on the reference platform: username = unit (or Backend) token, any password.
+Only the Backend of this PU_DOMAIN and existing units may connect (anonymous, user and wrong
+tokens get CONNACK "not authorised"); every publish, subscribe and delivery is then decided by
+`BrokerAccess.authorize`, so units may use exactly their own topics, and wildcards only the
+Backend.
+
+amqtt handles a CONNECT's clean-session and client-id take-over before it authenticates the
+client: a stranger reusing a connected client's id disconnects it (and with clean session
+drops its stored session). Keep the embedded broker on a trusted network, or use Mosquitto.
+"""
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from amqtt.broker import Broker
+from amqtt.contexts import Action, BaseContext, BrokerConfig, ListenerConfig, ListenerType
+from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
+from amqtt.session import Session as MqttSession
+from sqlalchemy.orm import Session, sessionmaker
+
+from control_plane.services.broker_access import BrokerAccess, BrokerAction, Decision
+from pepeunit_core.settings import Settings
+
+logger = logging.getLogger("pepeunit.embedded_broker")
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 1883
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 30.0
+
+# A delivery to a subscriber is checked like a subscription to that exact topic.
+_ACTIONS = {
+    Action.PUBLISH: BrokerAction.PUBLISH,
+    Action.SUBSCRIBE: BrokerAction.SUBSCRIBE,
+    Action.RECEIVE: BrokerAction.SUBSCRIBE,
+}
+
+
+@dataclass
+class _AccessConfig:
+    access: Any = None
+    """The instance's `BrokerAccess` (typed Any: amqtt type-checks plugin configs)."""
+
+
+def _access_of(context: BaseContext) -> BrokerAccess:
+    access = getattr(context.config, "access", None)
+    if not isinstance(access, BrokerAccess):
+        raise TypeError("the Pepeunit broker plugins need {'access': BrokerAccess} as config")
+    return access
+
+
+class UnitTokenAuthPlugin(BaseAuthPlugin):
+    """Lets in the Backend and existing units (username = token); refuses everyone else."""
+
+    Config = _AccessConfig
+
+    def __init__(self, context: BaseContext) -> None:
+        super().__init__(context)
+        self._access = _access_of(context)
+
+    async def authenticate(self, *, session: MqttSession) -> bool:
+        return self._access.is_known(self._access.agent(session.username))
+
+
+class UnitTopicAccessPlugin(BaseTopicPlugin):
+    """Every publish, subscribe and delivery goes through `BrokerAccess.authorize`."""
+
+    Config = _AccessConfig
+
+    def __init__(self, context: BaseContext) -> None:
+        super().__init__(context)
+        self._access = _access_of(context)
+
+    async def topic_filtering(
+        self,
+        *,
+        session: MqttSession | None = None,
+        topic: str | None = None,
+        action: Action | None = None,
+    ) -> bool:
+        broker_action = _ACTIONS.get(action) if action is not None else None
+        if session is None or topic is None or broker_action is None:
+            return False
+        decision = self._access.authorize_token(session.username, topic, broker_action)
+        return decision is Decision.ALLOW
+
+
+def embedded_broker_config(access: BrokerAccess, host: str, port: int) -> BrokerConfig:
+    """One TCP listener and only the Pepeunit plugins (no anonymous access, no `$SYS`)."""
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    plugin_config = {"access": access}
+    return BrokerConfig(
+        listeners={"default": ListenerConfig(type=ListenerType.TCP, bind=bind)},
+        plugins={
+            f"{__name__}.{UnitTokenAuthPlugin.__name__}": plugin_config,
+            f"{__name__}.{UnitTopicAccessPlugin.__name__}": plugin_config,
+        },
+    )
+
+
+async def serve_embedded_broker(access: BrokerAccess, host: str, port: int) -> Broker:
+    """Starts the broker on the running event loop and returns it listening; stop it with
+    `await broker.shutdown()`. Quietens the `transitions` library amqtt uses (it logs every
+    session state change at INFO)."""
+    logging.getLogger("transitions").setLevel(logging.WARNING)
+    broker = Broker(embedded_broker_config(access, host, port))
+    await broker.start()
+    logger.info("embedded MQTT broker listening on %s:%d", host, port)
+    return broker
+
+
+class EmbeddedBroker:
+    """The broker in a thread with an event loop of its own, for synchronous callers.
+
+    `start()` returns once it listens (or raises why it could not); `stop()` shuts it down. As a
+    context manager it starts (unless started already) and stops.
+    """
+
+    def __init__(
+        self, access: BrokerAccess, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
+    ) -> None:
+        self.access = access
+        self.host = host
+        self.port = port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._broker: Broker | None = None
+        self._thread: threading.Thread | None = None
+        self._started = threading.Event()
+        self._start_error: BaseException | None = None
+
+    def start(self, timeout: float = START_TIMEOUT_S) -> None:
+        if self._thread is not None:
+            raise RuntimeError("the embedded broker was started already")
+        self._thread = threading.Thread(target=self._run, name="embedded-broker", daemon=True)
+        self._thread.start()
+        if not self._started.wait(timeout):
+            raise TimeoutError(f"the embedded broker did not start within {timeout} s")
+        if self._start_error is not None:
+            self._thread.join()
+            raise RuntimeError(
+                f"the embedded broker cannot listen on {self.host}:{self.port}"
+            ) from self._start_error
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        loop, broker, thread = self._loop, self._broker, self._thread
+        if loop is None or broker is None or thread is None or not thread.is_alive():
+            return
+        asyncio.run_coroutine_threadsafe(broker.shutdown(), loop).result(timeout)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout)
+
+    def __enter__(self) -> "EmbeddedBroker":
+        if self._thread is None:
+            self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            self._broker = loop.run_until_complete(
+                serve_embedded_broker(self.access, self.host, self.port)
+            )
+        except BaseException as error:
+            self._start_error = error
+            self._started.set()
+            loop.close()
+            return
+        self._started.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
+
+
+def start_embedded_broker(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    access: BrokerAccess | None = None,
+) -> EmbeddedBroker:
+    """Starts the embedded broker on `host:port` (in its own thread) and returns it listening.
+
+    It authorises clients against the units of `session_factory`'s database, as decided by
+    `BrokerAccess` (pass `access` to share one with the API of the same process; changes
+    committed through the control plane services apply at once either way). The platform's own
+    processes connect with the Backend token as username (`pepeunit broker token`). Call
+    `.stop()` (or use it as a context manager) to shut it down:
+
+        broker = start_embedded_broker(settings, session_factory, port=settings.mqtt_port)
+        ...
+        broker.stop()
+    """
+    broker = EmbeddedBroker(access or BrokerAccess(settings, session_factory), host, port)
+    broker.start()
+    return broker
