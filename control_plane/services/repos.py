@@ -112,7 +112,7 @@ def update_repo(
     session: Session, settings: Settings, user: User, uuid: UUID, data: RepoUpdate
 ) -> Repo:
     """Change the creator's repo; the result must be a valid update policy (reference §1.4)."""
-    repo = _own_repo(session, user, uuid)
+    repo = own_repo(session, user, uuid)
     changes = data.model_dump(exclude_none=True)
     if "name" in changes and changes["name"] != repo.name:
         _ensure_name_free(session, changes["name"])
@@ -133,7 +133,7 @@ def update_repo(
 
 
 def delete_repo(session: Session, user: User, uuid: UUID) -> None:
-    repo = _own_repo(session, user, uuid)
+    repo = own_repo(session, user, uuid)
     if session.scalar(select(exists().where(Unit.repo_uuid == repo.uuid))):
         raise RepoError("The repo has units; delete them first")
     session.delete(repo)
@@ -255,7 +255,8 @@ def _check_children_visibility(session: Session, repo: Repo, level: VisibilityLe
         raise RepoError(f"Units of the repo are less restricted than {level}")
 
 
-def _own_repo(session: Session, user: User, uuid: UUID) -> Repo:
+def own_repo(session: Session, user: User, uuid: UUID) -> Repo:
+    """The repo, for its creator (404 if missing, 403 for anyone else)."""
     repo = session.get(Repo, uuid)
     if repo is None:
         raise NotFoundError()

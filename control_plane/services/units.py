@@ -102,6 +102,19 @@ def update_unit(
     return unit
 
 
+def follow_target(session: Session, settings: Settings, unit: Unit) -> TargetVersion:
+    """Brings the unit's nodes to its current target (after a registry sync or a repo change)
+    and returns the target; nothing changes when the unit already runs it."""
+    repo = session.get_one(Repo, unit.repo_uuid)
+    target, schema = _validated_target(session, settings, repo, unit)
+    # A unit always has a creator: deleting the user deletes its units.
+    if target.commit != unit.current_commit_version and unit.creator_uuid is not None:
+        sync_unit_nodes(session, settings, unit, schema, unit.creator_uuid)
+        session.commit()
+        broker_access_changed(session, settings)
+    return target
+
+
 def delete_unit(session: Session, settings: Settings, user: User, uuid: UUID) -> None:
     """Nodes, edges and permissions cascade; the dataflow reloads if a pipeline went with them."""
     unit = own_unit(session, user, uuid)

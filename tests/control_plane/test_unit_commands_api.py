@@ -254,3 +254,36 @@ def test_a_broker_that_is_down_is_a_clear_error_and_an_error_status(
         response = unreachable.patch(url, json={"state": "9"}, headers=alice)
         assert response.status_code == 422, response.text
         assert client.get(f"{API}/unit_nodes/{node['uuid']}", headers=alice).json()["state"] is None
+
+
+def test_updates_on_unit_change_repo_request_and_bulk(
+    client: TestClient,
+    actors: Actors,
+    app: FastAPI,
+    source: SourceRepository,
+    mosquitto_server: MosquittoServer,
+):
+    unit = make_unit(client, actors, source)
+    update_topic = command_topic(DOMAIN, unit["uuid"], CommandTopicName.UPDATE)
+    device = Device(mosquitto_server.port, [update_topic])
+    alice, bob, admin = (actors.headers[name] for name in ("alice", "bob", "admin"))
+    try:
+        response = client.patch(f"{UNITS}/{unit['uuid']}", json={"name": "renamed"}, headers=alice)
+        assert response.status_code == 200, response.text
+        assert response.json()["firmware_update_status"] == "RequestSent"
+        assert json.loads(device.wait_for(update_topic))["COMMAND"] == "Update"
+
+        url = f"{API}/repos/update_units_firmware/{unit['repo_uuid']}"
+        assert client.patch(url, headers=bob).status_code == 403
+        assert client.patch(url, headers=alice).status_code == 204
+        assert json.loads(device.wait_for(update_topic))["COMMAND"] == "Update"
+
+        assert client.post(f"{API}/repos/bulk_update", headers=alice).status_code == 403
+        assert client.post(f"{API}/repos/bulk_update", headers=admin).status_code == 204
+        payload = json.loads(device.wait_for(update_topic))
+        assert (
+            payload["PU_COMMIT_VERSION"]
+            == unit_row(app, unit["uuid"]).firmware_update_target_commit
+        )
+    finally:
+        device.close()

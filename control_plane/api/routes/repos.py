@@ -1,12 +1,21 @@
-"""`/repos`: create (users with access to the registry), read and list (by visibility), and
-update or delete (the creator)."""
+"""`/repos`: create (users with access to the registry), read and list (by visibility), update
+or delete and update the units' firmware (the creator); the fleet-wide update (Admins)."""
 
+import logging
+import threading
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, status
 
-from control_plane.api.deps import CurrentUser, SessionDep, SettingsDep, agent_of_types
+from control_plane.api.deps import (
+    ContextDep,
+    CurrentAdmin,
+    CurrentUser,
+    SessionDep,
+    SettingsDep,
+    agent_of_types,
+)
 from control_plane.api.pagination import PageDep
 from control_plane.models.repo import (
     CommitHash,
@@ -21,7 +30,9 @@ from control_plane.models.repo import (
     TagName,
 )
 from control_plane.security import Agent, AgentType
-from control_plane.services import repos
+from control_plane.services import firmware_updates, repos
+
+logger = logging.getLogger("pepeunit.api.repos")
 
 router = APIRouter(prefix="/repos", tags=["repos"])
 
@@ -86,11 +97,41 @@ def get_available_platforms(
     return [PlatformRead(name=name, link=link) for name, link in assets]
 
 
+@router.patch("/update_units_firmware/{uuid}", status_code=status.HTTP_204_NO_CONTENT)
+def update_units_firmware(
+    uuid: UUID, user: CurrentUser, context: ContextDep, session: SessionDep
+) -> None:
+    """Every auto-updating unit of the repo follows its target and is sent an Update."""
+    repo = repos.own_repo(session, user, uuid)
+    firmware_updates.update_repo_units(session, context.settings, context.publisher, repo)
+
+
+@router.post("/bulk_update", status_code=status.HTTP_204_NO_CONTENT)
+def bulk_update(_admin: CurrentAdmin, context: ContextDep) -> None:
+    """The hourly fleet update, now, in the background: every auto-updating repo's units."""
+
+    def run() -> None:
+        try:
+            with context.session_factory() as session:
+                firmware_updates.update_all_auto_update_repos(
+                    session, context.settings, context.publisher
+                )
+        except Exception:
+            logger.exception("the bulk firmware update failed")
+
+    threading.Thread(target=run, name="bulk-firmware-update", daemon=True).start()
+
+
 @router.patch("/{uuid}")
 def update_repo(
-    uuid: UUID, data: RepoUpdate, user: CurrentUser, settings: SettingsDep, session: SessionDep
+    uuid: UUID, data: RepoUpdate, user: CurrentUser, context: ContextDep, session: SessionDep
 ) -> RepoRead:
-    return RepoRead.model_validate(repos.update_repo(session, settings, user, uuid, data))
+    """A change of the manual commit sends the repo's auto-updating units an Update."""
+    repo = repos.update_repo(session, context.settings, user, uuid, data)
+    read = RepoRead.model_validate(repo)
+    if data.default_commit is not None and not repo.is_auto_update_repo:
+        firmware_updates.update_repo_units(session, context.settings, context.publisher, repo)
+    return read
 
 
 @router.delete("/{uuid}", status_code=status.HTTP_204_NO_CONTENT)

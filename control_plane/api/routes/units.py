@@ -7,6 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, status
 
 from control_plane.api.deps import (
+    ContextDep,
     CurrentAgent,
     CurrentUser,
     SessionDep,
@@ -24,7 +25,7 @@ from control_plane.models.unit import (
     UnitUpdate,
 )
 from control_plane.security import Agent, AgentType
-from control_plane.services import units
+from control_plane.services import unit_commands, units
 
 router = APIRouter(prefix="/units", tags=["units"])
 
@@ -78,9 +79,13 @@ def get_unit(uuid: UUID, agent: UnitReader, session: SessionDep) -> UnitRead:
 
 @router.patch("/{uuid}")
 def update_unit(
-    uuid: UUID, data: UnitUpdate, user: CurrentUser, settings: SettingsDep, session: SessionDep
+    uuid: UUID, data: UnitUpdate, user: CurrentUser, context: ContextDep, session: SessionDep
 ) -> UnitRead:
-    return UnitRead.model_validate(units.update_unit(session, settings, user, uuid, data))
+    """Changes the unit, then sends it an Update (when its schema lists the topic); a broker
+    failure shows in the returned firmware status."""
+    unit = units.update_unit(session, context.settings, user, uuid, data)
+    unit_commands.send_update_if_supported(session, context.settings, context.publisher, unit)
+    return UnitRead.model_validate(unit)
 
 
 @router.delete("/{uuid}", status_code=status.HTTP_204_NO_CONTENT)
