@@ -62,7 +62,10 @@ def example_inventory(database_url: str) -> Inventory:
         with make_session_factory(engine).begin() as session:
             add_units(session, EXAMPLE_UNITS)
             applied = apply_pipeline_files(session, report.files)
-            assert applied.ok, applied.errors
+            assert applied.ok, (
+                "an example pipeline binds a node the example fleet lacks: add it to "
+                f"EXAMPLE_UNITS in {Path(__file__).name}: {[str(e) for e in applied.errors]}"
+            )
         with make_session_factory(engine)() as session:
             return read_inventory(session)
     finally:
