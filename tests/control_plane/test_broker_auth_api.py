@@ -91,7 +91,10 @@ def test_the_decision_function_answers_the_matrix(app: FastAPI, settings: Settin
     assert wrong_answers(matrix, answer) == []
 
 
-def test_the_http_hook_answers_the_matrix(client: TestClient, matrix: Matrix):
+def test_the_http_hook_answers_the_matrix(client: TestClient, settings: Settings, matrix):
+    if settings.resolved_sqlalchemy_url.startswith("postgresql"):
+        pytest.skip("the hook reads the database only through the decision tested above")
+
     def answer(token: str | None, topic: str, action: str) -> bool:
         response = client.post(AUTH, json={"token": token, "topic": topic, "action": action})
         assert response.status_code == 200, response.text
