@@ -8,6 +8,7 @@ from pepeunit_cli.flow import flow
 from pepeunit_cli.grafana import grafana
 from pepeunit_cli.migrate import migrate
 from pepeunit_cli.pipelines import pipelines
+from pepeunit_cli.up import up
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,3 +23,4 @@ main.add_command(migrate)
 main.add_command(api)
 main.add_command(broker)
 main.add_command(grafana)
+main.add_command(up)

@@ -8,6 +8,7 @@ disappears, so a killed dataflow process leaves no intake behind.
 import logging
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,6 +61,8 @@ def _route_registry(routing: RoutingArgs) -> VersionedRegistry[RouteTable]:
 def _run_intake(
     args: IntakeProcessArgs, progress: IntakeProgress, stop: Event, parent_pid: int
 ) -> None:
+    # Ctrl-C reaches the whole process group; the parent's stop request is what ends us.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -1,0 +1,171 @@
+"""`pepeunit up`: the whole platform in one process — API, dataflow and (by default) the
+embedded MQTT broker — on the embedded defaults (SQLite and chdb under PU_DATA_DIR) or on
+PostgreSQL / ClickHouse / an external broker when PU_ settings name them.
+
+One process because chdb allows one process per data directory: the API's data reads and the
+dataflow's writes share it. The dataflow's MQTT intake still runs in a child process of its
+own (see flows/intake/process.py).
+"""
+
+import logging
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from pepeunit_core.settings import Settings
+
+logger = logging.getLogger("pepeunit.up")
+
+FLOW_STOP_TIMEOUT_S = 60
+
+
+class PlatformStartError(RuntimeError):
+    """The platform cannot start; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class UpOptions:
+    host: str
+    port: int
+    embedded_broker: bool
+
+
+def up_settings(settings: Settings, options: UpOptions) -> Settings:
+    """The settings the platform runs with: unless PU_ variables say otherwise, units reach the
+    API over plain http at localhost:PORT (PU_DOMAIN is also the root of every topic), and the
+    platform's own MQTT clients log in with the Backend token."""
+    from control_plane.security import make_backend_token
+
+    given = settings.model_fields_set
+    updates: dict[str, object] = {}
+    if "domain" not in given:
+        updates["domain"] = f"localhost:{options.port}"
+    if "secure" not in given:
+        updates["secure"] = False
+    resolved = settings.model_copy(update=updates)
+    if "mqtt_username" not in given:
+        token = make_backend_token(resolved.domain, resolved.resolved_secret_key)
+        resolved = resolved.model_copy(update={"mqtt_username": token})
+    return resolved
+
+
+def _check_port_free(host: str, port: int, what: str, hint: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise PlatformStartError(
+                f"{what} cannot listen on {host}:{port} ({error.strerror}): {hint}"
+            ) from None
+
+
+def _prepare(settings: Settings) -> None:
+    from pepeunit_core.migrate import migrate_clickhouse, migrate_sql
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    logger.info("data directory %s", settings.data_dir.resolve())
+    migrate_sql(settings.resolved_sqlalchemy_url)
+    migrate_clickhouse(settings.resolved_clickhouse_url)
+    if settings.mosquitto_acl_file is not None:
+        _sync_mosquitto_acl(settings)
+
+
+def _sync_mosquitto_acl(settings: Settings) -> None:
+    """Changes made while the platform was down reach the broker before anyone connects."""
+    from control_plane.services.mosquitto_acl import MosquittoAclError, sync_mosquitto_acl
+    from pepeunit_core.db.engine import make_engine
+
+    engine = make_engine(settings.resolved_sqlalchemy_url)
+    try:
+        sync_mosquitto_acl(settings, engine)
+    except MosquittoAclError as error:
+        raise PlatformStartError(f"the Mosquitto ACL file cannot be written: {error}") from None
+    finally:
+        engine.dispose()
+
+
+def _print_welcome(settings: Settings, options: UpOptions, broker: str) -> None:
+    api = f"http://{settings.domain}{settings.app_prefix}{settings.api_v1_prefix}"
+    lines = [
+        "",
+        "Pepeunit is up.",
+        f"  API:     {api}   (docs: http://{settings.domain}{settings.app_prefix}/docs)",
+        f"  MQTT:    {broker}",
+        f"  Data:    {Path(settings.data_dir).resolve()}",
+        "Create the first user (it becomes the Admin), then log in:",
+        f"  curl -s -X POST {api}/users -H 'content-type: application/json' "
+        '-d \'{"login": "admin", "password": "change-me-now"}\'',
+        f"  curl -s -X POST {api}/users/auth -H 'content-type: application/json' "
+        '-d \'{"credentials": "admin", "password": "change-me-now"}\'',
+        "Stop with Ctrl-C.",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def run_platform(settings: Settings, options: UpOptions) -> None:
+    """Runs until Ctrl-C or SIGTERM, then stops the API, the dataflow and the broker, in that
+    order, so the dataflow stores what it holds while the broker is still there."""
+    import uvicorn
+
+    from control_plane.app import create_app
+    from flows.runner import ClusterPlacement, run_flow
+    from pepeunit_core.db.engine import make_engine, make_session_factory
+
+    settings = up_settings(settings, options)
+    _check_port_free(options.host, options.port, "The API", "pass --port or stop the other server")
+    if options.embedded_broker:
+        _check_port_free(
+            settings.mqtt_host,
+            settings.mqtt_port,
+            "The embedded MQTT broker",
+            "set PU_MQTT_PORT to a free port, or PU_MQTT_HOST to use a running broker",
+        )
+    _prepare(settings)
+
+    broker = None
+    if options.embedded_broker:
+        from control_plane.embedded_broker import start_embedded_broker
+
+        engine = make_engine(settings.resolved_sqlalchemy_url)
+        broker = start_embedded_broker(
+            settings, make_session_factory(engine), host=settings.mqtt_host, port=settings.mqtt_port
+        )
+        broker_text = f"embedded broker on {settings.mqtt_host}:{settings.mqtt_port} (amqtt)"
+    else:
+        broker_text = f"external broker at {settings.mqtt_host}:{settings.mqtt_port}"
+    logger.info("MQTT: %s", broker_text)
+
+    flow_stop = threading.Event()
+    flow_errors: list[BaseException] = []
+
+    def flow_main() -> None:
+        try:
+            run_flow(settings, ClusterPlacement(), stop_requested=flow_stop, migrate=False)
+        except BaseException as error:  # reported when the platform stops
+            flow_errors.append(error)
+            logger.exception("the dataflow stopped with an error")
+
+    flow_thread = threading.Thread(target=flow_main, name="dataflow", daemon=True)
+    flow_thread.start()
+    config = uvicorn.Config(
+        create_app(settings), host=options.host, port=options.port, log_level="info"
+    )
+    server = uvicorn.Server(config)
+    _print_welcome(settings, options, broker_text)
+    try:
+        server.run()
+    finally:
+        logger.info("stopping the dataflow (storing what it holds)")
+        flow_stop.set()
+        flow_thread.join(FLOW_STOP_TIMEOUT_S)
+        if flow_thread.is_alive():
+            logger.error("the dataflow did not stop within %d s", FLOW_STOP_TIMEOUT_S)
+        if broker is not None:
+            logger.info("stopping the embedded broker")
+            broker.stop()
+        logger.info("Pepeunit stopped")
+    if flow_errors:
+        raise PlatformStartError(f"the dataflow failed: {flow_errors[0]!r}")
