@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.control_plane_registry.git_sources import SourceRepository
-from tests.sdk.platform import (
+from tests.sdk.live_platform import (
     BrokerProbe,
     Platform,
     ProgramVersions,

@@ -19,7 +19,7 @@ from pepeunit_sdk import (
 )
 
 from tests.sdk.conftest import MakeClient, UnitFiles
-from tests.sdk.platform import Platform
+from tests.sdk.live_platform import Platform
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJ1dWlkIjoiMTExMTExMTEtMjIyMi0zMzMzLTQ0NDQtNTU1NTU1NTU1NTU1In0.c2ln"
 

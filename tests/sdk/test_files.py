@@ -16,7 +16,7 @@ from pepeunit_sdk import (
 )
 
 from tests.sdk.conftest import MakeClient, UnitFiles
-from tests.sdk.platform import Platform
+from tests.sdk.live_platform import Platform
 
 UNIT_UUID = "5b3c6a1e-8f0e-4c5e-9a57-2f1d3c4b5a60"
 

@@ -14,7 +14,7 @@ from pepeunit_sdk import (
 )
 
 from tests.sdk.conftest import MakeClient, UnitFiles
-from tests.sdk.platform import STATE_SEND_INTERVAL_S, BrokerProbe, Platform, wait_until
+from tests.sdk.live_platform import STATE_SEND_INTERVAL_S, BrokerProbe, Platform, wait_until
 from tests.sdk.running_unit import Inbox, logged, main_cycle
 from tests.sdk.socket_mqtt import SocketMqttClient
 

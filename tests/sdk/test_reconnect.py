@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.sdk.conftest import MakeClient, UnitFiles
-from tests.sdk.platform import BrokerProbe, Platform
+from tests.sdk.live_platform import BrokerProbe, Platform
 from tests.sdk.running_unit import Inbox, main_cycle
 from tests.services.restartable_mosquitto import RestartableMosquitto
 

@@ -12,7 +12,7 @@ import pytest
 from pepeunit_sdk import AbstractRestClient, RestError, RestResponse
 
 from tests.sdk.conftest import MakeClient, UnitFiles
-from tests.sdk.platform import Platform
+from tests.sdk.live_platform import Platform
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):

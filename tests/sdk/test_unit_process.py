@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.sdk.conftest import SDK_ROOT, UnitFiles
-from tests.sdk.platform import BrokerProbe, Platform
+from tests.sdk.live_platform import BrokerProbe, Platform
 from tests.services.processes import stop_process
 
 
