@@ -33,8 +33,9 @@ class UpOptions:
 
 def up_settings(settings: Settings, options: UpOptions) -> Settings:
     """The settings the platform runs with: unless PU_ variables say otherwise, units reach the
-    API over plain http at localhost:PORT (PU_DOMAIN is also the root of every topic), and the
-    platform's own MQTT clients log in with the Backend token."""
+    API over plain http at localhost:PORT (PU_DOMAIN is also the root of every topic), git
+    repositories on this machine may be registered (file:// URLs, for trying things out), and
+    the platform's own MQTT clients log in with the Backend token."""
     from control_plane.security import make_backend_token
 
     given = settings.model_fields_set
@@ -43,6 +44,8 @@ def up_settings(settings: Settings, options: UpOptions) -> Settings:
         updates["domain"] = f"localhost:{options.port}"
     if "secure" not in given:
         updates["secure"] = False
+    if "registry_allowed_url_schemes" not in given:
+        updates["registry_allowed_url_schemes"] = ("https", "file")
     resolved = settings.model_copy(update=updates)
     if "mqtt_username" not in given:
         token = make_backend_token(resolved.domain, resolved.resolved_secret_key)

@@ -67,7 +67,6 @@ def running_platform(data_dir: Path, **environment: str) -> Iterator[RunningPlat
         "PU_SECRET_KEY": SECRET_KEY,
         "PU_ENCRYPT_KEY": ENCRYPT_KEY,
         "PU_STATE_SEND_INTERVAL": "2",
-        "PU_REGISTRY_ALLOWED_URL_SCHEMES": '["https", "file"]',
         "PU_FLOW_METRICS_PORT": "0",
         "PU_FLOW_FLUSH_INTERVAL": "0.2",
         "PU_FLOW_CONFIG_POLL_INTERVAL": "0.5",
