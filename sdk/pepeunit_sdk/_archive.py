@@ -25,7 +25,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import IO
 
 from ._errors import UnsafeArchiveError, UnsupportedArchiveError
 from ._json_files import read_json_object
@@ -219,7 +219,7 @@ def _make_symlink(stage: Path, name: PurePosixPath, target: str) -> None:
 
 
 def _write_file(
-    stage: Path, name: PurePosixPath, content: BinaryIO, mode: int, mtime: float
+    stage: Path, name: PurePosixPath, content: IO[bytes], mode: int, mtime: float
 ) -> None:
     path = stage.joinpath(name)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -110,6 +110,5 @@ def _detail(content: bytes) -> str:
         body = json.loads(content)
     except ValueError:
         return content.decode("utf-8", errors="replace")[:500]
-    if isinstance(body, dict) and isinstance(body.get("detail"), str):
-        return body["detail"]
-    return str(body)[:500]
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return detail if isinstance(detail, str) else str(body)[:500]

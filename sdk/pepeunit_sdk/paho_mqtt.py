@@ -4,15 +4,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from paho.mqtt.client import (
-    CallbackAPIVersion,
-    Client,
-    ConnectFlags,
-    DisconnectFlags,
-    MQTTMessage,
-    MQTTProtocolVersion,
-)
-from paho.mqtt.enums import MQTTErrorCode
+from paho.mqtt.client import Client, ConnectFlags, DisconnectFlags, MQTTMessage
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from ._errors import MqttConnectionError, MqttNotConnectedError
@@ -83,7 +76,7 @@ class PahoMqttClient(AbstractMqttClient):
             self._connected.clear()
 
         def received(_client: Client, _userdata: Any, message: MQTTMessage) -> None:
-            on_message(message.topic, message.payload)
+            on_message(message.topic, bytes(message.payload))
 
         client.on_connect = connected
         client.on_disconnect = disconnected

@@ -11,6 +11,7 @@ import pytest
 
 from tests.control_plane_registry.git_sources import SourceRepository
 from tests.sdk.live_platform import (
+    SDK_ROOT,
     BrokerProbe,
     Platform,
     ProgramVersions,
@@ -19,13 +20,12 @@ from tests.sdk.live_platform import (
 )
 from tests.services.mosquitto import MosquittoServer
 
-SDK_ROOT = Path(__file__).resolve().parents[2] / "sdk"
 # pepeunit-sdk is a distribution of its own, not installed in the project's virtualenv: the
 # tests import it from the source tree (test_install_four_ways installs it for real).
 if str(SDK_ROOT) not in sys.path:
     sys.path.insert(0, str(SDK_ROOT))
 
-from pepeunit_sdk import PepeunitClient, RestartMode  # noqa: E402
+from pepeunit_sdk import PepeunitClient, RestartMode
 
 
 @pytest.fixture(scope="session")

@@ -3,11 +3,17 @@
 stand-in for the platform's command publisher (paho, as the platform publishes)."""
 
 import base64
+import io
 import json
+import os
 import queue
+import subprocess
+import sys
+import tarfile
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,8 +30,10 @@ from pepeunit_core.migrate import migrate_sql
 from pepeunit_core.settings import Settings
 from tests.control_plane_registry.git_sources import SourceRepository
 from tests.services.ports import LOOPBACK, free_loopback_port
+from tests.services.processes import stop_process
 
 API = "/pepeunit/api/v1"
+SDK_ROOT = Path(__file__).resolve().parents[2] / "sdk"
 UNIT_PROGRAM = Path(__file__).with_name("unit_program.py")
 STATE_SEND_INTERVAL_S = 1
 PASSWORD = "pass-word.1"
@@ -99,6 +107,10 @@ class Platform:
             self.http.post("/users/auth", json={"credentials": "alice", "password": PASSWORD})
         )["token"]
         self.alice = {"x-auth-token": token}
+        self.repo_uuid = self.add_repository(repository_url, "sdk-units")
+
+    def add_repository(self, repository_url: str, name: str) -> str:
+        """A registry for the git repository and a public repo on its main branch."""
         registry = self._check(
             self.http.post(
                 "/repository_registry",
@@ -114,16 +126,14 @@ class Platform:
             "repository_registry_uuid": registry["uuid"],
             "default_branch": "main",
             "visibility_level": "Public",
-            "name": "sdk-units",
+            "name": name,
         }
-        self.repo_uuid = self._check(self.http.post("/repos", json=repo, headers=self.alice))[
-            "uuid"
-        ]
+        return self._check(self.http.post("/repos", json=repo, headers=self.alice))["uuid"]
 
-    def create_unit(self, commit: str | None = None) -> str:
+    def create_unit(self, commit: str | None = None, repo_uuid: str | None = None) -> str:
         """A unit pinned to `commit` (default v1) of branch main; returns its uuid."""
         body = {
-            "repo_uuid": self.repo_uuid,
+            "repo_uuid": repo_uuid or self.repo_uuid,
             "visibility_level": "Public",
             "name": f"unit-{uuid.uuid4().hex[:10]}",
             "is_auto_update_from_repo_unit": False,
@@ -290,3 +300,31 @@ def wait_until(condition: Callable[[], object], timeout: float = 20.0, what: str
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what or condition}"
         time.sleep(0.05)
+
+
+def flash(platform: Platform, unit_uuid: str, program_dir: Path) -> None:
+    """What a device's first installation does: unpack the tgz (zlib, window 9) as it is."""
+    content = zlib.decompress(platform.firmware(unit_uuid, "tgz"), 9)
+    with tarfile.open(fileobj=io.BytesIO(content)) as archive:
+        archive.extractall(program_dir, filter="data")
+
+
+@contextmanager
+def running_unit_program(
+    platform: Platform, unit_uuid: str, program_dir: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """The unit's program from its archive, run as `python main.py` in its directory."""
+    flash(platform, unit_uuid, program_dir)
+    with (program_dir.parent / f"{program_dir.name}-output.txt").open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "main.py"],
+            cwd=program_dir,
+            env={**os.environ, "PYTHONPATH": str(SDK_ROOT)},
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process
+    finally:
+        stop_process(process)

@@ -1,43 +1,19 @@
 """A unit's program as a real process, as on a device: flashed with the platform's archive at
 v1, it runs, gets an Update to v2 and replaces itself with the new program (os.execv)."""
 
-import io
-import os
 import subprocess
-import sys
-import tarfile
-import zlib
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.sdk.conftest import SDK_ROOT, UnitFiles
-from tests.sdk.live_platform import BrokerProbe, Platform
-from tests.services.processes import stop_process
-
-
-def flash(platform: Platform, unit_uuid: str, program_dir: Path) -> None:
-    """What a device's first installation does: unpack the tgz (zlib, window 9) as is."""
-    content = zlib.decompress(platform.firmware(unit_uuid, "tgz"), 9)
-    with tarfile.open(fileobj=io.BytesIO(content)) as archive:
-        archive.extractall(program_dir, filter="data")
+from tests.sdk.conftest import UnitFiles
+from tests.sdk.live_platform import BrokerProbe, Platform, running_unit_program
 
 
 @pytest.fixture
 def unit_process(platform: Platform, unit: UnitFiles) -> Iterator[subprocess.Popen[bytes]]:
-    flash(platform, unit.uuid, unit.program_dir)
-    with (unit.program_dir.parent / "unit-output.txt").open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "main.py"],
-            cwd=unit.program_dir,
-            env={**os.environ, "PYTHONPATH": str(SDK_ROOT)},
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    yield process
-    stop_process(process)
+    with running_unit_program(platform, unit.uuid, unit.program_dir) as process:
+        yield process
 
 
 def test_an_update_replaces_the_running_program(
