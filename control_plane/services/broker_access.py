@@ -19,6 +19,7 @@ allowed topics are kept for `PU_BROKER_ACCESS_CACHE_SECONDS`; `note_broker_acces
 process forget them at once, so the TTL only bounds how long another process's change takes.
 """
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -28,6 +29,7 @@ from functools import lru_cache
 from uuid import UUID
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from control_plane.security import (
@@ -48,6 +50,8 @@ from control_plane.services.firmware import (
 from pepeunit_core.db.enums import UnitNodeType
 from pepeunit_core.db.models import Unit, UnitNode
 from pepeunit_core.settings import Settings
+
+logger = logging.getLogger("pepeunit.broker_access")
 
 MAX_TOKEN_LENGTH = 1024
 """Longer usernames are not tokens of ours (a unit token is ~130 characters); denied unread."""
@@ -238,20 +242,25 @@ class BrokerAccess:
         )
 
     def unit_topics(self, unit_uuid: UUID) -> UnitTopics | None:
+        """The unit's allowed topics, kept a while; None for no such unit, and also while the
+        database cannot be read (access fails closed, and that answer is not kept)."""
+        # Read the generation before the query: a change committed meanwhile invalidates it.
         generation = _changes.generation
         now = self._clock()
         kept = self._kept.get(unit_uuid)
         if kept is not None and kept.generation == generation and now < kept.expires_at:
             return kept.topics
-        # Read the generation before the query: a change committed meanwhile invalidates this.
-        with self._session_factory() as session:
-            topics = load_unit_topics(session, self._domain, unit_uuid)
+        try:
+            with self._session_factory() as session:
+                topics = load_unit_topics(session, self._domain, unit_uuid)
+        except SQLAlchemyError:
+            logger.exception(
+                "cannot read unit %s: its broker access is denied meanwhile", unit_uuid
+            )
+            return None
         if self._cache_seconds > 0:
             self._kept[unit_uuid] = _Kept(topics, generation, now + self._cache_seconds)
         return topics
-
-    def forget(self) -> None:
-        self._kept.clear()
 
 
 @lru_cache(maxsize=_TOKEN_MEMO_SIZE)

@@ -20,6 +20,7 @@ from control_plane.services.broker_access import (
     Decision,
     note_broker_access_changed,
 )
+from pepeunit_core.db.engine import make_engine, make_session_factory
 from pepeunit_core.db.enums import UnitNodeType
 from pepeunit_core.db.models import Unit, UnitNode
 from pepeunit_core.settings import Settings
@@ -237,6 +238,20 @@ def test_without_reuse_every_question_reads_the_database(
         session.execute(delete(UnitNode).where(UnitNode.uuid == matrix.a.output_pepeunit))
         session.commit()
     assert access.authorize(a, matrix.a.own_output_topic, BrokerAction.PUBLISH) is Decision.DENY
+
+
+def test_an_unreadable_database_denies_units_and_still_lets_the_backend_in(
+    settings: Settings, matrix: Matrix, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    engine = make_engine(f"sqlite:///{tmp_path / 'no such directory' / 'pepeunit.sqlite'}")
+    access = BrokerAccess(settings, make_session_factory(engine))
+    unit, backend = access.agent(matrix.a.token), access.agent(matrix.usernames["backend"])
+    publish = BrokerAction.PUBLISH
+    assert access.authorize(unit, matrix.a.own_output_topic, publish) is Decision.DENY
+    assert not access.is_known(unit)
+    assert access.authorize(backend, matrix.a.own_output_topic, publish) is Decision.ALLOW
+    assert "its broker access is denied meanwhile" in caplog.text
+    engine.dispose()
 
 
 def schema_example(inputs: list[str], outputs: list[str]) -> bytes:

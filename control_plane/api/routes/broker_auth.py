@@ -6,6 +6,7 @@ the caller holds), and it never fails: a body it cannot read is a deny, with 200
 `x-auth-token` header plays no part.
 """
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -15,6 +16,8 @@ from starlette.concurrency import run_in_threadpool
 from control_plane.api.deps import ContextDep
 from control_plane.models.broker_auth import BrokerAuthRequest, BrokerAuthResult
 from control_plane.services.broker_access import BrokerAccess, Decision, parse_action
+
+logger = logging.getLogger("pepeunit.broker_access")
 
 MAX_BODY_BYTES = 256 * 1024
 """Larger than any topic (64 KB) and token together; a bigger body is not a broker's question."""
@@ -52,10 +55,13 @@ async def authorize_broker_client(
     action = parse_action(question.action)
     if action is None:
         return BrokerAuthResult(result=Decision.DENY)
-    # A unit's topics may need the database: off the event loop.
-    decision = await run_in_threadpool(
-        access.authorize_token, question.token, question.topic, action
-    )
+    try:  # a unit's topics may need the database: off the event loop
+        decision = await run_in_threadpool(
+            access.authorize_token, question.token, question.topic, action
+        )
+    except Exception:  # the broker gets an answer whatever happens; the log gets the rest
+        logger.exception("broker authorisation failed; denied")
+        decision = Decision.DENY
     return BrokerAuthResult(result=decision)
 
 
