@@ -67,3 +67,23 @@ class LogLevel(StrEnum):
     WARNING = "Warning"
     ERROR = "Error"
     CRITICAL = "Critical"
+
+
+class AlertEventKind(StrEnum):
+    ALERT = "Alert"
+    RECOVERY = "Recovery"
+
+
+class DeliveryStatus(StrEnum):
+    """Where an alert event stands with the notifier."""
+
+    PENDING = "Pending"
+    SENT = "Sent"
+    NO_RECIPIENT = "NoRecipient"
+    """The node's owner has no linked Telegram chat: nothing to send, nothing lost."""
+
+
+class DashboardSyncStatus(StrEnum):
+    SUCCESS = "Success"
+    PROCESSING = "Processing"
+    ERROR = "Error"

@@ -24,7 +24,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .enums import (
+    AlertEventKind,
+    DashboardSyncStatus,
     DataPipeStatus,
+    DeliveryStatus,
     FirmwareUpdateStatus,
     PermissionEntity,
     RepositoryPlatform,
@@ -257,6 +260,97 @@ class Permission(Base):
     resource_unit_node_uuid: Mapped[UUID | None] = mapped_column(
         ForeignKey("units_nodes.uuid", ondelete="CASCADE"), index=True
     )
+
+
+class AlertEvent(Base):
+    """An alert or recovery raised by a node's pipeline: the notifier's outbox.
+
+    The dataflow writes it (its uuid derives from the message that raised it, so a replay
+    writes the same row); the notifier sends pending ones and records the outcome.
+    """
+
+    __tablename__ = "alert_events"
+
+    uuid: Mapped[UUID] = mapped_column(primary_key=True)
+    unit_node_uuid: Mapped[UUID] = mapped_column(
+        ForeignKey("units_nodes.uuid", ondelete="CASCADE"), index=True
+    )
+    rule_name: Mapped[str] = mapped_column(String)
+    kind: Mapped[AlertEventKind] = mapped_column(str_enum(AlertEventKind))
+    value: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+    event_datetime: Mapped[datetime]
+    delivery_status: Mapped[DeliveryStatus] = mapped_column(
+        str_enum(DeliveryStatus),
+        default=DeliveryStatus.PENDING,
+        server_default=DeliveryStatus.PENDING.value,
+        index=True,
+    )
+    attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    next_attempt_datetime: Mapped[datetime | None]
+    sent_datetime: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    create_datetime: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class TelegramVerificationCode(Base):
+    """A one-time code linking a Telegram chat to a user (`/start <code>`), short-lived."""
+
+    __tablename__ = "telegram_verification_codes"
+
+    code: Mapped[str] = mapped_column(String, primary_key=True)
+    user_uuid: Mapped[UUID] = mapped_column(
+        ForeignKey("users.uuid", ondelete="CASCADE"), index=True
+    )
+    expiration_datetime: Mapped[datetime]
+
+
+class Dashboard(Base):
+    """A user's Grafana dashboard (reference §1.9)."""
+
+    __tablename__ = "dashboards"
+
+    uuid: Mapped[UUID] = _uuid_primary_key()
+    name: Mapped[str] = mapped_column(String)
+    grafana_uuid: Mapped[UUID] = mapped_column(default=uuid4)
+    dashboard_url: Mapped[str | None] = mapped_column(String)
+    inc_last_version: Mapped[int | None]
+    sync_status: Mapped[DashboardSyncStatus | None] = mapped_column(str_enum(DashboardSyncStatus))
+    sync_error: Mapped[str | None] = mapped_column(Text)
+    sync_last_datetime: Mapped[datetime | None]
+    create_datetime: Mapped[datetime] = mapped_column(default=utc_now)
+    creator_uuid: Mapped[UUID | None] = _creator(on_delete="CASCADE")
+
+
+class DashboardPanel(Base):
+    __tablename__ = "dashboard_panels"
+
+    uuid: Mapped[UUID] = _uuid_primary_key()
+    type: Mapped[str] = mapped_column(String)
+    title: Mapped[str] = mapped_column(String)
+    create_datetime: Mapped[datetime] = mapped_column(default=utc_now)
+    dashboard_uuid: Mapped[UUID] = mapped_column(
+        ForeignKey("dashboards.uuid", ondelete="CASCADE"), index=True
+    )
+    creator_uuid: Mapped[UUID | None] = _creator(on_delete="CASCADE")
+
+
+class PanelUnitNode(Base):
+    """A node shown on a panel; a node appears on a given panel once."""
+
+    __tablename__ = "mtm_panels_unit_nodes"
+    __table_args__ = (UniqueConstraint("unit_node_uuid", "dashboard_panels_uuid"),)
+
+    uuid: Mapped[UUID] = _uuid_primary_key()
+    unit_node_uuid: Mapped[UUID] = mapped_column(
+        ForeignKey("units_nodes.uuid", ondelete="CASCADE"), index=True
+    )
+    dashboard_panels_uuid: Mapped[UUID] = mapped_column(
+        ForeignKey("dashboard_panels.uuid", ondelete="CASCADE"), index=True
+    )
+    is_last_data: Mapped[bool] = _flag(default=False)
+    is_forced_to_json: Mapped[bool] = _flag(default=False)
+    creator_uuid: Mapped[UUID | None] = _creator(on_delete="CASCADE")
 
 
 DATAFLOW_CONFIG_VERSION_ROW_ID = 1

@@ -29,6 +29,11 @@ MODEL_TABLES = {
     "units_nodes_edges",
     "permissions",
     "dataflow_config_version",
+    "alert_events",
+    "telegram_verification_codes",
+    "dashboards",
+    "dashboard_panels",
+    "mtm_panels_unit_nodes",
 }
 
 
@@ -94,7 +99,7 @@ def test_upgrade_again_is_a_no_op(migrated_engine, migrated_url, caplog):
     with caplog.at_level(logging.INFO, logger="pepeunit.migrate"):
         migrate_sql(migrated_url)
 
-    assert current_revision(migrated_engine) == head_revision(migrated_url) == "0002"
+    assert current_revision(migrated_engine) == head_revision(migrated_url) == "0003"
     with migrated_engine.connect() as connection:
         assert connection.execute(text("SELECT version FROM dataflow_config_version")).all() == [
             (7,)
@@ -145,7 +150,7 @@ def test_processes_starting_together_on_postgresql_migrate_one_at_a_time(postgre
     assert [process.returncode for process in processes] == [0, 0], errors
     engine = make_engine(postgres_database.url)
     try:
-        assert current_revision(engine) == "0002"
+        assert current_revision(engine) == "0003"
         assert schema_differences(engine, Base.metadata) == []
     finally:
         engine.dispose()
