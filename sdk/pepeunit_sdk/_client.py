@@ -1,6 +1,5 @@
 """PepeunitClient: what a unit's program holds to talk to the platform."""
 
-import importlib
 import json
 import os
 import sys
@@ -9,16 +8,18 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from types import ModuleType, TracebackType
-from typing import Self, TypeVar
+from types import TracebackType
+from typing import Self
 
 from ._archive import ProgramInstall, install_program_archive
+from ._built_in_clients import built_in_mqtt_client, built_in_rest_client, chosen_client
 from ._commands import serve_command
 from ._enums import BaseInputTopic, BaseOutputTopic, RestartMode
-from ._errors import ClientNotEnabledError, MissingDependencyError, UnknownTopicError
+from ._errors import ClientNotEnabledError, UnknownTopicError
 from ._json_files import write_json_object
 from ._logger import LogEntry, Logger
 from ._mqtt import AbstractMqttClient, MqttConnectionSettings, MqttMessage
+from ._repeated_errors import RepeatedErrors
 from ._rest import AbstractRestClient
 from ._schema import Schema
 from ._settings import Settings
@@ -29,7 +30,6 @@ __all__ = ["InputHandler", "OutputFunction", "PepeunitClient"]
 
 InputHandler = Callable[["PepeunitClient", MqttMessage], None]
 OutputFunction = Callable[["PepeunitClient"], None]
-_Client = TypeVar("_Client", AbstractMqttClient, AbstractRestClient)
 
 
 class PepeunitClient:
@@ -62,8 +62,8 @@ class PepeunitClient:
         self.settings = Settings(env_file_path)
         self.schema = Schema(schema_file_path)
         self.logger = Logger(log_file_path, self.settings, publish=self._publish_log_entry)
-        self._mqtt = _chosen_client(enable_mqtt, mqtt_client, "mqtt", _built_in_mqtt)
-        self._rest = _chosen_client(enable_rest, rest_client, "rest", _built_in_rest)
+        self._mqtt = chosen_client(enable_mqtt, mqtt_client, "mqtt", built_in_mqtt_client)
+        self._rest = chosen_client(enable_rest, rest_client, "rest", built_in_rest_client)
         self._api = None if self._rest is None else UnitApi(self._rest, self.settings)
         self.program_dir = Path(program_dir or self.settings.env_file_path.parent)
         self.restart_mode = RestartMode(restart_mode)
@@ -166,8 +166,8 @@ class PepeunitClient:
         outage does not flood log.json) and the cycle goes on.
         """
         self._stop.clear()
-        state_errors = _RepeatedErrors(self.logger, "Error sending the state")
-        output_errors = _RepeatedErrors(self.logger, "Error in the output function")
+        state_errors = RepeatedErrors(self.logger, "Error sending the state")
+        output_errors = RepeatedErrors(self.logger, "Error in the output function")
         state_due_at = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
@@ -403,64 +403,3 @@ class PepeunitClient:
         if self._rest is not None:
             self._rest.close()
         os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
-
-
-class _RepeatedErrors:
-    """Logs an exception raised in its block, unless it repeats the previous one unchanged."""
-
-    def __init__(self, logger: Logger, what: str) -> None:
-        self._logger = logger
-        self._what = what
-        self._last: str | None = None
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self,
-        _type: type[BaseException] | None,
-        error: BaseException | None,
-        _traceback: TracebackType | None,
-    ) -> bool:
-        if error is None:
-            self._last = None
-            return False
-        if not isinstance(error, Exception):
-            return False
-        text = f"{self._what}: {error!r}"
-        if text != self._last:
-            self._logger.error(text)
-            self._last = text
-        return True
-
-
-def _chosen_client(
-    enabled: bool, given: _Client | None, extra: str, build: Callable[[], _Client]
-) -> _Client | None:
-    if given is not None and not enabled:
-        raise ValueError(f"a {extra} client was given but enable_{extra} is False")
-    if not enabled:
-        return None
-    return given if given is not None else build()
-
-
-def _built_in_mqtt() -> AbstractMqttClient:
-    module = _optional_module(".paho_mqtt", "paho", "paho-mqtt", "mqtt")
-    client: AbstractMqttClient = module.PahoMqttClient()
-    return client
-
-
-def _built_in_rest() -> AbstractRestClient:
-    module = _optional_module(".httpx_rest", "httpx", "httpx", "rest")
-    client: AbstractRestClient = module.HttpxRestClient()
-    return client
-
-
-def _optional_module(name: str, dependency: str, package: str, extra: str) -> ModuleType:
-    """Imports one of the built-in client modules, which need an optional dependency."""
-    try:
-        return importlib.import_module(name, __package__)
-    except ModuleNotFoundError as error:
-        if error.name is None or error.name.split(".")[0] != dependency:
-            raise
-        raise MissingDependencyError(package, extra) from error
