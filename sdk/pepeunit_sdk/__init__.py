@@ -6,7 +6,7 @@ only when a client is enabled, so this package imports with no third-party depen
 
 from ._archive import ProgramInstall
 from ._client import InputHandler, OutputFunction, PepeunitClient
-from ._enums import BaseInputTopic, BaseOutputTopic, Command, LogLevel, RestartMode
+from ._enums import BaseInputTopic, BaseOutputTopic, LogLevel, RestartMode
 from ._errors import (
     ClientNotEnabledError,
     FileContentError,
@@ -42,7 +42,6 @@ __all__ = [
     "BaseInputTopic",
     "BaseOutputTopic",
     "ClientNotEnabledError",
-    "Command",
     "ConnectHandler",
     "FileContentError",
     "InputHandler",

@@ -116,7 +116,9 @@ class PepeunitClient:
         """Subscribe to these topics (now if connected, and after every reconnection)."""
         mqtt = self._require_mqtt()
         with self._lock:
-            self._extra_topics.extend(t for t in topics if t not in self._extra_topics)
+            for topic in topics:
+                if topic not in self._extra_topics:
+                    self._extra_topics.append(topic)
         self._sync_subscriptions(mqtt)
 
     def subscribe_all_schema_topics(self) -> None:
@@ -380,7 +382,7 @@ class PepeunitClient:
             return
         if self._connection_settings() != self._connection:
             # Not on this thread: it may be the MQTT client's own, which cannot reconnect itself.
-            threading.Thread(target=self._reconnect, name="pepeunit-reconnect").start()
+            threading.Thread(target=self._reconnect, name="pepeunit-reconnect", daemon=True).start()
 
     def _reconnect(self) -> None:
         try:

@@ -2,7 +2,7 @@
 
 from enum import IntEnum, StrEnum
 
-__all__ = ["BaseInputTopic", "BaseOutputTopic", "Command", "LogLevel", "RestartMode"]
+__all__ = ["BaseInputTopic", "BaseOutputTopic", "LogLevel", "RestartMode"]
 
 
 class LogLevel(IntEnum):
@@ -43,15 +43,6 @@ class BaseOutputTopic(StrEnum):
 
     LOG = "log/pepeunit"
     STATE = "state/pepeunit"
-
-
-class Command(StrEnum):
-    """The `COMMAND` value of a command payload."""
-
-    UPDATE = "Update"
-    ENV_UPDATE = "EnvUpdate"
-    SCHEMA_UPDATE = "SchemaUpdate"
-    LOG_SYNC = "LogSync"
 
 
 class RestartMode(StrEnum):

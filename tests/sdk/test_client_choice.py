@@ -74,7 +74,6 @@ def test_the_public_names_are_pinned():
         "BaseInputTopic",
         "BaseOutputTopic",
         "ClientNotEnabledError",
-        "Command",
         "ConnectHandler",
         "FileContentError",
         "InputHandler",
