@@ -1,5 +1,6 @@
 """The control plane's FastAPI application."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,6 +10,7 @@ from fastapi import FastAPI
 from control_plane.api.deps import ApiContext
 from control_plane.api.errors import install_error_handlers
 from control_plane.api.routes import api_router, make_info_router
+from control_plane.schedules.api_schedule import make_api_scheduler
 from control_plane.security import PasswordHashing
 from control_plane.services.broker_publisher import BrokerPublisher, MqttPublisher
 from control_plane.services.metrics import CachedMetrics
@@ -44,12 +46,18 @@ def create_app(
     )
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(running_app: FastAPI) -> AsyncIterator[None]:
         if own_publisher is not None:
             own_publisher.start()
+        scheduler = make_api_scheduler(context) if settings.schedules_enabled else None
+        running_app.state.scheduler = scheduler
+        if scheduler is not None:
+            scheduler.start()
         try:
             yield
         finally:
+            if scheduler is not None:
+                await asyncio.to_thread(scheduler.stop)
             if own_publisher is not None:
                 own_publisher.stop()
             engine.dispose()

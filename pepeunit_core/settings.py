@@ -57,6 +57,26 @@ class Settings(BaseSettings):
     max_external_repo_size: int = Field(default=50, description="Largest clone in MB.")
     min_interval_sync_repository: int = Field(default=10, description="Seconds between syncs.")
     registry_allowed_url_schemes: tuple[str, ...] = ("https",)
+    schedules_enabled: bool = Field(
+        default=True,
+        description="Run the periodic registry sync and firmware update (in one API process "
+        "among all that share the SQL database).",
+    )
+    registry_sync_interval: float = Field(
+        default=3600, gt=0, description="Seconds between scheduled syncs of every registry."
+    )
+    firmware_update_interval: float = Field(
+        default=3600,
+        gt=0,
+        description="Seconds between scheduled firmware updates of auto-updating units; they "
+        "run half an interval apart from the syncs.",
+    )
+    schedules_poll_interval: float = Field(
+        default=5,
+        gt=0,
+        description="Seconds between a waiting API process's attempts to take the schedules "
+        "over, and between the runner's checks that it still holds them.",
+    )
     state_send_interval: int = Field(default=60, description="Device state period in s.")
     ff_datapipe_default_last_value_enable: bool = True
 

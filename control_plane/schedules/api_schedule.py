@@ -1,0 +1,50 @@
+"""The API's timetable (reference §7.2), run by one API process among all workers and machines
+that share the SQL database:
+
+- on election: clone every registry whose local clone is missing (e.g. after a restore);
+- every `PU_REGISTRY_SYNC_INTERVAL` s: sync every registry as the Backend agent;
+- every `PU_FIRMWARE_UPDATE_INTERVAL` s, the first half an interval after the election (so
+  that updates fall between syncs): move the auto-updating units to their target firmware.
+"""
+
+import threading
+
+from control_plane.api.deps import ApiContext
+
+from .jobs import sync_registries, update_fleet
+from .leader_lock import make_leader_lock
+from .scheduler import Job, PeriodicJob, Scheduler
+
+
+def make_api_scheduler(context: ApiContext) -> Scheduler:
+    settings = context.settings
+
+    def sync_missing(stop: threading.Event) -> str:
+        report = sync_registries(context.session_factory, settings, stop, only_missing=True)
+        return f"registries without a clone: {report}"
+
+    def sync_all(stop: threading.Event) -> str:
+        report = sync_registries(context.session_factory, settings, stop, only_missing=False)
+        return f"registries: {report}"
+
+    def update_firmware(_stop: threading.Event) -> str:
+        report = update_fleet(context.session_factory, settings, context.publisher)
+        return f"{report.units} auto-updating units, {report.failed} failed"
+
+    return Scheduler(
+        make_leader_lock(settings),
+        on_election=[Job("missing registry clones", sync_missing)],
+        periodic=[
+            PeriodicJob(
+                Job("registry sync", sync_all),
+                interval=settings.registry_sync_interval,
+                first_after=settings.registry_sync_interval,
+            ),
+            PeriodicJob(
+                Job("firmware update", update_firmware),
+                interval=settings.firmware_update_interval,
+                first_after=settings.firmware_update_interval / 2,
+            ),
+        ],
+        poll_interval=settings.schedules_poll_interval,
+    )
