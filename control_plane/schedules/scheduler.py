@@ -42,7 +42,7 @@ class PeriodicJob:
 
     def __post_init__(self) -> None:
         if self.interval <= 0 or self.first_after < 0:
-            raise ValueError(f"{self.job.name}: the interval must be positive")
+            raise ValueError(f"{self.job.name}: needs interval > 0 and first_after >= 0")
 
     def next_run(self, elected_at: float, now: float) -> float:
         """The first time of the timetable after `now`."""
