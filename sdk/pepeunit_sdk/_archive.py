@@ -39,6 +39,7 @@ SCHEMA_FILE_NAME = "schema.json"
 _CHUNK = 1 << 16
 _STAGING_PREFIX = ".pepeunit-update-"
 _GZIP_MAGIC = b"\x1f\x8b"
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a first member, or an empty archive
 _ZLIB_AUTO_WBITS = 15  # a zlib stream's header tells its window; 15 accepts all of them
 _GZIP_WBITS = 31
 
@@ -80,12 +81,13 @@ def install_program_archive(
 def _unpack(archive_path: Path, workdir: Path, stage: Path) -> _ArchiveTime | None:
     """Unpacks into `stage`; returns the modification time of the archive's env.json."""
     with archive_path.open("rb") as file:
-        head = file.read(2)
-    if zipfile.is_zipfile(archive_path):
+        head = file.read(4)
+    # By the first bytes: zipfile.is_zipfile would also accept a tar that ends with a zip file.
+    if head in _ZIP_MAGICS:
         return _unpack_zip(archive_path, stage)
-    if head == _GZIP_MAGIC:
+    if head[:2] == _GZIP_MAGIC:
         return _unpack_tar(_decompressed(archive_path, workdir, _GZIP_WBITS), stage)
-    if _is_zlib_header(head):
+    if _is_zlib_header(head[:2]):
         return _unpack_tar(_decompressed(archive_path, workdir, _ZLIB_AUTO_WBITS), stage)
     if tarfile.is_tarfile(archive_path):
         return _unpack_tar(archive_path, stage)

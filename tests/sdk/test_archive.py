@@ -258,6 +258,20 @@ def test_archive_env_and_schema_go_to_the_units_own_files(tmp_path: Path):
     assert not (tmp_path / "program" / "env.json").exists()
 
 
+def test_a_tar_ending_with_a_zip_file_is_a_tar(local_client: PepeunitClient, tmp_path: Path):
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as writer:
+        writer.writestr("inside-the-zip.txt", "x")
+    archive = tmp_path / "update.tar"
+    archive.write_bytes(
+        tar_bytes(file_member("./main.py", b"1"), file_member("./assets.zip", inner.getvalue()))
+    )
+    local_client.update_device_program(archive)
+    program = local_client.program_dir
+    assert (program / "main.py").exists() and (program / "assets.zip").exists()
+    assert not (program / "inside-the-zip.txt").exists()
+
+
 def test_what_is_not_an_archive_is_refused(local_client: PepeunitClient, tmp_path: Path):
     archive = tmp_path / "update.tgz"
     for content in (
