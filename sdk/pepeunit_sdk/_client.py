@@ -245,12 +245,20 @@ class PepeunitClient:
         return result
 
     def perform_update(self, version: str | None = None) -> bool:
-        """Update to `version` (default: the platform's target version): download the archive,
-        install it and restart as `restart_mode` says. False when already at that version."""
+        """Move to the platform's target version: download its archive, install it and
+        restart as `restart_mode` says. False, with nothing downloaded, when the program runs
+        that version already.
+
+        `version` is the one an Update command announced: when it is the running one the
+        platform is not even asked. Otherwise the target version decides, so a late or
+        repeated command does not install the same version twice.
+        """
         api = self._require_api()
-        target = version or api.get_target_version().commit
-        if target == self.settings.PU_COMMIT_VERSION:
-            self.logger.info(f"No update needed: the program is at {target}")
+        running = self.settings.PU_COMMIT_VERSION
+        if version != running:
+            version = api.get_target_version().commit
+        if version == running:
+            self.logger.info(f"No update needed: the program is at {running}")
             return False
         archive = self.download_update()
         try:

@@ -146,6 +146,18 @@ def test_update_installs_the_new_program_version(
     assert "mode/pepeunit" in client.schema.input_topic
     assert not list(unit.program_dir.glob(".pepeunit-*"))
     assert logged(client, f"Program updated to {versions.v2}")
+
+    def answers(text: str) -> int:
+        return sum(text in entry["text"] for entry in client.logger.get_full_log())
+
+    # A late Update for v1: the platform's target is v2, which runs already.
+    probe.send_command(
+        client.schema.as_dict(),
+        "update/pepeunit",
+        {"COMMAND": "Update", "PU_COMMIT_VERSION": versions.v1},
+        until=lambda: answers("No update needed") >= 2,
+    )
+    assert answers("Program updated") == 1
     with main_cycle(client):
         state = json.loads(probe.wait_for(lambda m: m.topic == state_topic).payload)
     assert state["pu_commit_version"] == versions.v2
