@@ -303,6 +303,16 @@ def test_a_failing_job_is_logged_and_the_timetable_goes_on(
     assert FileLock(tmp_path / "schedules.lock").try_acquire(), "the lock outlived a stop"
 
 
+def test_a_periodic_job_keeps_its_timetable_and_skips_missed_runs():
+    job = PeriodicJob(Job("job", lambda _stop: ""), interval=10, first_after=5)
+    assert job.next_run(elected_at=100, now=100) == 105
+    assert job.next_run(elected_at=100, now=105) == 115
+    assert job.next_run(elected_at=100, now=107.5) == 115
+    assert job.next_run(elected_at=100, now=131) == 135  # ran late: 115 and 125 are skipped
+    with pytest.raises(ValueError):
+        PeriodicJob(Job("job", lambda _stop: ""), interval=0, first_after=0)
+
+
 def user_token(client: TestClient) -> dict[str, str | bytes]:
     register(client, "scheduler-user")
     return auth(login_token(client, "scheduler-user"))
