@@ -68,6 +68,8 @@ def create_app(
         openapi_url=f"{api_prefix}/openapi.json",
         docs_url=f"{settings.app_prefix}/docs",
         redoc_url=None,
+        # Devices cannot follow redirects: a path with a slash more or less is a 404.
+        redirect_slashes=False,
         lifespan=lifespan,
     )
     app.state.context = context

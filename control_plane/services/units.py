@@ -25,6 +25,7 @@ from control_plane.services.repos import (
     VISIBILITY_RANK,
     available_platforms,
     branch_history,
+    get_visible_repo,
     registry_api_error,
     version_settings,
 )
@@ -47,9 +48,11 @@ ENV_EXAMPLE_FILE = "env_example.json"
 
 
 def create_unit(session: Session, settings: Settings, user: User, data: UnitCreate) -> Unit:
-    repo = session.get(Repo, data.repo_uuid)
-    if repo is None:
-        raise NotFoundError("The repo does not exist")
+    """Only from a repo the user may see: a unit's firmware carries the repo's whole tree."""
+    try:
+        repo = get_visible_repo(session, Agent(AgentType.USER, user.uuid, user), data.repo_uuid)
+    except NotFoundError:
+        raise NotFoundError("The repo does not exist") from None
     _ensure_name_free(session, data.name)
     unit = Unit(**data.model_dump(), creator_uuid=user.uuid)
     _, schema = _validated_target(session, settings, repo, unit)

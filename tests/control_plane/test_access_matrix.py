@@ -811,15 +811,7 @@ ROWS: list[Row] = [
 # fmt: on
 
 
-UNIT_ON_UNSEEN_REPO = (
-    "POST /units never checks that the caller can see the repo: any user creates a unit on "
-    "another user's Private repo (and then downloads its firmware, i.e. the repository tree, "
-    "even from a private registry they have no credentials for)"
-)
-KNOWN_BUGS: dict[str, str] = {
-    "POST /units [private repo]": UNIT_ON_UNSEEN_REPO,
-    "POST /units [private repo, private registry]": UNIT_ON_UNSEEN_REPO,
-}
+KNOWN_BUGS: dict[str, str] = {}
 """Row ids that fail today, with the bug; strict, so a fix makes them fail until removed."""
 
 

@@ -259,13 +259,13 @@ def test_create_refusals(client: TestClient, world: World, source: Source):
         ("unit", {}, 403, NO_ACCESS),
         ("bob", {"name": "taken-name"}, 422, f"{UNIT_ERROR}Name is not unique"),
         ("bob", {"repo_uuid": str(uuid4())}, 404, "404: "),
-        ("bob", {"repo_uuid": world.repos["Private"]}, 422, UNIT_ERROR),
+        ("bob", {"repo_uuid": world.repos["Private"]}, 403, NO_ACCESS),  # not his to see
         ("bob", {"repo_uuid": world.repos["Internal"]}, 422, UNIT_ERROR),
         (
             "bob",
-            {"repo_uuid": world.repos["Private"], "visibility_level": "Internal"},
-            422,
-            UNIT_ERROR,
+            {"repo_uuid": world.repos["Private"], "visibility_level": "Private"},
+            403,
+            NO_ACCESS,
         ),
         ("bob", {"is_auto_update_from_repo_unit": False}, 422, UNIT_ERROR),
         ("bob", {**pinned(source), "repo_branch": "nope"}, 422, UNIT_ERROR),
