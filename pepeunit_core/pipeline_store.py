@@ -50,8 +50,12 @@ class StoredConfigError(ValueError):
 
 
 def stored_config_json(config: PipelineConfig) -> str:
-    """The reference storage form: every key present (null when absent), enums as values."""
-    return json.dumps(config.model_dump(mode="json"), separators=(",", ":"))
+    """The reference storage form: every key present (null when absent), enums as values;
+    our `alerts` extension only when the pipeline has rules."""
+    document = config.model_dump(mode="json")
+    if document.get("alerts") is None:
+        document.pop("alerts", None)
+    return json.dumps(document, separators=(",", ":"))
 
 
 def config_from_stored(text: str) -> PipelineConfig:
@@ -294,19 +298,24 @@ def _export_location(
     return {"node": str(node.uuid)}, directory / f"{node.uuid}{EXPORT_SUFFIX}"
 
 
-def _without_nulls(config: PipelineConfig) -> dict[str, Any]:
-    document: dict[str, Any] = {}
-    for section, values in config.model_dump(mode="json").items():
-        if values is None:
-            continue
-        document[section] = {key: value for key, value in values.items() if value is not None}
+def config_without_nulls(config: PipelineConfig) -> dict[str, Any]:
+    """The config as a plain document without null keys (for YAML: files and the API)."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: clean(item) for key, item in value.items() if item is not None}
+        if isinstance(value, list):
+            return [clean(item) for item in value]
+        return value
+
+    document: dict[str, Any] = clean(config.model_dump(mode="json"))
     return document
 
 
 def render_pipeline_file(node_uuid: UUID, binding: dict[str, str], config: PipelineConfig) -> str:
     header = f"# Unit node {node_uuid}, exported by `pepeunit pipelines export`.\n"
     body = yaml.dump(
-        {**binding, **_without_nulls(config)},
+        {**binding, **config_without_nulls(config)},
         Dumper=_ExportDumper,
         sort_keys=False,
         allow_unicode=True,

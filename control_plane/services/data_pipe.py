@@ -48,7 +48,12 @@ from flows.storage.ingested import IngestedRow
 from flows.storage.reads import read_aggregations, read_last_value, read_n_records, read_time_window
 from pepeunit_core.db.config_version import bump_dataflow_config_version
 from pepeunit_core.db.models import UnitNode
-from pepeunit_core.pipeline_store import StoredConfigError, config_from_stored, stored_config_json
+from pepeunit_core.pipeline_store import (
+    StoredConfigError,
+    config_from_stored,
+    config_without_nulls,
+    stored_config_json,
+)
 
 MAX_CONFIG_BYTES = 64 * 1024
 MAX_CSV_BYTES = 32 * 1024 * 1024
@@ -124,16 +129,10 @@ def node_config(node: UnitNode) -> PipelineConfig:
 def config_yaml(node: UnitNode) -> str:
     """The stored config as YAML, null keys dropped, key order kept."""
     return yaml.safe_dump(
-        _without_nulls(node_config(node).model_dump(mode="json")),
+        config_without_nulls(node_config(node)),
         sort_keys=False,
         allow_unicode=True,
     )
-
-
-def _without_nulls(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
-    return value
 
 
 # --- reads ------------------------------------------------------------------------------------

@@ -21,6 +21,15 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from flows.pipelines.alert_rules import (
+    MAX_ALERT_RULES,
+    AlertRule,
+    OfflineRule,
+    ThresholdRule,
+    check_alert_rules,
+)
+from flows.pipelines.rule_violation import RuleViolationError
+
 DEFAULT_MAX_PAYLOAD_SIZE = 256 * 1024
 """`max_size` upper bound: `PU_MQTT_MAX_PAYLOAD_SIZE` (KB) * 1024, reference default 256 KB."""
 
@@ -34,15 +43,6 @@ TIME_WINDOW_SIZES: tuple[int, ...] = (
 N_RECORDS_MIN, N_RECORDS_MAX = 1, 1024
 MAX_RATE_LIMIT = 86400
 ROUND_DECIMAL_POINT_MAX = 7
-
-
-class RuleViolationError(ValueError):
-    """A broken cross-field rule, naming the field it is reported on."""
-
-    def __init__(self, field: str, rule: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.rule = rule
 
 
 class ActivePeriodType(StrEnum):
@@ -310,9 +310,25 @@ class PipelineConfig(BaseModel):
         "filters": "Filters",
         "transformations": "Transformations",
         "processing_policy": "ProcessingPolicy",
+        "alerts": "Alerts",
     }
 
     active_period: ActivePeriod
     filters: Filters
     transformations: Transformations | None = None
     processing_policy: ProcessingPolicy
+    alerts: list[AlertRule] | None = Field(
+        default=None,
+        max_length=MAX_ALERT_RULES,
+        description="Alert rules on accepted values (an extension; see pipelines.md §4).",
+    )
+
+    @field_validator("alerts")
+    @classmethod
+    def _alerts_fit_the_pipeline(
+        cls, rules: list[ThresholdRule | OfflineRule] | None, info: ValidationInfo
+    ) -> list[ThresholdRule | OfflineRule] | None:
+        filters = info.data.get("filters")
+        if rules and filters is not None:
+            check_alert_rules(rules, filters.type_input_value is TypeInputValue.NUMBER)
+        return rules or None

@@ -6,12 +6,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from flows.pipelines.config import RuleViolationError
+from flows.pipelines.alert_rules import AlertType
+from flows.pipelines.rule_violation import RuleViolationError
 
 FILE_STAGE = "File"
 """Stage of problems with the file itself (unreadable, not YAML, not a mapping)."""
 
 _UNION_MEMBER_TAGS = frozenset({"str", "int", "float"})
+# pydantic puts the discriminator value of a tagged union member in the location: skip it.
+_DISCRIMINATOR_TAGS = frozenset(AlertType)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,8 @@ def _field_path(parts: Iterable[Any]) -> tuple[str, bool]:
         if previous_was_index and part in _UNION_MEMBER_TAGS:
             union_member = True
             continue
+        if previous_was_index and part in _DISCRIMINATOR_TAGS:
+            continue
         path = f"{path}.{part}" if path else str(part)
         previous_was_index = False
     return path, union_member
@@ -76,7 +81,11 @@ def issues_from_pydantic(
             rule, message = "item_type", "Input should be a string or a number"
         cause = detail.get("ctx", {}).get("error")
         if isinstance(cause, RuleViolationError):
-            field, rule = cause.field, cause.rule
+            # Raised inside a list item, the rule's field is relative to that item.
+            item = field if len(location) > 1 else ""
+            field, rule = (f"{item}.{cause.field}" if item else cause.field), cause.rule
+        if rule == "union_tag_invalid":
+            message = f"type must be one of {detail.get('ctx', {}).get('expected_tags')}"
         if (stage, field) in seen:
             continue
         seen.add((stage, field))
