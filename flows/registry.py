@@ -15,7 +15,6 @@ from typing import Generic, Protocol, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from flows.pipelines.config import PolicyType
 from flows.pipelines.engine import Pipeline
 from pepeunit_core.db.config_version import (
     DATAFLOW_CONFIG_CHANNEL,
@@ -33,7 +32,9 @@ class PipelineSet:
 
     version: int
     by_node: dict[str, Pipeline] = field(default_factory=dict)
-    aggregation_nodes: tuple[str, ...] = ()
+    timed_nodes: tuple[str, ...] = ()
+    """Nodes that act on the passing of time (aggregation windows, offline alert rules): the
+    dataflow sends them the watermark ticks."""
     invalid: dict[str, str] = field(default_factory=dict)
     """Nodes whose stored config no longer validates, with the first problem."""
 
@@ -53,14 +54,8 @@ def load_pipeline_set(session: Session) -> PipelineSet:
             by_node[node] = Pipeline(node, config_from_stored(stored))
         except StoredConfigError as error:
             invalid[node] = str(error)
-    aggregation_nodes = tuple(
-        sorted(
-            node
-            for node, pipeline in by_node.items()
-            if pipeline.config.processing_policy.policy_type is PolicyType.AGGREGATION
-        )
-    )
-    return PipelineSet(version, by_node, aggregation_nodes, invalid)
+    timed_nodes = tuple(sorted(node for node, pipeline in by_node.items() if pipeline.watches_time))
+    return PipelineSet(version, by_node, timed_nodes, invalid)
 
 
 def load_logged_pipeline_set(session: Session) -> PipelineSet:

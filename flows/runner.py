@@ -23,6 +23,7 @@ from flows.intake.wal import WriteAheadLog
 from flows.janitor import StorageJanitor
 from flows.metrics import FlowMetrics
 from flows.registry import pipeline_registry
+from flows.storage.alert_event_writer import AlertEventWriter
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.last_value_writer import LastValueWriter
 from flows.storage.metrics import StorageMetrics
@@ -128,6 +129,7 @@ class WriterOpener:
             ClickHouseWriter(clickhouse, self.metrics),
             LastValueWriter(session_factory, self.metrics),
             UnitStateWriter(session_factory, self.settings.state_send_interval, self.metrics),
+            AlertEventWriter(session_factory, self.metrics),
         )
 
 

@@ -152,6 +152,8 @@ def simulate_command(
             click.echo(rejected_to_json(rejected))
     for row in result.rows:
         click.echo(row_to_json(row))
+    for event in result.alerts:
+        click.echo(row_to_json(event))
     click.echo(
         f"{result.accepted_count + len(result.rejected)} message(s): "
         f"{result.accepted_count} accepted, {len(result.rejected)} rejected; "

@@ -59,7 +59,7 @@ def _router(parts: DataflowParts) -> Callable[[SourceItem], list[tuple[str, Node
         _, partition, watermark_ms = item
         return [
             (node, (item[0], node, partition, watermark_ms))
-            for node in parts.current_pipelines().aggregation_nodes
+            for node in parts.current_pipelines().timed_nodes
         ]
 
     return route

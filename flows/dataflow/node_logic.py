@@ -1,9 +1,10 @@
 """Per-node processing inside the dataflow: the engine's `NodeState` kept in bytewax state.
 
 Messages run through the node's current pipeline with their logged receive time as the clock,
-so a replay after a crash decides exactly as the first run did. Aggregation windows close on
-ticks carrying each source partition's watermark: a window closes only once every partition has
-passed its end, so messages still being replayed by a slower partition are never late.
+so a replay after a crash decides exactly as the first run did. Aggregation windows close, and
+offline alert rules look at the silence, on ticks carrying each source partition's watermark: a
+window closes only once every partition has passed its end, so messages still being replayed by
+a slower partition are never late.
 """
 
 import logging
@@ -60,7 +61,7 @@ class NodeLogic(StatefulBatchLogic[NodeItem, IngestedRow, NodeFlowState]):
                 self._process_message(pipeline, value[2], value[3], value[4], out)
             else:
                 self._state.watermarks[value[2]] = value[3]
-                self._close_windows(out)
+                self._on_watermark(pipeline, out)
         return out, StatefulBatchLogic.RETAIN
 
     def _process_message(
@@ -91,20 +92,27 @@ class NodeLogic(StatefulBatchLogic[NodeItem, IngestedRow, NodeFlowState]):
         for row in result.rows:
             row_id = _NO_INGEST_ID if isinstance(row, AggregationRow) else ingest_id
             out.append(IngestedRow(row_id, row))
+        out.extend(IngestedRow(ingest_id, event) for event in result.alerts)
         if result.rejection is None:
             metrics.accepted_for(pipeline.config.processing_policy.policy_type.value).inc()
         else:
             metrics.rejected_for(result.rejection.stage, result.rejection.reason).inc()
 
-    def _close_windows(self, out: list[IngestedRow]) -> None:
+    def _on_watermark(self, pipeline: Pipeline | None, out: list[IngestedRow]) -> None:
+        """Once every partition has passed a time: windows ending by then close and offline
+        rules look at the silence."""
         assert self._state is not None
         watermarks = self._state.watermarks
         if len(watermarks) < self._context.partition_count:
             return
         # Also when the node's pipeline was removed meanwhile: its open windows still end.
         state = self._state
-        rows = state.engine_state.open_windows.close_due(min(watermarks.values()), state.node)
+        watermark = min(watermarks.values())
+        rows = state.engine_state.open_windows.close_due(watermark, state.node)
         out.extend(IngestedRow(_NO_INGEST_ID, row) for row in rows)
+        if pipeline is not None:
+            events = pipeline.on_time(state.engine_state, watermark)
+            out.extend(IngestedRow(_NO_INGEST_ID, event) for event in events)
 
     def snapshot(self) -> NodeFlowState:
         assert self._state is not None

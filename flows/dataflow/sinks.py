@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
 
 from flows.metrics import FlowMetrics
+from flows.pipelines.alerting import AlertEventRow
 from flows.pipelines.clock import to_epoch_ms
 from flows.pipelines.rows import LastValueRow, NRecordsRow, TimeWindowRow
+from flows.storage.alert_event_writer import AlertEventWriter
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.ingested import IngestedRow
 from flows.storage.last_value_writer import LastValueWriter
@@ -35,11 +37,13 @@ def storage_partition_name(index: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Writers:
-    """One storage partition's writers: ClickHouse tables, node values and unit states."""
+    """One storage partition's writers: ClickHouse tables, node values, unit states and the
+    alert outbox."""
 
     clickhouse: ClickHouseWriter
     last_values: LastValueWriter
     unit_states: UnitStateWriter
+    alert_events: AlertEventWriter
 
 
 class StoragePartition(StatefulSinkPartition[TableBatch, None]):
@@ -61,6 +65,10 @@ class StoragePartition(StatefulSinkPartition[TableBatch, None]):
         elif isinstance(first, UnitStateRow):
             self._writers.unit_states.write(
                 [r.row for r in rows if isinstance(r.row, UnitStateRow)]
+            )
+        elif isinstance(first, AlertEventRow):
+            self._writers.alert_events.write(
+                [r.row for r in rows if isinstance(r.row, AlertEventRow)]
             )
         else:
             self._writers.clickhouse.write(rows)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from flows.pipelines import rejections
 from flows.pipelines.aggregation import OpenWindows
+from flows.pipelines.alerting import AlertEventRow, AlertState, CompiledAlerts
 from flows.pipelines.clock import to_epoch_ms, truncate_to_ms
 from flows.pipelines.config import PipelineConfig, PolicyType
 from flows.pipelines.filters import CompiledFilters, FilterMemory
@@ -24,6 +25,7 @@ class NodeState:
 
     filter_memory: FilterMemory = field(default_factory=FilterMemory)
     open_windows: OpenWindows = field(default_factory=OpenWindows)
+    alerts: AlertState = field(default_factory=AlertState)
 
     def copy(self) -> "NodeState":
         """An independent copy (a snapshot for recovery), much cheaper than deepcopy."""
@@ -31,6 +33,7 @@ class NodeState:
         return NodeState(
             FilterMemory(memory.last_accepted_at, memory.last_accepted_raw),
             self.open_windows.copy(),
+            self.alerts.copy(),
         )
 
 
@@ -39,6 +42,8 @@ class ProcessResult:
     rows: list[Row]
     """Rows to store: aggregation windows that closed, then the row of this message (if any)."""
     rejection: Rejection | None = None
+    alerts: list[AlertEventRow] = field(default_factory=list)
+    """Alerts and recoveries the accepted value raised."""
 
     @property
     def accepted(self) -> bool:
@@ -50,6 +55,7 @@ class Pipeline:
 
     __slots__ = (
         "_active_period",
+        "_alerts",
         "_filters",
         "_policy",
         "_state_type",
@@ -73,6 +79,13 @@ class Pipeline:
         self._policy = config.processing_policy
         size = self._policy.time_window_size
         self._window = timedelta(seconds=size) if size is not None else None
+        self._alerts = CompiledAlerts(unit_node_uuid, config.alerts) if config.alerts else None
+
+    @property
+    def watches_time(self) -> bool:
+        """Whether the pipeline acts on the passing of time (windows close, offline rules)."""
+        is_aggregation = self._policy.policy_type is PolicyType.AGGREGATION
+        return is_aggregation or (self._alerts is not None and self._alerts.has_offline)
 
     def process(self, state: NodeState, payload: str, now: datetime) -> ProcessResult:
         """Runs one message received at `now` through the pipeline."""
@@ -95,7 +108,16 @@ class Pipeline:
         if rejection is not None:
             return ProcessResult(rows, rejection)
         state.filter_memory.remember(payload, now)
-        return ProcessResult(rows)
+        if self._alerts is None:
+            return ProcessResult(rows)
+        alerts = self._alerts.on_value(state.alerts, value, to_epoch_ms(now))
+        return ProcessResult(rows, alerts=alerts)
+
+    def on_time(self, state: NodeState, now_ms: int) -> list[AlertEventRow]:
+        """Offline alerts due when the clock reaches `now_ms` (none without such rules)."""
+        if self._alerts is None:
+            return []
+        return self._alerts.on_time(state.alerts, now_ms)
 
     def close_due_windows(self, state: NodeState, now: datetime) -> list[AggregationRow]:
         """Rows of the node's aggregation windows that ended at or before `now`."""

@@ -5,12 +5,13 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
+from flows.pipelines.alerting import AlertEventRow
 from flows.pipelines.clock import format_utc_ms
 from flows.pipelines.rows import Row
 from flows.simulation.runner import RejectedMessage
 
 
-def row_to_json(row: Row) -> str:
+def row_to_json(row: Row | AlertEventRow) -> str:
     record: dict[str, Any] = {"table": row.table}
     for column in fields(row):
         value = getattr(row, column.name)

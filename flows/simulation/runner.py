@@ -5,7 +5,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flows.pipelines.clock import from_epoch_ms
+from flows.pipelines.alerting import AlertEventRow
+from flows.pipelines.clock import from_epoch_ms, to_epoch_ms
 from flows.pipelines.config import PipelineConfig
 from flows.pipelines.engine import NodeState, Pipeline
 from flows.pipelines.files import PipelineFile
@@ -37,6 +38,8 @@ class SimulationResult:
     """What a reader sees at the end."""
     rejected: list[RejectedMessage] = field(default_factory=list)
     accepted_count: int = 0
+    alerts: list[AlertEventRow] = field(default_factory=list)
+    """Alerts and recoveries, in the order they were raised."""
 
 
 class _PipelineRouter:
@@ -85,15 +88,25 @@ def simulate(
     now: datetime | None = None,
 ) -> SimulationResult:
     """Processes `messages` in order; at the end the clock runs on until every aggregation
-    window has closed. TimeWindow rows are shown as at `now` (default: the last message time)."""
+    window has closed. TimeWindow rows are shown as at `now` (default: the last message time).
+    Offline alert rules watch the silence up to each message's time, and up to `now` at the
+    end."""
     router = _PipelineRouter(files)
     pipelines: dict[str, Pipeline] = {}
     states: dict[str, NodeState] = {}
     stored: list[Row] = []
     result = SimulationResult(rows=[])
     last_time: datetime | None = None
+    watching: list[str] = []
+    """Nodes whose pipelines watch the clock for offline alerts."""
+
+    def watch_until(moment: datetime) -> None:
+        for node in watching:
+            result.alerts.extend(pipelines[node].on_time(states[node], to_epoch_ms(moment)))
+
     for message in messages:
         last_time = message.t
+        watch_until(message.t)
         node = router.node_of(message)
         pipeline = pipelines.get(node)
         if pipeline is None:
@@ -103,8 +116,11 @@ def simulate(
                 continue
             pipeline = pipelines[node] = Pipeline(node, config)
             states[node] = NodeState()
+            if config.alerts and pipeline.watches_time:
+                watching.append(node)
         outcome = pipeline.process(states[node], message.payload, message.t)
         stored.extend(outcome.rows)
+        result.alerts.extend(outcome.alerts)
         if outcome.rejection is None:
             result.accepted_count += 1
         else:
@@ -114,5 +130,7 @@ def simulate(
         if last_end is not None:
             stored.extend(pipeline.close_due_windows(states[node], from_epoch_ms(last_end)))
     view_time = now or last_time
+    if view_time is not None:
+        watch_until(view_time)
     result.rows = visible_rows(stored, view_time) if view_time is not None else stored
     return result

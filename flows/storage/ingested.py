@@ -3,10 +3,11 @@ from."""
 
 from dataclasses import dataclass
 
+from flows.pipelines.alerting import AlertEventRow
 from flows.pipelines.rows import Row
 from flows.units.rows import UnitLogRow, UnitStateRow
 
-StoredRow = Row | UnitStateRow | UnitLogRow
+StoredRow = Row | UnitStateRow | UnitLogRow | AlertEventRow
 
 
 @dataclass(slots=True)

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from flows.dataflow.sinks import StoragePartition, Writers
 from flows.metrics import FlowMetrics
 from flows.pipelines.rows import LastValueRow
+from flows.storage.alert_event_writer import AlertEventWriter
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.ingested import IngestedRow
 from flows.storage.last_value_writer import LastValueWriter
@@ -25,6 +26,7 @@ def test_a_refused_row_is_dropped_and_counted_the_others_are_stored(
         ClickHouseWriter(clickhouse_database.client),
         LastValueWriter(sessions),
         UnitStateWriter(sessions, state_send_interval_s=60),
+        AlertEventWriter(sessions),
     )
     partition = StoragePartition(writers, metrics)
     moment = datetime.now(UTC) + timedelta(seconds=5)

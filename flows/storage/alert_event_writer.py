@@ -1,0 +1,84 @@
+"""Writes alert events to the notifier's outbox (`alert_events` in the SQL database), batched.
+
+An event's uuid derives from what raised it, so a retried or replayed batch inserts nothing
+twice (`ON CONFLICT DO NOTHING`). Events of nodes deleted meanwhile are counted and skipped.
+"""
+
+import time
+from collections.abc import Callable, Sequence
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from flows.pipelines.alerting import AlertEventRow
+from flows.storage.last_value_writer import database_may_heal
+from flows.storage.metrics import StorageMetrics
+from flows.storage.retry import DEFAULT_RETRY, BatchNotStoredError, Retrier, RetryPolicy
+from pepeunit_core.db.models import AlertEvent, UnitNode
+
+TABLE = AlertEventRow.table
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+class AlertEventWriter:
+    def __init__(
+        self,
+        session_factory: Callable[[], Session],
+        metrics: StorageMetrics | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        *,
+        sleep: Callable[[float], object] | None = None,
+    ) -> None:
+        self._session_factory = session_factory
+        self._metrics = metrics if metrics is not None else StorageMetrics()
+        self._retrier = Retrier(retry, database_may_heal, sleep)
+
+    def write(self, rows: Sequence[AlertEventRow]) -> int:
+        """Stores the batch (retrying until it succeeds); returns the events inserted."""
+        if not rows:
+            return 0
+        metrics = self._metrics
+        started = time.perf_counter()
+        try:
+            inserted, unknown = self._retrier.run(
+                lambda: self._insert(rows),
+                table=TABLE,
+                rows=len(rows),
+                on_failure=metrics.write_failures.labels(TABLE).inc,
+                on_retry=metrics.write_retries.labels(TABLE).inc,
+            )
+        except BatchNotStoredError:
+            metrics.batches_aborted.labels(TABLE).inc()
+            raise
+        metrics.batch_write_seconds.labels(TABLE).observe(time.perf_counter() - started)
+        metrics.rows_stored.labels(TABLE).inc(inserted)
+        metrics.rows_ignored.labels(TABLE, "unknown_node").inc(unknown)
+        return inserted
+
+    def stop(self) -> None:
+        self._retrier.stop()
+
+    def _insert(self, rows: Sequence[AlertEventRow]) -> tuple[int, int]:
+        with self._session_factory() as session, session.begin():
+            nodes = {UUID(row.unit_node_uuid) for row in rows}
+            existing = set(session.scalars(select(UnitNode.uuid).where(UnitNode.uuid.in_(nodes))))
+            values = [
+                {
+                    "uuid": UUID(row.uuid),
+                    "unit_node_uuid": UUID(row.unit_node_uuid),
+                    "rule_name": row.rule_name,
+                    "kind": row.kind,
+                    "value": row.value,
+                    "message": row.message,
+                    "event_datetime": row.event_datetime,
+                }
+                for row in rows
+                if UUID(row.unit_node_uuid) in existing
+            ]
+            if not values:
+                return 0, len(rows)
+            insert = _INSERTS[session.get_bind().dialect.name](AlertEvent)
+            result = session.execute(insert.values(values).on_conflict_do_nothing())
+            return max(result.rowcount, 0), len(rows) - len(values)
