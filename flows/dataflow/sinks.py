@@ -67,9 +67,7 @@ class StoragePartition(StatefulSinkPartition[TableBatch, None]):
                 [r.row for r in rows if isinstance(r.row, UnitStateRow)]
             )
         elif isinstance(first, AlertEventRow):
-            self._writers.alert_events.write(
-                [r.row for r in rows if isinstance(r.row, AlertEventRow)]
-            )
+            self._writers.alert_events.write(rows)
         else:
             self._writers.clickhouse.write(rows)
             self._observe_latency(rows)

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from flows.pipelines.alerting import AlertEventRow
+from flows.storage.ingested import IngestedRow
 from flows.storage.last_value_writer import database_may_heal
 from flows.storage.metrics import StorageMetrics
 from flows.storage.retry import DEFAULT_RETRY, BatchNotStoredError, Retrier, RetryPolicy
@@ -35,7 +36,7 @@ class AlertEventWriter:
         self._metrics = metrics if metrics is not None else StorageMetrics()
         self._retrier = Retrier(retry, database_may_heal, sleep)
 
-    def write(self, rows: Sequence[AlertEventRow]) -> int:
+    def write(self, rows: Sequence[IngestedRow]) -> int:
         """Stores the batch (retrying until it succeeds); returns the events inserted."""
         if not rows:
             return 0
@@ -60,9 +61,10 @@ class AlertEventWriter:
     def stop(self) -> None:
         self._retrier.stop()
 
-    def _insert(self, rows: Sequence[AlertEventRow]) -> tuple[int, int]:
+    def _insert(self, ingested: Sequence[IngestedRow]) -> tuple[int, int]:
+        rows = [(item.ingest_id, item.row) for item in ingested]
         with self._session_factory() as session, session.begin():
-            nodes = {UUID(row.unit_node_uuid) for row in rows}
+            nodes = {UUID(row.unit_node_uuid) for _, row in rows if isinstance(row, AlertEventRow)}
             existing = set(session.scalars(select(UnitNode.uuid).where(UnitNode.uuid.in_(nodes))))
             values = [
                 {
@@ -73,9 +75,10 @@ class AlertEventWriter:
                     "value": row.value,
                     "message": row.message,
                     "event_datetime": row.event_datetime,
+                    "sequence": sequence,
                 }
-                for row in rows
-                if UUID(row.unit_node_uuid) in existing
+                for sequence, row in rows
+                if isinstance(row, AlertEventRow) and UUID(row.unit_node_uuid) in existing
             ]
             if not values:
                 return 0, len(rows)

@@ -280,6 +280,9 @@ class AlertEvent(Base):
     value: Mapped[str | None] = mapped_column(Text)
     message: Mapped[str] = mapped_column(Text)
     event_datetime: Mapped[datetime]
+    sequence: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    """Orders events raised at the same millisecond: the identity of the message that raised
+    them in the dataflow's log (0 for those raised by the clock)."""
     delivery_status: Mapped[DeliveryStatus] = mapped_column(
         str_enum(DeliveryStatus),
         default=DeliveryStatus.PENDING,

@@ -103,6 +103,7 @@ def upgrade() -> None:
         sa.Column("value", sa.Text(), nullable=True),
         sa.Column("message", sa.Text(), nullable=False),
         sa.Column("event_datetime", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sequence", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
         sa.Column(
             "delivery_status", sa.String(length=32), server_default="Pending", nullable=False
         ),
