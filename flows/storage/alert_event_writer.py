@@ -4,7 +4,6 @@ An event's uuid derives from what raised it, so a retried or replayed batch inse
 twice (`ON CONFLICT DO NOTHING`). Events of nodes deleted meanwhile are counted and skipped.
 """
 
-import time
 from collections.abc import Callable, Sequence
 from uuid import UUID
 
@@ -15,8 +14,8 @@ from sqlalchemy.orm import Session
 from flows.pipelines.alerting import AlertEventRow
 from flows.storage.ingested import IngestedRow
 from flows.storage.last_value_writer import database_may_heal
-from flows.storage.metrics import StorageMetrics
-from flows.storage.retry import DEFAULT_RETRY, BatchNotStoredError, Retrier, RetryPolicy
+from flows.storage.metrics import StorageMetrics, metered_write
+from flows.storage.retry import DEFAULT_RETRY, Retrier, RetryPolicy
 from pepeunit_core.db.models import AlertEvent, UnitNode
 
 TABLE = AlertEventRow.table
@@ -41,19 +40,9 @@ class AlertEventWriter:
         if not rows:
             return 0
         metrics = self._metrics
-        started = time.perf_counter()
-        try:
-            inserted, unknown = self._retrier.run(
-                lambda: self._insert(rows),
-                table=TABLE,
-                rows=len(rows),
-                on_failure=metrics.write_failures.labels(TABLE).inc,
-                on_retry=metrics.write_retries.labels(TABLE).inc,
-            )
-        except BatchNotStoredError:
-            metrics.batches_aborted.labels(TABLE).inc()
-            raise
-        metrics.batch_write_seconds.labels(TABLE).observe(time.perf_counter() - started)
+        inserted, unknown = metered_write(
+            self._retrier, metrics, TABLE, len(rows), lambda: self._insert(rows)
+        )
         metrics.rows_stored.labels(TABLE).inc(inserted)
         metrics.rows_ignored.labels(TABLE, "unknown_node").inc(unknown)
         return inserted

@@ -5,7 +5,6 @@ aggregations node, window and function), so inserting a batch again, after a fai
 may not have stored it, or on a replay after a crash, replaces rows instead of duplicating them.
 """
 
-import time
 from collections.abc import Callable, Sequence
 
 from clickhouse_connect.driver.client import Client
@@ -13,8 +12,8 @@ from clickhouse_connect.driver.exceptions import ClickHouseError, DataError
 
 from flows.storage.clickhouse_columns import COLUMNS_BY_TABLE, Columns, columns_by_table
 from flows.storage.ingested import IngestedRow
-from flows.storage.metrics import StorageMetrics
-from flows.storage.retry import DEFAULT_RETRY, BatchNotStoredError, Retrier, RetryPolicy
+from flows.storage.metrics import StorageMetrics, metered_write
+from flows.storage.retry import DEFAULT_RETRY, Retrier, RetryPolicy
 
 
 def clickhouse_may_heal(error: Exception) -> bool:
@@ -53,19 +52,13 @@ class ClickHouseWriter:
     def _insert(self, table: str, columns: Columns) -> None:
         metrics = self._metrics
         row_count = len(columns[0])
-        started = time.perf_counter()
-        try:
-            self._retrier.run(
-                lambda: self._client.insert(
-                    table, columns, column_names=COLUMNS_BY_TABLE[table], column_oriented=True
-                ),
-                table=table,
-                rows=row_count,
-                on_failure=metrics.write_failures.labels(table).inc,
-                on_retry=metrics.write_retries.labels(table).inc,
-            )
-        except BatchNotStoredError:
-            metrics.batches_aborted.labels(table).inc()
-            raise
-        metrics.batch_write_seconds.labels(table).observe(time.perf_counter() - started)
+        metered_write(
+            self._retrier,
+            metrics,
+            table,
+            row_count,
+            lambda: self._client.insert(
+                table, columns, column_names=COLUMNS_BY_TABLE[table], column_oriented=True
+            ),
+        )
         metrics.rows_stored.labels(table).inc(row_count)

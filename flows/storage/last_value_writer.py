@@ -5,7 +5,6 @@ the later row of the batch), with one UPDATE for the whole batch that never repl
 value that is newer. Rows for nodes that do not exist are counted and skipped.
 """
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
@@ -14,14 +13,14 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from flows.pipelines.rows import LastValueRow
-from flows.storage.metrics import StorageMetrics
+from flows.storage.metrics import StorageMetrics, metered_write
 from flows.storage.node_state_updates import (
     NodeStateUpdate,
     NodeValue,
     count_existing_nodes,
     node_state_update,
 )
-from flows.storage.retry import DEFAULT_RETRY, BatchNotStoredError, Retrier, RetryPolicy
+from flows.storage.retry import DEFAULT_RETRY, Retrier, RetryPolicy
 
 TABLE = LastValueRow.table
 
@@ -81,19 +80,9 @@ class LastValueWriter:
             return LastValueWriteResult(0, 0, 0, superseded)
         update = node_state_update(self._dialect(), values)
         metrics = self._metrics
-        started = time.perf_counter()
-        try:
-            updated, unknown = self._retrier.run(
-                lambda: self._update(update, values),
-                table=TABLE,
-                rows=len(values),
-                on_failure=metrics.write_failures.labels(TABLE).inc,
-                on_retry=metrics.write_retries.labels(TABLE).inc,
-            )
-        except BatchNotStoredError:
-            metrics.batches_aborted.labels(TABLE).inc()
-            raise
-        metrics.batch_write_seconds.labels(TABLE).observe(time.perf_counter() - started)
+        updated, unknown = metered_write(
+            self._retrier, metrics, TABLE, len(values), lambda: self._update(update, values)
+        )
         result = LastValueWriteResult(updated, unknown, len(values) - updated - unknown, superseded)
         metrics.rows_stored.labels(TABLE).inc(result.updated)
         metrics.rows_ignored.labels(TABLE, "unknown_node").inc(result.unknown_nodes)

@@ -1,8 +1,15 @@
 """Prometheus metrics of the storage writers."""
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from flows.storage.retry import BatchNotStoredError, Retrier
+
+T = TypeVar("T")
 
 BATCH_SECONDS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60)
 
@@ -51,3 +58,28 @@ class StorageMetrics:
             buckets=BATCH_SECONDS_BUCKETS,
             registry=registry,
         )
+
+
+def metered_write(
+    retrier: Retrier,
+    metrics: StorageMetrics,
+    table: str,
+    rows: int,
+    write: Callable[[], T],
+) -> T:
+    """Runs `write` through `retrier`, counting failures, retries, aborted batches and the
+    time a batch took in `metrics` under `table`."""
+    started = time.perf_counter()
+    try:
+        result = retrier.run(
+            write,
+            table=table,
+            rows=rows,
+            on_failure=metrics.write_failures.labels(table).inc,
+            on_retry=metrics.write_retries.labels(table).inc,
+        )
+    except BatchNotStoredError:
+        metrics.batches_aborted.labels(table).inc()
+        raise
+    metrics.batch_write_seconds.labels(table).observe(time.perf_counter() - started)
+    return result

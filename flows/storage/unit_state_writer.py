@@ -11,7 +11,6 @@ already holds (a replay) changes nothing. Reports of units that do not exist are
 skipped.
 """
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flows.storage.last_value_writer import database_may_heal
-from flows.storage.metrics import StorageMetrics
-from flows.storage.retry import DEFAULT_RETRY, BatchNotStoredError, Retrier, RetryPolicy
+from flows.storage.metrics import StorageMetrics, metered_write
+from flows.storage.retry import DEFAULT_RETRY, Retrier, RetryPolicy
 from flows.units.rows import UnitStateRow
 from pepeunit_core.db.enums import FirmwareUpdateStatus
 from pepeunit_core.db.models import Unit
@@ -89,19 +88,9 @@ class UnitStateWriter:
         if not newest:
             return UnitStateWriteResult(0, 0, 0)
         metrics = self._metrics
-        started = time.perf_counter()
-        try:
-            result = self._retrier.run(
-                lambda: self._update(newest),
-                table=TABLE,
-                rows=len(newest),
-                on_failure=metrics.write_failures.labels(TABLE).inc,
-                on_retry=metrics.write_retries.labels(TABLE).inc,
-            )
-        except BatchNotStoredError:
-            metrics.batches_aborted.labels(TABLE).inc()
-            raise
-        metrics.batch_write_seconds.labels(TABLE).observe(time.perf_counter() - started)
+        result = metered_write(
+            self._retrier, metrics, TABLE, len(newest), lambda: self._update(newest)
+        )
         metrics.rows_stored.labels(TABLE).inc(result.updated)
         metrics.rows_ignored.labels(TABLE, "unknown_unit").inc(result.unknown_units)
         metrics.rows_ignored.labels(TABLE, "stale").inc(result.stale)
