@@ -4,6 +4,7 @@ import click
 
 from pepeunit_cli.api import api
 from pepeunit_cli.broker import broker
+from pepeunit_cli.demo import demo
 from pepeunit_cli.flow import flow
 from pepeunit_cli.grafana import grafana
 from pepeunit_cli.migrate import migrate
@@ -24,3 +25,4 @@ main.add_command(api)
 main.add_command(broker)
 main.add_command(grafana)
 main.add_command(up)
+main.add_command(demo)

@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from pepeunit_cli.companion import Companion, start_when_serving
 from pepeunit_core.settings import Settings
 
 logger = logging.getLogger("pepeunit.up")
@@ -108,9 +109,12 @@ def _print_welcome(settings: Settings, options: UpOptions, broker: str) -> None:
     print("\n".join(lines), flush=True)
 
 
-def run_platform(settings: Settings, options: UpOptions) -> None:
+def run_platform(
+    settings: Settings, options: UpOptions, companion: Companion | None = None
+) -> None:
     """Runs until Ctrl-C or SIGTERM, then stops the API, the dataflow and the broker, in that
-    order, so the dataflow stores what it holds while the broker is still there."""
+    order, so the dataflow stores what it holds while the broker is still there. A companion
+    (see pepeunit_cli/companion.py) says its own welcome and stops first."""
     import uvicorn
 
     from control_plane.app import create_app
@@ -157,10 +161,15 @@ def run_platform(settings: Settings, options: UpOptions) -> None:
         create_app(settings), host=options.host, port=options.port, log_level="info"
     )
     server = uvicorn.Server(config)
-    _print_welcome(settings, options, broker_text)
+    if companion is None:
+        _print_welcome(settings, options, broker_text)
+    else:
+        start_when_serving(companion, server, settings)
     try:
         server.run()
     finally:
+        if companion is not None:
+            companion.stop()
         logger.info("stopping the dataflow (storing what it holds)")
         flow_stop.set()
         flow_thread.join(FLOW_STOP_TIMEOUT_S)
