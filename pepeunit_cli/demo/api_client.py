@@ -14,8 +14,8 @@ class ApiError(RuntimeError):
     """The API answered with an error, or could not be reached."""
 
     def __init__(self, method: str, path: str, status: int | None, detail: str) -> None:
-        where = f"{method} {path}"
-        super().__init__(f"{where}: {status} {detail}" if status else f"{where}: {detail}")
+        shown = detail if status is None or detail.startswith(str(status)) else f"{status} {detail}"
+        super().__init__(f"{method} {path}: {shown}")
         self.status = status
 
 

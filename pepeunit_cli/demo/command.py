@@ -48,7 +48,8 @@ def demo(port: int, work_dir: Path) -> None:
     except (SourcesNotFoundError, WorkDirError, UnitRuntimeError) as error:
         raise click.ClickException(str(error)) from None
     settings = Settings()
-    if "data_dir" not in settings.model_fields_set:
+    data_dir_given = "data_dir" in settings.model_fields_set
+    if not data_dir_given:
         settings = settings.model_copy(update={"data_dir": work.data})
     embedded = "mqtt_host" not in settings.model_fields_set
     runner = DemoRunner(work, sources, runtime, port)
@@ -59,4 +60,7 @@ def demo(port: int, work_dir: Path) -> None:
     except KeyboardInterrupt:
         pass  # everything has stopped cleanly; uvicorn re-raises the Ctrl-C it handled
     if runner.failure is not None:
-        raise click.ClickException(f"the demo could not start: {runner.failure}")
+        hint = ""
+        if data_dir_given:
+            hint = f" (PU_DATA_DIR={settings.data_dir} may hold an earlier demo: use an empty one)"
+        raise click.ClickException(f"the demo could not start: {runner.failure}{hint}")

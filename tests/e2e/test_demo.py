@@ -27,8 +27,10 @@ from tests.services.ports import free_loopback_port
 
 START_TIMEOUT_S = 90
 STOP_TIMEOUT_S = 60
+# The units' first values come within seconds of the guide; this much more for a loaded machine.
+FIRST_VALUES_S = 45
 # The first window holding values ends at the first minute boundary after the thermometer's
-# first value (a few seconds after the guide); its row follows within a few seconds.
+# first value; its row follows within seconds, once later values moved the clock past it.
 AGGREGATION_GRACE_S = 30
 DECISION = re.compile(r"heating (on|off) at (-?\d+\.\d\d) °C")
 
@@ -160,13 +162,14 @@ def check_living_system(demo: RunningDemo, api: Api) -> None:
     heater, heater_nodes = api.unit("heater-1")
     _thermometer, thermometer_nodes = api.unit("thermometer-1")
     heating = heater_nodes["heating/pepeunit"]
-    soon = demo.ready_at + 30
+    soon = demo.ready_at + FIRST_VALUES_S
 
     def decisions_stored() -> bool:
         demo.assert_alive()
         return len(api.rows(heating, "NRecords")) >= 3
 
     wait_until(decisions_stored, "the heater's decisions stored by its NRecords pipeline", soon)
+    values_seen_at = time.time()  # the thermometer's first value came before
     assert {row["state"] for row in api.rows(heating, "NRecords")} <= {"on", "off"}
 
     # The heater decides only on temperatures routed to it: its log says what it received.
@@ -179,7 +182,7 @@ def check_living_system(demo: RunningDemo, api: Api) -> None:
             assert 10 < float(match.group(2)) < 30, text  # the thermometer's range
 
     temperature = thermometer_nodes["temperature/pepeunit"]
-    window_end = math.ceil((demo.ready_at + 5) / 60) * 60
+    window_end = math.ceil(values_seen_at / 60) * 60
     wait_until(
         lambda: api.rows(temperature, "Aggregation"),
         "the thermometer's first Aggregation row (a minute's average)",
