@@ -44,7 +44,7 @@ def demo(port: int, work_dir: Path) -> None:
     try:
         sources = find_sources()
         work = fresh_work_dir(work_dir)
-        runtime = prepare_unit_runtime(sources.sdk, sources.constraints)
+        runtime = prepare_unit_runtime(sources.sdk)
     except (SourcesNotFoundError, WorkDirError, UnitRuntimeError) as error:
         raise click.ClickException(str(error)) from None
     settings = Settings()

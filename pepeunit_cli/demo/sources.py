@@ -19,8 +19,6 @@ class DemoSources:
     """Pipeline files bound to the demo's units by name (`unit:` + `topic:`)."""
     sdk: Path
     """The directory holding the `pepeunit_sdk` package."""
-    constraints: Path
-    """The pinned versions (constraints.txt)."""
 
 
 def find_sources(root: Path = REPOSITORY_ROOT) -> DemoSources:
@@ -28,7 +26,6 @@ def find_sources(root: Path = REPOSITORY_ROOT) -> DemoSources:
         examples=root / "examples",
         pipelines=root / "examples" / "pipelines",
         sdk=root / "sdk",
-        constraints=root / "constraints.txt",
     )
     for directory in (sources.examples, sources.pipelines, sources.sdk / "pepeunit_sdk"):
         if not directory.is_dir():
