@@ -113,10 +113,15 @@ class Settings(BaseSettings):
     grafana_url: str | None = Field(
         default=None,
         description="Grafana's base URL, e.g. http://grafana:3000, for `pepeunit grafana "
-        "generate --push`.",
+        "generate --push` and POST /grafana/sync_dashboard.",
     )
     grafana_token: str | None = Field(
-        default=None, description="A Grafana service account token (Editor) for --push."
+        default=None,
+        description="A Grafana service account token (Editor) for --push and for "
+        "POST /grafana/sync_dashboard.",
+    )
+    grafana_limit_unit_node_per_one_panel: int = Field(
+        default=10, ge=1, description="Most unit nodes one dashboard panel shows."
     )
 
     flow_client_id: str = Field(

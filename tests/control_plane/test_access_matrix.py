@@ -57,7 +57,10 @@ from pepeunit_core.db.enums import (
 )
 from pepeunit_core.db.models import (
     Base,
+    Dashboard,
+    DashboardPanel,
     DataflowConfigVersion,
+    PanelUnitNode,
     Repo,
     RepositoryRegistry,
     Unit,
@@ -460,6 +463,45 @@ def fresh_edge(output_unit: str, input_unit: str, creator: str) -> Fresh:
     return fresh
 
 
+def fresh_dashboard(*, panel: bool = False, link: bool = False) -> Fresh:
+    """alice's dashboard (`dashboard`), with a panel (`panel`) showing her node out_private."""
+
+    def fresh(world: World) -> Names:
+        def build(session: Session) -> Names:
+            alice = world.uuid("owner")
+            dashboard = Dashboard(name=short_name("dash"), creator_uuid=alice)
+            session.add(dashboard)
+            session.flush()
+            names = {"dashboard": str(dashboard.uuid), "name": short_name("panel")}
+            if panel or link:
+                made = DashboardPanel(
+                    type="timeseries",
+                    title="levels",
+                    dashboard_uuid=dashboard.uuid,
+                    creator_uuid=alice,
+                )
+                session.add(made)
+                session.flush()
+                names["panel"] = str(made.uuid)
+                if link:
+                    session.add(
+                        PanelUnitNode(
+                            unit_node_uuid=world.uuid("out_private"),
+                            dashboard_panels_uuid=made.uuid,
+                            creator_uuid=alice,
+                        )
+                    )
+            return names
+
+        return _add(world, build)
+
+    return fresh
+
+
+def owners_dashboard_listed(world: World, response: httpx.Response) -> bool:
+    return any(item["creator_uuid"] == world.ids["owner"] for item in response.json()["dashboards"])
+
+
 def granted(
     agent: str, agent_kind: PermissionEntity, resource: str, kind: PermissionEntity
 ) -> Fresh:
@@ -807,6 +849,34 @@ ROWS: list[Row] = [
         params={"agent_uuid": "{unit_private}", "resource_uuid": "{out_internal}"}),
     # metrics: anyone
     row("GET /metrics/", "anyone", "/metrics/", EVERYONE),
+    # dashboards: the creator's alone (listing too); linking also needs the node's creator
+    row("POST /grafana/create_dashboard", "users", "/grafana/create_dashboard", USERS,
+        status=201, fresh=fresh_name, json={"name": "{name}"}),
+    row("POST /grafana/create_dashboard_panel", "alice's dashboard",
+        "/grafana/create_dashboard_panel", OWNER, status=201, fresh=fresh_dashboard(),
+        json={"dashboard_uuid": "{dashboard}", "title": "{name}", "type": "gauge"}),
+    row("POST /grafana/link_unit_node_to_panel", "alice's panel and node",
+        "/grafana/link_unit_node_to_panel", OWNER, status=201,
+        fresh=fresh_dashboard(panel=True),
+        json={"unit_node_uuid": "{out_private}", "dashboard_panels_uuid": "{panel}",
+              "is_last_data": False, "is_forced_to_json": False}),
+    row("GET /grafana/get_dashboard/{uuid}", "alice's", "/grafana/get_dashboard/{dashboard}",
+        OWNER, fresh=fresh_dashboard()),
+    row("GET /grafana/get_dashboards", "alice's among them", "/grafana/get_dashboards", OWNER,
+        hidden=frozenset({"other_user", "admin"}), fresh=fresh_dashboard(),
+        shows=owners_dashboard_listed),
+    row("GET /grafana/get_dashboard_panels/{uuid}", "alice's",
+        "/grafana/get_dashboard_panels/{dashboard}", OWNER, fresh=fresh_dashboard(link=True)),
+    row("POST /grafana/sync_dashboard", "alice's, no Grafana set up",
+        "/grafana/sync_dashboard", OWNER, fresh=fresh_dashboard(panel=True),
+        params={"uuid": "{dashboard}"}),
+    row("DELETE /grafana/delete_dashboard/{uuid}", "alice's",
+        "/grafana/delete_dashboard/{dashboard}", OWNER, status=204, fresh=fresh_dashboard()),
+    row("DELETE /grafana/delete_panel/{uuid}", "alice's", "/grafana/delete_panel/{panel}",
+        OWNER, status=204, fresh=fresh_dashboard(panel=True)),
+    row("DELETE /grafana/delete_link/{uuid}", "alice's", "/grafana/delete_link/ignored", OWNER,
+        status=204, fresh=fresh_dashboard(link=True),
+        params={"unit_node_uuid": "{out_private}", "dashboard_panel_uuid": "{panel}"}),
 ]
 # fmt: on
 

@@ -179,6 +179,15 @@ EXTRAS: dict[str, Extra] = {
     "POST /unit_nodes/set_data_pipe_data_csv": Extra(unknown={"query.uuid": 404}),
     "POST /units/set_state_storage/{uuid}": Extra(accepts={"body.state": TEXT | {"nul"}}),
     "PATCH /unit_nodes/set_state_input/{uuid}": Extra(accepts={"body.state": TEXT}),
+    "POST /grafana/create_dashboard_panel": Extra(unknown={"body.dashboard_uuid": 404}),
+    "POST /grafana/link_unit_node_to_panel": Extra(
+        unknown={"body.unit_node_uuid": 404, "body.dashboard_panels_uuid": 404}
+    ),
+    "GET /grafana/get_dashboards": listing(),
+    "POST /grafana/sync_dashboard": Extra(unknown={"query.uuid": 404}),
+    "DELETE /grafana/delete_link/{uuid}": Extra(
+        unknown={"query.unit_node_uuid": 404, "query.dashboard_panel_uuid": 404}
+    ),
 }
 
 

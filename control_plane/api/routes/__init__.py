@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from . import (
     broker_auth,
+    dashboards,
     data_pipe,
     info,
     metrics,
@@ -28,6 +29,7 @@ api_router.include_router(units.router)
 api_router.include_router(unit_nodes.router)
 api_router.include_router(permissions.router)
 api_router.include_router(metrics.router)
+api_router.include_router(dashboards.router)
 
 make_info_router = info.make_router
 
