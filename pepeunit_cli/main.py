@@ -3,6 +3,7 @@
 import click
 
 from pepeunit_cli.api import api
+from pepeunit_cli.bot import bot
 from pepeunit_cli.broker import broker
 from pepeunit_cli.demo import demo
 from pepeunit_cli.flow import flow
@@ -25,4 +26,5 @@ main.add_command(api)
 main.add_command(broker)
 main.add_command(grafana)
 main.add_command(up)
+main.add_command(bot)
 main.add_command(demo)

@@ -11,9 +11,18 @@ import os
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _reference_mode_name(value: object) -> object:
+    """The reference spells polling `pooling`; its .env files keep working."""
+    return "polling" if value == "pooling" else value
+
+
+TelegramBotMode = Annotated[Literal["polling", "webhook"], BeforeValidator(_reference_mode_name)]
 
 
 class Settings(BaseSettings):
@@ -122,6 +131,27 @@ class Settings(BaseSettings):
     )
     grafana_limit_unit_node_per_one_panel: int = Field(
         default=10, ge=1, description="Most unit nodes one dashboard panel shows."
+    )
+
+    telegram_token: str | None = Field(
+        default=None, description="The Telegram bot's token (from @BotFather); unset: no bot."
+    )
+    telegram_bot_link: str | None = Field(
+        default=None,
+        description="The bot's link, e.g. https://t.me/pepeunit_bot; verification links (GET "
+        "/users/generate_verification_link/) point there, and need it.",
+    )
+    telegram_bot_mode: TelegramBotMode = Field(
+        default="polling",
+        description="polling: `pepeunit bot` asks Telegram for updates; webhook: Telegram posts "
+        "them to POST {PU_APP_PREFIX}{PU_API_V1_PREFIX}/bot and `pepeunit bot` keeps the "
+        "webhook registered. The reference's `pooling` means polling.",
+    )
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org", description="The Telegram Bot API server."
+    )
+    telegram_items_per_page: int = Field(
+        default=7, ge=1, le=50, description="Units or log entries per page of the bot's lists."
     )
 
     flow_client_id: str = Field(

@@ -849,6 +849,12 @@ ROWS: list[Row] = [
         params={"agent_uuid": "{unit_private}", "resource_uuid": "{out_internal}"}),
     # metrics: anyone
     row("GET /metrics/", "anyone", "/metrics/", EVERYONE),
+    # Telegram: verification links for users (this world sets up no bot: 405); the webhook
+    # for Telegram, which sends no token (and is not in webhook mode here: 405)
+    row("GET /users/generate_verification_link/", "no bot set up",
+        "/users/generate_verification_link/", USERS, status=405),
+    row("POST /bot", "not in webhook mode", "/bot", ANONYMOUS, status=405,
+        json={"update_id": 1}),
     # dashboards: the creator's alone (listing too); linking also needs the node's creator
     row("POST /grafana/create_dashboard", "users", "/grafana/create_dashboard", USERS,
         status=201, fresh=fresh_name, json={"name": "{name}"}),

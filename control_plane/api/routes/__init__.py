@@ -11,6 +11,7 @@ from . import (
     permissions,
     repos,
     repository_registry,
+    telegram_bot,
     unit_device,
     unit_nodes,
     units,
@@ -30,6 +31,7 @@ api_router.include_router(unit_nodes.router)
 api_router.include_router(permissions.router)
 api_router.include_router(metrics.router)
 api_router.include_router(dashboards.router)
+api_router.include_router(telegram_bot.router)
 
 make_info_router = info.make_router
 

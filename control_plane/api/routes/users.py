@@ -1,6 +1,7 @@
-"""`/users`: registration and login (anonymous only), reading (users), self-update, and
-blocking (Admin)."""
+"""`/users`: registration and login (anonymous only), reading (users), self-update, Telegram
+verification links, and blocking (Admin)."""
 
+from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -12,8 +13,9 @@ from control_plane.api.deps import (
     CurrentAdmin,
     CurrentUser,
     SessionDep,
+    SettingsDep,
 )
-from control_plane.api.errors import NoAccessError
+from control_plane.api.errors import FeatureFlagError, NoAccessError
 from control_plane.api.pagination import PageDep
 from control_plane.models.user import (
     AccessToken,
@@ -25,7 +27,7 @@ from control_plane.models.user import (
     UserUpdate,
 )
 from control_plane.security import make_user_token
-from control_plane.services import users
+from control_plane.services import telegram_link, users
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -55,6 +57,18 @@ def list_users(
 ) -> UsersResult:
     count, rows = users.list_users(session, filters, page)
     return UsersResult(count=count, users=[UserRead.model_validate(row) for row in rows])
+
+
+@router.get("/generate_verification_link/")
+def generate_verification_link(
+    user: CurrentUser, settings: SettingsDep, session: SessionDep
+) -> str:
+    """A link to the Telegram bot with a one-time code (valid 60 s): opening it sends
+    `/start <code>`, which links that chat to you."""
+    if not settings.telegram_bot_link:
+        raise FeatureFlagError("The Telegram bot is not set up here (PU_TELEGRAM_BOT_LINK)")
+    code = telegram_link.create_verification_code(session, user, datetime.now(UTC))
+    return telegram_link.verification_link(settings.telegram_bot_link, code)
 
 
 @router.get("/{uuid}")

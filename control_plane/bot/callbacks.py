@@ -1,0 +1,41 @@
+"""What the bot's buttons carry (Telegram allows 64 bytes): the page or unit they act on."""
+
+from enum import StrEnum
+from uuid import UUID
+
+from aiogram.filters.callback_data import CallbackData
+
+from control_plane.services.unit_commands import UnitCommand
+
+
+class UnitsPage(CallbackData, prefix="units"):
+    page: int
+    mine: bool
+
+
+class UnitView(CallbackData, prefix="unit"):
+    uuid: UUID
+
+
+class UnitCommandCall(CallbackData, prefix="cmd"):
+    uuid: UUID
+    command: UnitCommand
+
+
+class UnitDownload(StrEnum):
+    ENV = "env"
+    ZIP = "zip"
+    TAR = "tar"
+    TGZ = "tgz"
+
+
+class UnitFileCall(CallbackData, prefix="file"):
+    uuid: UUID
+    file: UnitDownload
+
+
+class LogsPage(CallbackData, prefix="logs"):
+    uuid: UUID
+    page: int
+    edit: bool
+    """Paging within the logs message (else the logs come as a new message)."""

@@ -1,0 +1,1 @@
+"""The bot's routers, one module per group of commands."""
