@@ -9,6 +9,7 @@ from pepeunit_cli.demo import demo
 from pepeunit_cli.flow import flow
 from pepeunit_cli.grafana import grafana
 from pepeunit_cli.migrate import migrate
+from pepeunit_cli.notifier import notifier
 from pepeunit_cli.pipelines import pipelines
 from pepeunit_cli.up import up
 
@@ -26,5 +27,6 @@ main.add_command(api)
 main.add_command(broker)
 main.add_command(grafana)
 main.add_command(up)
+main.add_command(notifier)
 main.add_command(bot)
 main.add_command(demo)

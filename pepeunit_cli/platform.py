@@ -12,9 +12,13 @@ import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pepeunit_cli.companion import Companion, start_when_serving
 from pepeunit_core.settings import Settings
+
+if TYPE_CHECKING:
+    from control_plane.notifier.service import Notifier
 
 logger = logging.getLogger("pepeunit.up")
 
@@ -109,6 +113,21 @@ def _print_welcome(settings: Settings, options: UpOptions, broker: str) -> None:
     print("\n".join(lines), flush=True)
 
 
+def _start_notifier(settings: Settings) -> "Notifier | None":
+    """Alerts go to Telegram when the bot has a token; they wait in the outbox otherwise."""
+    if not settings.telegram_token:
+        logger.info("alerts are kept in the outbox: set PU_TELEGRAM_TOKEN to send them")
+        return None
+    from control_plane.notifier.service import Notifier
+    from pepeunit_core.db.engine import make_engine, make_session_factory
+
+    notifier = Notifier(
+        settings, make_session_factory(make_engine(settings.resolved_sqlalchemy_url))
+    )
+    notifier.start()
+    return notifier
+
+
 def run_platform(
     settings: Settings, options: UpOptions, companion: Companion | None = None
 ) -> None:
@@ -157,6 +176,7 @@ def run_platform(
 
     flow_thread = threading.Thread(target=flow_main, name="dataflow", daemon=True)
     flow_thread.start()
+    notifier = _start_notifier(settings)
     config = uvicorn.Config(
         create_app(settings), host=options.host, port=options.port, log_level="info"
     )
@@ -170,6 +190,8 @@ def run_platform(
     finally:
         if companion is not None:
             companion.stop()
+        if notifier is not None:
+            notifier.stop()
         logger.info("stopping the dataflow (storing what it holds)")
         flow_stop.set()
         flow_thread.join(FLOW_STOP_TIMEOUT_S)
