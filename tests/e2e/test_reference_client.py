@@ -72,7 +72,7 @@ def source(tmp_path: Path) -> SourceRepository:
     return repository
 
 
-def wait_until(condition: Callable[[], object], what: str, timeout_s: float = 30) -> None:
+def wait_until(condition: Callable[[], object], what: str, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
@@ -297,4 +297,4 @@ def run_device_scenario(
             unit["firmware_update_status"] == "Success" and unit["current_commit_version"] == second
         )
 
-    wait_until(updated, "the firmware status Success after the device reported v2", 40)
+    wait_until(updated, "the firmware status Success after the device reported v2", 90)
