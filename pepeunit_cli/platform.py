@@ -18,7 +18,9 @@ from pepeunit_cli.companion import Companion, start_when_serving
 from pepeunit_core.settings import Settings
 
 if TYPE_CHECKING:
+    from control_plane.bot.in_thread import BotThread
     from control_plane.notifier.service import Notifier
+    from control_plane.services.broker_publisher import MqttPublisher
 
 logger = logging.getLogger("pepeunit.up")
 
@@ -113,19 +115,46 @@ def _print_welcome(settings: Settings, options: UpOptions, broker: str) -> None:
     print("\n".join(lines), flush=True)
 
 
-def _start_notifier(settings: Settings) -> "Notifier | None":
-    """Alerts go to Telegram when the bot has a token; they wait in the outbox otherwise."""
+@dataclass
+class TelegramParts:
+    """The alert notifier and, in polling mode, the bot: started with a token, stopped first."""
+
+    notifier: "Notifier"
+    bot: "BotThread | None"
+    bot_publisher: "MqttPublisher | None"
+
+    def stop(self) -> None:
+        if self.bot is not None:
+            self.bot.stop()
+        if self.bot_publisher is not None:
+            self.bot_publisher.stop()
+        self.notifier.stop()
+
+
+def _start_telegram(settings: Settings) -> TelegramParts | None:
+    """With PU_TELEGRAM_TOKEN: alerts go to Telegram and the bot answers (polling; in webhook
+    mode the API answers). Without it alerts wait in the outbox."""
     if not settings.telegram_token:
         logger.info("alerts are kept in the outbox: set PU_TELEGRAM_TOKEN to send them")
         return None
+    from control_plane.bot.in_thread import BotThread
+    from control_plane.bot.services import BotServices
     from control_plane.notifier.service import Notifier
+    from control_plane.services.broker_publisher import MqttPublisher
+    from pepeunit_core.crypto import Cipher
     from pepeunit_core.db.engine import make_engine, make_session_factory
 
-    notifier = Notifier(
-        settings, make_session_factory(make_engine(settings.resolved_sqlalchemy_url))
-    )
+    sessions = make_session_factory(make_engine(settings.resolved_sqlalchemy_url))
+    notifier = Notifier(settings, sessions)
     notifier.start()
-    return notifier
+    bot = publisher = None
+    if settings.telegram_bot_mode == "polling":
+        publisher = MqttPublisher(settings, client_id_prefix="pepeunit-bot")
+        publisher.start()
+        cipher = Cipher(settings.resolved_encrypt_key)
+        bot = BotThread(BotServices(settings, sessions, cipher, publisher))
+        bot.start()
+    return TelegramParts(notifier, bot, publisher)
 
 
 def run_platform(
@@ -176,7 +205,7 @@ def run_platform(
 
     flow_thread = threading.Thread(target=flow_main, name="dataflow", daemon=True)
     flow_thread.start()
-    notifier = _start_notifier(settings)
+    telegram = _start_telegram(settings)
     config = uvicorn.Config(
         create_app(settings), host=options.host, port=options.port, log_level="info"
     )
@@ -190,8 +219,8 @@ def run_platform(
     finally:
         if companion is not None:
             companion.stop()
-        if notifier is not None:
-            notifier.stop()
+        if telegram is not None:
+            telegram.stop()
         logger.info("stopping the dataflow (storing what it holds)")
         flow_stop.set()
         flow_thread.join(FLOW_STOP_TIMEOUT_S)
