@@ -57,6 +57,7 @@ PASSWORD = "bench-pass-word.1"
 LIST_PAGE = 100
 WARMUP_S = 2.0
 REQUEST_TIMEOUT_S = 60.0
+STARTUP_TIMEOUT_S = 180.0  # importing the app takes seconds, more on a busy machine
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 QUIET = {"threshold": 0.15, "wait_s": 60.0}
 """Each run first waits up to wait_s for a second with the whole machine below threshold busy."""
@@ -323,7 +324,7 @@ def running_api(work: Path, database_url: str, workers: int, listener: str) -> I
             lambda: _answers(base_url + INFO),
             what="pepeunit api",
             log_path=log_path,
-            timeout=60,
+            timeout=STARTUP_TIMEOUT_S,
         )
         server = ApiServer(base_url, process.pid, log_path, listener)
         _wait_for_workers(server, workers)
@@ -332,7 +333,7 @@ def running_api(work: Path, database_url: str, workers: int, listener: str) -> I
         stop_process(process, timeout=30)
 
 
-def _wait_for_workers(server: ApiServer, workers: int, timeout: float = 60) -> None:
+def _wait_for_workers(server: ApiServer, workers: int, timeout: float = STARTUP_TIMEOUT_S) -> None:
     deadline = time.monotonic() + timeout
     while server.log_path.read_text().count("Application startup complete") < workers:
         if time.monotonic() > deadline:
