@@ -8,7 +8,7 @@ from pepeunit_core.db.config_version import bump_dataflow_config_version
 from pepeunit_core.db.engine import make_engine, make_session_factory
 from pepeunit_core.migrate import migrate_sql
 from pepeunit_core.topics import node_topic
-from tests.flows.support import DOMAIN
+from tests.flows.support import DOMAIN, seed_owner
 
 
 @dataclass(frozen=True)
@@ -34,24 +34,7 @@ def seed_units(url: str, units: dict[str, tuple[list[str], list[str]]]) -> dict[
     sessions = make_session_factory(make_engine(url))
     seeded: dict[str, SeededUnit] = {}
     with sessions() as session:
-        user = models.User(
-            role=models.UserRole.ADMIN, login="devices", hashed_password="-",
-            cipher_dynamic_salt="-",
-        )  # fmt: skip
-        session.add(user)
-        session.flush()
-        registry = models.RepositoryRegistry(
-            platform=models.RepositoryPlatform.GITHUB,
-            repository_url="https://example.com/devices.git",
-            creator_uuid=user.uuid,
-        )
-        session.add(registry)
-        session.flush()
-        repo = models.Repo(
-            name="devices", repository_registry_uuid=registry.uuid, creator_uuid=user.uuid
-        )
-        session.add(repo)
-        session.flush()
+        user, repo = seed_owner(session, "devices")
         for name, (inputs, outputs) in units.items():
             unit = models.Unit(name=name, repo_uuid=repo.uuid, creator_uuid=user.uuid)
             session.add(unit)

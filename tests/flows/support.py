@@ -15,6 +15,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy.orm import Session
 
 from flows.pipelines.binding import Binding
 from flows.pipelines.clock import from_epoch_ms
@@ -43,32 +44,35 @@ def pipeline_config(policy: dict[str, Any], **filters: Any) -> PipelineConfig:
     return config
 
 
+def seed_owner(session: Session, login: str = "flowtest") -> tuple[models.User, models.Repo]:
+    """A user with a registry and a repo, for units to belong to."""
+    user = models.User(
+        role=models.UserRole.ADMIN, login=login, hashed_password="-", cipher_dynamic_salt="-"
+    )
+    session.add(user)
+    session.flush()
+    registry = models.RepositoryRegistry(
+        platform=models.RepositoryPlatform.GITHUB,
+        repository_url=f"https://example.com/{login}.git",
+        creator_uuid=user.uuid,
+    )
+    session.add(registry)
+    session.flush()
+    repo = models.Repo(
+        name=f"{login}-repo", repository_registry_uuid=registry.uuid, creator_uuid=user.uuid
+    )
+    session.add(repo)
+    session.flush()
+    return user, repo
+
+
 def seed_nodes(url: str, configs: dict[str, PipelineConfig]) -> dict[str, str]:
     """Creates one unit with an output node per entry; returns name -> node uuid."""
     migrate_sql(url)
     sessions = make_session_factory(make_engine(url))
     nodes: dict[str, str] = {}
     with sessions() as session:
-        user = models.User(
-            role=models.UserRole.ADMIN,
-            login="flowtest",
-            hashed_password="-",
-            cipher_dynamic_salt="-",
-        )
-        session.add(user)
-        session.flush()
-        registry = models.RepositoryRegistry(
-            platform=models.RepositoryPlatform.GITHUB,
-            repository_url="https://example.com/unit.git",
-            creator_uuid=user.uuid,
-        )
-        session.add(registry)
-        session.flush()
-        repo = models.Repo(
-            name="flowrepo", repository_registry_uuid=registry.uuid, creator_uuid=user.uuid
-        )
-        session.add(repo)
-        session.flush()
+        user, repo = seed_owner(session)
         unit = models.Unit(name="flowunit", repo_uuid=repo.uuid, creator_uuid=user.uuid)
         session.add(unit)
         session.flush()
