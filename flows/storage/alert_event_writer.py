@@ -4,37 +4,23 @@ An event's uuid derives from what raised it, so a retried or replayed batch inse
 twice (`ON CONFLICT DO NOTHING`). Events of nodes deleted meanwhile are counted and skipped.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from flows.pipelines.alerting import AlertEventRow
 from flows.storage.ingested import IngestedRow
-from flows.storage.last_value_writer import database_may_heal
-from flows.storage.metrics import StorageMetrics, metered_write
-from flows.storage.retry import DEFAULT_RETRY, Retrier, RetryPolicy
+from flows.storage.metrics import metered_write
+from flows.storage.sql_writer import SqlWriter
 from pepeunit_core.db.models import AlertEvent, UnitNode
 
 TABLE = AlertEventRow.table
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
-class AlertEventWriter:
-    def __init__(
-        self,
-        session_factory: Callable[[], Session],
-        metrics: StorageMetrics | None = None,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        *,
-        sleep: Callable[[float], object] | None = None,
-    ) -> None:
-        self._session_factory = session_factory
-        self._metrics = metrics if metrics is not None else StorageMetrics()
-        self._retrier = Retrier(retry, database_may_heal, sleep)
-
+class AlertEventWriter(SqlWriter):
     def write(self, rows: Sequence[IngestedRow]) -> int:
         """Stores the batch (retrying until it succeeds); returns the events inserted."""
         if not rows:
@@ -46,9 +32,6 @@ class AlertEventWriter:
         metrics.rows_stored.labels(TABLE).inc(inserted)
         metrics.rows_ignored.labels(TABLE, "unknown_node").inc(unknown)
         return inserted
-
-    def stop(self) -> None:
-        self._retrier.stop()
 
     def _insert(self, ingested: Sequence[IngestedRow]) -> tuple[int, int]:
         rows = [(item.ingest_id, item.row) for item in ingested]

@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from flows.pipelines.rows import LastValueRow
@@ -20,7 +19,8 @@ from flows.storage.node_state_updates import (
     count_existing_nodes,
     node_state_update,
 )
-from flows.storage.retry import DEFAULT_RETRY, Retrier, RetryPolicy
+from flows.storage.retry import DEFAULT_RETRY, RetryPolicy
+from flows.storage.sql_writer import SqlWriter
 
 TABLE = LastValueRow.table
 
@@ -33,12 +33,6 @@ class LastValueWriteResult:
     """Nodes whose stored value was already newer (a replay, or another process was ahead)."""
     superseded: int
     """Rows replaced by a newer row for the same node within the batch."""
-
-
-def database_may_heal(error: Exception) -> bool:
-    """Errors worth retrying: the database or the connection failed, not the data (a value
-    the column cannot hold, a broken constraint), and not our own code."""
-    return isinstance(error, DBAPIError) and not isinstance(error, DataError | IntegrityError)
 
 
 def newest_per_node(rows: Sequence[LastValueRow]) -> list[NodeValue]:
@@ -54,7 +48,7 @@ def newest_per_node(rows: Sequence[LastValueRow]) -> list[NodeValue]:
     return sorted(newest.items(), key=lambda item: item[0].int)
 
 
-class LastValueWriter:
+class LastValueWriter(SqlWriter):
     def __init__(
         self,
         session_factory: Callable[[], Session],
@@ -63,9 +57,7 @@ class LastValueWriter:
         *,
         sleep: Callable[[float], object] | None = None,
     ) -> None:
-        self._session_factory = session_factory
-        self._metrics = metrics if metrics is not None else StorageMetrics()
-        self._retrier = Retrier(retry, database_may_heal, sleep)
+        super().__init__(session_factory, metrics, retry, sleep=sleep)
         self._dialect_name: str | None = None
 
     def write(self, rows: Sequence[LastValueRow]) -> LastValueWriteResult:
@@ -89,10 +81,6 @@ class LastValueWriter:
         metrics.rows_ignored.labels(TABLE, "stale").inc(result.stale)
         metrics.rows_ignored.labels(TABLE, "superseded").inc(result.superseded)
         return result
-
-    def stop(self) -> None:
-        """Makes a write that is failing give up (from any thread), e.g. on shutdown."""
-        self._retrier.stop()
 
     def _dialect(self) -> str:
         if self._dialect_name is None:

@@ -19,9 +19,9 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flows.storage.last_value_writer import database_may_heal
 from flows.storage.metrics import StorageMetrics, metered_write
-from flows.storage.retry import DEFAULT_RETRY, Retrier, RetryPolicy
+from flows.storage.retry import DEFAULT_RETRY, RetryPolicy
+from flows.storage.sql_writer import SqlWriter
 from flows.units.rows import UnitStateRow
 from pepeunit_core.db.enums import FirmwareUpdateStatus
 from pepeunit_core.db.models import Unit
@@ -67,7 +67,7 @@ def apply_state_report(unit: Unit, row: UnitStateRow, update_timeout: timedelta)
         )
 
 
-class UnitStateWriter:
+class UnitStateWriter(SqlWriter):
     def __init__(
         self,
         session_factory: Callable[[], Session],
@@ -77,10 +77,8 @@ class UnitStateWriter:
         *,
         sleep: Callable[[float], object] | None = None,
     ) -> None:
-        self._session_factory = session_factory
+        super().__init__(session_factory, metrics, retry, sleep=sleep)
         self._update_timeout = timedelta(seconds=2 * state_send_interval_s)
-        self._metrics = metrics if metrics is not None else StorageMetrics()
-        self._retrier = Retrier(retry, database_may_heal, sleep)
 
     def write(self, rows: Sequence[UnitStateRow]) -> UnitStateWriteResult:
         """Stores the batch, retrying until it succeeds (BatchNotStoredError after `stop()`)."""
@@ -95,9 +93,6 @@ class UnitStateWriter:
         metrics.rows_ignored.labels(TABLE, "unknown_unit").inc(result.unknown_units)
         metrics.rows_ignored.labels(TABLE, "stale").inc(result.stale)
         return result
-
-    def stop(self) -> None:
-        self._retrier.stop()
 
     def _update(self, newest: dict[UUID, UnitStateRow]) -> UnitStateWriteResult:
         with self._session_factory() as session, session.begin():
