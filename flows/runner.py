@@ -101,6 +101,7 @@ class IntakeOpener:
             password=settings.mqtt_password,
             client_id=f"{settings.flow_client_id}-p{partition}",
             subscriptions=subscription_filters(settings, self.placement),
+            route_max_unconfirmed=settings.flow_route_max_unconfirmed,
         )
         args = IntakeProcessArgs(
             intake_settings,

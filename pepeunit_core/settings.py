@@ -163,6 +163,13 @@ class Settings(BaseSettings):
         default="pepeunit",
         description="MQTT shared-subscription group; several flow processes split the load.",
     )
+    flow_route_max_unconfirmed: int = Field(
+        default=10_000,
+        ge=1,
+        le=65_534,
+        description="Routed copies the intake may have sent without the broker's confirmation; "
+        "beyond it routing waits, and the originals wait unacknowledged in the broker.",
+    )
     flow_process_id: int = Field(
         default=0, description="This flow process's index among the processes of the cluster."
     )

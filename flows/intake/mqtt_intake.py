@@ -2,9 +2,11 @@
 subscription) and makes each durable in the write-ahead log before acknowledging it.
 
 Routing (contract decision 1) happens here too, right after a message is logged and before it
-is acknowledged: a message on an Output node topic is republished (QoS 1) to every linked Input
-node topic. So routing never waits for the dataflow or its storage, and a message the broker
-redelivers after a crash was routed at least once.
+is acknowledged: a message on an Output node topic is republished (QoS 1, over a connection of
+its own) to every linked Input node topic, and the original is acknowledged only once the broker
+confirmed every copy. So routing never waits for the dataflow or its storage, and no copy is
+lost: a redelivered original is routed again even when it is already in the log (at least
+once).
 
 Flow control, never dropping:
 - a bounded list of received-but-not-logged messages: when full, the paho callback waits, so
@@ -15,7 +17,8 @@ Flow control, never dropping:
 Redeliveries: after a crash between logging and acknowledging, the broker sends the message
 again with the DUP flag and the same packet id. Packet ids of in-flight messages are distinct
 and brokers hand them out in sequence, so a DUP message whose packet id, topic and payload equal
-one of the last `dedup_window` logged messages is that message again: acknowledged, not logged.
+one of the last `dedup_window` logged messages is that message again: routed and acknowledged,
+not logged again.
 """
 
 import logging
@@ -31,6 +34,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from flows.intake.progress import IntakeProgress
 from flows.intake.wal import ReceivedMessage, WriteAheadLog
+from flows.routing.publisher import RoutePublisher, RoutePublisherSettings
 from flows.routing.routes import RouteTable
 
 logger = logging.getLogger("pepeunit.flow.intake")
@@ -54,12 +58,30 @@ class IntakeSettings:
     """Must exceed the broker's in-flight limit per client and stay below 65 535."""
     commit_interval_s: float = 0.005
     watermark_refresh_s: float = 0.05
+    route_max_unconfirmed: int = 10_000
+    """Routed copies awaiting the broker's confirmation before routing waits."""
+    stop_route_timeout_s: float = 10.0
+    """On stop, how long unconfirmed copies may hold the last originals (left unacknowledged
+    after it, so the broker redelivers and they are routed again)."""
+
+    def route_publisher_settings(self) -> RoutePublisherSettings:
+        return RoutePublisherSettings(
+            host=self.host,
+            port=self.port,
+            keepalive=self.keepalive,
+            username=self.username,
+            password=self.password,
+            client_id=f"{self.client_id}-routes",
+            max_unconfirmed=self.route_max_unconfirmed,
+        )
 
 
 @dataclass(slots=True)
 class _Pending:
     message: ReceivedMessage
     qos: int
+    logged: bool = False
+    """A redelivery of a message already in the log: only routed and acknowledged."""
 
 
 class MqttIntake:
@@ -85,11 +107,15 @@ class MqttIntake:
         progress.logged_offset.value = self._logged_offset
         self._publish_watermark()
         self._stopping = False
+        self._routing_abandoned = False
         self._recent: OrderedDict[int, tuple[str, bytes]] = OrderedDict(
             (mid, (topic, payload))
             for mid, topic, payload in wal.recent_deliveries(settings.dedup_window)
         )
         self._client = self._make_client()
+        self._route_publisher = (
+            RoutePublisher(settings.route_publisher_settings()) if routes is not None else None
+        )
         self._committer = threading.Thread(
             target=self._commit_loop, name=f"wal-committer-{partition}", daemon=True
         )
@@ -111,6 +137,8 @@ class MqttIntake:
         return client
 
     def start(self) -> None:
+        if self._route_publisher is not None:
+            self._route_publisher.start()
         self._committer.start()
         self._client.connect_async(
             self._settings.host, self._settings.port, keepalive=self._settings.keepalive
@@ -125,6 +153,8 @@ class MqttIntake:
         self._committer.join(timeout=30)
         self._client.disconnect()
         self._client.loop_stop()
+        if self._route_publisher is not None:
+            self._route_publisher.stop()
 
     def _publish_watermark(self) -> None:
         """No message logged after this call can carry an earlier receive time than this."""
@@ -177,17 +207,21 @@ class MqttIntake:
     ) -> None:
         topic = message.topic
         payload = message.payload
-        if message.dup and self._recent.get(message.mid) == (topic, payload):
+        logged = message.dup and self._recent.get(message.mid) == (topic, payload)
+        if logged:
             self._progress.redelivered_duplicates.value += 1
-            client.ack(message.mid, message.qos)
-            return
+            if self._routes is None or not self._routes().targets(topic):
+                client.ack(message.mid, message.qos)
+                return
         with self._condition:
             while len(self._pending) >= self._settings.max_pending and not self._stopping:
                 self._condition.wait(timeout=0.5)
             received_ms = max(self._clock_ms(), self._last_received_ms)
             self._last_received_ms = received_ms
             self._pending.append(
-                _Pending(ReceivedMessage(received_ms, topic, payload, message.mid), message.qos)
+                _Pending(
+                    ReceivedMessage(received_ms, topic, payload, message.mid), message.qos, logged
+                )
             )
             if len(self._pending) == 1:
                 self._condition.notify_all()
@@ -221,9 +255,21 @@ class MqttIntake:
                 time.sleep(self._settings.commit_interval_s)
 
     def _log_and_acknowledge(self, batch: list[_Pending]) -> None:
+        new_messages = [item.message for item in batch if not item.logged]
+        if new_messages:
+            self._append(new_messages)
+        if self._routes is not None and not self._route(batch, self._routes()):
+            return
+        for item in batch:
+            if not item.logged:
+                self._remember(item.message)
+            self._client.ack(item.message.mid, item.qos)
+        self._progress.received.value += len(new_messages)
+
+    def _append(self, messages: list[ReceivedMessage]) -> None:
         while True:
             try:
-                last_offset = self._wal.append([item.message for item in batch])
+                last_offset = self._wal.append(messages)
                 break
             except Exception:
                 # Not acknowledged, so nothing is lost: retry until the disk is back.
@@ -232,22 +278,34 @@ class MqttIntake:
         with self._condition:
             self._logged_offset = last_offset
         self._progress.logged_offset.value = last_offset
-        if self._routes is not None:
-            self._route(batch, self._routes())
-        for item in batch:
-            self._remember(item.message)
-            self._client.ack(item.message.mid, item.qos)
-        self._progress.received.value += len(batch)
 
-    def _route(self, batch: list[_Pending], routes: RouteTable) -> None:
-        if not routes.by_output_topic:
-            return
+    def _route(self, batch: list[_Pending], routes: RouteTable) -> bool:
+        """Publishes the batch's copies and waits for the broker to confirm them all; False
+        when stopping cut the wait short (the batch then stays unacknowledged)."""
+        publisher = self._route_publisher
+        if publisher is None or not routes.by_output_topic:
+            return True
         routed = 0
         for item in batch:
             for target in routes.targets(item.message.topic):
-                self._client.publish(target, item.message.payload, qos=_QOS)
+                publisher.publish(target, item.message.payload)
                 routed += 1
         self._progress.routed.value += routed
+        while not publisher.wait_confirmed(timeout_s=0.5):
+            if self._stopping and (
+                self._routing_abandoned
+                or not publisher.wait_confirmed(timeout_s=self._settings.stop_route_timeout_s)
+            ):
+                self._routing_abandoned = True
+                logger.error(
+                    "partition %s: stopping with %d routed copies unconfirmed; their %d "
+                    "originals stay unacknowledged and will be routed again",
+                    self._partition,
+                    publisher.unconfirmed,
+                    len(batch),
+                )
+                return False
+        return True
 
     def _remember(self, message: ReceivedMessage) -> None:
         recent = self._recent

@@ -138,8 +138,11 @@ def running_flow(settings: Settings, wait_connected_s: float = 20) -> Iterator[t
 CLI = Path(sys.executable).parent / "pepeunit"
 
 
-def start_flow_process(settings: Settings, log_path: Path, *args: str) -> subprocess.Popen:
-    """`pepeunit flow ARGS` as a child process configured through PU_ variables."""
+def start_flow_process(
+    settings: Settings, log_path: Path, *args: str, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    """`pepeunit flow ARGS` as a child process configured through PU_ variables (those of
+    `settings` the tests vary, and `extra_env`)."""
     environment = {
         **os.environ,
         "PU_DOMAIN": settings.domain,
@@ -150,6 +153,7 @@ def start_flow_process(settings: Settings, log_path: Path, *args: str) -> subpro
         "PU_FLOW_METRICS_PORT": str(settings.flow_metrics_port),
         "PU_FLOW_FLUSH_INTERVAL": str(settings.flow_flush_interval),
         "PU_FLOW_CLOCK_OFFSET_MS": str(settings.flow_clock_offset_ms),
+        **(extra_env or {}),
     }
     log = log_path.open("a")
     return subprocess.Popen(

@@ -2,15 +2,27 @@
 chain A→B→C delivers along the edges, and an edge added or removed changes delivery within
 2 s while the devices stay connected."""
 
+import os
+import signal
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.flows.devices import link, seed_units, unlink
-from tests.flows.support import Publisher, flow_settings, running_flow, wait_until
+from tests.flows.support import (
+    Publisher,
+    flow_settings,
+    running_flow,
+    start_flow_process,
+    wait_subscribed,
+    wait_until,
+)
 
 
 @dataclass
@@ -117,3 +129,67 @@ def test_chain_routes_and_edge_changes_apply_within_two_seconds(
         publisher.close()
     assert device.connects == 1, "the device had to reconnect"
     assert b"unrouted" not in device.payloads(c_in.topic)
+
+
+def kill_with_children(process: subprocess.Popen) -> None:
+    """SIGKILL for the flow and its intake processes at once (alone, the intake would notice
+    its parent gone and stop cleanly)."""
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    for pid in children:
+        os.kill(int(pid), signal.SIGKILL)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+
+
+FAN_OUT = 3
+OVERLOAD_MESSAGES = 6_000
+KILL_AFTER_COPIES = 2_000
+TIGHT_BOUND = 20
+"""Routed copies the flow may leave unconfirmed: so small that routing waits all the time."""
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("sql_url", ["sqlite"], indirect=True)
+def test_overloaded_routing_killed_midway_loses_no_copy(tmp_path, sql_url, mosquitto_factory):
+    broker = mosquitto_factory(("max_queued_messages 0", "max_inflight_messages 1000"))
+    units = seed_units(
+        sql_url,
+        {"sensor": ([], ["temp/pepeunit"])}
+        | {f"relay-{i}": (["set/pepeunit"], []) for i in range(FAN_OUT)},
+    )
+    source = units["sensor"].outputs["temp/pepeunit"]
+    targets = [units[f"relay-{i}"].inputs["set/pepeunit"] for i in range(FAN_OUT)]
+    for target in targets:
+        link(sql_url, source, target)
+    settings = flow_settings(tmp_path / "data", sql_url, f"chdb://{tmp_path / 'chdb'}", broker.port)
+    environment = {"PU_FLOW_ROUTE_MAX_UNCONFIRMED": str(TIGHT_BOUND)}
+    log_path = tmp_path / "flow.log"
+    flow = start_flow_process(settings, log_path, extra_env=environment)
+    device = Device(broker.port, [target.topic for target in targets])
+    publisher = Publisher(broker.port)
+    try:
+        wait_subscribed(settings, lambda: flow.poll() is not None, 30)
+        sent = [str(number).encode() for number in range(OVERLOAD_MESSAGES)]
+        infos = [publisher.publish_raw(source.topic, payload) for payload in sent]
+        for info in infos:
+            info.wait_for_publish(30)
+        received = lambda: sum(len(device.payloads(t.topic)) for t in targets)  # noqa: E731
+        wait_until(lambda: received() >= KILL_AFTER_COPIES, 60)
+        kill_with_children(flow)
+        copies_before_kill = received()
+        flow = start_flow_process(settings, log_path, extra_env=environment)
+
+        def every_copy_arrived() -> bool:
+            return all(set(device.payloads(t.topic)) >= set(sent) for t in targets)
+
+        wait_until(every_copy_arrived, 90, interval_s=0.5)
+    finally:
+        publisher.close()
+        device.close()
+        flow.send_signal(signal.SIGTERM)
+        flow.wait(timeout=60)
+    assert copies_before_kill < FAN_OUT * OVERLOAD_MESSAGES, "killed after routing finished"
+    duplicates = received() - FAN_OUT * OVERLOAD_MESSAGES
+    print(f"{copies_before_kill} copies before the kill, {duplicates} routed twice after it")
+    for target in targets:
+        assert set(device.payloads(target.topic)) == set(sent)

@@ -43,14 +43,19 @@ def mosquitto_config(
 
 @contextmanager
 def running_mosquitto(
-    work_dir: Path, extra_config_lines: Sequence[str] = (), *, allow_anonymous: bool = True
+    work_dir: Path,
+    extra_config_lines: Sequence[str] = (),
+    *,
+    allow_anonymous: bool = True,
+    port: int | None = None,
 ) -> Iterator[MosquittoServer]:
-    """Run a broker configured in `work_dir` until the block exits."""
+    """Run a broker configured in `work_dir` (on `port`, else a free one) until the block
+    exits."""
     binary = find_binary("mosquitto", [Path("/usr/sbin/mosquitto")], debian_package="mosquitto")
     work_dir.mkdir(parents=True, exist_ok=True)
     server = MosquittoServer(
         host=LOOPBACK,
-        port=free_loopback_port(),
+        port=port or free_loopback_port(),
         config_path=work_dir / "mosquitto.conf",
         log_path=work_dir / "mosquitto.log",
     )
