@@ -9,6 +9,10 @@ tokens get CONNACK "not authorised"); every publish, subscribe and delivery is t
 `BrokerAccess.authorize`, so units may use exactly their own topics, and wildcards only the
 Backend.
 
+amqtt acknowledges a QoS 1 PUBLISH when it queues it, and its client loop drops what is still
+queued when the client disconnects: a device that publishes a burst and then sleeps would lose
+acknowledged messages. `_DrainingBroker` hands that backlog on before the session ends.
+
 amqtt handles a CONNECT's clean-session and client-id take-over before it authenticates the
 client: a stranger reusing a connected client's id disconnects it (and with clean session
 drops its stored session). Keep the embedded broker on a trusted network, or use Mosquitto.
@@ -22,6 +26,7 @@ from typing import Any
 
 from amqtt.broker import Broker
 from amqtt.contexts import Action, BaseContext, BrokerConfig, ListenerConfig, ListenerType
+from amqtt.mqtt.protocol.broker_handler import BrokerProtocolHandler
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 from amqtt.session import Session as MqttSession
 from sqlalchemy.orm import Session, sessionmaker
@@ -93,6 +98,71 @@ class UnitTopicAccessPlugin(BaseTopicPlugin):
         return decision is Decision.ALLOW
 
 
+class _DrainingBroker(Broker):
+    """amqtt's broker, except that a client's queued PUBLISHes are authorised and broadcast
+    when it disconnects, in order, instead of being dropped."""
+
+    async def _client_message_loop(
+        self, client_session: MqttSession, handler: BrokerProtocolHandler
+    ) -> None:
+        disconnected = asyncio.ensure_future(handler.wait_disconnect())
+        subscribing = asyncio.ensure_future(handler.get_next_pending_subscription())
+        unsubscribing = asyncio.ensure_future(handler.get_next_pending_unsubscription())
+        delivering = asyncio.ensure_future(handler.mqtt_deliver_next_message())
+        try:
+            while True:
+                done, _ = await asyncio.wait(
+                    (disconnected, subscribing, unsubscribing, delivering),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if subscribing in done:
+                    await self._handle_subscription(client_session, handler, subscribing)
+                    subscribing = asyncio.ensure_future(handler.get_next_pending_subscription())
+                if unsubscribing in done:
+                    await self._handle_unsubscription(client_session, handler, unsubscribing)
+                    unsubscribing = asyncio.ensure_future(handler.get_next_pending_unsubscription())
+                if delivering in done:
+                    if not await self._handle_message_delivery(client_session, handler, delivering):
+                        return  # a protocol violation: amqtt closes the connection
+                    delivering = asyncio.ensure_future(handler.mqtt_deliver_next_message())
+                if disconnected in done:
+                    await self._deliver_backlog(client_session, handler, delivering)
+                    await self._handle_disconnect(client_session, handler, disconnected)
+                    return
+        except asyncio.CancelledError:
+            logger.debug("client loop of %s cancelled", client_session.client_id)
+        finally:
+            waiters = (disconnected, subscribing, unsubscribing, delivering)
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
+
+    async def _deliver_backlog(
+        self,
+        client_session: MqttSession,
+        handler: BrokerProtocolHandler,
+        delivering: "asyncio.Future[Any]",
+    ) -> None:
+        """The message `delivering` may have taken already, then the rest of the queue."""
+        delivering.cancel()  # amqtt's getter answers a cancellation with None
+        await asyncio.gather(delivering, return_exceptions=True)
+        backlog: list[Any] = []
+        if not delivering.cancelled() and delivering.exception() is None:
+            backlog.append(delivering.result())
+        queue = client_session.delivered_message_queue
+        while not queue.empty():
+            backlog.append(queue.get_nowait())
+        if backlog:
+            logger.debug("%s disconnected with %d queued messages; delivering them",
+                         client_session.client_id, len(backlog))  # fmt: skip
+        for message in backlog:
+            if message is None:
+                continue
+            done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            done.set_result(message)
+            await self._handle_message_delivery(client_session, handler, done)
+
+
 def embedded_broker_config(access: BrokerAccess, host: str, port: int) -> BrokerConfig:
     """One TCP listener and only the Pepeunit plugins (no anonymous access, no `$SYS`)."""
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -111,7 +181,7 @@ async def serve_embedded_broker(access: BrokerAccess, host: str, port: int) -> B
     `await broker.shutdown()`. Quietens the `transitions` library amqtt uses (it logs every
     session state change at INFO)."""
     logging.getLogger("transitions").setLevel(logging.WARNING)
-    broker = Broker(embedded_broker_config(access, host, port))
+    broker = _DrainingBroker(embedded_broker_config(access, host, port))
     await broker.start()
     logger.info("embedded MQTT broker listening on %s:%d", host, port)
     return broker

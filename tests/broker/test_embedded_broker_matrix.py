@@ -10,6 +10,7 @@ from uuid import uuid4
 
 import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import delete
 
 from control_plane.embedded_broker import EmbeddedBroker, start_embedded_broker
@@ -195,3 +196,33 @@ def test_changes_committed_in_process_apply_at_once(world: BrokerWorld, embedded
     assert str(gone.connect_reason) == "Not authorized"
     for connected in (gone, device, backend):
         connected.close()
+
+
+BURST = 3_000
+
+
+def test_a_burst_acknowledged_before_a_disconnect_is_delivered_in_full(
+    world: BrokerWorld, embedded: EmbeddedBroker
+):
+    """amqtt acknowledges a QoS 1 PUBLISH when it queues it: a unit that disconnects right after
+    its last PUBACK (a device going to sleep) must not lose what the broker still had queued."""
+    matrix = world.matrix
+    topic = matrix.a.own_output_topic
+    subscriber = client(embedded, matrix.usernames["backend"])
+    subscriber.subscribe(topic)
+    publisher = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+    publisher.username_pw_set(matrix.usernames["A"], "")
+    publisher.max_inflight_messages_set(100)
+    publisher.connect(embedded.host, embedded.port)
+    publisher.loop_start()
+    infos = [publisher.publish(topic, f"burst-{number}", qos=1) for number in range(BURST)]
+    for info in infos:
+        info.wait_for_publish(30)
+    publisher.disconnect()
+    publisher.loop_stop()
+    try:
+        assert subscriber.wait_for(payload_is(f"burst-{BURST - 1}"), timeout=60)
+        burst = [m.payload for m in subscriber.messages() if m.payload.startswith("burst-")]
+    finally:
+        subscriber.close()
+    assert burst == [f"burst-{number}" for number in range(BURST)]
