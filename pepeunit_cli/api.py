@@ -1,6 +1,8 @@
 """`pepeunit api`: the control plane's HTTP API."""
 
+import contextlib
 import logging
+import socket
 from typing import TYPE_CHECKING
 
 import click
@@ -44,13 +46,36 @@ def api(host: str, port: int, workers: int, no_migrate: bool) -> None:
         migrate_sql(settings.resolved_sqlalchemy_url)
     if settings.mosquitto_acl_file is not None:
         _write_mosquitto_acl(settings)
-    uvicorn.run(
-        "control_plane.app:create_app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
+    app = "control_plane.app:create_app_from_environment"
+    if workers == 1:
+        uvicorn.run(app, factory=True, host=host, port=port)
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(app, factory=True, host=host, port=port, workers=workers)
+    # uvicorn's own socket for workers has protocol 0, so asyncio leaves Nagle's algorithm on
+    # for its connections and every keep-alive response waits ~40 ms for a delayed ACK.
+    listening = tcp_listening_socket(host, port)
+    logging.getLogger("pepeunit.api").info(
+        "listening on http://%s:%d with %d workers", host, listening.getsockname()[1], workers
     )
+    with contextlib.suppress(KeyboardInterrupt):
+        Multiprocess(config, sockets=[listening]).run()
+
+
+def tcp_listening_socket(host: str, port: int) -> socket.socket:
+    """A bound TCP socket for worker processes to share, created with IPPROTO_TCP so that
+    asyncio sets TCP_NODELAY on the connections it accepts."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind((host, port))
+    except OSError as error:
+        listening.close()
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from error
+    listening.set_inheritable(True)
+    return listening
 
 
 def _write_mosquitto_acl(settings: "Settings") -> None:

@@ -1,6 +1,7 @@
 """`pepeunit api` as the installed console script: migrations, then uvicorn serving the app
 with Content-Length on every response (MicroPython clients cannot read chunked bodies)."""
 
+import asyncio
 import os
 import socket
 import sqlite3
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from pepeunit_cli.api import tcp_listening_socket
 from tests.services.ports import LOOPBACK, accepts_connections, free_loopback_port
 from tests.services.processes import stop_process, wait_until_ready, with_parent_death_signal
 
@@ -90,3 +92,40 @@ def test_no_migrate_leaves_the_database_alone(tmp_path: Path):
         with sqlite3.connect(database) as connection:
             tables = connection.execute("SELECT name FROM sqlite_master").fetchall()
         assert tables == []
+
+
+def test_several_workers_serve_the_api(tmp_path: Path):
+    with (
+        running_api(tmp_path / "data", "--workers", "2") as base_url,
+        httpx.Client(base_url=base_url) as client,  # one keep-alive connection
+    ):
+        statuses = [client.get("/pepeunit").status_code for _ in range(5)]
+    assert statuses == [200] * 5
+
+
+def test_the_workers_socket_gets_nagle_off_on_accepted_connections():
+    """asyncio sets TCP_NODELAY only on connections accepted from an IPPROTO_TCP socket; the
+    socket uvicorn makes for its workers has protocol 0 (so keep-alive replies wait ~40 ms)."""
+    listening = tcp_listening_socket(LOOPBACK, 0)
+    nodelay: list[int] = []
+
+    class Probe(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            accepted = transport.get_extra_info("socket")
+            nodelay.append(accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            transport.close()
+
+    async def accept_one() -> None:
+        server = await asyncio.get_running_loop().create_server(Probe, sock=listening)
+        async with server:
+            port = listening.getsockname()[1]
+            _, writer = await asyncio.open_connection(LOOPBACK, port)
+            for _ in range(100):
+                if nodelay:
+                    break
+                await asyncio.sleep(0.01)
+            writer.close()
+
+    asyncio.run(accept_one())
+    assert listening.proto == socket.IPPROTO_TCP
+    assert nodelay == [1]
