@@ -1,7 +1,8 @@
 """The embedded MQTT broker of `pepeunit up`: amqtt, authorised by `BrokerAccess` in process.
 
 amqtt 0.12 speaks MQTT 3.1.1 only, has no shared subscriptions (`$share/...` is an ordinary,
-never-matching filter) and moves about 10 k msg/s; for more, run Mosquitto or EMQX.
+never-matching filter) and moves about 5 k msg/s at QoS 1 on a quiet core (bench/RESULTS.md);
+for more, run Mosquitto or EMQX.
 
 Clients log in as on the reference platform: username = unit (or Backend) token, any password.
 Only the Backend of this PU_DOMAIN and existing units may connect (anonymous, user and wrong
