@@ -2,6 +2,8 @@
 tags and files."""
 
 import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -23,7 +25,7 @@ from control_plane.services.registry.git_repository import (
     is_clone,
     remove_clone,
 )
-from tests.control_plane_registry.git_sources import SCHEMA_EXAMPLE, SourceRepository
+from tests.control_plane_registry.git_sources import SCHEMA_EXAMPLE, SourceRepository, git
 
 MB = 2**20
 
@@ -152,6 +154,7 @@ def test_commit_is_on_branch(unit_repository_template, shared_clone):
 
 
 def test_fetch_brings_new_commits_branches_and_tags_and_drops_removed_ones(unit_repository, cloned):
+    before = commits(cloned, "main")  # read (and cached) before the fetch
     source = unit_repository.source
     newer = source.commit("Newer", {"new.txt": b"new\n"})
     source.tag("2.0.0", newer, annotated=True)
@@ -166,12 +169,14 @@ def test_fetch_brings_new_commits_branches_and_tags_and_drops_removed_ones(unit_
     assert size == directory_size(cloned)
     assert branches(cloned) == ["dev", "main", "release"]
     main = commits(cloned, "main")
+    assert [commit.sha for commit in main[1:]] == [commit.sha for commit in before]
     assert (main[0].sha, main[0].tags) == (newer, ("2.0.0",))
     assert main[-1].tags == ()  # v0.1.0 was deleted
     assert file_at(cloned, newer, "new.txt") == b"new\n"
 
 
 def test_a_moved_tag_follows_the_remote(unit_repository, cloned):
+    assert [c.tags for c in commits(cloned, "main")] == [(), ("1.0.0",), ("v0.1.0",)]
     source = unit_repository.source
     source.delete_tag("1.0.0")
     source.tag("1.0.0", unit_repository.fix)
@@ -225,3 +230,29 @@ def test_remove_clone(cloned, clones):
 
     assert not is_clone(cloned)
     assert list(clones.iterdir()) == []
+
+
+def test_reads_between_fetches_come_from_memory(unit_repository, cloned):
+    """Only a fetch changes a clone: a ref moved behind its back is not seen until the next."""
+    main = commits(cloned, "main")
+    schema = file_at(cloned, unit_repository.fix, "schema_example.json")
+    git("update-ref", "refs/remotes/origin/main", unit_repository.initial, cwd=cloned)
+
+    assert commits(cloned, "main") == main
+    assert file_at(cloned, unit_repository.fix, "schema_example.json") == schema
+    fetch(cloned, None)
+    assert commits(cloned, "main") == main  # the fetch put the ref back, and was noticed
+
+
+def test_a_fetch_by_another_process_is_seen_at_the_next_read(unit_repository, cloned):
+    assert len(commits(cloned, "main")) == 3
+    newer = unit_repository.source.commit("Newer", {"new.txt": b"new\n"})
+    unit_repository.source.publish()
+    script = (
+        "import sys; from pathlib import Path;"
+        "from control_plane.services.registry.git_repository import fetch;"
+        "fetch(Path(sys.argv[1]), None)"
+    )
+    subprocess.run([sys.executable, "-c", script, str(cloned)], check=True, timeout=60)
+
+    assert [c.sha for c in commits(cloned, "main")][:2] == [newer, unit_repository.fix]

@@ -8,7 +8,7 @@ each network command (see `git_command`).
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +18,7 @@ from git import Blob, Commit, Repo
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 from gitdb.exc import BadName, BadObject
 
+from .clone_cache import CloneReadCache, mark_fetched
 from .directory_size import directory_size
 from .git_command import (
     DEFAULT_TIMEOUT_SECONDS,
@@ -41,6 +42,9 @@ class CommitInfo:
     summary: str
     datetime: datetime
     tags: tuple[str, ...]
+
+
+_cache: CloneReadCache[CommitInfo] = CloneReadCache()
 
 
 def clone(
@@ -105,6 +109,7 @@ def fetch(
     with _open(path) as repository:
         # Detached, gc would still be writing when the size is measured.
         repository.git(c="gc.autoDetach=false").gc("--auto", "--quiet")
+    mark_fetched(path)
     size = directory_size(path)
     if max_size_bytes is not None and size > max_size_bytes:
         raise too_large(url, max_size_bytes)
@@ -164,20 +169,27 @@ def commits(
 
     Each carries the tags that point at it; `only_tagged` keeps only commits with tags.
     """
+    history: Sequence[CommitInfo] = _cache.history(path, branch, lambda: _history(path, branch))
+    if only_tagged:
+        history = [commit for commit in history if commit.tags]
+    return list(history[offset : None if limit is None else offset + limit])
+
+
+def _history(path: Path, branch: str) -> tuple[CommitInfo, ...]:
     with _open(path) as repository:
         branch_ref = _branch_ref(repository, branch)
         tags = _tags_by_commit(repository)
-        if only_tagged:
-            tagged = [sha for sha in _rev_list(repository, branch_ref) if sha in tags]
-            page = tagged[offset : None if limit is None else offset + limit]
-        else:
-            page = _rev_list(repository, branch_ref, offset=offset, limit=limit)
-        return [_commit_info(repository, sha, tags.get(sha, ())) for sha in page]
+        shas = _rev_list(repository, branch_ref)
+        return tuple(_commit_info(repository, sha, tags.get(sha, ())) for sha in shas)
 
 
 def file_at(path: Path, commit: str, relative_path: str) -> bytes | None:
     """The content of `relative_path` (slash-separated) at `commit`, or None if it has no such
     file."""
+    return _cache.file(path, commit, relative_path, lambda: _file_at(path, commit, relative_path))
+
+
+def _file_at(path: Path, commit: str, relative_path: str) -> bytes | None:
     with _open(path) as repository:
         tree = _commit(repository, commit).tree
         try:
@@ -261,14 +273,9 @@ def _commit(repository: Repo, commit: str) -> Commit:
     return resolved
 
 
-def _rev_list(
-    repository: Repo, branch_ref: str, *, offset: int = 0, limit: int | None = None
-) -> list[str]:
-    options = [f"--skip={offset}"]
-    if limit is not None:
-        options.append(f"--max-count={limit}")
+def _rev_list(repository: Repo, branch_ref: str) -> list[str]:
     try:
-        return repository.git.rev_list(*options, branch_ref, "--").split()
+        return repository.git.rev_list(branch_ref, "--").split()
     except GitCommandError as error:
         raise GitError("Git could not list the commits") from error
 
