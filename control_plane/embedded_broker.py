@@ -12,7 +12,8 @@ Backend.
 
 amqtt acknowledges a QoS 1 PUBLISH when it queues it, and its client loop drops what is still
 queued when the client disconnects: a device that publishes a burst and then sleeps would lose
-acknowledged messages. `_DrainingBroker` hands that backlog on before the session ends.
+acknowledged messages. `_PepeunitBroker` hands that backlog on before the session ends, and
+keeps a broadcast from failing (and losing the message) when subscriptions change during it.
 
 amqtt handles a CONNECT's clean-session and client-id take-over before it authenticates the
 client: a stranger reusing a connected client's id disconnects it (and with clean session
@@ -99,9 +100,24 @@ class UnitTopicAccessPlugin(BaseTopicPlugin):
         return decision is Decision.ALLOW
 
 
-class _DrainingBroker(Broker):
+class _SubscriptionsSnapshot(dict[str, list[tuple[MqttSession, int]]]):
+    """amqtt's broadcast awaits (authorisation) while it walks `items()`; a client subscribing
+    or leaving meanwhile changed the dict under it (RuntimeError, the message lost for the rest
+    of the subscribers) or a list (a subscriber skipped). Only that walk uses `items()`: it
+    gets a copy."""
+
+    def items(self) -> list[tuple[str, list[tuple[MqttSession, int]]]]:  # type: ignore[override]
+        return [(topic_filter, list(subscribers)) for topic_filter, subscribers in super().items()]
+
+
+class _PepeunitBroker(Broker):
     """amqtt's broker, except that a client's queued PUBLISHes are authorised and broadcast
-    when it disconnects, in order, instead of being dropped."""
+    when it disconnects, in order, instead of being dropped, and that a broadcast walks a copy
+    of the subscriptions."""
+
+    def __init__(self, config: BrokerConfig) -> None:
+        super().__init__(config)
+        self._subscriptions = _SubscriptionsSnapshot(self._subscriptions)
 
     async def _client_message_loop(
         self, client_session: MqttSession, handler: BrokerProtocolHandler
@@ -182,7 +198,7 @@ async def serve_embedded_broker(access: BrokerAccess, host: str, port: int) -> B
     `await broker.shutdown()`. Quietens the `transitions` library amqtt uses (it logs every
     session state change at INFO)."""
     logging.getLogger("transitions").setLevel(logging.WARNING)
-    broker = _DrainingBroker(embedded_broker_config(access, host, port))
+    broker = _PepeunitBroker(embedded_broker_config(access, host, port))
     await broker.start()
     logger.info("embedded MQTT broker listening on %s:%d", host, port)
     return broker

@@ -4,6 +4,7 @@ refused (SUBACK 0x80) for anything a unit may not read, wildcards included, and 
 publishes are delivered. Changes committed in the same process apply at once.
 """
 
+import threading
 import time
 from collections.abc import Iterator
 from uuid import uuid4
@@ -201,15 +202,44 @@ def test_changes_committed_in_process_apply_at_once(world: BrokerWorld, embedded
 BURST = 3_000
 
 
+def churn_subscriptions(broker: EmbeddedBroker, username: str, stop: threading.Event) -> None:
+    """Adds a subscription to a new filter every half millisecond or so, and now and then drops
+    a subscriber, until `stop`: the subscriptions keep changing while messages are broadcast."""
+    churner = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+    churner.username_pw_set(username, "")
+    churner.connect(broker.host, broker.port)
+    churner.loop_start()
+    number = 0
+    while not stop.is_set():
+        churner.subscribe(f"{DOMAIN}/churn/{number}", qos=1)
+        number += 1
+        if number % 200 == 0:
+            passer_by = client(broker, username)
+            passer_by.subscribe(f"{DOMAIN}/passer-by/{number}/#")
+            passer_by.close()
+        time.sleep(0.0005)
+    churner.disconnect()
+    churner.loop_stop()
+
+
 def test_a_burst_acknowledged_before_a_disconnect_is_delivered_in_full(
     world: BrokerWorld, embedded: EmbeddedBroker
 ):
     """amqtt acknowledges a QoS 1 PUBLISH when it queues it: a unit that disconnects right after
-    its last PUBACK (a device going to sleep) must not lose what the broker still had queued."""
+    its last PUBACK (a device going to sleep) must not lose what the broker still had queued,
+    nor lose a message because other clients (un)subscribe while it is broadcast."""
     matrix = world.matrix
     topic = matrix.a.own_output_topic
+    # a matching filter ahead of the subscriber's: amqtt broadcasts along the filters in order
+    onlooker = client(embedded, matrix.usernames["backend"])
+    onlooker.subscribe(f"{DOMAIN}/#")
     subscriber = client(embedded, matrix.usernames["backend"])
     subscriber.subscribe(topic)
+    churning = threading.Event()
+    churner = threading.Thread(
+        target=churn_subscriptions, args=(embedded, matrix.usernames["backend"], churning)
+    )
+    churner.start()
     publisher = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
     publisher.username_pw_set(matrix.usernames["A"], "")
     publisher.max_inflight_messages_set(100)
@@ -224,5 +254,8 @@ def test_a_burst_acknowledged_before_a_disconnect_is_delivered_in_full(
         assert subscriber.wait_for(payload_is(f"burst-{BURST - 1}"), timeout=60)
         burst = [m.payload for m in subscriber.messages() if m.payload.startswith("burst-")]
     finally:
+        churning.set()
+        churner.join()
         subscriber.close()
+        onlooker.close()
     assert burst == [f"burst-{number}" for number in range(BURST)]
