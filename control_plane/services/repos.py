@@ -104,7 +104,7 @@ def get_visible_repo(session: Session, agent: Agent, uuid: UUID) -> Repo:
 def list_repos(
     session: Session, agent: Agent, filters: RepoFilter, page: Page
 ) -> tuple[int, Sequence[Repo]]:
-    statement = _filtered(filters).where(_visible_to(session, agent, filters.visibility_level))
+    statement = _filtered(filters).where(_visible_to(agent, filters.visibility_level))
     return paginate(session, statement, page)
 
 
@@ -278,20 +278,18 @@ def _can_see(session: Session, agent: Agent, repo: Repo) -> bool:
     return False
 
 
-def _visible_to(
-    session: Session, agent: Agent, asked: list[VisibilityLevel]
-) -> ColumnElement[bool]:
+def _visible_to(agent: Agent, asked: list[VisibilityLevel]) -> ColumnElement[bool]:
     levels = set(asked or VisibilityLevel)
     if agent.type == AgentType.BACKEND:
         return Repo.visibility_level.in_(levels)
     if agent.type != AgentType.USER:
         return Repo.visibility_level.in_(levels & {VisibilityLevel.PUBLIC})
-    permitted = _permitted(session, agent)
-    if not permitted:
-        levels &= {VisibilityLevel.PUBLIC, VisibilityLevel.INTERNAL}
     open_levels = levels - {VisibilityLevel.PRIVATE}
     private = (
-        and_(Repo.visibility_level == VisibilityLevel.PRIVATE, Repo.uuid.in_(permitted))
+        and_(
+            Repo.visibility_level == VisibilityLevel.PRIVATE,
+            Repo.uuid.in_(_permitted_select(agent)),
+        )
         if VisibilityLevel.PRIVATE in levels
         else false()
     )
@@ -299,13 +297,17 @@ def _visible_to(
 
 
 def _permitted(session: Session, agent: Agent) -> set[UUID]:
-    rows = session.scalars(
-        select(Permission.resource_repo_uuid).where(
-            Permission.agent_user_uuid == agent.uuid,
-            Permission.resource_type == PermissionEntity.REPO,
-        )
+    return {uuid for uuid in session.scalars(_permitted_select(agent)) if uuid is not None}
+
+
+def _permitted_select(agent: Agent) -> Select[tuple[UUID | None]]:
+    """The repos `agent` (a user) holds a permission on, as a subquery: the statement stays the
+    same size however many there are."""
+    return select(Permission.resource_repo_uuid).where(
+        Permission.agent_user_uuid == agent.uuid,
+        Permission.resource_type == PermissionEntity.REPO,
+        Permission.resource_repo_uuid.is_not(None),
     )
-    return {uuid for uuid in rows if uuid is not None}
 
 
 def _filtered(filters: RepoFilter) -> Select[tuple[Repo]]:

@@ -141,7 +141,7 @@ def get_visible_unit(session: Session, agent: Agent, uuid: UUID) -> Unit:
 def list_units(
     session: Session, agent: Agent, filters: UnitFilter, page: Page
 ) -> tuple[int, Sequence[Unit]]:
-    statement = _filtered(filters).where(_visible_to(session, agent, filters.visibility_level))
+    statement = _filtered(filters).where(_visible_to(agent, filters.visibility_level))
     return paginate(session, statement, page)
 
 
@@ -163,7 +163,7 @@ def included_nodes(
             UnitNode.visibility_level,
             UnitNode.uuid,
             agent,
-            _permitted(session, agent, PermissionEntity.UNIT_NODE),
+            _permitted_select(agent, PermissionEntity.UNIT_NODE),
             [],
         )
     )
@@ -300,14 +300,12 @@ def _can_see(session: Session, agent: Agent, unit: Unit) -> bool:
     return False
 
 
-def _visible_to(
-    session: Session, agent: Agent, asked: list[VisibilityLevel]
-) -> ColumnElement[bool]:
+def _visible_to(agent: Agent, asked: list[VisibilityLevel]) -> ColumnElement[bool]:
     return _visibility_clause(
         Unit.visibility_level,
         Unit.uuid,
         agent,
-        _permitted(session, agent, PermissionEntity.UNIT),
+        _permitted_select(agent, PermissionEntity.UNIT),
         asked,
     )
 
@@ -316,16 +314,16 @@ def _visibility_clause(
     level: InstrumentedAttribute[VisibilityLevel],
     uuid: InstrumentedAttribute[UUID],
     agent: Agent,
-    permitted: set[UUID],
+    permitted: Select[tuple[UUID | None]],
     asked: list[VisibilityLevel],
 ) -> ColumnElement[bool]:
+    """`permitted` is a subquery, so the statement stays the same size however many
+    permissions the agent has."""
     levels = set(asked or VisibilityLevel)
     if agent.type == AgentType.BACKEND:
         return level.in_(levels)
     if agent.type not in (AgentType.USER, AgentType.UNIT):
         return level.in_(levels & {VisibilityLevel.PUBLIC})
-    if not permitted:
-        levels &= {VisibilityLevel.PUBLIC, VisibilityLevel.INTERNAL}
     private = (
         and_(level == VisibilityLevel.PRIVATE, uuid.in_(permitted))
         if VisibilityLevel.PRIVATE in levels
@@ -337,6 +335,11 @@ def _visibility_clause(
 def _permitted(session: Session, agent: Agent, resource: PermissionEntity) -> set[UUID]:
     if agent.type not in (AgentType.USER, AgentType.UNIT):
         return set()
+    return {uuid for uuid in session.scalars(_permitted_select(agent, resource)) if uuid}
+
+
+def _permitted_select(agent: Agent, resource: PermissionEntity) -> Select[tuple[UUID | None]]:
+    """The uuids of the `resource`s `agent` (a user or a unit) holds a permission on."""
     column = (
         Permission.resource_unit_uuid
         if resource == PermissionEntity.UNIT
@@ -345,10 +348,9 @@ def _permitted(session: Session, agent: Agent, resource: PermissionEntity) -> se
     agent_column = (
         Permission.agent_user_uuid if agent.type == AgentType.USER else Permission.agent_unit_uuid
     )
-    rows = session.scalars(
-        select(column).where(agent_column == agent.uuid, Permission.resource_type == resource)
+    return select(column).where(
+        agent_column == agent.uuid, Permission.resource_type == resource, column.is_not(None)
     )
-    return {uuid for uuid in rows if uuid is not None}
 
 
 def _filtered(filters: UnitFilter) -> Select[tuple[Unit]]:
