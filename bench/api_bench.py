@@ -62,26 +62,9 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 QUIET = {"threshold": 0.15, "wait_s": 60.0}
 """Each run first waits up to wait_s for a second with the whole machine below threshold busy."""
 
-# `pepeunit api` with uvicorn's listener made as an IPPROTO_TCP socket. With --workers > 1 uvicorn
-# binds the listener itself with proto 0, accepted sockets inherit it, and asyncio then skips
-# TCP_NODELAY: every keep-alive response waits ~40 ms for the client's delayed ACK (uvicorn issue
-# #3149, open in 0.54). Only the listener's metadata changes; the workers get it as usual.
-NODELAY_LAUNCHER = """
-import socket, sys
-import uvicorn.config
-bind_socket = uvicorn.config.Config.bind_socket
-def bind_tcp_socket(self):
-    sock = bind_socket(self)
-    if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.proto == 0:
-        sock = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
-    return sock
-uvicorn.config.Config.bind_socket = bind_tcp_socket
-from pepeunit_cli.main import main
-sys.argv = ["pepeunit", *sys.argv[1:]]
-main()
-"""
-LISTENERS = ("shipped", "nodelay")
-"""shipped: `pepeunit api` as it is; nodelay: the same with NODELAY_LAUNCHER's listener."""
+LISTENERS = ("shipped",)
+"""shipped: `pepeunit api` as it is. Runs before 2026-12-01 12:00 also had `nodelay`, a launcher
+giving uvicorn an IPPROTO_TCP listener; `pepeunit api --workers N` now does that itself."""
 
 # The 5 MiB firmware repository: source-like text (compressible) and random bytes (not).
 TEXT_FILES = 128
@@ -298,8 +281,6 @@ def _answers(url: str) -> bool:
 
 def api_command(listener: str, port: int, workers: int) -> list[str]:
     options = ["api", "--host", LOOPBACK, "--port", str(port), "--workers", str(workers)]
-    if listener == "nodelay":
-        return [sys.executable, "-c", NODELAY_LAUNCHER, *options]
     return [str(CLI), *options]
 
 
@@ -824,7 +805,7 @@ def main() -> None:
     parser.add_argument("--archive-requests", type=int, default=20)
     parser.add_argument(
         "--listeners", nargs="+", choices=LISTENERS, default=list(LISTENERS),
-        help="shipped: `pepeunit api`; nodelay: with TCP_NODELAY (see NODELAY_LAUNCHER)",
+        help="shipped: `pepeunit api`",
     )  # fmt: skip
     parser.add_argument("--profile", metavar="DIR", help="py-spy raw profiles of the workers")
     parser.add_argument(
