@@ -22,6 +22,7 @@ from flows.intake.process import IntakeProcess, IntakeProcessArgs, RoutingArgs
 from flows.intake.wal import WriteAheadLog
 from flows.janitor import StorageJanitor
 from flows.metrics import FlowMetrics
+from flows.mqtt_endpoint import MqttEndpoint
 from flows.registry import pipeline_registry
 from flows.storage.alert_event_writer import AlertEventWriter
 from flows.storage.clickhouse_writer import ClickHouseWriter
@@ -94,11 +95,13 @@ class IntakeOpener:
         wal_path = _flow_dir(settings) / f"intake-p{partition}.sqlite"
         wal = WriteAheadLog(wal_path)
         intake_settings = IntakeSettings(
-            host=settings.mqtt_host,
-            port=settings.mqtt_port,
-            keepalive=settings.mqtt_keepalive,
-            username=settings.mqtt_username,
-            password=settings.mqtt_password,
+            endpoint=MqttEndpoint(
+                host=settings.mqtt_host,
+                port=settings.mqtt_port,
+                keepalive=settings.mqtt_keepalive,
+                username=settings.mqtt_username,
+                password=settings.mqtt_password,
+            ),
             client_id=f"{settings.flow_client_id}-p{partition}",
             subscriptions=subscription_filters(settings, self.placement),
             route_max_unconfirmed=settings.flow_route_max_unconfirmed,

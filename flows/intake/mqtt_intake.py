@@ -29,11 +29,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from flows.intake.progress import IntakeProgress
 from flows.intake.wal import ReceivedMessage, WriteAheadLog
+from flows.mqtt_endpoint import MqttEndpoint, connect, new_client
 from flows.routing.publisher import RoutePublisher, RoutePublisherSettings
 from flows.routing.routes import RouteTable
 
@@ -44,11 +44,7 @@ _QOS = 1
 
 @dataclass(frozen=True, slots=True)
 class IntakeSettings:
-    host: str
-    port: int
-    keepalive: int
-    username: str
-    password: str
+    endpoint: MqttEndpoint
     client_id: str
     subscriptions: tuple[str, ...]
     """Topic filters, e.g. `$share/pepeunit/example.com/+/pepeunit`."""
@@ -66,13 +62,7 @@ class IntakeSettings:
 
     def route_publisher_settings(self) -> RoutePublisherSettings:
         return RoutePublisherSettings(
-            host=self.host,
-            port=self.port,
-            keepalive=self.keepalive,
-            username=self.username,
-            password=self.password,
-            client_id=f"{self.client_id}-routes",
-            max_unconfirmed=self.route_max_unconfirmed,
+            self.endpoint, f"{self.client_id}-routes", self.route_max_unconfirmed
         )
 
 
@@ -121,29 +111,20 @@ class MqttIntake:
         )
 
     def _make_client(self) -> mqtt.Client:
-        client = mqtt.Client(
-            callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=self._settings.client_id,
-            clean_session=False,
-            protocol=mqtt.MQTTv311,
-            manual_ack=True,
+        settings = self._settings
+        client = new_client(
+            settings.endpoint, settings.client_id, clean_session=False, manual_ack=True
         )
-        if self._settings.username:
-            client.username_pw_set(self._settings.username, self._settings.password)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
-        client.reconnect_delay_set(min_delay=1, max_delay=10)
         return client
 
     def start(self) -> None:
         if self._route_publisher is not None:
             self._route_publisher.start()
         self._committer.start()
-        self._client.connect_async(
-            self._settings.host, self._settings.port, keepalive=self._settings.keepalive
-        )
-        self._client.loop_start()
+        connect(self._client, self._settings.endpoint)
 
     def stop(self) -> None:
         """Stops receiving, logs and acknowledges what was received, then disconnects."""
@@ -181,8 +162,8 @@ class MqttIntake:
         logger.info(
             "partition %s connected to %s:%s, subscribing to %s",
             self._partition,
-            self._settings.host,
-            self._settings.port,
+            self._settings.endpoint.host,
+            self._settings.endpoint.port,
             ", ".join(self._settings.subscriptions),
         )
         self._progress.connected.value = 1

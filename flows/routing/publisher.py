@@ -16,8 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
+
+from flows.mqtt_endpoint import MqttEndpoint, connect, new_client
 
 logger = logging.getLogger("pepeunit.flow.routing")
 
@@ -27,11 +29,7 @@ _WAIT_LOG_INTERVAL_S = 10.0
 
 @dataclass(frozen=True, slots=True)
 class RoutePublisherSettings:
-    host: str
-    port: int
-    keepalive: int
-    username: str
-    password: str
+    endpoint: MqttEndpoint
     client_id: str
     max_unconfirmed: int = 10_000
     """Copies sent but not yet confirmed; must stay below 65 535 (MQTT packet ids)."""
@@ -57,27 +55,16 @@ class RoutePublisher:
 
     def _make_client(self) -> mqtt.Client:
         settings = self._settings
-        client = mqtt.Client(
-            callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=settings.client_id,
-            clean_session=True,
-            protocol=mqtt.MQTTv311,
-        )
-        if settings.username:
-            client.username_pw_set(settings.username, settings.password)
+        client = new_client(settings.endpoint, settings.client_id, clean_session=True)
         client.max_inflight_messages_set(settings.max_inflight)
         client.max_queued_messages_set(0)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
-        client.reconnect_delay_set(min_delay=1, max_delay=10)
         return client
 
     def start(self) -> None:
-        self._client.connect_async(
-            self._settings.host, self._settings.port, keepalive=self._settings.keepalive
-        )
-        self._client.loop_start()
+        connect(self._client, self._settings.endpoint)
 
     def stop(self) -> None:
         self._client.disconnect()

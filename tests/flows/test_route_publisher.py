@@ -8,6 +8,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from flows.mqtt_endpoint import MqttEndpoint
 from flows.routing.publisher import RoutePublisher, RoutePublisherSettings
 from tests.flows.support import wait_until
 from tests.services.mosquitto import running_mosquitto
@@ -53,11 +54,7 @@ class Collector:
 def route_publisher(port: int, max_unconfirmed: int) -> RoutePublisher:
     return RoutePublisher(
         RoutePublisherSettings(
-            host="127.0.0.1",
-            port=port,
-            keepalive=30,
-            username="",
-            password="",
+            MqttEndpoint("127.0.0.1", port, keepalive=30, username="", password=""),
             client_id=f"routes-{port}",
             max_unconfirmed=max_unconfirmed,
         )

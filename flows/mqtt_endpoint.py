@@ -1,0 +1,39 @@
+"""Where and as whom the dataflow's MQTT clients connect, and how such a client is made."""
+
+from dataclasses import dataclass
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+
+@dataclass(frozen=True, slots=True)
+class MqttEndpoint:
+    host: str
+    port: int
+    keepalive: int
+    username: str
+    password: str
+
+
+def new_client(
+    endpoint: MqttEndpoint, client_id: str, *, clean_session: bool, manual_ack: bool = False
+) -> mqtt.Client:
+    """An MQTT 3.1.1 paho client (callback API 2) logged in as `endpoint` says, reconnecting
+    after 1 s, then up to every 10 s; call `connect(client, endpoint)` to start it."""
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        clean_session=clean_session,
+        protocol=mqtt.MQTTv311,
+        manual_ack=manual_ack,
+    )
+    if endpoint.username:
+        client.username_pw_set(endpoint.username, endpoint.password)
+    client.reconnect_delay_set(min_delay=1, max_delay=10)
+    return client
+
+
+def connect(client: mqtt.Client, endpoint: MqttEndpoint) -> None:
+    """Connects in the background (paho's network thread), retrying until the broker answers."""
+    client.connect_async(endpoint.host, endpoint.port, keepalive=endpoint.keepalive)
+    client.loop_start()
