@@ -63,7 +63,7 @@ QUIET = {"threshold": 0.15, "wait_s": 60.0}
 """Each run first waits up to wait_s for a second with the whole machine below threshold busy."""
 
 LISTENERS = ("shipped",)
-"""shipped: `pepeunit api` as it is. Runs before 2026-12-01 12:00 also had `nodelay`, a launcher
+"""shipped: `pepeunit api` as it is. Runs before 2026-12-01 11:50 also had `nodelay`, a launcher
 giving uvicorn an IPPROTO_TCP listener; `pepeunit api --workers N` now does that itself."""
 
 # The 5 MiB firmware repository: source-like text (compressible) and random bytes (not).
