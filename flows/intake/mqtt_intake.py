@@ -1,12 +1,12 @@
 """Receives node messages over MQTT (QoS 1, persistent session, optionally a shared
 subscription) and makes each durable in the write-ahead log before acknowledging it.
 
-Routing (contract decision 1) happens here too, right after a message is logged and before it
-is acknowledged: a message on an Output node topic is republished (QoS 1, over a connection of
-its own) to every linked Input node topic, and the original is acknowledged only once the broker
-confirmed every copy. So routing never waits for the dataflow or its storage, and no copy is
-lost: a redelivered original is routed again even when it is already in the log (at least
-once).
+Routing (contract decision 1) happens here too, as a message arrives: a message on an Output
+node topic is republished (QoS 1, over a connection of its own) to every linked Input node
+topic, and the original is acknowledged only once it is logged and the broker confirmed its
+copies. So routing never waits for the dataflow or its
+storage, and no copy is lost: a redelivered original is routed again, whether or not it made it
+into the log (at least once).
 
 Flow control, never dropping:
 - a bounded list of received-but-not-logged messages: when full, the paho callback waits, so
@@ -72,6 +72,8 @@ class _Pending:
     qos: int
     logged: bool = False
     """A redelivery of a message already in the log: only routed and acknowledged."""
+    last_copy: int = 0
+    """Sequence number of the routing publisher's last copy of this message; 0: none."""
 
 
 class MqttIntake:
@@ -189,19 +191,27 @@ class MqttIntake:
         topic = message.topic
         payload = message.payload
         logged = message.dup and self._recent.get(message.mid) == (topic, payload)
+        targets = self._routes().targets(topic) if self._routes is not None else ()
         if logged:
             self._progress.redelivered_duplicates.value += 1
-            if self._routes is None or not self._routes().targets(topic):
+            if not targets:
                 client.ack(message.mid, message.qos)
                 return
         with self._condition:
             while len(self._pending) >= self._settings.max_pending and not self._stopping:
                 self._condition.wait(timeout=0.5)
+        # Copies leave at once, not batched behind the log or the previous batch's PUBACKs;
+        # the committer acknowledges the original once they are confirmed.
+        last_copy = self._send_copies(payload, targets)
+        with self._condition:
             received_ms = max(self._clock_ms(), self._last_received_ms)
             self._last_received_ms = received_ms
             self._pending.append(
                 _Pending(
-                    ReceivedMessage(received_ms, topic, payload, message.mid), message.qos, logged
+                    ReceivedMessage(received_ms, topic, payload, message.mid),
+                    message.qos,
+                    logged,
+                    last_copy,
                 )
             )
             if len(self._pending) == 1:
@@ -239,7 +249,8 @@ class MqttIntake:
         new_messages = [item.message for item in batch if not item.logged]
         if new_messages:
             self._append(new_messages)
-        if self._routes is not None and not self._route(batch, self._routes()):
+        last_copy = max(item.last_copy for item in batch)
+        if last_copy and not self._copies_confirmed(last_copy, len(batch)):
             return
         for item in batch:
             if not item.logged:
@@ -260,22 +271,29 @@ class MqttIntake:
             self._logged_offset = last_offset
         self._progress.logged_offset.value = last_offset
 
-    def _route(self, batch: list[_Pending], routes: RouteTable) -> bool:
-        """Publishes the batch's copies and waits for the broker to confirm them all; False
-        when stopping cut the wait short (the batch then stays unacknowledged)."""
+    def _send_copies(self, payload: bytes, targets: tuple[str, ...]) -> int:
+        """Publishes a copy to each target (waiting while too many are unconfirmed); the last
+        copy's sequence number, 0 if none."""
         publisher = self._route_publisher
-        if publisher is None or not routes.by_output_topic:
-            return True
-        routed = 0
-        for item in batch:
-            for target in routes.targets(item.message.topic):
-                publisher.publish(target, item.message.payload)
-                routed += 1
-        self._progress.routed.value += routed
-        while not publisher.wait_confirmed(timeout_s=0.5):
+        if publisher is None or not targets:
+            return 0
+        last_copy = 0
+        for target in targets:
+            last_copy = publisher.publish(target, payload)
+        self._progress.routed.value += len(targets)
+        return last_copy
+
+    def _copies_confirmed(self, last_copy: int, batch_size: int) -> bool:
+        """Waits for the broker to confirm every copy up to `last_copy`; False when stopping
+        cut the wait short (the batch then stays unacknowledged)."""
+        publisher = self._route_publisher
+        assert publisher is not None
+        while not publisher.wait_confirmed(last_copy, timeout_s=0.5):
             if self._stopping and (
                 self._routing_abandoned
-                or not publisher.wait_confirmed(timeout_s=self._settings.stop_route_timeout_s)
+                or not publisher.wait_confirmed(
+                    last_copy, timeout_s=self._settings.stop_route_timeout_s
+                )
             ):
                 self._routing_abandoned = True
                 logger.error(
@@ -283,7 +301,7 @@ class MqttIntake:
                     "originals stay unacknowledged and will be routed again",
                     self._partition,
                     publisher.unconfirmed,
-                    len(batch),
+                    batch_size,
                 )
                 return False
         return True

@@ -12,6 +12,7 @@ most, shared with nothing else here) and its in-flight window.
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -47,7 +48,11 @@ class RoutePublisher:
             raise ValueError("max_unconfirmed must be between 1 and 65 534")
         self._settings = settings
         self._condition = threading.Condition()
-        self._unconfirmed: set[int] = set()
+        self._last_sequence = 0
+        self._unconfirmed: OrderedDict[int, None] = OrderedDict()
+        """Sequence numbers of the copies sent and not yet confirmed, oldest first."""
+        self._sequence_of: dict[int, int] = {}
+        """Packet id -> sequence number, for the copies in flight."""
         self._confirmed_early: set[int] = set()
         """PUBACKs that arrived before `publish` recorded their id (network thread first)."""
         self.connected = False
@@ -75,27 +80,46 @@ class RoutePublisher:
         with self._condition:
             return len(self._unconfirmed)
 
-    def publish(self, topic: str, payload: bytes) -> None:
-        """Queues one copy, first waiting while `max_unconfirmed` copies await their PUBACK.
-        Without a connection paho keeps the copy and sends it once connected again."""
+    def publish(self, topic: str, payload: bytes) -> int:
+        """Queues one copy, first waiting while `max_unconfirmed` copies await their PUBACK,
+        and returns its sequence number (1, 2, ... in the order of the calls). Without a
+        connection paho keeps the copy and sends it once connected again."""
         with self._condition:
             self._wait_while(lambda: len(self._unconfirmed) >= self._settings.max_unconfirmed)
+            self._last_sequence += 1
+            sequence = self._last_sequence
+            self._unconfirmed[sequence] = None
         # Not under our lock: paho calls on_publish holding its own lock, which publish takes.
         info = self._client.publish(topic, payload, qos=_QOS)
-        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
-            reason = mqtt.error_string(info.rc)
-            raise RoutingError(f"cannot queue a routed copy to {topic}: {reason}")
         with self._condition:
+            if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+                self._confirm(sequence)
+                reason = mqtt.error_string(info.rc)
+                raise RoutingError(f"cannot queue a routed copy to {topic}: {reason}")
             if info.mid in self._confirmed_early:
                 self._confirmed_early.discard(info.mid)
+                self._confirm(sequence)
             else:
-                self._unconfirmed.add(info.mid)
+                self._sequence_of[info.mid] = sequence
+        return sequence
 
-    def wait_confirmed(self, timeout_s: float | None = None) -> bool:
-        """Waits until the broker confirmed every copy published so far; False on timeout."""
+    def wait_confirmed(self, through: int | None = None, timeout_s: float | None = None) -> bool:
+        """Waits until the broker confirmed every copy up to sequence number `through` (every
+        copy sent so far when None); False on timeout."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         with self._condition:
-            return self._wait_while(lambda: bool(self._unconfirmed), deadline)
+            last = self._last_sequence if through is None else through
+            return self._wait_while(
+                lambda: bool(self._unconfirmed) and next(iter(self._unconfirmed)) <= last,
+                deadline,
+            )
+
+    def _confirm(self, sequence: int) -> None:
+        """Called holding the condition."""
+        oldest = next(iter(self._unconfirmed), None)
+        self._unconfirmed.pop(sequence, None)
+        if sequence == oldest or len(self._unconfirmed) == self._settings.max_unconfirmed - 1:
+            self._condition.notify_all()
 
     def _wait_while(self, blocked: Callable[[], bool], deadline: float | None = None) -> bool:
         """Called holding the condition; True once `blocked` is false, False at the deadline."""
@@ -152,9 +176,8 @@ class RoutePublisher:
         _properties: object,
     ) -> None:
         with self._condition:
-            if mid in self._unconfirmed:
-                self._unconfirmed.discard(mid)
-                if len(self._unconfirmed) in (0, self._settings.max_unconfirmed - 1):
-                    self._condition.notify_all()
-            else:
+            sequence = self._sequence_of.pop(mid, None)
+            if sequence is None:
                 self._confirmed_early.add(mid)
+            else:
+                self._confirm(sequence)
