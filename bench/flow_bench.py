@@ -36,7 +36,7 @@ from tests.flows.support import (
 from tests.services.mosquitto import running_mosquitto
 from tests.services.ports import free_loopback_port
 
-BROKER_SETTINGS = ("max_queued_messages 0", "max_inflight_messages 1000")
+BROKER_SETTINGS = ("max_queued_messages 0", "max_inflight_messages 1000", "set_tcp_nodelay true")
 
 PUBLISHER = """
 import sys, time

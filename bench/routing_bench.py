@@ -276,6 +276,7 @@ def mosquitto_settings(work: Path) -> tuple[str, ...]:
         "max_queued_messages 0",
         "max_inflight_messages 1000",
         "queue_qos0_messages true",
+        "set_tcp_nodelay true",
     )
 
 

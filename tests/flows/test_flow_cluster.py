@@ -63,7 +63,9 @@ CONFIGS = {
 
 @pytest.mark.timeout(180)
 def test_two_processes_share_the_stream(tmp_path, sql_url, mosquitto_factory):
-    broker = mosquitto_factory(("max_queued_messages 0", "max_inflight_messages 1000"))
+    broker = mosquitto_factory(
+        ("max_queued_messages 0", "max_inflight_messages 1000", "set_tcp_nodelay true")
+    )
     nodes = seed_nodes(sql_url, CONFIGS)
     settings = flow_settings(
         tmp_path / "data", sql_url, f"chdb://{tmp_path / 'chdb'}", broker.port,

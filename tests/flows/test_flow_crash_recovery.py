@@ -30,7 +30,7 @@ SUM_NODES = 10
 KILL_AFTER = (5_000, 12_000)
 RATE_PER_S = 2_000
 MINUTE_MS = 60_000
-BROKER_SETTINGS = ("max_queued_messages 0", "max_inflight_messages 1000")
+BROKER_SETTINGS = ("max_queued_messages 0", "max_inflight_messages 1000", "set_tcp_nodelay true")
 
 READ_STORAGE = """
 import json, sys

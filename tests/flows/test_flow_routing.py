@@ -151,7 +151,9 @@ TIGHT_BOUND = 20
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("sql_url", ["sqlite"], indirect=True)
 def test_overloaded_routing_killed_midway_loses_no_copy(tmp_path, sql_url, mosquitto_factory):
-    broker = mosquitto_factory(("max_queued_messages 0", "max_inflight_messages 1000"))
+    broker = mosquitto_factory(
+        ("max_queued_messages 0", "max_inflight_messages 1000", "set_tcp_nodelay true")
+    )
     units = seed_units(
         sql_url,
         {"sensor": ([], ["temp/pepeunit"])}
