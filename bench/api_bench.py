@@ -38,6 +38,7 @@ from uuid import UUID
 
 import httpx
 
+from bench.profiling import start_profilers, wait_profilers
 from control_plane.security import make_unit_token
 from tests.control_plane_registry.git_sources import (
     SCHEMA_EXAMPLE,
@@ -491,35 +492,12 @@ def scenarios(world: World) -> dict[str, list[tuple[str, str]]]:
     }
 
 
-def start_profilers(server: ApiServer, directory: Path | None, name: str, seconds: float) -> list:
-    if directory is None:
-        return []
-    py_spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(CLI.parent))
-    if py_spy is None:
-        print("py-spy not found: no profile", file=sys.stderr)
-        return []
-    directory.mkdir(parents=True, exist_ok=True)
+def profile_workers(
+    server: ApiServer, directory: Path | None, name: str, seconds: float
+) -> list[subprocess.Popen]:
     slug = "".join(c if c.isalnum() else "-" for c in name).strip("-")
-    processes = []
-    for pid in server.worker_pids():
-        command = [py_spy, "record", "--pid", str(pid), "--duration", str(math.ceil(seconds))]
-        # --gil: samples of the thread holding the GIL only (idle detection is unreliable
-        # here); C code that releases it (zlib, file I/O) is not seen.
-        command += ["--rate", "100", "--gil", "--nonblocking", "--format", "raw"]
-        command += ["--output", str(directory / f"{slug}-{pid}.txt")]
-        processes.append(
-            subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        )
-    return processes
-
-
-def wait_profilers(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    outputs = {f"{slug}-{pid}": pid for pid in server.worker_pids()}
+    return start_profilers(directory, outputs, seconds)
 
 
 def run_load(
@@ -541,7 +519,7 @@ def run_load(
     groups = {**roots, "load": generator.pid}
     before = cpu_by_group(groups)
     began = time.perf_counter()
-    profilers = start_profilers(server, profile, name, spec.warmup_s + spec.duration_s)
+    profilers = profile_workers(server, profile, name, spec.warmup_s + spec.duration_s)
     try:
         output = generator.stdout.readline()
         after = cpu_by_group(groups)
@@ -630,7 +608,7 @@ def measure_archives(
         for archive, query, count in plan:
             wait_for_quiet_machine(QUIET["threshold"], QUIET["wait_s"])
             name = f"{server.listener} firmware {archive}{query}"
-            profilers = start_profilers(server, profile, name, 5)
+            profilers = profile_workers(server, profile, name, 5)
             rows.append(
                 measure_archive(client, world.firmware_unit, archive, query, count, server.listener)
             )

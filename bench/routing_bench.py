@@ -30,7 +30,6 @@ import math
 import os
 import re
 import secrets
-import shutil
 import signal
 import statistics
 import subprocess
@@ -44,6 +43,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from bench.profiling import start_profilers, wait_profilers
 from control_plane.security import make_backend_token, make_unit_token
 from pepeunit_core.db import models
 from pepeunit_core.db.config_version import bump_dataflow_config_version
@@ -491,38 +491,6 @@ def deliver(port: int, load: Load, work: Path, watch: CpuWatch | None = None) ->
 
 
 # ---------------------------------------------------------------- profiling
-
-
-def py_spy() -> str | None:
-    return shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
-
-
-def start_profilers(
-    directory: Path | None, pids: dict[str, int], seconds: float
-) -> list[subprocess.Popen]:
-    binary = py_spy() if directory is not None else None
-    if directory is None or binary is None:
-        return []
-    directory.mkdir(parents=True, exist_ok=True)
-    processes = []
-    for name, pid in pids.items():
-        command = [binary, "record", "--pid", str(pid), "--duration", str(math.ceil(seconds))]
-        # --gil: only the thread holding the GIL (C code that releases it is not seen).
-        command += ["--rate", "100", "--gil", "--nonblocking", "--format", "raw"]
-        command += ["--output", str(directory / f"{name}.txt")]
-        processes.append(
-            subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        )
-    return processes
-
-
-def wait_profilers(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def frame_name(frame: str) -> str:
