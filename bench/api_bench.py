@@ -38,7 +38,7 @@ from uuid import UUID
 
 import httpx
 
-from bench.profiling import start_profilers, wait_profilers
+from bench.profiling import raw_samples, share_lines, start_profilers, wait_profilers
 from control_plane.security import make_unit_token
 from tests.control_plane_registry.git_sources import (
     SCHEMA_EXAMPLE,
@@ -620,43 +620,25 @@ def measure_archives(
 # ---------------------------------------------------------------- profiles
 
 
-def _frame_parts(frame: str) -> tuple[str, str]:
-    """`function (path:line)` -> (function, short path)."""
-    function, _, location = frame.rpartition(" (")
-    path = location.rstrip(")").rsplit(":", 1)[0]
-    for marker in ("site-packages/", "/lib/python3.11/", str(Path.cwd()) + "/"):
-        if marker in path:
-            path = path.split(marker, 1)[1]
-            break
-    return function or frame, path
-
-
 def summarize_profile(files: list[Path], top: int = 12) -> list[str]:
     """Shares of GIL-holding samples: by module of the innermost frame, and inclusive by the
     project's own functions (control_plane/, pepeunit_core/)."""
     by_module: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     total = 0
-    for file in files:
-        for line in file.read_text().splitlines():
-            stack, _, count_text = line.rpartition(" ")
-            count = int(count_text)
-            frames = [_frame_parts(frame) for frame in stack.split(";") if " (" in frame]
-            if not frames:
-                continue
-            total += count
-            by_module[frames[-1][1]] += count
-            own = {f"{path}:{function}" for function, path in frames
-                   if path.startswith(("control_plane/", "pepeunit_core/"))}  # fmt: skip
-            for name in own:
-                inclusive[name] += count
+    for frames, count in raw_samples(files):
+        total += count
+        by_module[frames[-1][1]] += count
+        own = {f"{path}:{function}" for function, path in frames
+               if path.startswith(("control_plane/", "pepeunit_core/"))}  # fmt: skip
+        for name in own:
+            inclusive[name] += count
     if not total:
         return ["(no samples)"]
-    lines = [f"{total} samples; innermost frame by module:"]
-    lines += [f"  {count / total:6.1%}  {name}" for name, count in by_module.most_common(top)]
-    lines.append("inclusive, project functions:")
-    lines += [f"  {count / total:6.1%}  {name}" for name, count in inclusive.most_common(top)]
-    return lines
+    title = f"{total} samples; innermost frame by module:"
+    return share_lines(title, by_module, total, top) + share_lines(
+        "inclusive, project functions:", inclusive, total, top
+    )
 
 
 def print_profiles(directory: Path) -> None:

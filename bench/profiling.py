@@ -4,7 +4,11 @@ import math
 import shutil
 import subprocess
 import sys
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+
+from tests.services.processes import wait_or_kill
 
 
 def py_spy() -> str | None:
@@ -37,8 +41,35 @@ def start_profilers(
 
 def wait_profilers(processes: list[subprocess.Popen]) -> None:
     for process in processes:
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        wait_or_kill(process, 60)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def frame_parts(frame: str) -> tuple[str, str]:
+    """py-spy's `function (path:line)` -> (function, path short of site-packages, the stdlib or
+    the repository)."""
+    function, _, location = frame.rpartition(" (")
+    path = location.rstrip(")").rsplit(":", 1)[0]
+    for marker in ("site-packages/", "/lib/python3.11/", f"{ROOT}/"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+            break
+    return function or frame, path
+
+
+def raw_samples(files: list[Path]) -> Iterator[tuple[list[tuple[str, str]], int]]:
+    """Each stack of the raw py-spy profiles (outermost frame first, as `frame_parts`) with
+    its sample count."""
+    for file in files:
+        for line in file.read_text().splitlines():
+            stack, _, count_text = line.rpartition(" ")
+            frames = [frame_parts(frame) for frame in stack.split(";") if " (" in frame]
+            if frames and count_text.isdigit():
+                yield frames, int(count_text)
+
+
+def share_lines(title: str, counts: Counter[str], total: int, top: int) -> list[str]:
+    """`title`, then the `top` entries of `counts` as shares of `total` samples."""
+    return [title] + [f"  {count / total:6.1%}  {name}" for name, count in counts.most_common(top)]

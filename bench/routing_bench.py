@@ -43,7 +43,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bench.profiling import start_profilers, wait_profilers
+from bench.profiling import raw_samples, share_lines, start_profilers, wait_profilers
 from control_plane.security import make_backend_token, make_unit_token
 from pepeunit_core.db import models
 from pepeunit_core.db.config_version import bump_dataflow_config_version
@@ -52,7 +52,7 @@ from tests.flows.devices import SeededUnit, seed_units
 from tests.flows.support import DOMAIN, flow_settings, start_flow_process, wait_subscribed
 from tests.services.mosquitto import MosquittoServer, running_mosquitto
 from tests.services.ports import LOOPBACK, accepts_connections, free_loopback_port
-from tests.services.processes import stop_process, with_parent_death_signal
+from tests.services.processes import stop_process, wait_or_kill, with_parent_death_signal
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLISHER_PROCESSES = 3
@@ -453,11 +453,7 @@ def release_publishers(publishers: list[subprocess.Popen]) -> None:
         if publisher.stdin is not None:
             publisher.stdin.close()
     for publisher in publishers:
-        try:
-            publisher.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            publisher.kill()
-            publisher.wait()
+        wait_or_kill(publisher, 30)
 
 
 def deliver(port: int, load: Load, work: Path, watch: CpuWatch | None = None) -> Delivery:
@@ -493,39 +489,23 @@ def deliver(port: int, load: Load, work: Path, watch: CpuWatch | None = None) ->
 # ---------------------------------------------------------------- profiling
 
 
-def frame_name(frame: str) -> str:
-    """`function (path:line)` -> `short/path.py:function`."""
-    function, _, location = frame.rpartition(" (")
-    path = location.rstrip(")").rsplit(":", 1)[0]
-    for marker in ("site-packages/", "/lib/python3.11/", f"{ROOT}/"):
-        if marker in path:
-            path = path.split(marker, 1)[1]
-            break
-    return f"{path}:{function}"
-
-
 def summarize_profile(path: Path, top: int = 14) -> list[str]:
     """Shares of GIL-holding samples by innermost frame, and inclusive by function."""
     innermost: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     total = 0
-    for line in path.read_text().splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        frames = [frame_name(frame) for frame in stack.split(";") if " (" in frame]
-        if not frames or not count_text.isdigit():
-            continue
-        count = int(count_text)
+    for frames, count in raw_samples([path]):
+        names = [f"{file}:{function}" for function, file in frames]
         total += count
-        innermost[frames[-1]] += count
-        for name in set(frames):
+        innermost[names[-1]] += count
+        for name in set(names):
             inclusive[name] += count
     if not total:
         return ["(no samples)"]
-    lines = [f"{total} samples; innermost frames:"]
-    lines += [f"  {count / total:6.1%}  {name}" for name, count in innermost.most_common(top)]
-    lines.append("inclusive:")
-    lines += [f"  {count / total:6.1%}  {name}" for name, count in inclusive.most_common(top)]
-    return lines
+    title = f"{total} samples; innermost frames:"
+    return share_lines(title, innermost, total, top) + share_lines(
+        "inclusive:", inclusive, total, top
+    )
 
 
 # ---------------------------------------------------------------- 1. routing latency

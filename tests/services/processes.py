@@ -76,9 +76,13 @@ def stop_process(
 ) -> None:
     if process.poll() is None:
         process.send_signal(first_signal)
-        try:
-            process.wait(timeout=timeout)
-            return
-        except subprocess.TimeoutExpired:
-            process.kill()
-    process.wait()
+    wait_or_kill(process, timeout)
+
+
+def wait_or_kill(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """Waits up to `timeout` s for `process` to end, then kills it."""
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
