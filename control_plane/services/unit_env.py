@@ -108,8 +108,9 @@ def set_unit_env(
 ) -> None:
     """Merges the creator's edit (a JSON object) over the unit's env and stores the result.
 
-    Unlike the reference, which drops them silently, keys the unit's env.json does not have and
-    PU_COMMIT_VERSION (always the target commit) are refused, so a typo is not lost unnoticed.
+    Unlike the reference, which drops them silently, keys the unit's env.json does not have are
+    refused, so a typo is not lost unnoticed. PU_COMMIT_VERSION is ignored as the reference does:
+    a client sends back the env it read, and the platform owns that value (the target commit).
     """
     units.own_unit(session, user, uuid)
     if len(env_json_string) > settings.max_cipher_length:
@@ -118,6 +119,7 @@ def set_unit_env(
         edit = parse_env_object(env_json_string, source="env_json_string")
     except EnvJsonError as error:
         raise UnitError(str(error)) from error
+    edit.pop(ReservedEnvName.PU_COMMIT_VERSION, None)
     target = device_target(session, settings, Agent(AgentType.USER, user.uuid, user), uuid)
     example = _env_example(settings, target)
     stored = _stored_env(cipher, target.unit)
@@ -139,8 +141,6 @@ def reset_unit_env(session: Session, user: User, uuid: UUID) -> None:
 
 
 def _check_editable(edit: EnvJson, example: EnvJson, env_settings: UnitEnvSettings) -> None:
-    if ReservedEnvName.PU_COMMIT_VERSION in edit:
-        raise UnitError("PU_COMMIT_VERSION is set by the platform to the target commit")
     known = example.keys() | generated_env(env_settings).keys()
     unknown = sorted(name for name in edit if name not in known)
     if unknown:

@@ -60,6 +60,22 @@ def test_creator_edits_variables_and_keeps_the_secrets(
     assert read_env(client, world, unit) == after | {"PU_MIN_LOG_LEVEL": "Error"}
 
 
+def test_the_env_read_is_accepted_back_with_its_commit_version(
+    client: TestClient, world: World, source: Source, app: FastAPI
+):
+    """A 1.x client edits the env it read and sends all of it back, PU_COMMIT_VERSION included:
+    the edit is applied and the platform keeps its own commit, whatever the client sent."""
+    unit = created(client, world, "env-roundtrip")
+    read = read_env(client, world, unit)
+    sent = read | {"WIFI_SSID": "round-trip", "PU_COMMIT_VERSION": "0" * 40}
+    assert edit(client, world, unit, sent).status_code == 204
+    after = read_env(client, world, unit)
+    assert after == read | {"WIFI_SSID": "round-trip"}
+    assert after["PU_COMMIT_VERSION"] == source.repository.features
+    stored = stored_env(app, unit)
+    assert stored is not None and "PU_COMMIT_VERSION" not in stored
+
+
 def test_bad_edits_are_refused_and_change_nothing(
     client: TestClient, world: World, settings: Settings, app: FastAPI
 ):
@@ -68,7 +84,6 @@ def test_bad_edits_are_refused_and_change_nothing(
     before = stored_env(app, unit)
     refused = (
         ({"NOT_IN_EXAMPLE": "x"}, "NOT_IN_EXAMPLE"),
-        ({"PU_COMMIT_VERSION": "0" * 40}, "PU_COMMIT_VERSION"),
         ({"PU_MQTT_PORT": "1883"}, "PU_MQTT_PORT must be an integer"),
         ({"PU_MQTT_PORT": True}, "PU_MQTT_PORT must be an integer"),
         ({"PU_DOMAIN": 5}, "PU_DOMAIN must be a string"),

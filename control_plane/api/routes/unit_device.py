@@ -44,7 +44,8 @@ def get_env(
 def set_env(
     uuid: UUID, data: EnvWrite, user: CurrentUser, context: ContextDep, session: SessionDep
 ) -> None:
-    """Changes variables of the unit's env.json (only those it has; not PU_COMMIT_VERSION)."""
+    """Changes variables of the unit's env.json (only those it has; PU_COMMIT_VERSION, which the
+    platform sets, is ignored)."""
     unit_env.set_unit_env(
         session, context.settings, context.cipher, user, uuid, data.env_json_string
     )
