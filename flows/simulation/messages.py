@@ -1,7 +1,6 @@
 """Recorded messages for a simulation: JSON lines `{"t": ..., "payload": ..., "node": ...}`."""
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TextIO
@@ -46,17 +45,25 @@ def _parse_line(line_number: int, text: str) -> RecordedMessage:
     return RecordedMessage(line_number, moment, payload, node.lower() if node else None)
 
 
-def read_messages(stream: TextIO) -> Iterator[RecordedMessage]:
-    """Messages in file order; blank lines are skipped; time must not go backwards."""
-    previous: datetime | None = None
+def read_messages(stream: TextIO) -> list[RecordedMessage]:
+    """The messages merged by time (stable: equal times keep file order); blank lines are
+    skipped. Each node's own stream must not go back in time: its order decides the result,
+    while several nodes' recordings may simply be concatenated."""
+    last_time_of_node: dict[str | None, datetime] = {}
+    messages: list[RecordedMessage] = []
     for line_number, text in enumerate(stream, start=1):
         if not text.strip():
             continue
         message = _parse_line(line_number, text)
+        previous = last_time_of_node.get(message.node)
         if previous is not None and message.t < previous:
+            node = f"node {message.node}" if message.node else "the messages without 'node'"
             raise MessageFileError(
                 line_number,
-                f"'t' goes back in time ({message.t.isoformat()} < {previous.isoformat()})",
+                f"'t' goes back in time for {node} "
+                f"({message.t.isoformat()} < {previous.isoformat()})",
             )
-        previous = message.t
-        yield message
+        last_time_of_node[message.node] = message.t
+        messages.append(message)
+    messages.sort(key=lambda message: message.t)
+    return messages

@@ -142,8 +142,24 @@ def test_time_must_not_go_back():
         '{"t": "2026-01-01T00:00:01Z", "payload": "b"}\n'
         '{"t": "2026-01-01T00:00:00.999Z", "payload": "c"}\n'
     )
-    with pytest.raises(MessageFileError, match="line 3: 't' goes back"):
+    with pytest.raises(MessageFileError, match="line 3: 't' goes back in time for the messages"):
         list(read_messages(io.StringIO(text)))
+
+
+def test_concatenated_node_recordings_are_merged_by_time():
+    """Two nodes' exports one after the other: each is in order, together they are not."""
+    first, second = "11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222"
+    text = (
+        f'{{"t": "2026-01-01T00:00:00Z", "payload": "a0", "node": "{first}"}}\n'
+        f'{{"t": "2026-01-01T00:00:02Z", "payload": "a2", "node": "{first}"}}\n'
+        f'{{"t": "2026-01-01T00:00:01Z", "payload": "b1", "node": "{second}"}}\n'
+        f'{{"t": "2026-01-01T00:00:02Z", "payload": "b2", "node": "{second}"}}\n'
+    )
+    merged = read_messages(io.StringIO(text))
+    assert [message.payload for message in merged] == ["a0", "b1", "a2", "b2"]
+    going_back = text + f'{{"t": "2026-01-01T00:00:01Z", "payload": "b?", "node": "{second}"}}\n'
+    with pytest.raises(MessageFileError, match=f"line 5: 't' goes back in time for node {second}"):
+        read_messages(io.StringIO(going_back))
 
 
 def test_offsets_are_converted_to_utc():
