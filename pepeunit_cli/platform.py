@@ -8,8 +8,11 @@ own (see flows/intake/process.py).
 """
 
 import logging
+import signal
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -157,6 +160,19 @@ def _start_telegram(settings: Settings) -> TelegramParts | None:
     return TelegramParts(notifier, bot, publisher)
 
 
+@contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM (systemd, Docker, CI) stops the platform as cleanly as Ctrl-C. uvicorn handles
+    both while it serves, then restores the handler it found and raises the signal again: with
+    Python's default SIGTERM handling that would kill the process before the dataflow stored
+    what it holds."""
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_platform(
     settings: Settings, options: UpOptions, companion: Companion | None = None
 ) -> None:
@@ -215,7 +231,8 @@ def run_platform(
     else:
         start_when_serving(companion, server, settings)
     try:
-        server.run()
+        with _sigterm_as_ctrl_c():
+            server.run()
     finally:
         if companion is not None:
             companion.stop()

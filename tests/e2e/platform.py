@@ -3,6 +3,7 @@ its own, for the end-to-end tests."""
 
 import base64
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -56,9 +57,12 @@ def _answers(url: str) -> bool:
 
 
 @contextmanager
-def running_platform(data_dir: Path, **environment: str) -> Iterator[RunningPlatform]:
+def running_platform(
+    data_dir: Path, stop_signal: int = signal.SIGINT, **environment: str
+) -> Iterator[RunningPlatform]:
     """`pepeunit up` on a free API port with `environment` (PU_ variables) added; stopped
-    with SIGINT (as Ctrl-C) afterwards, which must end it cleanly."""
+    afterwards with `stop_signal` (SIGINT as Ctrl-C, SIGTERM as systemd or Docker), which must
+    end it cleanly: the dataflow stores what it holds, and nothing is left behind."""
     port = free_loopback_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {
@@ -93,11 +97,15 @@ def running_platform(data_dir: Path, **environment: str) -> Iterator[RunningPlat
             time.sleep(0.2)
         yield platform
     finally:
-        process.send_signal(2)
+        process.send_signal(stop_signal)
+        name = signal.Signals(stop_signal).name
         try:
             code = process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             process.kill()
-            raise AssertionError(f"pepeunit up did not stop on Ctrl-C:\n{platform.log()}") from None
-        assert code == 0, f"pepeunit up exited with {code}:\n{platform.log()}"
-        assert "Pepeunit stopped" in platform.log()
+            raise AssertionError(f"pepeunit up did not stop on {name}:\n{platform.log()}") from None
+        log = platform.log()
+        assert code == 0, f"pepeunit up exited with {code} on {name}:\n{log}"
+        assert "stopping the dataflow (storing what it holds)" in log, log
+        assert "Pepeunit stopped" in log, log
+        assert "leaked semaphore" not in log, log

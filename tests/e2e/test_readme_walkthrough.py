@@ -2,6 +2,7 @@
 documented sequence must keep working, from a local repository to a downloaded archive."""
 
 import re
+import signal
 import shutil
 import subprocess
 import zipfile
@@ -27,7 +28,9 @@ def walkthrough_script() -> str:
 def test_readme_walkthrough_works_against_pepeunit_up(tmp_path: Path):
     work = tmp_path / "work"
     work.mkdir()
-    with running_platform(tmp_path / "data", PU_MQTT_PORT=str(free_loopback_port())) as up:
+    data, mqtt_port = tmp_path / "data", str(free_loopback_port())
+    # Stopped with SIGTERM, as systemd, Docker and CI stop it: as clean as Ctrl-C.
+    with running_platform(data, signal.SIGTERM, PU_MQTT_PORT=mqtt_port) as up:
         result = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", walkthrough_script()],
             cwd=work,
