@@ -2,8 +2,8 @@
 documented sequence must keep working, from a local repository to a downloaded archive."""
 
 import re
-import signal
 import shutil
+import signal
 import subprocess
 import zipfile
 from pathlib import Path
