@@ -23,7 +23,8 @@ UNKNOWN_NODE = "11111111-2222-3333-4444-555555555555"
 PLACEHOLDER_NODE = "00000000-0000-0000-0000-000000000000"
 
 ERROR_LINE = re.compile(
-    r"^(?P<path>.+?)(?::(?P<line>\d+))?: (?P<stage>ActivePeriod|Filters|Transformations|ProcessingPolicy|Binding|File)"
+    r"^(?P<path>.+?)(?::(?P<line>\d+))?: "
+    r"(?P<stage>ActivePeriod|Filters|Transformations|ProcessingPolicy|Binding|File)"
     r"\.(?P<field>[\w\[\].]+): (?P<message>.+)$"
 )
 UTC_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
