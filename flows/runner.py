@@ -167,8 +167,10 @@ def run_flow(
     stop_requested: threading.Event | None = None,
     migrate: bool = True,
     epoch_interval: timedelta = timedelta(seconds=2),
+    on_started: Callable[[], None] | None = None,
 ) -> None:
-    """Runs until `stop_requested` is set (SIGTERM / Ctrl-C in the main thread)."""
+    """Runs until `stop_requested` is set (SIGTERM / Ctrl-C in the main thread). `on_started`
+    is called once the metrics server listens and the dataflow is built, as it starts."""
     placement = placement or ClusterPlacement()
     stop_requested = stop_requested or threading.Event()
     _install_stop_signals(stop_requested)
@@ -221,8 +223,11 @@ def run_flow(
         settings.mqtt_port,
     )
     try:
+        flow = build_dataflow(parts)
+        if on_started is not None:
+            on_started()
         cli_main(
-            build_dataflow(parts),
+            flow,
             workers_per_process=1,
             process_id=placement.process_id if placement.addresses else None,
             addresses=list(placement.addresses) or None,
