@@ -107,10 +107,13 @@ def all_pages(chat: Chat, first) -> list[str]:
     return found
 
 
-def test_help_lists_the_new_commands(world: World):
+def test_help_and_the_command_menu_list_the_new_commands(world: World):
     text = world.chat().ask("/help").text or ""
     for command in ("/registry", "/repo", "/dashboard", "/unit", "/info"):
         assert f"\n{command} " in text, command
+    world.telegram.wait_for(lambda: bool(world.telegram.commands))
+    menu = [entry["command"] for entry in world.telegram.commands]
+    assert menu == ["registry", "repo", "units", "unit", "dashboard", "info", "help"]
 
 
 def test_registries_pages_details_and_sync(catalog: Catalog):
