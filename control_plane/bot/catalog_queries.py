@@ -225,6 +225,8 @@ def repos_page(
     search = search_words(search)
     per_page, page = settings.telegram_items_per_page, max(page, 0)
     user = _own_user(agent)
+    if registry_uuid is not None:  # a registry hidden from the chat lists nothing
+        registries.visible_registry(session, agent, registry_uuid)
     if mine and user is None:
         return ReposPageView([], Listing(0, 1, 0, mine, search), registry_uuid)
     filters = RepoFilter(

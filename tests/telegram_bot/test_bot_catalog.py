@@ -13,7 +13,13 @@ from uuid import UUID
 import pytest
 from sqlalchemy import update
 
-from control_plane.bot.callbacks import RegistrySync, RegistryView, RepoUnitsUpdate, RepoView
+from control_plane.bot.callbacks import (
+    RegistryReposPage,
+    RegistrySync,
+    RegistryView,
+    RepoUnitsUpdate,
+    RepoView,
+)
 from pepeunit_core.db.models import (
     Dashboard,
     Repo,
@@ -142,6 +148,8 @@ def test_registries_pages_details_and_sync(catalog: Catalog):
     ):
         assert expected in text, (expected, text)
     assert [button["text"] for button in opened.buttons()] == ["Repos"]
+    private_repos = RegistryReposPage(uuid=UUID(catalog.private_registry), page=0, edit=False)
+    assert stranger.forge(opened, private_repos.pack()).text == refused
     forged = stranger.forge(opened, RegistrySync(uuid=UUID(catalog.public_registry)).pack())
     assert forged.text == "⚠️ Link this chat to your account to sync a registry"
 
