@@ -13,6 +13,11 @@ uses (the HTTP hook, the Mosquitto ACL file, the embedded broker):
   may do anything, `#`, `$SYS/#` and shared subscriptions included;
 - everyone else (anonymous, users, invalid or foreign tokens, deleted units) may do nothing.
 
+`BrokerAccess.may_connect(token, client_id)` decides who may open (or take over) a session on
+brokers that ask: the Backend and existing units, and the platform's own client ids
+(`pepeunit-...` and PU_FLOW_CLIENT_ID) only for the Backend, so no unit can push the dataflow
+off its persistent session.
+
 Cost: the hooks call this per publish and subscribe. Token checks are memoised, and a unit's
 allowed topics are kept for `PU_BROKER_ACCESS_CACHE_SECONDS`; `note_broker_access_changed()`
 (called after every committed change of units or nodes) makes every `BrokerAccess` of the
@@ -49,7 +54,7 @@ from control_plane.services.firmware import (
 )
 from pepeunit_core.db.enums import UnitNodeType
 from pepeunit_core.db.models import Unit, UnitNode
-from pepeunit_core.settings import Settings
+from pepeunit_core.settings import PLATFORM_CLIENT_ID_PREFIX, Settings
 
 logger = logging.getLogger("pepeunit.broker_access")
 
@@ -211,6 +216,7 @@ class BrokerAccess:
         )
         self._clock = clock
         self._kept: dict[UUID, _Kept] = {}
+        self._platform_client_ids = (PLATFORM_CLIENT_ID_PREFIX, settings.resolved_flow_client_id)
 
     def agent(self, token: str | None) -> Agent:
         """Who presents `token` (the MQTT username): a Unit (not checked to exist here), the
@@ -240,6 +246,17 @@ class BrokerAccess:
             and agent.uuid is not None
             and self.unit_topics(agent.uuid) is not None
         )
+
+    def is_platform_client_id(self, client_id: str | None) -> bool:
+        return bool(client_id) and client_id.startswith(self._platform_client_ids)
+
+    def may_connect(self, token: str | None, client_id: str | None) -> bool:
+        """Whether a client may connect as `client_id`, taking over a session of that id:
+        known agents only, and the platform's own client ids only for the Backend."""
+        agent = self.agent(token)
+        if not self.is_known(agent):
+            return False
+        return agent.type is AgentType.BACKEND or not self.is_platform_client_id(client_id)
 
     def unit_topics(self, unit_uuid: UUID) -> UnitTopics | None:
         """The unit's allowed topics, kept a while; None for no such unit, and also while the
