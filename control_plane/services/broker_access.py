@@ -13,11 +13,6 @@ uses (the HTTP hook, the Mosquitto ACL file, the embedded broker):
   may do anything, `#`, `$SYS/#` and shared subscriptions included;
 - everyone else (anonymous, users, invalid or foreign tokens, deleted units) may do nothing.
 
-`BrokerAccess.may_connect(token, client_id)` decides who may open (or take over) a session on
-brokers that ask: the Backend and existing units, and the platform's own client ids
-(`pepeunit-...` and PU_FLOW_CLIENT_ID) only for the Backend, so no unit can push the dataflow
-off its persistent session.
-
 Cost: the hooks call this per publish and subscribe. Token checks are memoised, and a unit's
 allowed topics are kept for `PU_BROKER_ACCESS_CACHE_SECONDS`; `note_broker_access_changed()`
 (called after every committed change of units or nodes) makes every `BrokerAccess` of the
@@ -251,12 +246,23 @@ class BrokerAccess:
         return bool(client_id) and client_id.startswith(self._platform_client_ids)
 
     def may_connect(self, token: str | None, client_id: str | None) -> bool:
-        """Whether a client may connect as `client_id`, taking over a session of that id:
-        known agents only, and the platform's own client ids only for the Backend."""
+        """Whether a client may connect as `client_id`, taking over a session of that id (for
+        brokers that ask before the take-over): known agents only, and the platform's own
+        client ids (`pepeunit-...`, PU_FLOW_CLIENT_ID) only for the Backend, so no unit can
+        push the dataflow off its persistent session."""
         agent = self.agent(token)
         if not self.is_known(agent):
             return False
         return agent.type is AgentType.BACKEND or not self.is_platform_client_id(client_id)
+
+    def authorize_client(
+        self, token: str | None, client_id: str | None, topic: str, action: BrokerAction
+    ) -> Decision:
+        """`authorize_token`, and nothing for a client that holds a platform client id
+        without being the Backend."""
+        if client_id is not None and not self.may_connect(token, client_id):
+            return Decision.DENY
+        return self.authorize_token(token, topic, action)
 
     def unit_topics(self, unit_uuid: UUID) -> UnitTopics | None:
         """The unit's allowed topics, kept a while; None for no such unit, and also while the
