@@ -5,7 +5,8 @@ Measured on Mosquitto 2.0.11: units log in with username = token and an empty pa
 every client; so clients are let in without a password and the ACL file (keyed on the username,
 see `mosquitto_acl`) decides what each may do. What protects the platform's own sessions there
 is that nobody else can name them: the dataflow's client ids and shared-subscription group are
-derived from the instance secret key (`Settings.resolved_flow_client_id`, `..._shared_group`).
+derived from the platform's broker login (`Settings.resolved_flow_client_id`,
+`..._shared_group`).
 """
 
 from dataclasses import dataclass
@@ -47,7 +48,7 @@ def render_mosquitto_conf(conf: MosquittoConf) -> str:
         "# nor receive anything.",
         "#",
         "# The dataflow's persistent sessions and its shared-subscription group are named after",
-        "# the instance secret key (`pepeunit-flow-<secret>-p<N>`, `$share/pepeunit-<secret>/`),",
+        "# the platform's login (`pepeunit-flow-<secret>-p<N>`, `$share/pepeunit-<secret>/`),",
         "# so no other client can take a session over or join the group: leave PU_FLOW_CLIENT_ID",
         "# and PU_FLOW_SHARED_GROUP unset, or set them to values nobody can guess.",
         "per_listener_settings false",
