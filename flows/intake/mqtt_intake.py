@@ -118,6 +118,8 @@ class MqttIntake:
         """Monotonic time of the current connection; None while disconnected."""
         self._last_heard = time.monotonic()
         self._last_heartbeat_sent = 0.0
+        self._unanswered_since: float | None = None
+        """When the oldest heartbeat not followed by any message left."""
         self._waiting_for_room = False
         self._recent: OrderedDict[int, tuple[str, bytes]] = OrderedDict(
             (mid, (topic, payload))
@@ -197,6 +199,7 @@ class MqttIntake:
     def _note_connection(self, session_present: bool) -> None:
         self._connections += 1
         self._last_heard = self._connected_at = time.monotonic()
+        self._unanswered_since = None
         if self._connections == 1:
             return
         self._progress.reconnects.value += 1
@@ -358,25 +361,31 @@ class MqttIntake:
         return True
 
     def _check_hearing(self) -> None:
-        """Sends a heartbeat now and then, and reconnects a connection that hears nothing."""
-        topic, connected_at = self._settings.heartbeat_topic, self._connected_at
-        if topic is None or connected_at is None or self._stopping:
+        """Sends a heartbeat now and then, and reconnects a connection on which nothing at all
+        arrived for `deaf_after_s` after a heartbeat left (time this thread spent elsewhere,
+        sending none, is no silence)."""
+        topic = self._settings.heartbeat_topic
+        if topic is None or self._connected_at is None or self._stopping:
             return
         now = time.monotonic()
         if now - self._last_heartbeat_sent >= self._settings.heartbeat_interval_s:
             self._last_heartbeat_sent = now
+            if self._unanswered_since is None or self._last_heard >= self._unanswered_since:
+                self._unanswered_since = now
             self._client.publish(topic, b"", qos=0)
-        silent_s = now - max(self._last_heard, connected_at)
-        if silent_s < self._settings.deaf_after_s or self._waiting_for_room:
+        since = self._unanswered_since
+        if since is None or self._last_heard >= since or self._waiting_for_room:
+            return
+        if now - since < self._settings.deaf_after_s:
             return
         self._progress.deaf_reconnects.value += 1
         logger.error(
             "partition %s is connected but has heard nothing for %.0f s, not even its own "
             "heartbeat (its session was taken over or lost in the broker); reconnecting",
             self._partition,
-            silent_s,
+            now - since,
         )
-        self._last_heard = now
+        self._unanswered_since = None
         self._drop_connection()
 
     def _drop_connection(self) -> None:
