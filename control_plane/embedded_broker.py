@@ -16,9 +16,11 @@ queued when the client disconnects: a device that publishes a burst and then sle
 acknowledged messages. `_PepeunitBroker` hands that backlog on before the session ends, and
 keeps a broadcast from failing (and losing the message) when subscriptions change during it.
 
-amqtt handles a CONNECT's clean-session and client-id take-over before it authenticates the
-client: a stranger reusing a connected client's id disconnects it (and with clean session
-drops its stored session). Keep the embedded broker on a trusted network, or use Mosquitto.
+Stock amqtt handles a CONNECT's clean-session and client-id take-over before it authenticates
+the client: a stranger reusing a connected client's id drops that client's stored session (and
+its subscriptions, leaving it connected but deaf) or inherits it. `_PepeunitBroker` decides
+`BrokerAccess.may_connect` first: a client that may not connect, or a unit that claims one of
+the platform's client ids, gets CONNACK "not authorised" and touches no session.
 """
 
 import asyncio
@@ -27,11 +29,14 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from amqtt.adapters import ReaderAdapter, WriterAdapter
 from amqtt.broker import Broker
 from amqtt.contexts import Action, BaseContext, BrokerConfig, ListenerConfig, ListenerType
+from amqtt.errors import AMQTTError, MQTTError, NoDataError
 from amqtt.mqtt.protocol.broker_handler import BrokerProtocolHandler
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 from amqtt.session import Session as MqttSession
+from amqtt.utils import gen_client_id
 from sqlalchemy.orm import Session, sessionmaker
 
 from control_plane.services.broker_access import (
@@ -230,6 +235,57 @@ class _PepeunitBroker(Broker):
             done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             done.set_result(message)
             await self._handle_message_delivery(client_session, handler, done)
+
+    async def _initialize_client_session(
+        self, reader: ReaderAdapter, writer: WriterAdapter, remote_address: str, remote_port: int
+    ) -> tuple[BrokerProtocolHandler, MqttSession]:
+        """amqtt's, with `BrokerAccess.may_connect` decided before any session is looked up,
+        deleted or taken over."""
+        try:
+            handler, session = await BrokerProtocolHandler.init_from_connect(
+                reader, writer, self.plugins_manager
+            )
+        except (AMQTTError, MQTTError, NoDataError) as error:
+            logger.warning("unreadable CONNECT from %s:%s: %s", remote_address, remote_port, error)
+            await writer.close()
+            raise AMQTTError(error) from error
+        if not self._access.may_connect(session.username, session.client_id):
+            logger.warning(
+                "refused %s:%s connecting as client id %r (not a known agent, or a platform "
+                "client id without the Backend token)",
+                remote_address,
+                remote_port,
+                session.client_id,
+            )
+            session.parent = 0
+            handler.attach(session, reader, writer)
+            await handler.mqtt_connack_authorize(False)
+            await writer.close()
+            raise AMQTTError("connection refused")
+        if session.clean_session:
+            if session.client_id:
+                await self._delete_session(session.client_id)
+            else:
+                session.client_id = gen_client_id()
+            session.parent = 0
+        elif session.client_id in self._sessions:
+            # the new connection may bring new settings and credentials (as amqtt does)
+            existing, _ = self._sessions[session.client_id]
+            existing.will_flag = session.will_flag
+            existing.will_message = session.will_message
+            existing.will_topic = session.will_topic
+            existing.will_qos = session.will_qos
+            existing.keep_alive = session.keep_alive
+            existing.username = session.username
+            existing.password = session.password
+            session = existing
+            session.parent = 1
+        else:
+            session.parent = 0
+        delay = self.config.get("timeout-disconnect-delay", 0)
+        if session.keep_alive > 0 and isinstance(delay, int):
+            session.keep_alive += delay
+        return handler, session
 
 
 def embedded_broker_config(access: BrokerAccess, host: str, port: int) -> BrokerConfig:

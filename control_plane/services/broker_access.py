@@ -52,7 +52,7 @@ from control_plane.services.firmware import (
 )
 from pepeunit_core.db.enums import UnitNodeType, UserStatus
 from pepeunit_core.db.models import Unit, UnitNode, User
-from pepeunit_core.settings import Settings
+from pepeunit_core.settings import PLATFORM_CLIENT_ID_PREFIX, Settings
 
 logger = logging.getLogger("pepeunit.broker_access")
 
@@ -244,6 +244,7 @@ class BrokerAccess:
         )
         self._clock = clock
         self._kept: dict[UUID, _Kept] = {}
+        self._platform_client_ids = (PLATFORM_CLIENT_ID_PREFIX, settings.resolved_flow_client_id)
 
     def agent(self, token: str | None) -> Agent:
         """Who presents `token` (the MQTT username): a Unit (not checked to exist here), the
@@ -274,6 +275,28 @@ class BrokerAccess:
             and agent.uuid is not None
             and self.unit_topics(agent.uuid) is not None
         )
+
+    def is_platform_client_id(self, client_id: str | None) -> bool:
+        return bool(client_id) and client_id.startswith(self._platform_client_ids)
+
+    def may_connect(self, token: str | None, client_id: str | None) -> bool:
+        """Whether a client may connect as `client_id`, taking over a session of that id (for
+        brokers that ask before the take-over): known agents only, and the platform's own
+        client ids (`pepeunit-...`, PU_FLOW_CLIENT_ID) only for the Backend, so no unit can
+        push the dataflow off its persistent session."""
+        agent = self.agent(token)
+        if not self.is_known(agent):
+            return False
+        return agent.type is AgentType.BACKEND or not self.is_platform_client_id(client_id)
+
+    def authorize_client(
+        self, token: str | None, client_id: str | None, topic: str, action: BrokerAction
+    ) -> Decision:
+        """`authorize_token`, and nothing for a client that holds a platform client id
+        without being the Backend."""
+        if client_id is not None and not self.may_connect(token, client_id):
+            return Decision.DENY
+        return self.authorize_token(token, topic, action)
 
     def unit_topics(self, unit_uuid: UUID) -> UnitTopics | None:
         """The unit's allowed topics, kept a while; None for no such unit or a blocked user's,
