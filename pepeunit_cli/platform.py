@@ -49,7 +49,8 @@ def up_settings(settings: Settings, options: UpOptions) -> Settings:
     """The settings the platform runs with: unless PU_ variables say otherwise, units reach the
     API over plain http at localhost:PORT (PU_DOMAIN is also the root of every topic), git
     repositories on this machine may be registered (file:// URLs, for trying things out), and
-    the platform's own MQTT clients log in with the Backend token."""
+    the platform's own MQTT clients log in with the Backend token, and the dataflow's metrics
+    listen on the API's address."""
     from control_plane.security import make_backend_token
 
     given = settings.model_fields_set
@@ -58,6 +59,8 @@ def up_settings(settings: Settings, options: UpOptions) -> Settings:
         updates["domain"] = f"localhost:{options.port}"
     if "secure" not in given:
         updates["secure"] = False
+    if "flow_metrics_host" not in given:
+        updates["flow_metrics_host"] = options.host
     if "registry_allowed_url_schemes" not in given:
         updates["registry_allowed_url_schemes"] = ("https", "file")
     resolved = settings.model_copy(update=updates)
@@ -106,7 +109,7 @@ def _sync_mosquitto_acl(settings: Settings) -> None:
 def _print_welcome(settings: Settings, options: UpOptions, broker: str) -> None:
     api = f"http://{settings.domain}{settings.app_prefix}{settings.api_v1_prefix}"
     metrics = (
-        f"http://{options.host}:{settings.flow_metrics_port}/metrics (the dataflow's)"
+        f"http://{settings.flow_metrics_host}:{settings.flow_metrics_port}/metrics (the dataflow's)"
         if settings.flow_metrics_port
         else "off (PU_FLOW_METRICS_PORT=0)"
     )
@@ -299,7 +302,7 @@ def run_platform(
         )
     if settings.flow_metrics_port:
         _check_port_free(
-            "0.0.0.0",
+            settings.flow_metrics_host,
             settings.flow_metrics_port,
             "The dataflow's metrics server",
             "set PU_FLOW_METRICS_PORT to a free port, or 0 to turn it off",

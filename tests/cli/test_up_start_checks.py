@@ -40,7 +40,7 @@ def test_up_with_the_metrics_port_taken_stops_with_a_clear_message(tmp_path: Pat
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "Pepeunit is up" not in output
-    assert f"metrics server cannot listen on 0.0.0.0:{taken_port}" in output
+    assert f"metrics server cannot listen on 127.0.0.1:{taken_port}" in output
     assert "PU_FLOW_METRICS_PORT" in output
 
 
@@ -79,3 +79,14 @@ def test_up_help_names_every_port():
     ):
         line = next(line for line in result.stdout.splitlines() if line.strip().startswith(port))
         assert setting in line
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0"])
+def test_metrics_listen_where_the_api_does_unless_set(tmp_path: Path, host: str):
+    from pepeunit_cli.platform import UpOptions, up_settings
+
+    options = UpOptions(host, 5000, embedded_broker=True)
+    base = {"data_dir": tmp_path, "secret_key": SECRET_KEY, "encrypt_key": ENCRYPT_KEY}
+    assert up_settings(Settings(**base), options).flow_metrics_host == host
+    chosen = Settings(**base, flow_metrics_host="10.1.2.3")
+    assert up_settings(chosen, options).flow_metrics_host == "10.1.2.3"
