@@ -28,8 +28,8 @@ def up(host: str, port: int, external_broker: bool) -> None:
     Ports (each is checked before anything starts):
       5000  the API, docs and web pages (--port)
       1883  MQTT, the embedded broker (PU_MQTT_PORT)
-      9108  the dataflow's Prometheus metrics, on the API's address
-            (PU_FLOW_METRICS_PORT, 0: off; PU_FLOW_METRICS_HOST)
+      9108  the dataflow's metrics (PU_FLOW_METRICS_PORT, 0: off), on the API's
+            address unless PU_FLOW_METRICS_HOST is set
     """
     from pepeunit_cli.platform import PlatformStartError, UpOptions, run_platform
     from pepeunit_core.settings import Settings
