@@ -29,6 +29,7 @@ from flows.storage.alert_event_writer import AlertEventWriter
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.last_value_writer import LastValueWriter
 from flows.storage.metrics import StorageMetrics
+from flows.storage.rejections_writer import RejectionsWriter
 from flows.storage.unit_state_writer import UnitStateWriter
 from pepeunit_core.clickhouse.client import make_clickhouse_client
 from pepeunit_core.db.engine import make_engine, make_session_factory
@@ -144,6 +145,7 @@ class WriterOpener:
             LastValueWriter(session_factory, self.metrics),
             UnitStateWriter(session_factory, self.settings.state_send_interval, self.metrics),
             AlertEventWriter(session_factory, self.metrics),
+            RejectionsWriter(session_factory, self.metrics),
         )
 
 

@@ -27,10 +27,12 @@ from control_plane.models.common import OrderByDate
 from control_plane.models.data_pipe import (
     AggregationRead,
     ConfigIssue,
+    DataPipeRejectionsRead,
     LastValueRead,
     NRecordsRead,
     PipeDataFilter,
     PipeDataRead,
+    RejectedMessageRead,
     TimeWindowRead,
 )
 from control_plane.security import Agent, AgentType
@@ -49,10 +51,12 @@ from flows.storage.ingested import IngestedRow
 from flows.storage.reads import read_aggregations, read_last_value, read_n_records, read_time_window
 from pepeunit_core.db.config_version import bump_dataflow_config_version
 from pepeunit_core.db.models import UnitNode
+from pepeunit_core.pipe_rejections import RejectionLog
 from pepeunit_core.pipeline_store import (
     StoredConfigError,
     config_from_stored,
     config_without_nulls,
+    refresh_data_pipe_status,
     stored_config_json,
 )
 
@@ -114,6 +118,7 @@ def set_config(session: Session, node: UnitNode, document: Any, max_payload_size
     if config is None:
         raise DataPipeError(f"{len(issues)} validation errors for DataPipeConfig")
     node.data_pipe_yml = stored_config_json(config)
+    refresh_data_pipe_status(node)
     bump_dataflow_config_version(session)
     session.commit()
 
@@ -133,6 +138,28 @@ def config_yaml(node: UnitNode) -> str:
         config_without_nulls(node_config(node)),
         sort_keys=False,
         allow_unicode=True,
+    )
+
+
+# --- rejections -------------------------------------------------------------------------------
+
+
+def rejections(node: UnitNode) -> DataPipeRejectionsRead:
+    """What the dataflow recorded of the messages the node's pipeline rejected."""
+    log = RejectionLog.from_stored(node.data_pipe_rejected_count, node.data_pipe_rejections)
+    return DataPipeRejectionsRead(
+        unit_node_uuid=node.uuid,
+        rejected_count=log.rejected_count,
+        rejected_by_reason=log.by_reason,
+        last_rejections=[
+            RejectedMessageRead(
+                received_datetime=entry.received_datetime,
+                stage=entry.stage,
+                reason=entry.reason,
+                message=entry.message,
+            )
+            for entry in reversed(log.recent)
+        ],
     )
 
 

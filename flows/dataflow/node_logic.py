@@ -15,11 +15,15 @@ from bytewax.operators import StatefulBatchLogic
 
 from flows.dataflow.items import MESSAGE, NodeItem
 from flows.metrics import FlowMetrics
+from flows.pipelines import rejections
 from flows.pipelines.clock import from_epoch_ms
 from flows.pipelines.engine import NodeState, Pipeline
+from flows.pipelines.rejections import Rejection
 from flows.pipelines.rows import AggregationRow
 from flows.registry import PipelineSet
 from flows.storage.ingested import IngestedRow
+from flows.storage.rejections_writer import NodeRejectionsRow
+from pepeunit_core.pipe_rejections import RejectedMessage, RejectionLog, value_preview
 
 logger = logging.getLogger("pepeunit.flow.nodes")
 
@@ -32,6 +36,8 @@ class NodeFlowState:
     engine_state: NodeState = field(default_factory=NodeState)
     watermarks: dict[int, int] = field(default_factory=dict)
     """The latest watermark (epoch ms) of each source partition."""
+    rejections: RejectionLog = field(default_factory=RejectionLog)
+    """What the node's pipeline rejected, stored after each batch that adds to it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +62,17 @@ class NodeLogic(StatefulBatchLogic[NodeItem, IngestedRow, NodeFlowState]):
             self._state = NodeFlowState(values[0][1])
         pipeline = self._context.current_pipelines().by_node.get(self._state.node)
         out: list[IngestedRow] = []
+        rejected_before = self._state.rejections.rejected_count
         for value in values:
             if value[0] == MESSAGE:
                 self._process_message(pipeline, value[2], value[3], value[4], out)
             else:
                 self._state.watermarks[value[2]] = value[3]
                 self._on_watermark(pipeline, out)
+        log = self._state.rejections
+        if log.rejected_count != rejected_before:
+            row = NodeRejectionsRow(self._state.node, log.rejected_count, log.to_stored())
+            out.append(IngestedRow(_NO_INGEST_ID, row))
         return out, StatefulBatchLogic.RETAIN
 
     def _process_message(
@@ -79,14 +90,18 @@ class NodeLogic(StatefulBatchLogic[NodeItem, IngestedRow, NodeFlowState]):
             return
         if len(payload) > self._context.max_payload_size:
             metrics.dropped_for("too_large").inc()
+            self._record(pipeline, rejections.TOO_LARGE, f"{len(payload)} bytes", received_ms)
             return
         try:
             text = payload.decode("utf-8")
         except UnicodeDecodeError:
             metrics.dropped_for("invalid_utf8").inc()
+            preview = value_preview(payload.decode("utf-8", errors="replace"))
+            self._record(pipeline, rejections.INVALID_UTF8, preview, received_ms)
             return
         if "\x00" in text:  # no SQL text column accepts it (PostgreSQL refuses NUL)
             metrics.dropped_for("nul_character").inc()
+            self._record(pipeline, rejections.NUL_CHARACTER, value_preview(text), received_ms)
             return
         result = pipeline.process(
             self._state.engine_state, text, from_epoch_ms(received_ms), ingest_id
@@ -99,6 +114,17 @@ class NodeLogic(StatefulBatchLogic[NodeItem, IngestedRow, NodeFlowState]):
             metrics.accepted_for(pipeline.config.processing_policy.policy_type.value).inc()
         else:
             metrics.rejected_for(result.rejection.stage, result.rejection.reason).inc()
+            self._record(pipeline, result.rejection, value_preview(text), received_ms)
+
+    def _record(
+        self, pipeline: Pipeline, rejection: Rejection, shown: str, received_ms: int
+    ) -> None:
+        assert self._state is not None
+        message = f"{shown}: {rejections.explain(rejection, pipeline.config)}"
+        entry = RejectedMessage(
+            from_epoch_ms(received_ms), rejection.stage, rejection.reason, message
+        )
+        self._state.rejections.record(entry)
 
     def _on_watermark(self, pipeline: Pipeline | None, out: list[IngestedRow]) -> None:
         """Once every partition has passed a time: windows ending by then close and offline
@@ -119,4 +145,9 @@ class NodeLogic(StatefulBatchLogic[NodeItem, IngestedRow, NodeFlowState]):
     def snapshot(self) -> NodeFlowState:
         assert self._state is not None
         state = self._state
-        return NodeFlowState(state.node, state.engine_state.copy(), dict(state.watermarks))
+        return NodeFlowState(
+            state.node,
+            state.engine_state.copy(),
+            dict(state.watermarks),
+            state.rejections.copy(),
+        )

@@ -5,6 +5,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, status
+from sqlalchemy.orm import Session
 
 from control_plane.api.deps import (
     ContextDep,
@@ -26,6 +27,7 @@ from control_plane.models.unit import (
 )
 from control_plane.security import Agent, AgentType
 from control_plane.services import unit_commands, units
+from pepeunit_core.db.models import Unit
 
 router = APIRouter(prefix="/units", tags=["units"])
 
@@ -74,7 +76,8 @@ def get_target_version(
 
 @router.get("/{uuid}")
 def get_unit(uuid: UUID, agent: UnitReader, session: SessionDep) -> UnitRead:
-    return UnitRead.model_validate(units.get_visible_unit(session, agent, uuid))
+    """The unit with every node of it the caller can see."""
+    return _with_nodes(session, agent, units.get_visible_unit(session, agent, uuid))
 
 
 @router.patch("/{uuid}")
@@ -86,6 +89,13 @@ def update_unit(
     unit = units.update_unit(session, context.settings, user, uuid, data)
     unit_commands.send_update_if_supported(session, context.settings, context.publisher, unit)
     return UnitRead.model_validate(unit)
+
+
+def _with_nodes(session: Session, agent: Agent, unit: Unit) -> UnitRead:
+    nodes = units.visible_nodes(session, agent, [unit]).get(unit.uuid, [])
+    return UnitRead.model_validate(unit).model_copy(
+        update={"unit_nodes": [UnitNodeRead.model_validate(node) for node in nodes]}
+    )
 
 
 @router.delete("/{uuid}", status_code=status.HTTP_204_NO_CONTENT)
