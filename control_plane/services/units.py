@@ -156,6 +156,15 @@ def included_nodes(
     return visible_nodes(session, agent, units, types, filters.unit_node_uuids)
 
 
+def nodes_of(session: Session, unit: Unit) -> Sequence[UnitNode]:
+    """All nodes of the unit, oldest first (for its creator)."""
+    return session.scalars(
+        select(UnitNode)
+        .where(UnitNode.unit_uuid == unit.uuid)
+        .order_by(UnitNode.create_datetime, UnitNode.uuid)
+    ).all()
+
+
 def visible_nodes(
     session: Session,
     agent: Agent,

@@ -176,8 +176,9 @@ def test_create_builds_nodes_pipelines_and_permissions(
 ):
     unit = created(client, world, "greenhouse", visibility_level="Internal", **pinned(source))
     assert unit["creator_uuid"] == str(world.actors.alice_uuid)
-    assert unit["repo_commit"] == source.first and unit["unit_nodes"] == []
+    assert unit["repo_commit"] == source.first
     nodes = nodes_of(app, unit)
+    assert {(node["type"], node["topic_name"]) for node in unit["unit_nodes"]} == set(nodes)
     assert set(nodes) == {
         ("Input", "set/pepeunit"),
         ("Input", "raw"),
