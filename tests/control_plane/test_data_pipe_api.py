@@ -244,6 +244,12 @@ def test_set_then_get_config(client: TestClient, pipes: Pipes, app: FastAPI):
         },
         "processing_policy": {"policy_type": "NRecords", "n_records_count": 5},
     }
+    # issue 12.10: the node shows the same YAML, and the stored status follows the config
+    read = client.get(f"{NODES}/{node}", headers=owner).json()
+    assert yaml.safe_load(read["data_pipe_yml"]) == document
+    with app.state.context.session_factory() as session:
+        row = session.get_one(UnitNode, UUID(node))
+        assert (row.data_pipe_status, row.data_pipe_error) == ("Active", None)
 
 
 def test_set_config_refuses_invalid_configs_and_inactive_nodes(
