@@ -10,6 +10,7 @@ a slower partition are never late.
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bytewax.operators import StatefulBatchLogic
 
@@ -90,22 +91,23 @@ class NodeLogic(StatefulBatchLogic[NodeItem, IngestedRow, NodeFlowState]):
             return
         if len(payload) > self._context.max_payload_size:
             metrics.dropped_for("too_large").inc()
-            self._record(pipeline, rejections.TOO_LARGE, f"{len(payload)} bytes", received_ms)
+            shown = f"{len(payload)} bytes"
+            self._record(pipeline, rejections.TOO_LARGE, shown, from_epoch_ms(received_ms))
             return
         try:
             text = payload.decode("utf-8")
         except UnicodeDecodeError:
             metrics.dropped_for("invalid_utf8").inc()
             preview = value_preview(payload.decode("utf-8", errors="replace"))
-            self._record(pipeline, rejections.INVALID_UTF8, preview, received_ms)
+            self._record(pipeline, rejections.INVALID_UTF8, preview, from_epoch_ms(received_ms))
             return
         if "\x00" in text:  # no SQL text column accepts it (PostgreSQL refuses NUL)
             metrics.dropped_for("nul_character").inc()
-            self._record(pipeline, rejections.NUL_CHARACTER, value_preview(text), received_ms)
+            preview = value_preview(text)
+            self._record(pipeline, rejections.NUL_CHARACTER, preview, from_epoch_ms(received_ms))
             return
-        result = pipeline.process(
-            self._state.engine_state, text, from_epoch_ms(received_ms), ingest_id
-        )
+        received = from_epoch_ms(received_ms)
+        result = pipeline.process(self._state.engine_state, text, received, ingest_id)
         for row in result.rows:
             row_id = _NO_INGEST_ID if isinstance(row, AggregationRow) else ingest_id
             out.append(IngestedRow(row_id, row))
@@ -114,16 +116,14 @@ class NodeLogic(StatefulBatchLogic[NodeItem, IngestedRow, NodeFlowState]):
             metrics.accepted_for(pipeline.config.processing_policy.policy_type.value).inc()
         else:
             metrics.rejected_for(result.rejection.stage, result.rejection.reason).inc()
-            self._record(pipeline, result.rejection, value_preview(text), received_ms)
+            self._record(pipeline, result.rejection, value_preview(text), received)
 
     def _record(
-        self, pipeline: Pipeline, rejection: Rejection, shown: str, received_ms: int
+        self, pipeline: Pipeline, rejection: Rejection, shown: str, received: datetime
     ) -> None:
         assert self._state is not None
-        message = f"{shown}: {rejections.explain(rejection, pipeline.config)}"
-        entry = RejectedMessage(
-            from_epoch_ms(received_ms), rejection.stage, rejection.reason, message
-        )
+        message = f"{shown}: {pipeline.explain(rejection)}"
+        entry = RejectedMessage(received, rejection.stage, rejection.reason, message)
         self._state.rejections.record(entry)
 
     def _on_watermark(self, pipeline: Pipeline | None, out: list[IngestedRow]) -> None:

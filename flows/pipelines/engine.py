@@ -56,6 +56,7 @@ class Pipeline:
     __slots__ = (
         "_active_period",
         "_alerts",
+        "_explanations",
         "_filters",
         "_policy",
         "_state_type",
@@ -80,6 +81,14 @@ class Pipeline:
         size = self._policy.time_window_size
         self._window = timedelta(seconds=size) if size is not None else None
         self._alerts = CompiledAlerts(unit_node_uuid, config.alerts) if config.alerts else None
+        self._explanations: dict[Rejection, str] = {}
+
+    def explain(self, rejection: Rejection) -> str:
+        """Why this pipeline's rule rejects a message (built once per rule)."""
+        explanation = self._explanations.get(rejection)
+        if explanation is None:
+            explanation = self._explanations[rejection] = rejections.explain(rejection, self.config)
+        return explanation
 
     @property
     def watches_time(self) -> bool:
