@@ -56,6 +56,9 @@ class NodeLogic(StatefulBatchLogic[NodeItem, IngestedRow, NodeFlowState]):
 
     def __init__(self, context: NodeLogicContext, state: NodeFlowState | None) -> None:
         self._context = context
+        if state is not None and not hasattr(state, "rejections"):
+            # A snapshot taken before rejections were recorded: unpickling leaves the slot empty.
+            state.rejections = RejectionLog()
         self._state = state
 
     def on_batch(self, values: list[NodeItem]) -> tuple[Iterable[IngestedRow], bool]:

@@ -86,3 +86,12 @@ def test_memory_is_bounded_and_a_snapshot_replays_exactly() -> None:
 def test_an_unreadable_stored_record_reads_as_its_count() -> None:
     assert RejectionLog.from_stored(7, "{not json") == RejectionLog(7)
     assert RejectionLog.from_stored(None, None) == RejectionLog(0)
+
+
+def test_a_snapshot_from_before_rejections_were_recorded_resumes() -> None:
+    node = logic()
+    node.on_batch(messages(b"1"))
+    old_snapshot = node.snapshot()
+    del old_snapshot.rejections  # what unpickling a snapshot of the previous version gives
+    out, _ = logic(old_snapshot).on_batch(messages(b"2", start_s=1))
+    assert [row.rejected_count for row in rejection_rows(out)] == [1]
