@@ -76,13 +76,27 @@ def config_from_stored(text: str) -> PipelineConfig:
 NO_CONFIG_ERROR = "The data pipe is active but has no config"
 
 
-@lru_cache(maxsize=256)
+# Node reads derive status and YAML from the stored text: a page (≤ 500 nodes) of distinct
+# configs is cached whole; texts longer than usual configs are not kept (bounded memory).
+_CACHED_CONFIGS = 1024
+_CACHED_TEXT_CHARS = 4096
+
+
 def _stored_config_problem(text: str) -> str | None:
+    if len(text) > _CACHED_TEXT_CHARS:
+        return _config_problem(text)
+    return _cached_config_problem(text)
+
+
+def _config_problem(text: str) -> str | None:
     try:
         config_from_stored(text)
     except StoredConfigError as error:
         return str(error)
     return None
+
+
+_cached_config_problem = lru_cache(maxsize=_CACHED_CONFIGS)(_config_problem)
 
 
 def data_pipe_state(is_active: bool, stored: str | None) -> tuple[DataPipeStatus, str | None]:
@@ -105,10 +119,15 @@ def refresh_data_pipe_status(node: UnitNode) -> None:
     )
 
 
-@lru_cache(maxsize=256)
 def stored_config_yaml(text: str) -> str:
     """A stored config (JSON) as the YAML a user writes: null keys dropped, key order kept.
     Text that is not a JSON object is returned as it is."""
+    if len(text) > _CACHED_TEXT_CHARS:
+        return _config_yaml(text)
+    return _cached_config_yaml(text)
+
+
+def _config_yaml(text: str) -> str:
     try:
         document = json.loads(text)
     except json.JSONDecodeError:
@@ -118,6 +137,9 @@ def stored_config_yaml(text: str) -> str:
     return yaml.dump(
         _without_nulls(document), Dumper=_YamlDumper, sort_keys=False, allow_unicode=True
     )
+
+
+_cached_config_yaml = lru_cache(maxsize=_CACHED_CONFIGS)(_config_yaml)
 
 
 def _without_nulls(value: Any) -> Any:
