@@ -67,10 +67,12 @@ def explain(rejection: Rejection, config: PipelineConfig) -> str:
         case Rejection("Filters", "in_black_list"):
             return "one of filtering_values (BlackList)"
         case Rejection("Filters", "threshold"):
-            return (
-                f"outside the threshold ({filters.type_value_threshold}: "
-                f"threshold_min {filters.threshold_min}, threshold_max {filters.threshold_max})"
-            )
+            bounds = []
+            if filters.type_value_threshold in ("Min", "Range"):
+                bounds.append(f"threshold_min {filters.threshold_min}")
+            if filters.type_value_threshold in ("Max", "Range"):
+                bounds.append(f"threshold_max {filters.threshold_max}")
+            return f"outside the threshold ({filters.type_value_threshold}: {', '.join(bounds)})"
         case Rejection("Filters", "max_rate"):
             return f"less than max_rate {filters.max_rate} s after the last accepted value"
         case Rejection("Filters", "max_size"):

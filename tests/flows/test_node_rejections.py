@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from flows.dataflow.items import MESSAGE
 from flows.dataflow.node_logic import NodeLogic, NodeLogicContext
 from flows.metrics import FlowMetrics
+from flows.pipelines import rejections
 from flows.pipelines.clock import to_epoch_ms
 from flows.pipelines.engine import Pipeline
 from flows.registry import PipelineSet
@@ -95,3 +96,17 @@ def test_a_snapshot_from_before_rejections_were_recorded_resumes() -> None:
     del old_snapshot.rejections  # what unpickling a snapshot of the previous version gives
     out, _ = logic(old_snapshot).on_batch(messages(b"2", start_s=1))
     assert [row.rejected_count for row in rejection_rows(out)] == [1]
+
+
+def test_every_rule_is_explained_with_its_settings() -> None:
+    config = pipeline_config(
+        {"policy_type": "LastValue"}, type_value_threshold="Range", threshold_min=1,
+        threshold_max=5,
+    )  # fmt: skip
+    kinds = (*rejections.ALL_REJECTIONS, rejections.TOO_LARGE, rejections.INVALID_UTF8,
+             rejections.NUL_CHARACTER)  # fmt: skip
+    explained = {str(kind): rejections.explain(kind, config) for kind in kinds}
+    assert all(text != kind for kind, text in explained.items()), explained
+    assert explained["Filters.threshold"] == (
+        "outside the threshold (Range: threshold_min 1, threshold_max 5)"
+    )
