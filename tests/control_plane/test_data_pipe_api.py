@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from control_plane.security import make_unit_token, make_user_token
+from control_plane.services import data_pipe
 from flows.pipelines.rows import AggregationRow, NRecordsRow, Row, TimeWindowRow
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.ingested import IngestedRow
@@ -420,6 +421,53 @@ def test_invalid_csv_changes_nothing(client: TestClient, pipes: Pipes):
         assert response.status_code == 422, (text, response.text)
         assert response.json()["detail"].startswith("422: ")
         assert read(client, pipes, "nrec", type="NRecords") == before
+
+
+def test_csv_past_the_size_cap_is_refused_naming_the_limit(
+    client: TestClient, pipes: Pipes, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(app.state.context.settings, "max_csv_import_size", 1)
+    node = pipes.nodes["nrec"]
+    pipes.write([n_row(node, "9.0", 10)])
+    before = read(client, pipes, "nrec", type="NRecords")
+    header = "state,create_datetime\n"
+    row = "1,2024-01-01 00:00:00\n"
+    oversized = header + "#" * (1024 * 1024 + 1 - len(header) - len(row)) + "\n" + row
+    response = import_csv(client, pipes, "nrec", oversized)
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert "1 MB" in detail and "PU_MAX_CSV_IMPORT_SIZE" in detail, detail
+    assert read(client, pipes, "nrec", type="NRecords") == before
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-01-01 00:00:00",
+        "2024-01-01 00:00:00.5",
+        "2024-01-01 23:59:59.123456",
+        "2024-1-2 3:04:05",
+        "2024-02-30 00:00:00",
+        "2024-01-01 24:00:00",
+        "2024-01-01T00:00:00",
+        "2024-01-01 00:00:00.1234567",
+        "2024-01-01 00:00:00+00:00",
+        "24-01-01 00:00:00",
+    ],
+)
+def test_csv_times_are_read_as_strptime_reads_them(text: str):
+    try:
+        expected = datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f")
+    except ValueError:
+        try:
+            expected = datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            expected = None
+    try:
+        parsed = data_pipe._parse_time({"t": text}, "t")
+    except data_pipe.RowError:
+        parsed = None
+    assert parsed == (expected.replace(tzinfo=UTC) if expected else None)
 
 
 def test_time_window_csv_rows_must_be_in_the_current_window(client: TestClient, pipes: Pipes):
