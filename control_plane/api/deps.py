@@ -80,7 +80,9 @@ def get_clickhouse(context: ContextDep) -> Iterator[Client]:
         yield client
 
 
-ClickHouseDep = Annotated[Client, Depends(get_clickhouse)]
+# Given back when the route returns, not once the response is sent: a slow download of a
+# streamed body must not keep a client of the pool.
+ClickHouseDep = Annotated[Client, Depends(get_clickhouse, scope="function")]
 
 # Raw token, no "Bearer"; registered as an API key so Swagger UI offers "Authorize".
 _auth_token_header = APIKeyHeader(name=AUTH_HEADER, auto_error=False)

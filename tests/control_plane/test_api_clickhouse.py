@@ -194,7 +194,7 @@ def big_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BigNode]:
     )
     node = json.loads(seeded.stdout.splitlines()[-1])["node"]
     headers = owner_headers(node, sqlite_url(data_dir))
-    with running_api(data_dir, max_csv_import_size="64") as api:
+    with running_api(data_dir, max_csv_import_size="64", clickhouse_pool_size="1") as api:
         yield BigNode(api, node, headers)
 
 
@@ -256,6 +256,21 @@ def test_exporting_a_million_rows_streams_from_the_store(big_node: BigNode, tmp_
     assert count == STORED_ROWS
     print(f"export: {seconds:.1f} s, peak RSS +{growth:.0f} MB")
     assert growth < 150
+
+
+def test_a_slow_download_holds_no_clickhouse_client(big_node: BigNode):
+    """With one client in the pool, a reader still gets a page while an export waits for its
+    downloader: the client goes back to the pool when the route returns."""
+    with httpx.stream(
+        "GET",
+        f"{big_node.api.url}{NODES}/get_data_pipe_data_csv/{big_node.node}",
+        headers=big_node.headers,
+        timeout=120,
+    ) as export:
+        assert export.status_code == 200
+        response, seconds = read_page(big_node, limit=1)
+        assert response.status_code == 200, response.text
+        assert seconds < 5
 
 
 def million_row_csv(path: Path) -> None:
