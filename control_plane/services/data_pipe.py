@@ -1,6 +1,7 @@
 """DataPipe of a unit node: its config (check, set, get), stored data (read, CSV export and
-import, delete). Reads go through flows/storage/reads.py, so they never return more than the
-newest N rows of NRecords nor expired TimeWindow rows (pipelines.md §3 fix 4)."""
+import, delete). Reads go through flows/storage/paged_reads.py, so they never return more than
+the newest N rows of NRecords nor expired TimeWindow rows (pipelines.md §3 fix 4), and cost the
+page asked for rather than every row the node holds."""
 
 import csv
 import io
@@ -37,6 +38,7 @@ from control_plane.models.data_pipe import (
     TimeWindowRead,
 )
 from control_plane.security import Agent, AgentType
+from flows.pipelines.clock import EPOCH
 from flows.pipelines.config import (
     PipelineConfig,
     PolicyType,
@@ -75,7 +77,6 @@ IMPORT_BATCH_ROWS = 10_000
 CLICKHOUSE_TABLES = ("n_last_entry", "window_entry", "aggregation_entry")
 _DELETE_SYNC = {"lightweight_deletes_sync": 2}
 _RELATIVE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "M": 30 * 86400, "y": 365 * 86400}
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CSV_TIME_PADDED = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
 )
@@ -224,7 +225,7 @@ def _epoch_ms(moment: datetime | None, *, round_up: bool) -> int | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    delta = moment - _EPOCH
+    delta = moment - EPOCH
     microseconds = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
     return -(-microseconds // 1000) if round_up else microseconds // 1000
 

@@ -19,6 +19,7 @@ from flows.pipelines.rows import AggregationRow, NRecordsRow, TimeWindowRow
 
 AGGREGATION_FUNCTIONS = ("Avg", "Min", "Max", "Sum")
 STREAM_BLOCK_ROWS = 10_000
+UINT32_MAX = 2**32 - 1
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,8 @@ def page_aggregations(
     client: Client, node_uuid: str, selection: RowSelection, page: RowPage
 ) -> tuple[int, list[AggregationRow]]:
     node = str(UUID(node_uuid))
+    if selection.window_size is not None and not 0 <= selection.window_size <= UINT32_MAX:
+        return 0, []  # no stored window has that size (and ClickHouse would refuse the number)
     conditions = _Conditions({"node": node})
     conditions.add_bounds(
         "create_datetime", "created", selection.created_from_ms, selection.created_to_ms

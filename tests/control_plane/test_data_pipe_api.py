@@ -318,6 +318,26 @@ def test_bad_read_queries_are_422(client: TestClient, pipes: Pipes):
         assert response.status_code == 422, (params, response.text)
 
 
+ODD_QUERIES: list[dict[str, Any]] = [
+    {"type": "Aggregation", "time_window_size": 2**70},
+    {"type": "Aggregation", "end_agg_window_datetime": "0001-01-01T00:00:00"},
+    {"type": "NRecords", "start_create_datetime": "9999-12-31T23:59:59.999999+14:00"},
+    {"type": "NRecords", "end_create_datetime": "0001-01-01T00:00:00-12:00"},
+    {"type": "TimeWindow", "relative_time": "999999999y"},
+    {"type": "TimeWindow", "search_string": "' OR 1=1 --\\%_{node}"},
+    {"type": "NRecords", "offset": 2**31 - 1, "limit": 500},
+]
+
+
+def test_odd_read_queries_reach_the_store_and_find_nothing(client: TestClient, pipes: Pipes):
+    """Values that no stored row matches are passed to ClickHouse as bound parameters: an
+    empty page, never a 500."""
+    for params in ODD_QUERIES:
+        node = {"Aggregation": "agg", "TimeWindow": "window"}.get(params["type"], "nrec")
+        result = read(client, pipes, node, **params)
+        assert result["pipe_data"] == [], params
+
+
 def test_time_window_reads_drop_expired_rows(client: TestClient, pipes: Pipes):
     node = pipes.nodes["window"]
     pipes.write([window_row(node, "1", 3600), window_row(node, "2", 30), window_row(node, "3", 5)])

@@ -97,6 +97,7 @@ def test_aggregation_filters_run_in_the_store(clickhouse):
     assert states(RowSelection(aggregation_types=("Avg",))) == [1.0, 3.0, 4.0]
     assert states(RowSelection(aggregation_types=())) == []
     assert states(RowSelection(window_size=300)) == [4.0]
+    assert states(RowSelection(window_size=2**70)) == []
     ends = RowSelection(window_end_from_ms=to_epoch_ms(at(120)), window_end_to_ms=None)
     assert states(ends) == [3.0, 5.0, 4.0]
     assert states(RowSelection(descending=True)) == [4.0, 5.0, 3.0, 2.0, 1.0]
