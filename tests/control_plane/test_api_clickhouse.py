@@ -159,6 +159,10 @@ def test_threads_and_memory_stay_flat_over_500_clickhouse_backed_requests(tmp_pa
             path, params, headers, status = requests[number % len(requests)]
             response = client.get(path, params=params, headers=headers)
             assert response.status_code == status, (path, response.text)
+        print(
+            f"500 requests: threads {threads} -> {api.threads()}, RSS {rss:.0f} -> "
+            f"{api.rss_mb():.0f} MB"
+        )
         assert api.threads() <= threads + 4, (threads, api.threads())
         assert api.rss_mb() < rss + 60, (rss, api.rss_mb())
 
