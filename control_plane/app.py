@@ -14,6 +14,7 @@ from control_plane.schedules.api_schedule import make_api_scheduler
 from control_plane.security import PasswordHashing
 from control_plane.services.broker_publisher import BrokerPublisher, MqttPublisher
 from control_plane.services.metrics import CachedMetrics
+from pepeunit_core.clickhouse.pool import shared_clickhouse_pool
 from pepeunit_core.crypto import Cipher
 from pepeunit_core.db.engine import make_engine, make_session_factory
 from pepeunit_core.settings import Settings
@@ -43,6 +44,9 @@ def create_app(
         passwords=PasswordHashing(cipher, password_hasher),
         metrics=CachedMetrics(settings.metrics_cache_seconds),
         publisher=publisher,
+        clickhouse=shared_clickhouse_pool(
+            settings.resolved_clickhouse_url, settings.clickhouse_pool_size
+        ),
     )
 
     @asynccontextmanager

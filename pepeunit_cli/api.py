@@ -24,7 +24,9 @@ DEFAULT_PORT = 5000
     show_default=True,
     help="Worker processes.",
 )
-@click.option("--no-migrate", is_flag=True, help="Do not apply SQL migrations at start.")
+@click.option(
+    "--no-migrate", is_flag=True, help="Do not apply SQL and ClickHouse migrations at start."
+)
 def api(host: str, port: int, workers: int, no_migrate: bool) -> None:
     """Serve the REST API under PU_APP_PREFIX + PU_API_V1_PREFIX (/pepeunit/api/v1).
 
@@ -34,7 +36,7 @@ def api(host: str, port: int, workers: int, no_migrate: bool) -> None:
     # Imported here: FastAPI, SQLAlchemy and the models take a while to load.
     import uvicorn
 
-    from pepeunit_core.migrate import migrate_sql
+    from pepeunit_core.migrate import migrate_clickhouse, migrate_sql
     from pepeunit_core.settings import Settings
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -44,6 +46,8 @@ def api(host: str, port: int, workers: int, no_migrate: bool) -> None:
     _ = settings.resolved_secret_key, settings.resolved_encrypt_key
     if not no_migrate:
         migrate_sql(settings.resolved_sqlalchemy_url)
+        # Before the workers start: chdb lets one process at a time open its directory.
+        migrate_clickhouse(settings.resolved_clickhouse_url)
     if settings.mosquitto_acl_file is not None:
         _write_mosquitto_acl(settings)
     app = "control_plane.app:create_app_from_environment"

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
         default=None,
         description="ClickHouse server URL (http://user:password@host:8123/db) or chdb:///path.",
     )
+    clickhouse_pool_size: int = Field(
+        default=4,
+        ge=1,
+        description="ClickHouse clients a process keeps open and shares (concurrent reads).",
+    )
 
     secret_key: str | None = Field(
         default=None,
@@ -65,6 +70,9 @@ class Settings(BaseSettings):
     secure: bool = Field(default=True, description="Links use https (and wss) when true.")
     auth_token_expiration: int = Field(default=2678400, description="User JWT lifetime in s.")
     max_pagination_size: int = 500
+    max_csv_import_size: int = Field(
+        default=32, ge=1, description="Largest DataPipe CSV import in MB."
+    )
     max_cipher_length: int = Field(default=1_000_000, description="Largest encrypted plaintext.")
     save_repo_path: Path | None = Field(
         default=None, description="Where registry clones live (default: PU_DATA_DIR/repos)."

@@ -25,7 +25,7 @@ from control_plane.security import (
 )
 from control_plane.services.broker_publisher import BrokerPublisher
 from control_plane.services.metrics import CachedMetrics
-from pepeunit_core.clickhouse.client import make_clickhouse_client
+from pepeunit_core.clickhouse.pool import ClickHousePool
 from pepeunit_core.crypto import Cipher
 from pepeunit_core.db.enums import UserRole, UserStatus
 from pepeunit_core.db.models import Unit, User
@@ -48,6 +48,8 @@ class ApiContext:
     metrics: CachedMetrics
     publisher: BrokerPublisher
     """Commands to units and values for input nodes go out through it."""
+    clickhouse: ClickHousePool
+    """The process's ClickHouse clients; a request borrows one."""
 
 
 def get_context(request: Request) -> ApiContext:
@@ -73,15 +75,14 @@ def get_session(context: ContextDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_clickhouse(settings: SettingsDep) -> Iterator[Client]:
-    client = make_clickhouse_client(settings.resolved_clickhouse_url)
-    try:
+def get_clickhouse(context: ContextDep) -> Iterator[Client]:
+    with context.clickhouse.client() as client:
         yield client
-    finally:
-        client.close()
 
 
-ClickHouseDep = Annotated[Client, Depends(get_clickhouse)]
+# Given back when the route returns, not once the response is sent: a slow download of a
+# streamed body must not keep a client of the pool.
+ClickHouseDep = Annotated[Client, Depends(get_clickhouse, scope="function")]
 
 # Raw token, no "Bearer"; registered as an API key so Swagger UI offers "Authorize".
 _auth_token_header = APIKeyHeader(name=AUTH_HEADER, auto_error=False)

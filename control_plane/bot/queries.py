@@ -33,7 +33,7 @@ from control_plane.services import (
 from control_plane.services.firmware import DEFAULT_TGZ_LEVEL, DEFAULT_TGZ_WBITS, ArchiveFormat
 from control_plane.services.unit_commands import UnitCommand
 from control_plane.services.versions import TargetVersion
-from pepeunit_core.clickhouse.client import make_clickhouse_client
+from pepeunit_core.clickhouse.pool import shared_clickhouse_pool
 from pepeunit_core.db.models import Repo, Unit
 from pepeunit_core.settings import Settings
 
@@ -207,8 +207,8 @@ def recent_logs(
     agent = chat_agent(session, chat_id)
     unit = unit_env.device_unit(session, agent, uuid)
     per_page = settings.telegram_items_per_page
-    client = make_clickhouse_client(settings.resolved_clickhouse_url)
-    try:
+    pool = shared_clickhouse_pool(settings.resolved_clickhouse_url, settings.clickhouse_pool_size)
+    with pool.client() as client:
         filters = UnitLogFilter(uuid=uuid)
         now = datetime.now(UTC)
         page = max(page, 0)
@@ -221,6 +221,4 @@ def recent_logs(
             logs = unit_logs.list_unit_logs(
                 session, client, agent, filters, Page(page * per_page, per_page), now
             )
-    finally:
-        client.close()
     return LogsView(unit.uuid, unit.name, logs, page, pages)

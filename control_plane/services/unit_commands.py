@@ -18,7 +18,7 @@ from control_plane.api.errors import MqttError, UnitError
 from control_plane.security import Agent, AgentType
 from control_plane.services import repos, unit_env, units
 from control_plane.services.broker_publisher import BrokerPublisher, PublishError
-from pepeunit_core.clickhouse.client import make_clickhouse_client
+from pepeunit_core.clickhouse.pool import shared_clickhouse_pool
 from pepeunit_core.db.enums import FirmwareUpdateStatus
 from pepeunit_core.db.models import Repo, Unit
 from pepeunit_core.db.types import utc_now
@@ -118,11 +118,9 @@ def _update_fields(session: Session, settings: Settings, unit: Unit) -> dict[str
 
 
 def _delete_logs(settings: Settings, unit: Unit) -> None:
-    client = make_clickhouse_client(settings.resolved_clickhouse_url)
-    try:
+    pool = shared_clickhouse_pool(settings.resolved_clickhouse_url, settings.clickhouse_pool_size)
+    with pool.client() as client:
         client.command(
             "DELETE FROM unit_logs WHERE unit_uuid = {unit:UUID}",
             parameters={"unit": str(unit.uuid)},
         )
-    finally:
-        client.close()

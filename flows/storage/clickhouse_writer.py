@@ -42,7 +42,11 @@ class ClickHouseWriter:
         error itself if retrying cannot help (a value that cannot be encoded). Tables written
         before that keep their rows; writing the whole batch again is harmless.
         """
-        for table, columns in columns_by_table(rows).items():
+        self.write_columns(columns_by_table(rows))
+
+    def write_columns(self, tables: dict[str, Columns]) -> None:
+        """`write` for rows already made into each table's columns (`columns_by_table`)."""
+        for table, columns in tables.items():
             self._insert(table, columns)
 
     def stop(self) -> None:

@@ -37,8 +37,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from control_plane.services.data_pipe import MAX_CONFIG_BYTES, MAX_CSV_BYTES
+from control_plane.services.data_pipe import MAX_CONFIG_BYTES
 from pepeunit_core.db.models import Base, Unit
+from pepeunit_core.settings import Settings
 
 from .conftest import BACKENDS, PASSWORD
 from .test_access_matrix import (
@@ -554,7 +555,7 @@ BAD_CSV = {
     "nul": b"state,create_datetime\n1\x00,2024-01-01 00:00:00\n",
     "unclosed_quote": b'state,create_datetime\n"1,2024-01-01 00:00:00\n',
     "mb_cell": b"state,create_datetime\n" + b"1" * MB + b",2024-01-01 00:00:00\n",
-    "oversized": b"#" * (MAX_CSV_BYTES + 1),
+    "oversized": b"#" * (Settings.model_fields["max_csv_import_size"].default * MB + 1),
 }
 
 

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from control_plane.security import make_unit_token, make_user_token
+from control_plane.services import data_pipe
 from flows.pipelines.engine import NodeState, Pipeline
 from flows.pipelines.rows import AggregationRow, NRecordsRow, Row, TimeWindowRow
 from flows.pipelines.validation import validate_config
@@ -325,6 +326,26 @@ def test_bad_read_queries_are_422(client: TestClient, pipes: Pipes):
         assert response.status_code == 422, (params, response.text)
 
 
+ODD_QUERIES: list[dict[str, Any]] = [
+    {"type": "Aggregation", "time_window_size": 2**70},
+    {"type": "Aggregation", "end_agg_window_datetime": "0001-01-01T00:00:00"},
+    {"type": "NRecords", "start_create_datetime": "9999-12-31T23:59:59.999999+14:00"},
+    {"type": "NRecords", "end_create_datetime": "0001-01-01T00:00:00-12:00"},
+    {"type": "TimeWindow", "relative_time": "999999999y"},
+    {"type": "TimeWindow", "search_string": "' OR 1=1 --\\%_{node}"},
+    {"type": "NRecords", "offset": 2**31 - 1, "limit": 500},
+]
+
+
+def test_odd_read_queries_reach_the_store_and_find_nothing(client: TestClient, pipes: Pipes):
+    """Values that no stored row matches are passed to ClickHouse as bound parameters: an
+    empty page, never a 500."""
+    for params in ODD_QUERIES:
+        node = {"Aggregation": "agg", "TimeWindow": "window"}.get(params["type"], "nrec")
+        result = read(client, pipes, node, **params)
+        assert result["pipe_data"] == [], params
+
+
 def test_time_window_reads_drop_expired_rows(client: TestClient, pipes: Pipes):
     node = pipes.nodes["window"]
     pipes.write([window_row(node, "1", 3600), window_row(node, "2", 30), window_row(node, "3", 5)])
@@ -483,6 +504,53 @@ def test_invalid_csv_changes_nothing(client: TestClient, pipes: Pipes):
         assert response.status_code == 422, (text, response.text)
         assert response.json()["detail"].startswith("422: ")
         assert read(client, pipes, "nrec", type="NRecords") == before
+
+
+def test_csv_past_the_size_cap_is_refused_naming_the_limit(
+    client: TestClient, pipes: Pipes, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(app.state.context.settings, "max_csv_import_size", 1)
+    node = pipes.nodes["nrec"]
+    pipes.write([n_row(node, "9.0", 10)])
+    before = read(client, pipes, "nrec", type="NRecords")
+    header = "state,create_datetime\n"
+    row = "1,2024-01-01 00:00:00\n"
+    oversized = header + "#" * (1024 * 1024 + 1 - len(header) - len(row)) + "\n" + row
+    response = import_csv(client, pipes, "nrec", oversized)
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert "1 MB" in detail and "PU_MAX_CSV_IMPORT_SIZE" in detail, detail
+    assert read(client, pipes, "nrec", type="NRecords") == before
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-01-01 00:00:00",
+        "2024-01-01 00:00:00.5",
+        "2024-01-01 23:59:59.123456",
+        "2024-1-2 3:04:05",
+        "2024-02-30 00:00:00",
+        "2024-01-01 24:00:00",
+        "2024-01-01T00:00:00",
+        "2024-01-01 00:00:00.1234567",
+        "2024-01-01 00:00:00+00:00",
+        "24-01-01 00:00:00",
+    ],
+)
+def test_csv_times_are_read_as_strptime_reads_them(text: str):
+    try:
+        expected = datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f")
+    except ValueError:
+        try:
+            expected = datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            expected = None
+    try:
+        parsed = data_pipe._parse_time({"t": text}, "t")
+    except data_pipe.RowError:
+        parsed = None
+    assert parsed == (expected.replace(tzinfo=UTC) if expected else None)
 
 
 def test_time_window_csv_rows_must_be_in_the_current_window(client: TestClient, pipes: Pipes):

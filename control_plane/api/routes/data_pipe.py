@@ -4,11 +4,14 @@ Anyone may check a config; the node's creator sets it, imports and deletes data;
 or the node's own unit reads the config and the data.
 """
 
+import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, BinaryIO
 from uuid import UUID
 
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
+from fastapi.responses import StreamingResponse
 
 from control_plane.api.deps import ClickHouseDep, CurrentAgent, SessionDep, SettingsDep
 from control_plane.api.pagination import PageDep
@@ -19,10 +22,12 @@ from control_plane.models.data_pipe import (
     PipeDataResult,
 )
 from control_plane.services import data_pipe
+from flows.storage.paged_reads import RowPage
 
 router = APIRouter(prefix="/unit_nodes", tags=["unit_nodes"])
 
 
+EXPORT_CHUNK_BYTES = 256 * 1024
 Upload = Annotated[UploadFile, File(description="The file, as multipart field `data`.")]
 
 
@@ -82,34 +87,64 @@ def get_data_pipe_data(
 ) -> PipeDataResult:
     node = data_pipe.get_node(session, query.uuid)
     data_pipe.ensure_reader(agent, node)
-    rows = data_pipe.read_pipe_data(session, clickhouse, query, datetime.now(UTC))
-    end = page.offset + page.limit
-    return PipeDataResult(count=len(rows), pipe_data=rows[page.offset : end])
+    count, rows = data_pipe.read_pipe_data(
+        session, clickhouse, query, RowPage(page.offset, page.limit), datetime.now(UTC)
+    )
+    return PipeDataResult(count=count, pipe_data=rows)
 
 
-@router.get("/get_data_pipe_data_csv/{uuid}")
+@router.get(
+    "/get_data_pipe_data_csv/{uuid}",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/zip": {}}}},
+)
 def get_data_pipe_data_csv(
     uuid: UUID, agent: CurrentAgent, session: SessionDep, clickhouse: ClickHouseDep
-) -> Response:
+) -> StreamingResponse:
     """A ZIP holding `<uuid>.csv` with the node's rows, oldest first."""
     node = data_pipe.get_node(session, uuid)
     data_pipe.ensure_reader(agent, node)
-    return Response(
-        data_pipe.export_csv_zip(clickhouse, node, datetime.now(UTC)),
+    # Built in a temporary file, a block of rows at a time, then sent with its length
+    # (devices cannot read chunked bodies).
+    archive = tempfile.TemporaryFile()  # noqa: SIM115 - the response closes it once sent
+    try:
+        data_pipe.export_csv_zip(clickhouse, node, datetime.now(UTC), archive)
+        size = archive.tell()
+        archive.seek(0)
+    except BaseException:
+        archive.close()
+        raise
+    return StreamingResponse(
+        _chunks_then_close(archive),
         media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="{uuid}.zip"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{uuid}.zip"',
+            "Content-Length": str(size),
+        },
     )
+
+
+def _chunks_then_close(file: BinaryIO) -> Iterator[bytes]:
+    with file:
+        while chunk := file.read(EXPORT_CHUNK_BYTES):
+            yield chunk
 
 
 @router.post("/set_data_pipe_data_csv", status_code=status.HTTP_204_NO_CONTENT)
 def set_data_pipe_data_csv(
-    uuid: UUID, data: Upload, agent: CurrentAgent, session: SessionDep, clickhouse: ClickHouseDep
+    uuid: UUID,
+    data: Upload,
+    agent: CurrentAgent,
+    session: SessionDep,
+    settings: SettingsDep,
+    clickhouse: ClickHouseDep,
 ) -> None:
-    """Replaces the node's stored data with the CSV's rows, once all of them are valid."""
+    """Replaces the node's stored data with the CSV's rows, once all of them are valid; a CSV
+    larger than PU_MAX_CSV_IMPORT_SIZE MB is refused."""
     node = data_pipe.get_node(session, uuid)
     data_pipe.ensure_creator(agent, node)
-    content = _read(data, data_pipe.MAX_CSV_BYTES)
-    data_pipe.import_csv(clickhouse, node, content, datetime.now(UTC))
+    max_bytes = settings.max_csv_import_size * data_pipe.MB
+    data_pipe.import_csv(clickhouse, node, data.file, max_bytes, datetime.now(UTC))
 
 
 @router.delete("/delete_data_pipe_data/{uuid}", status_code=status.HTTP_204_NO_CONTENT)
