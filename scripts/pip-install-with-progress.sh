@@ -3,11 +3,11 @@
 # (packages resolved, size of the virtualenv, what pip is doing) instead of a long silence;
 # on failure prints pip's own output.
 # Usage: scripts/pip-install-with-progress.sh VENV ARGS...
-# PROGRESS_INTERVAL_S sets the seconds between two lines (default 5).
+# PROGRESS_INTERVAL_S sets the seconds between two lines (default 5, at least 0.1).
 set -euo pipefail
 venv=$1
 shift
-interval=${PROGRESS_INTERVAL_S:-5}
+ticks=$(awk -v s="${PROGRESS_INTERVAL_S:-5}" 'BEGIN { t = int(s * 10); print (t < 1 ? 1 : t) }')
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
 
@@ -20,7 +20,7 @@ trap 'kill "$pip_pid" 2>/dev/null || true; rm -f "$pip_log"' EXIT INT TERM
 
 started=$SECONDS
 while kill -0 "$pip_pid" 2>/dev/null; do
-    for _ in $(seq "$((interval * 10))"); do
+    for _ in $(seq "$ticks"); do
         kill -0 "$pip_pid" 2>/dev/null || break 2
         sleep 0.1
     done

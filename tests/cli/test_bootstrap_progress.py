@@ -23,7 +23,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def install(venv: Path, requirement: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(INSTALL), str(venv), requirement],
-        env={"PATH": "/usr/local/bin:/usr/bin:/bin", "PROGRESS_INTERVAL_S": "1"},
+        env={"PATH": "/usr/local/bin:/usr/bin:/bin", "PROGRESS_INTERVAL_S": "0.1"},
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 
