@@ -1,8 +1,10 @@
 """`/repository_registry`: git repositories cloned onto the instance (reference §1.3, §2.3).
 
-Public registries are visible to everyone, private ones to users only (hidden from anonymous
-callers); Units have no access. Creating, syncing, reading commits and credentials need a user;
-deleting, the creator. Service errors keep the reference's error shape.
+Public registries are visible to everyone; private ones (and their commits) only to their
+creator, to users granted a repo built on them, and to the Backend agent. Units have no
+access. Creating, syncing, reading commits and credentials need a user; setting credentials
+and deleting, the creator. Git transfers are bounded per process and per user (503 / 429 when
+all slots are taken). Service errors keep the reference's error shape.
 """
 
 from collections.abc import Iterator
@@ -56,9 +58,15 @@ BackendAgent = Annotated[Agent, Depends(agent_of_types(AgentType.BACKEND))]
 
 
 class RegistryBusyError(RepositoryRegistryError):
-    """A sync asked for too soon after the previous one."""
+    """A sync asked for while another one runs, or the caller's git transfers are all busy."""
 
     status_code = 429
+
+
+class GitTransfersBusyError(RepositoryRegistryError):
+    """The server runs as many git transfers as it allows."""
+
+    status_code = 503
 
 
 @contextmanager
@@ -80,6 +88,8 @@ def _api_error(error: RegistryError) -> ApiError:
             return NotFoundError(error.detail)
         case 429:
             return RegistryBusyError(error.detail)
+        case 503:
+            return GitTransfersBusyError(error.detail)
         case _:
             return RepositoryRegistryError(error.detail)
 
@@ -106,9 +116,11 @@ def _read(
 def _visible_registry(session: Session, agent: Agent, uuid: UUID) -> RepositoryRegistry:
     with registry_errors():
         registry = registry_service.get_registry(session, uuid)
-    if agent.type == AgentType.BOT and not registry.is_public_repository:
-        raise NoAccessError("Private registries are visible to logged-in users only")
-    return registry
+        if registry.is_public_repository or agent.type == AgentType.BACKEND:
+            return registry
+        if agent.type == AgentType.USER and agent.uuid is not None:
+            return registry_service.get_visible_registry(session, uuid, agent.uuid)
+    raise NoAccessError("Private registries are visible to logged-in users only")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -141,7 +153,7 @@ def backend_sync_registry(_agent: BackendAgent, session: SessionDep, settings: S
 def get_branch_commits(
     uuid: UUID,
     repo_branch: Annotated[BranchName, Query()],
-    _user: CurrentUser,
+    user: CurrentUser,
     session: SessionDep,
     settings: SettingsDep,
     only_tag: bool = False,
@@ -152,6 +164,7 @@ def get_branch_commits(
     if limit > settings.max_pagination_size:
         raise InputValidationError(f"limit must be at most {settings.max_pagination_size}")
     with registry_errors():
+        registry_service.get_visible_registry(session, uuid, user.uuid)
         commits = registry_service.list_commits(
             session, settings, uuid, repo_branch, only_tags=only_tag, offset=offset, limit=limit
         )
@@ -238,7 +251,9 @@ def _filtered_registries(
     filters: RepositoryRegistryFilter, agent: Agent
 ) -> Select[tuple[RepositoryRegistry]]:
     statement = select(RepositoryRegistry)
-    if agent.type == AgentType.BOT:
+    if agent.type == AgentType.USER and agent.uuid is not None:
+        statement = statement.where(registry_service.visible_to_user(agent.uuid))
+    elif agent.type != AgentType.BACKEND:
         statement = statement.where(RepositoryRegistry.is_public_repository.is_(True))
     if filters.uuids:
         statement = statement.where(RepositoryRegistry.uuid.in_(filters.uuids))
