@@ -5,13 +5,15 @@
 - `http(s)://` hosts resolved here, every address public unless the operator allows private
   ones; the addresses checked are the ones git uses (pinned with `http.curloptResolve`, so the
   name cannot resolve elsewhere in between), redirects are not followed, and the host must
-  accept a connection within the connect timeout.
+  accept a connection within the connect timeout (unless a proxy named in the environment
+  connects for git).
 """
 
 import ipaddress
 import os
 import socket
 import threading
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -100,12 +102,21 @@ def prepare_remote(url: str, policy: RemotePolicy) -> RemoteTarget:
                     f"Registry URL {url} is refused: {host} resolves to {address}, {reason} "
                     f"(an operator may allow such addresses with {ALLOW_PRIVATE_SETTING})"
                 )
+    follow_redirects = policy.allow_private_addresses
+    if _through_proxy(scheme, host):
+        # The proxy connects, not git: nothing to pin or to try from here.
+        return RemoteTarget(follow_redirects=follow_redirects)
     connected = _first_connecting(url, addresses, port, policy.connect_timeout)
     pinned = f"[{connected}]" if ":" in connected else connected
-    return RemoteTarget(
-        resolve=(f"{host}:{port}:{pinned}",),
-        follow_redirects=policy.allow_private_addresses,
-    )
+    return RemoteTarget(resolve=(f"{host}:{port}:{pinned}",), follow_redirects=follow_redirects)
+
+
+def _through_proxy(scheme: str, host: str) -> bool:
+    """Whether git (curl) reaches `host` through a proxy named in the environment."""
+    proxies = urllib.request.getproxies_environment()
+    if not (proxies.get(scheme) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass_environment(host, proxies)
 
 
 def _resolve(url: str, host: str, port: int, timeout: float) -> list[str]:
