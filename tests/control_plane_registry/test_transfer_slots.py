@@ -6,21 +6,21 @@ from uuid import uuid4
 
 import pytest
 
-from control_plane.services.registry.transfer_slots import TransferSlots, TransfersBusyError
+from control_plane.services.registry.transfer_slots import TransfersBusyError, TransferSlots
 
 
 def test_a_user_over_their_limit_and_everyone_over_the_process_limit_are_refused():
     slots = TransferSlots(max_total=2, max_per_user=1)
     alice, bob, carol = uuid4(), uuid4(), uuid4()
     with slots.hold(alice):
-        with pytest.raises(TransfersBusyError, match="You already run 1") as raised:
-            with slots.hold(alice):
-                pass
+        mine = pytest.raises(TransfersBusyError, match="You already run 1")
+        with mine as raised, slots.hold(alice):
+            pass
         assert raised.value.per_user
         with slots.hold(bob):
-            with pytest.raises(TransfersBusyError, match="already runs 2") as raised:
-                with slots.hold(carol):
-                    pass
+            everyones = pytest.raises(TransfersBusyError, match="already runs 2")
+            with everyones as raised, slots.hold(carol):
+                pass
             assert not raised.value.per_user
             assert slots.running == 2
     assert slots.running == 0

@@ -124,10 +124,8 @@ def get_visible_registry(
     registry = get_registry(session, registry_uuid)
     if user_uuid is None or registry.is_public_repository or registry.creator_uuid == user_uuid:
         return registry
-    visible = session.scalar(
-        select(exists().where(RepositoryRegistry.uuid == registry_uuid, visible_to_user(user_uuid)))
-    )
-    if not visible:
+    visible = exists().where(RepositoryRegistry.uuid == registry_uuid, visible_to_user(user_uuid))
+    if not session.scalar(select(visible)):
         raise RegistryError(
             FORBIDDEN,
             "This private registry is visible only to its creator and to users granted a repo "
