@@ -10,6 +10,7 @@ from pepeunit_cli.flow import flow
 from pepeunit_cli.grafana import grafana
 from pepeunit_cli.migrate import migrate
 from pepeunit_cli.notifier import notifier
+from pepeunit_cli.pipeline_rejections import rejections
 from pepeunit_cli.pipelines import pipelines
 from pepeunit_cli.up import up
 
@@ -20,6 +21,7 @@ def main() -> None:
     """Pepeunit: IoT units from git repositories, and the data plane for their MQTT data."""
 
 
+pipelines.add_command(rejections)
 main.add_command(pipelines)
 main.add_command(flow)
 main.add_command(migrate)

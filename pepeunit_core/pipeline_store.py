@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -26,6 +27,8 @@ from pepeunit_core.db.config_version import bump_dataflow_config_version
 from pepeunit_core.db.enums import DataPipeStatus
 from pepeunit_core.db.models import Unit, UnitNode
 
+# libyaml's dumper when PyYAML has it: node lists render YAML for every node.
+_YamlDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 # The broker's payload limit guards what is written; a stored config is read as it is, even if
 # the limit was lowered since.
 _NO_PAYLOAD_LIMIT = sys.maxsize
@@ -68,6 +71,83 @@ def config_from_stored(text: str) -> PipelineConfig:
         problems = "; ".join(str(issue) for issue in issues)
         raise StoredConfigError(f"stored config is not valid: {problems}")
     return config
+
+
+NO_CONFIG_ERROR = "The data pipe is active but has no config"
+
+
+# Node reads derive status and YAML from the stored text: a page (≤ 500 nodes) of distinct
+# configs is cached whole; texts longer than usual configs are not kept (bounded memory).
+_CACHED_CONFIGS = 1024
+_CACHED_TEXT_CHARS = 4096
+
+
+def _stored_config_problem(text: str) -> str | None:
+    if len(text) > _CACHED_TEXT_CHARS:
+        return _config_problem(text)
+    return _cached_config_problem(text)
+
+
+def _config_problem(text: str) -> str | None:
+    try:
+        config_from_stored(text)
+    except StoredConfigError as error:
+        return str(error)
+    return None
+
+
+_cached_config_problem = lru_cache(maxsize=_CACHED_CONFIGS)(_config_problem)
+
+
+def data_pipe_state(is_active: bool, stored: str | None) -> tuple[DataPipeStatus, str | None]:
+    """A node's pipeline status and error from its settings: Inactive when switched off, Error
+    (with the problem) when the dataflow cannot run its config, else Active."""
+    if not is_active:
+        return DataPipeStatus.INACTIVE, None
+    if stored is None:
+        return DataPipeStatus.ERROR, NO_CONFIG_ERROR
+    problem = _stored_config_problem(stored)
+    if problem is not None:
+        return DataPipeStatus.ERROR, problem
+    return DataPipeStatus.ACTIVE, None
+
+
+def refresh_data_pipe_status(node: UnitNode) -> None:
+    """Sets the node's stored status and error after its pipeline settings changed."""
+    node.data_pipe_status, node.data_pipe_error = data_pipe_state(
+        node.is_data_pipe_active, node.data_pipe_yml
+    )
+
+
+def stored_config_yaml(text: str) -> str:
+    """A stored config (JSON) as the YAML a user writes: null keys dropped, key order kept.
+    Text that is not a JSON object is returned as it is."""
+    if len(text) > _CACHED_TEXT_CHARS:
+        return _config_yaml(text)
+    return _cached_config_yaml(text)
+
+
+def _config_yaml(text: str) -> str:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        return text
+    if not isinstance(document, dict):
+        return text
+    return yaml.dump(
+        _without_nulls(document), Dumper=_YamlDumper, sort_keys=False, allow_unicode=True
+    )
+
+
+_cached_config_yaml = lru_cache(maxsize=_CACHED_CONFIGS)(_config_yaml)
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
 
 
 def _resolve(session: Session, binding: Binding) -> tuple[UnitNode, Unit]:
@@ -205,8 +285,7 @@ def _change_kind(node: UnitNode, config: PipelineConfig) -> ChangeKind:
 def _activate(node: UnitNode, config: PipelineConfig) -> None:
     node.is_data_pipe_active = True
     node.data_pipe_yml = stored_config_json(config)
-    node.data_pipe_status = DataPipeStatus.ACTIVE
-    node.data_pipe_error = None
+    refresh_data_pipe_status(node)
 
 
 def _deactivate_all_but(session: Session, kept: set[UUID]) -> list[NodeChange]:
@@ -220,8 +299,7 @@ def _deactivate_all_but(session: Session, kept: set[UUID]) -> list[NodeChange]:
     for node, unit_name in rows:
         # data_pipe_yml is kept, so the pipeline can be switched on again as it was.
         node.is_data_pipe_active = False
-        node.data_pipe_status = DataPipeStatus.INACTIVE
-        node.data_pipe_error = None
+        refresh_data_pipe_status(node)
         changes.append(
             NodeChange(ChangeKind.DEACTIVATED, node.uuid, unit_name, node.topic_name, None)
         )
@@ -301,14 +379,7 @@ def _export_location(
 def config_without_nulls(config: PipelineConfig) -> dict[str, Any]:
     """The config as a plain document without null keys (for YAML: files and the API)."""
 
-    def clean(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {key: clean(item) for key, item in value.items() if item is not None}
-        if isinstance(value, list):
-            return [clean(item) for item in value]
-        return value
-
-    document: dict[str, Any] = clean(config.model_dump(mode="json"))
+    document: dict[str, Any] = _without_nulls(config.model_dump(mode="json"))
     return document
 
 

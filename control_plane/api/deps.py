@@ -93,7 +93,7 @@ def get_current_agent(
     token: Annotated[str | None, Depends(_auth_token_header)],
 ) -> Agent:
     """The caller: anonymous without a token; 401 for a token that names nobody valid, 403
-    for a blocked user."""
+    for a blocked user and for the units of a blocked user."""
     if not token:
         return ANONYMOUS
     try:
@@ -109,8 +109,15 @@ def get_current_agent(
                 raise NoAccessError("User is blocked")
             return Agent(AgentType.USER, user.uuid, user)
         case AgentType.UNIT:
-            if session.scalar(select(Unit.uuid).where(Unit.uuid == claims.uuid)) is None:
+            found = session.execute(
+                select(Unit.uuid, User.status)
+                .outerjoin(User, User.uuid == Unit.creator_uuid)
+                .where(Unit.uuid == claims.uuid)
+            ).first()
+            if found is None:
                 raise NotAuthenticatedError("Agent not found")
+            if found.status == UserStatus.BLOCKED:
+                raise NoAccessError("The unit's creator is blocked")
             return Agent(AgentType.UNIT, claims.uuid)
         case AgentType.BACKEND:
             if claims.domain != context.settings.domain:

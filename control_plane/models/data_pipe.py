@@ -79,3 +79,19 @@ PipeDataRead = NRecordsRead | TimeWindowRead | AggregationRead | LastValueRead
 class PipeDataResult(BaseModel):
     count: int
     pipe_data: list[PipeDataRead]
+
+
+class RejectedMessageRead(BaseModel):
+    received_datetime: datetime
+    stage: str
+    reason: str
+    message: str = Field(description="The start of the payload and the rule it broke.")
+
+
+class DataPipeRejectionsRead(BaseModel):
+    unit_node_uuid: UUID
+    rejected_count: int = Field(description="Messages the node's pipeline rejected.")
+    rejected_by_reason: dict[str, int] = Field(description="`Stage.reason` -> count.")
+    last_rejections: list[RejectedMessageRead] = Field(
+        description="The last rejected messages (at most 20), newest first."
+    )

@@ -1,12 +1,14 @@
 """Unit node and edge API schemas, with the reference's names (UnitNodeRead, ...)."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from pepeunit_core.db.enums import DataPipeStatus, UnitNodeType, VisibilityLevel
+from pepeunit_core.db.models import UnitNode
+from pepeunit_core.pipeline_store import data_pipe_state, stored_config_yaml
 
 from .common import NulFreeText, OrderByDate, SearchString
 
@@ -25,13 +27,29 @@ class UnitNodeRead(BaseModel):
     topic_name: str
     last_update_datetime: datetime
     is_data_pipe_active: bool
-    data_pipe_yml: str | None
+    data_pipe_yml: str | None = Field(description="The pipeline config, as YAML.")
     data_pipe_status: DataPipeStatus | None
     data_pipe_error: str | None
     create_datetime: datetime
     state: str | None
     unit_uuid: UUID
     creator_uuid: UUID | None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pipeline_of_row(cls, data: Any) -> Any:
+        """Rows store the config as JSON (as the reference does); the status follows from the
+        settings the dataflow runs, so a row written by an older version still reads right."""
+        if isinstance(data, UnitNode):
+            fields = {name: getattr(data, name) for name in cls.model_fields}
+            status, error = data_pipe_state(data.is_data_pipe_active, data.data_pipe_yml)
+            stored = data.data_pipe_yml
+            return fields | {
+                "data_pipe_yml": stored_config_yaml(stored) if stored is not None else None,
+                "data_pipe_status": status,
+                "data_pipe_error": error,
+            }
+        return data
 
 
 class UnitNodesResult(BaseModel):

@@ -7,7 +7,7 @@ import io
 import math
 import zipfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -27,10 +27,12 @@ from control_plane.models.common import OrderByDate
 from control_plane.models.data_pipe import (
     AggregationRead,
     ConfigIssue,
+    DataPipeRejectionsRead,
     LastValueRead,
     NRecordsRead,
     PipeDataFilter,
     PipeDataRead,
+    RejectedMessageRead,
     TimeWindowRead,
 )
 from control_plane.security import Agent, AgentType
@@ -41,6 +43,7 @@ from flows.pipelines.config import (
     TypeValueFiltering,
     TypeValueThreshold,
 )
+from flows.pipelines.numbers import presented_aggregate
 from flows.pipelines.rows import AggregationRow, NRecordsRow, TimeWindowRow
 from flows.pipelines.validation import validate_config
 from flows.storage.clickhouse_writer import ClickHouseWriter
@@ -48,10 +51,12 @@ from flows.storage.ingested import IngestedRow
 from flows.storage.reads import read_aggregations, read_last_value, read_n_records, read_time_window
 from pepeunit_core.db.config_version import bump_dataflow_config_version
 from pepeunit_core.db.models import UnitNode
+from pepeunit_core.pipe_rejections import RejectionLog
 from pepeunit_core.pipeline_store import (
     StoredConfigError,
     config_from_stored,
     config_without_nulls,
+    refresh_data_pipe_status,
     stored_config_json,
 )
 
@@ -113,6 +118,7 @@ def set_config(session: Session, node: UnitNode, document: Any, max_payload_size
     if config is None:
         raise DataPipeError(f"{len(issues)} validation errors for DataPipeConfig")
     node.data_pipe_yml = stored_config_json(config)
+    refresh_data_pipe_status(node)
     bump_dataflow_config_version(session)
     session.commit()
 
@@ -132,6 +138,28 @@ def config_yaml(node: UnitNode) -> str:
         config_without_nulls(node_config(node)),
         sort_keys=False,
         allow_unicode=True,
+    )
+
+
+# --- rejections -------------------------------------------------------------------------------
+
+
+def rejections(node: UnitNode) -> DataPipeRejectionsRead:
+    """What the dataflow recorded of the messages the node's pipeline rejected."""
+    log = RejectionLog.from_stored(node.data_pipe_rejected_count, node.data_pipe_rejections)
+    return DataPipeRejectionsRead(
+        unit_node_uuid=node.uuid,
+        rejected_count=log.rejected_count,
+        rejected_by_reason=log.by_reason,
+        last_rejections=[
+            RejectedMessageRead(
+                received_datetime=entry.received_datetime,
+                stage=entry.stage,
+                reason=entry.reason,
+                message=entry.message,
+            )
+            for entry in reversed(log.recent)
+        ],
     )
 
 
@@ -159,7 +187,11 @@ def read_pipe_data(
         case PolicyType.TIME_WINDOW:
             rows = [TimeWindowRead(**_fields(row)) for row in read_time_window(client, node, now)]
         case PolicyType.AGGREGATION:
-            rows = [AggregationRead(**_fields(row)) for row in read_aggregations(client, node)]
+            decimals = _stored_round_decimal_point(session.get(UnitNode, query.uuid))
+            rows = [
+                AggregationRead(**_fields(_presented(row, decimals)))
+                for row in read_aggregations(client, node)
+            ]
     rows = [row for row in rows if _matches(row, query, created_since)]
     if query.type is not PolicyType.AGGREGATION:
         rows.sort(key=lambda row: row.create_datetime)
@@ -168,6 +200,27 @@ def read_pipe_data(
     if query.order_by_create_date is OrderByDate.DESC:
         rows.reverse()
     return rows
+
+
+def _round_decimal_point(config: PipelineConfig) -> int | None:
+    transformations = config.transformations
+    return transformations.round_decimal_point if transformations is not None else None
+
+
+def _stored_round_decimal_point(node: UnitNode | None) -> int | None:
+    """The node's `transformations.round_decimal_point`, if it has a readable config."""
+    if node is None or node.data_pipe_yml is None:
+        return None
+    try:
+        return _round_decimal_point(config_from_stored(node.data_pipe_yml))
+    except StoredConfigError:
+        return None
+
+
+def _presented(row: AggregationRow, round_decimal_point: int | None) -> AggregationRow:
+    """The row with its state as shown: the stored float without its binary noise."""
+    state = presented_aggregate(row.state, row.aggregation_type, round_decimal_point)
+    return replace(row, state=state)
 
 
 def _fields(row: Any) -> dict[str, Any]:
@@ -237,7 +290,8 @@ def _csv_config(node: UnitNode) -> PipelineConfig:
 
 def export_csv_zip(client: Client, node: UnitNode, now: datetime) -> bytes:
     """A ZIP with `<uuid>.csv`: every visible row of the node's policy, ascending."""
-    policy = _csv_config(node).processing_policy.policy_type
+    config = _csv_config(node)
+    policy = config.processing_policy.policy_type
     node_uuid = str(node.uuid)
     rows: Sequence[Any]
     match policy:
@@ -246,7 +300,8 @@ def export_csv_zip(client: Client, node: UnitNode, now: datetime) -> bytes:
         case PolicyType.TIME_WINDOW:
             rows = read_time_window(client, node_uuid, now)
         case _:
-            rows = read_aggregations(client, node_uuid)
+            decimals = _round_decimal_point(config)
+            rows = [_presented(row, decimals) for row in read_aggregations(client, node_uuid)]
     columns = _csv_columns(policy)
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")

@@ -21,6 +21,7 @@ from pepeunit_core.db.config_version import bump_dataflow_config_version
 from pepeunit_core.db.enums import PermissionEntity, UnitNodeType, VisibilityLevel
 from pepeunit_core.db.models import Unit, UnitNode, UnitNodeEdge
 from pepeunit_core.db.types import utc_now
+from pepeunit_core.pipeline_store import refresh_data_pipe_status
 from pepeunit_core.settings import Settings
 from pepeunit_core.topics import node_topic
 
@@ -154,6 +155,7 @@ def update_node(session: Session, agent: Agent, uuid: UUID, data: UnitNodeUpdate
         setattr(node, field, value)
     node.last_update_datetime = utc_now()
     if pipe_changed:
+        refresh_data_pipe_status(node)
         bump_dataflow_config_version(session)
     session.commit()
     return UnitNodeRead.model_validate(node)

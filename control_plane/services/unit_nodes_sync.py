@@ -13,7 +13,7 @@ from flows.pipelines.validation import validate_config
 from pepeunit_core.db.config_version import bump_dataflow_config_version
 from pepeunit_core.db.enums import PermissionEntity, UnitNodeType
 from pepeunit_core.db.models import Permission, Unit, UnitNode
-from pepeunit_core.pipeline_store import stored_config_json
+from pepeunit_core.pipeline_store import refresh_data_pipe_status, stored_config_json
 from pepeunit_core.settings import Settings
 
 DEFAULT_PIPELINE = {
@@ -88,6 +88,7 @@ def _add_node(
         creator_uuid=unit.creator_uuid,
         unit_uuid=unit.uuid,
     )
+    refresh_data_pipe_status(node)
     session.add(node)
     session.flush()
     for agent in (

@@ -153,11 +153,34 @@ def included_nodes(
     if not filters.is_include_output_unit_nodes or not units:
         return {}
     types = filters.unit_node_type or [UnitNodeType.OUTPUT]
+    return visible_nodes(session, agent, units, types, filters.unit_node_uuids)
+
+
+def nodes_of(session: Session, unit: Unit) -> Sequence[UnitNode]:
+    """All nodes of the unit, oldest first (for its creator)."""
+    return session.scalars(
+        select(UnitNode)
+        .where(UnitNode.unit_uuid == unit.uuid)
+        .order_by(UnitNode.create_datetime, UnitNode.uuid)
+    ).all()
+
+
+def visible_nodes(
+    session: Session,
+    agent: Agent,
+    units: Sequence[Unit],
+    types: Sequence[UnitNodeType] = tuple(UnitNodeType),
+    uuids: Sequence[UUID] = (),
+) -> dict[UUID, list[UnitNode]]:
+    """Per unit, its nodes of `types` (limited to `uuids` if given) that `agent` may see,
+    oldest first."""
+    if not units:
+        return {}
     statement = select(UnitNode).where(
         UnitNode.unit_uuid.in_([unit.uuid for unit in units]), UnitNode.type.in_(types)
     )
-    if filters.unit_node_uuids:
-        statement = statement.where(UnitNode.uuid.in_(filters.unit_node_uuids))
+    if uuids:
+        statement = statement.where(UnitNode.uuid.in_(uuids))
     statement = statement.where(
         _visibility_clause(
             UnitNode.visibility_level,

@@ -10,16 +10,21 @@ a slower partition are never late.
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bytewax.operators import StatefulBatchLogic
 
 from flows.dataflow.items import MESSAGE, NodeItem
 from flows.metrics import FlowMetrics
+from flows.pipelines import rejections
 from flows.pipelines.clock import from_epoch_ms
 from flows.pipelines.engine import NodeState, Pipeline
+from flows.pipelines.rejections import Rejection
 from flows.pipelines.rows import AggregationRow
 from flows.registry import PipelineSet
 from flows.storage.ingested import IngestedRow
+from flows.storage.rejections_writer import NodeRejectionsRow
+from pepeunit_core.pipe_rejections import RejectedMessage, RejectionLog, value_preview
 
 logger = logging.getLogger("pepeunit.flow.nodes")
 
@@ -32,6 +37,8 @@ class NodeFlowState:
     engine_state: NodeState = field(default_factory=NodeState)
     watermarks: dict[int, int] = field(default_factory=dict)
     """The latest watermark (epoch ms) of each source partition."""
+    rejections: RejectionLog = field(default_factory=RejectionLog)
+    """What the node's pipeline rejected, stored after each batch that adds to it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +56,9 @@ class NodeLogic(StatefulBatchLogic[NodeItem, IngestedRow, NodeFlowState]):
 
     def __init__(self, context: NodeLogicContext, state: NodeFlowState | None) -> None:
         self._context = context
+        if state is not None and not hasattr(state, "rejections"):
+            # A snapshot taken before rejections were recorded: unpickling leaves the slot empty.
+            state.rejections = RejectionLog()
         self._state = state
 
     def on_batch(self, values: list[NodeItem]) -> tuple[Iterable[IngestedRow], bool]:
@@ -56,12 +66,17 @@ class NodeLogic(StatefulBatchLogic[NodeItem, IngestedRow, NodeFlowState]):
             self._state = NodeFlowState(values[0][1])
         pipeline = self._context.current_pipelines().by_node.get(self._state.node)
         out: list[IngestedRow] = []
+        rejected_before = self._state.rejections.rejected_count
         for value in values:
             if value[0] == MESSAGE:
                 self._process_message(pipeline, value[2], value[3], value[4], out)
             else:
                 self._state.watermarks[value[2]] = value[3]
                 self._on_watermark(pipeline, out)
+        log = self._state.rejections
+        if log.rejected_count != rejected_before:
+            row = NodeRejectionsRow(self._state.node, log.rejected_count, log.to_stored())
+            out.append(IngestedRow(_NO_INGEST_ID, row))
         return out, StatefulBatchLogic.RETAIN
 
     def _process_message(
@@ -79,16 +94,23 @@ class NodeLogic(StatefulBatchLogic[NodeItem, IngestedRow, NodeFlowState]):
             return
         if len(payload) > self._context.max_payload_size:
             metrics.dropped_for("too_large").inc()
+            shown = f"{len(payload)} bytes"
+            self._record(pipeline, rejections.TOO_LARGE, shown, from_epoch_ms(received_ms))
             return
         try:
             text = payload.decode("utf-8")
         except UnicodeDecodeError:
             metrics.dropped_for("invalid_utf8").inc()
+            preview = value_preview(payload.decode("utf-8", errors="replace"))
+            self._record(pipeline, rejections.INVALID_UTF8, preview, from_epoch_ms(received_ms))
             return
         if "\x00" in text:  # no SQL text column accepts it (PostgreSQL refuses NUL)
             metrics.dropped_for("nul_character").inc()
+            preview = value_preview(text)
+            self._record(pipeline, rejections.NUL_CHARACTER, preview, from_epoch_ms(received_ms))
             return
-        result = pipeline.process(self._state.engine_state, text, from_epoch_ms(received_ms))
+        received = from_epoch_ms(received_ms)
+        result = pipeline.process(self._state.engine_state, text, received, ingest_id)
         for row in result.rows:
             row_id = _NO_INGEST_ID if isinstance(row, AggregationRow) else ingest_id
             out.append(IngestedRow(row_id, row))
@@ -97,6 +119,15 @@ class NodeLogic(StatefulBatchLogic[NodeItem, IngestedRow, NodeFlowState]):
             metrics.accepted_for(pipeline.config.processing_policy.policy_type.value).inc()
         else:
             metrics.rejected_for(result.rejection.stage, result.rejection.reason).inc()
+            self._record(pipeline, result.rejection, value_preview(text), received)
+
+    def _record(
+        self, pipeline: Pipeline, rejection: Rejection, shown: str, received: datetime
+    ) -> None:
+        assert self._state is not None
+        message = f"{shown}: {pipeline.explain(rejection)}"
+        entry = RejectedMessage(received, rejection.stage, rejection.reason, message)
+        self._state.rejections.record(entry)
 
     def _on_watermark(self, pipeline: Pipeline | None, out: list[IngestedRow]) -> None:
         """Once every partition has passed a time: windows ending by then close and offline
@@ -117,4 +148,9 @@ class NodeLogic(StatefulBatchLogic[NodeItem, IngestedRow, NodeFlowState]):
     def snapshot(self) -> NodeFlowState:
         assert self._state is not None
         state = self._state
-        return NodeFlowState(state.node, state.engine_state.copy(), dict(state.watermarks))
+        return NodeFlowState(
+            state.node,
+            state.engine_state.copy(),
+            dict(state.watermarks),
+            state.rejections.copy(),
+        )

@@ -21,6 +21,7 @@ from flows.storage.alert_event_writer import AlertEventWriter
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.ingested import IngestedRow
 from flows.storage.last_value_writer import LastValueWriter
+from flows.storage.rejections_writer import NodeRejectionsRow, RejectionsWriter
 from flows.storage.retry import BatchNotStoredError
 from flows.storage.unit_state_writer import UnitStateWriter
 from flows.units.rows import UnitStateRow
@@ -37,13 +38,14 @@ def storage_partition_name(index: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Writers:
-    """One storage partition's writers: ClickHouse tables, node values, unit states and the
-    alert outbox."""
+    """One storage partition's writers: ClickHouse tables, node values, unit states, the
+    alert outbox and the nodes' rejected messages."""
 
     clickhouse: ClickHouseWriter
     last_values: LastValueWriter
     unit_states: UnitStateWriter
     alert_events: AlertEventWriter
+    rejections: RejectionsWriter
 
 
 class StoragePartition(StatefulSinkPartition[TableBatch, None]):
@@ -68,6 +70,10 @@ class StoragePartition(StatefulSinkPartition[TableBatch, None]):
             )
         elif isinstance(first, AlertEventRow):
             self._writers.alert_events.write(rows)
+        elif isinstance(first, NodeRejectionsRow):
+            self._writers.rejections.write(
+                [r.row for r in rows if isinstance(r.row, NodeRejectionsRow)]
+            )
         else:
             self._writers.clickhouse.write(rows)
             self._observe_latency(rows)

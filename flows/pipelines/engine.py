@@ -56,6 +56,7 @@ class Pipeline:
     __slots__ = (
         "_active_period",
         "_alerts",
+        "_explanations",
         "_filters",
         "_policy",
         "_state_type",
@@ -80,6 +81,14 @@ class Pipeline:
         size = self._policy.time_window_size
         self._window = timedelta(seconds=size) if size is not None else None
         self._alerts = CompiledAlerts(unit_node_uuid, config.alerts) if config.alerts else None
+        self._explanations: dict[Rejection, str] = {}
+
+    def explain(self, rejection: Rejection) -> str:
+        """Why this pipeline's rule rejects a message (built once per rule)."""
+        explanation = self._explanations.get(rejection)
+        if explanation is None:
+            explanation = self._explanations[rejection] = rejections.explain(rejection, self.config)
+        return explanation
 
     @property
     def watches_time(self) -> bool:
@@ -87,8 +96,11 @@ class Pipeline:
         is_aggregation = self._policy.policy_type is PolicyType.AGGREGATION
         return is_aggregation or (self._alerts is not None and self._alerts.has_offline)
 
-    def process(self, state: NodeState, payload: str, now: datetime) -> ProcessResult:
-        """Runs one message received at `now` through the pipeline."""
+    def process(
+        self, state: NodeState, payload: str, now: datetime, message_id: int | None = None
+    ) -> ProcessResult:
+        """Runs one message received at `now` through the pipeline; `message_id` identifies
+        the message, and so the alert events it raises (see `CompiledAlerts.on_value`)."""
         now = truncate_to_ms(now)
         rows: list[Row] = []
         if state.open_windows.earliest_end_ms is not None:
@@ -110,7 +122,7 @@ class Pipeline:
         state.filter_memory.remember(payload, now)
         if self._alerts is None:
             return ProcessResult(rows)
-        alerts = self._alerts.on_value(state.alerts, value, to_epoch_ms(now))
+        alerts = self._alerts.on_value(state.alerts, value, to_epoch_ms(now), message_id)
         return ProcessResult(rows, alerts=alerts)
 
     def on_time(self, state: NodeState, now_ms: int) -> list[AlertEventRow]:

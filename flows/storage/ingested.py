@@ -5,9 +5,10 @@ from dataclasses import dataclass
 
 from flows.pipelines.alerting import AlertEventRow
 from flows.pipelines.rows import Row
+from flows.storage.rejections_writer import NodeRejectionsRow
 from flows.units.rows import UnitLogRow, UnitStateRow
 
-StoredRow = Row | UnitStateRow | UnitLogRow | AlertEventRow
+StoredRow = Row | UnitStateRow | UnitLogRow | AlertEventRow | NodeRejectionsRow
 
 
 @dataclass(slots=True)

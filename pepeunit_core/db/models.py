@@ -193,6 +193,12 @@ class UnitNode(Base):
         server_default=DataPipeStatus.INACTIVE.value,
     )
     data_pipe_error: Mapped[str | None] = mapped_column(Text)
+    data_pipe_rejected_count: Mapped[int] = mapped_column(
+        BigInteger, default=0, server_default=text("0")
+    )
+    """Messages the pipeline rejected; written by the dataflow (`pepeunit_core.pipe_rejections`)."""
+    data_pipe_rejections: Mapped[str | None] = mapped_column(Text)
+    """Counts per reason and the last rejected messages, as JSON (`RejectionLog.to_stored`)."""
     create_datetime: Mapped[datetime] = mapped_column(default=utc_now)
     last_update_datetime: Mapped[datetime] = mapped_column(default=utc_now)
     creator_uuid: Mapped[UUID | None] = _creator(on_delete="CASCADE")

@@ -215,7 +215,7 @@ def test_invalid_files_are_reported_before_the_database_is_opened(tmp_path):
     assert result.returncode == 1
     assert (
         result.stdout
-        == f"{directory}/bad.yaml: Filters.max_rate: Input should be greater than or equal to 0\n"
+        == f"{directory}/bad.yaml:3: Filters.max_rate: Input should be greater than or equal to 0\n"
     )
     assert not never_created.exists()
 

@@ -824,6 +824,8 @@ ROWS: list[Row] = [
         DEVICE, params={"uuid": "{out_private}", "type": "NRecords"}),
     row("GET /unit_nodes/get_data_pipe_data_csv/{uuid}", "private",
         "/unit_nodes/get_data_pipe_data_csv/{out_private}", DEVICE),
+    row("GET /unit_nodes/get_data_pipe_rejections/{uuid}", "private",
+        "/unit_nodes/get_data_pipe_rejections/{out_private}", DEVICE),
     row("POST /unit_nodes/set_data_pipe_data_csv", "private",
         "/unit_nodes/set_data_pipe_data_csv", OWNER, status=204,
         params={"uuid": "{out_private}"}, files={"data": ("data.csv", CSV_ROWS)}),

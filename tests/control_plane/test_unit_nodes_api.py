@@ -5,10 +5,12 @@ update rules (§1.6), edge rules and automatic permissions (§1.7, §8.2), dataf
 bumps (contract decision 1), and bad input (always a 4xx with a detail, never a 500).
 """
 
+import json
 from dataclasses import dataclass
 from uuid import UUID, uuid4
 
 import pytest
+import yaml
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
@@ -185,6 +187,85 @@ def test_list_nodes_filters_and_visibility(client: TestClient, world: World) -> 
 def test_list_nodes_rejects_bad_filters(client: TestClient, world: World, params: dict) -> None:
     response = client.get(NODES, params=params, headers=world.headers("alice"))
     assert response.status_code == 422, params
+
+
+STORED_CONFIG = {
+    "active_period": {"type": "Permanent", "start": None, "end": None},
+    "filters": {
+        "type_input_value": "Number",
+        "type_value_filtering": None,
+        "filtering_values": None,
+        "type_value_threshold": None,
+        "threshold_min": None,
+        "threshold_max": None,
+        "max_rate": 5,
+        "last_unique_check": False,
+        "max_size": 100,
+    },
+    "transformations": None,
+    "processing_policy": {
+        "policy_type": "NRecords",
+        "n_records_count": 10,
+        "time_window_size": None,
+        "aggregation_functions": None,
+    },
+}
+CONFIG_AS_WRITTEN = {
+    "active_period": {"type": "Permanent"},
+    "filters": {"type_input_value": "Number", "max_rate": 5, "last_unique_check": False,
+                "max_size": 100},
+    "processing_policy": {"policy_type": "NRecords", "n_records_count": 10},
+}  # fmt: skip
+
+
+def read_pipe(client: TestClient, world: World, name: str) -> tuple[str, str | None, str | None]:
+    body = client.get(f"{NODES}/{world.node(name)}", headers=world.headers("alice")).json()
+    return body["data_pipe_status"], body["data_pipe_error"], body["data_pipe_yml"]
+
+
+def test_pipeline_status_follows_what_the_dataflow_runs(client: TestClient, world: World) -> None:
+    """Issue 12.10: an active, valid pipeline read `Inactive` (the stored column a writer left
+    at its default), and `data_pipe_yml` held the stored JSON."""
+    stored = json.dumps(STORED_CONFIG, separators=(",", ":"))
+    world.set_node("alice_out", is_data_pipe_active=True, data_pipe_yml=stored)
+    status, error, text = read_pipe(client, world, "alice_out")
+    assert (status, error) == ("Active", None)
+    assert text is not None and not text.lstrip().startswith("{"), text
+    assert yaml.safe_load(text) == CONFIG_AS_WRITTEN
+    assert list(yaml.safe_load(text)) == ["active_period", "filters", "processing_policy"]
+
+    world.set_node("alice_out", is_data_pipe_active=False)
+    assert read_pipe(client, world, "alice_out")[:2] == ("Inactive", None)
+
+    broken = json.dumps({**STORED_CONFIG, "filters": {**STORED_CONFIG["filters"], "max_rate": -1}})
+    world.set_node("alice_out", is_data_pipe_active=True, data_pipe_yml=broken)
+    status, error, text = read_pipe(client, world, "alice_out")
+    assert status == "Error" and error is not None and "max_rate" in error, error
+    assert yaml.safe_load(text or "")["filters"]["max_rate"] == -1
+
+    world.set_node("alice_out", data_pipe_yml=None)
+    assert read_pipe(client, world, "alice_out") == (
+        "Error", "The data pipe is active but has no config", None
+    )  # fmt: skip
+    listed = client.get(
+        NODES, params={"uuids": [world.node("alice_out")]}, headers=world.headers("alice")
+    ).json()["unit_nodes"]
+    assert [node["data_pipe_status"] for node in listed] == ["Error"]
+
+
+def test_switching_a_pipeline_stores_its_status(client: TestClient, world: World) -> None:
+    stored = json.dumps(STORED_CONFIG)
+    world.set_node("alice_out", data_pipe_yml=stored)
+    url = f"{NODES}/{world.node('alice_out')}"
+    for active, expected in ((True, "Active"), (False, "Inactive")):
+        response = client.patch(
+            url, json={"is_data_pipe_active": active}, headers=world.headers("alice")
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["data_pipe_status"] == expected
+        with world.app.state.context.session_factory() as session:
+            node = session.get_one(UnitNode, world.nodes["alice_out"])
+            assert (node.data_pipe_status, node.data_pipe_error) == (expected, None)
 
 
 # --- updates ----------------------------------------------------------------------------------

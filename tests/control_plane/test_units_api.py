@@ -176,8 +176,9 @@ def test_create_builds_nodes_pipelines_and_permissions(
 ):
     unit = created(client, world, "greenhouse", visibility_level="Internal", **pinned(source))
     assert unit["creator_uuid"] == str(world.actors.alice_uuid)
-    assert unit["repo_commit"] == source.first and unit["unit_nodes"] == []
+    assert unit["repo_commit"] == source.first
     nodes = nodes_of(app, unit)
+    assert {(node["type"], node["topic_name"]) for node in unit["unit_nodes"]} == set(nodes)
     assert set(nodes) == {
         ("Input", "set/pepeunit"),
         ("Input", "raw"),
@@ -221,6 +222,43 @@ def test_create_builds_nodes_pipelines_and_permissions(
             if row.resource_unit_node_uuid == node.uuid
         }
         assert holders == {world.actors.alice_uuid, unit_uuid}
+
+
+def test_get_lists_the_units_nodes_with_running_pipelines_active(
+    client: TestClient, world: World, app: FastAPI, source: Source
+):
+    """Issue 12.10: `GET /units/{uuid}` answered `"unit_nodes": []`, and nodes created with
+    the default pipeline were stored as Inactive."""
+    unit = created(client, world, "two-nodes", **pinned(source))
+    nodes = nodes_of(app, unit)
+    stored = {
+        key: (node.data_pipe_status.value, node.data_pipe_error) for key, node in nodes.items()
+    }
+    assert stored == {
+        ("Input", "set/pepeunit"): ("Active", None),
+        ("Input", "raw"): ("Inactive", None),
+        ("Output", "temp/pepeunit"): ("Active", None),
+        ("Output", "humidity/pepeunit"): ("Active", None),
+    }
+    hidden = nodes[("Output", "humidity/pepeunit")].uuid
+    client.patch(
+        f"{API}/unit_nodes/{hidden}",
+        json={"visibility_level": "Private"},
+        headers=world.headers("alice"),
+    ).raise_for_status()
+
+    def listed(agent: str) -> dict[tuple[str, str], dict]:
+        response = client.get(f"{UNITS}/{unit['uuid']}", headers=world.headers(agent))
+        assert response.status_code == 200, response.text
+        return {(node["type"], node["topic_name"]): node for node in response.json()["unit_nodes"]}
+
+    mine = listed("alice")
+    assert set(mine) == set(nodes)
+    assert {key: node["uuid"] for key, node in mine.items()} == {
+        key: str(node.uuid) for key, node in nodes.items()
+    }
+    assert set(listed("bob")) == set(nodes) - {("Output", "humidity/pepeunit")}
+    assert set(listed("anonymous")) == set(nodes) - {("Output", "humidity/pepeunit")}
 
 
 def test_auto_mode_follows_the_repo_target(client: TestClient, world: World, app: FastAPI):

@@ -1,6 +1,7 @@
 """Fault test: ≥ 20 000 QoS 1 messages while the flow process is killed with SIGKILL and
-restarted twice. Afterwards every message's effect is stored exactly once and the aggregation
-windows that were open across the kills were resumed, not split."""
+restarted twice. Afterwards every message's effect is stored exactly once, the aggregation
+windows that were open across the kills were resumed, not split, and a node whose pipeline
+rejects every message counts each rejection exactly once."""
 
 import json
 import signal
@@ -9,9 +10,13 @@ import sys
 import threading
 import time
 from collections import Counter, defaultdict
+from uuid import UUID
 
 import pytest
 
+from pepeunit_core.db.engine import make_engine, make_session_factory
+from pepeunit_core.db.models import UnitNode
+from pepeunit_core.pipe_rejections import MAX_RECENT_REJECTIONS, RejectionLog
 from tests.flows.support import (
     Publisher,
     flow_settings,
@@ -58,6 +63,9 @@ def test_sigkill_twice_loses_and_duplicates_nothing(tmp_path, sql_url, mosquitto
         "aggregation_functions": "Sum",
     }
     configs |= {f"sum{i}": pipeline_config(sum_policy) for i in range(SUM_NODES)}
+    configs["rejecting"] = pipeline_config(
+        {"policy_type": "LastValue"}, type_value_threshold="Max", threshold_max=-1
+    )
     nodes = seed_nodes(sql_url, configs)
     # the publishing (about 20 s with restarts) fits in the minute window that opens 30 s
     # before the receive clock's next whole minute: that window stays open across both kills
@@ -96,7 +104,7 @@ def test_sigkill_twice_loses_and_duplicates_nothing(tmp_path, sql_url, mosquitto
     killer: threading.Thread | None = None
     for published, sequence in enumerate(range(MESSAGES), start=1):
         name = names[sequence % len(names)]
-        value = sequence if name.startswith("rec") else sequence % 100
+        value = sequence % 100 if name.startswith("sum") else sequence
         pending.append(publisher.publish(nodes[name], str(value)))
         sent[name].append(value)
         if kills and published == kills[0]:
@@ -172,3 +180,15 @@ def test_sigkill_twice_loses_and_duplicates_nothing(tmp_path, sql_url, mosquitto
         if name.startswith("sum"):
             assert sums[name] == sum(sent[name]), name
             assert windows_per_node[name] == expected_windows[name], name
+
+    sessions = make_session_factory(make_engine(sql_url))
+    with sessions() as session:
+        rejecting = session.get_one(UnitNode, UUID(nodes["rejecting"]))
+        log = RejectionLog.from_stored(
+            rejecting.data_pipe_rejected_count, rejecting.data_pipe_rejections
+        )
+    assert log.rejected_count == len(sent["rejecting"]) > 300
+    assert log.by_reason == {"Filters.threshold": len(sent["rejecting"])}
+    assert [entry.message.split(":")[0] for entry in log.recent] == [
+        repr(str(value)) for value in sent["rejecting"][-MAX_RECENT_REJECTIONS:]
+    ]

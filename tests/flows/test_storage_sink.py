@@ -10,6 +10,7 @@ from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.ingested import IngestedRow
 from flows.storage.last_value_writer import LastValueWriter
 from flows.storage.reads import read_last_value
+from flows.storage.rejections_writer import RejectionsWriter
 from flows.storage.unit_state_writer import UnitStateWriter
 from pepeunit_core.db.engine import make_engine, make_session_factory
 from tests.flows.support import pipeline_config, seed_nodes
@@ -27,6 +28,7 @@ def test_a_refused_row_is_dropped_and_counted_the_others_are_stored(
         LastValueWriter(sessions),
         UnitStateWriter(sessions, state_send_interval_s=60),
         AlertEventWriter(sessions),
+        RejectionsWriter(sessions),
     )
     partition = StoragePartition(writers, metrics)
     moment = datetime.now(UTC) + timedelta(seconds=5)

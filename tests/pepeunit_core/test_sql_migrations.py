@@ -5,6 +5,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from uuid import uuid4
 
 import psycopg
 import pytest
@@ -99,7 +101,7 @@ def test_upgrade_again_is_a_no_op(migrated_engine, migrated_url, caplog):
     with caplog.at_level(logging.INFO, logger="pepeunit.migrate"):
         migrate_sql(migrated_url)
 
-    assert current_revision(migrated_engine) == head_revision(migrated_url) == "0003"
+    assert current_revision(migrated_engine) == head_revision(migrated_url) == "0004"
     with migrated_engine.connect() as connection:
         assert connection.execute(text("SELECT version FROM dataflow_config_version")).all() == [
             (7,)
@@ -115,6 +117,59 @@ def test_downgrade_to_base_removes_everything_and_upgrade_restores_it(
 
     migrate_sql(migrated_url)
     assert schema_differences(migrated_engine, Base.metadata) == []
+
+
+def test_0004_sets_the_pipeline_status_of_existing_nodes(database_url):
+    """Issue 12.10: nodes stored with an active pipeline read `Inactive` before."""
+    command.upgrade(make_alembic_config(database_url), "0003")
+    engine = make_engine(database_url)
+    tables = MetaData()
+    tables.reflect(engine)
+    now = datetime.now(UTC)
+    stamps = {"create_datetime": now, "last_update_datetime": now}
+    registry, repo, unit = uuid4(), uuid4(), uuid4()
+    nodes = {"running": uuid4(), "switched_off": uuid4(), "without_config": uuid4()}
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                tables.tables["repository_registry"].insert(),
+                {"uuid": registry.hex, "platform": "Github", "repository_url": "u", **stamps},
+            )
+            connection.execute(
+                tables.tables["repos"].insert(),
+                {"uuid": repo.hex, "name": "repo", "repository_registry_uuid": registry.hex,
+                 **stamps},
+            )  # fmt: skip
+            connection.execute(
+                tables.tables["units"].insert(),
+                {"uuid": unit.hex, "name": "unit", "repo_uuid": repo.hex, **stamps},
+            )
+            for name, (active, config) in {
+                "running": (True, "{}"),
+                "switched_off": (False, "{}"),
+                "without_config": (True, None),
+            }.items():
+                connection.execute(
+                    tables.tables["units_nodes"].insert(),
+                    {"uuid": nodes[name].hex, "type": "Output", "topic_name": "t/pepeunit",
+                     "unit_uuid": unit.hex, "is_data_pipe_active": active,
+                     "data_pipe_yml": config, "data_pipe_status": "Inactive", **stamps},
+                )  # fmt: skip
+        migrate_sql(database_url)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT topic_name, data_pipe_status, data_pipe_error,"
+                     " data_pipe_rejected_count, is_data_pipe_active, data_pipe_yml"
+                     " FROM units_nodes ORDER BY is_data_pipe_active, data_pipe_yml")
+            ).all()  # fmt: skip
+    finally:
+        engine.dispose()
+    statuses = sorted((row[1], row[2], row[3]) for row in rows)
+    assert statuses == [
+        ("Active", None, 0),
+        ("Error", "The data pipe is active but has no config", 0),
+        ("Inactive", None, 0),
+    ]
 
 
 def advisory_lock_waiters(connection: psycopg.Connection) -> int:
@@ -150,7 +205,7 @@ def test_processes_starting_together_on_postgresql_migrate_one_at_a_time(postgre
     assert [process.returncode for process in processes] == [0, 0], errors
     engine = make_engine(postgres_database.url)
     try:
-        assert current_revision(engine) == "0003"
+        assert current_revision(engine) == "0004"
         assert schema_differences(engine, Base.metadata) == []
     finally:
         engine.dispose()

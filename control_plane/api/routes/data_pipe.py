@@ -12,7 +12,12 @@ from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
 from control_plane.api.deps import ClickHouseDep, CurrentAgent, SessionDep, SettingsDep
 from control_plane.api.pagination import PageDep
-from control_plane.models.data_pipe import ConfigIssue, PipeDataFilter, PipeDataResult
+from control_plane.models.data_pipe import (
+    ConfigIssue,
+    DataPipeRejectionsRead,
+    PipeDataFilter,
+    PipeDataResult,
+)
 from control_plane.services import data_pipe
 
 router = APIRouter(prefix="/unit_nodes", tags=["unit_nodes"])
@@ -54,6 +59,17 @@ def get_data_pipe_config(uuid: UUID, agent: CurrentAgent, session: SessionDep) -
         media_type="application/x-yaml",
         headers={"Content-Disposition": f'attachment; filename="{uuid}.yaml"'},
     )
+
+
+@router.get("/get_data_pipe_rejections/{uuid}")
+def get_data_pipe_rejections(
+    uuid: UUID, agent: CurrentAgent, session: SessionDep
+) -> DataPipeRejectionsRead:
+    """How many messages the node's pipeline rejected (in total and per rule) and the last
+    ones with the reason, as the dataflow stored them (within about a second)."""
+    node = data_pipe.get_node(session, uuid)
+    data_pipe.ensure_reader(agent, node)
+    return data_pipe.rejections(node)
 
 
 @router.get("/get_data_pipe_data/")

@@ -7,26 +7,14 @@ and deleting, the creator. Git transfers are bounded per process and per user (5
 all slots are taken). Service errors keep the reference's error shape.
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, status
-from sqlalchemy import Select, asc, desc, select
-from sqlalchemy.orm import Session
 
 from control_plane.api.deps import CurrentUser, SessionDep, SettingsDep, agent_of_types
-from control_plane.api.errors import (
-    ApiError,
-    GitRepoError,
-    InputValidationError,
-    NoAccessError,
-    NotFoundError,
-    RepositoryRegistryError,
-)
-from control_plane.api.pagination import MAX_OFFSET, PageDep, paginate
-from control_plane.models.common import OrderByDate
+from control_plane.api.errors import InputValidationError
+from control_plane.api.pagination import MAX_OFFSET, PageDep
 from control_plane.models.repository_registry import (
     BranchName,
     CommitRead,
@@ -39,59 +27,21 @@ from control_plane.models.repository_registry import (
 )
 from control_plane.security import Agent, AgentType
 from control_plane.services import registry as registry_service
-from control_plane.services.registry import (
-    GitCredentials,
-    GitError,
-    InvalidCredentialsError,
-    RegistryError,
-    RegistryGitError,
+from control_plane.services.registries import (
+    list_visible_registries,
+    registry_errors,
+    registry_read,
+    visible_registry,
 )
-from pepeunit_core.db.models import RepositoryRegistry
-from pepeunit_core.settings import Settings
+from control_plane.services.registry import GitCredentials, InvalidCredentialsError
 
 router = APIRouter(prefix="/repository_registry", tags=["repository_registry"])
 
 Reader = Annotated[Agent, Depends(agent_of_types(AgentType.BOT, AgentType.USER, AgentType.BACKEND))]
-"""Who may read registries: anonymous callers see public ones only."""
+"""Who may read registries: anonymous callers see public ones only, users also the private
+ones they may see."""
 
 BackendAgent = Annotated[Agent, Depends(agent_of_types(AgentType.BACKEND))]
-
-
-class RegistryBusyError(RepositoryRegistryError):
-    """A sync asked for while another one runs, or the caller's git transfers are all busy."""
-
-    status_code = 429
-
-
-class GitTransfersBusyError(RepositoryRegistryError):
-    """The server runs as many git transfers as it allows."""
-
-    status_code = 503
-
-
-@contextmanager
-def registry_errors() -> Iterator[None]:
-    """Turns the registry service's errors into API errors."""
-    try:
-        yield
-    except RegistryError as error:
-        raise _api_error(error) from None
-
-
-def _api_error(error: RegistryError) -> ApiError:
-    if isinstance(error, RegistryGitError):
-        return GitRepoError(error.detail)
-    match error.status_code:
-        case 403:
-            return NoAccessError(error.detail)
-        case 404:
-            return NotFoundError(error.detail)
-        case 429:
-            return RegistryBusyError(error.detail)
-        case 503:
-            return GitTransfersBusyError(error.detail)
-        case _:
-            return RepositoryRegistryError(error.detail)
 
 
 def _git_credentials(credentials: Credentials | None) -> GitCredentials | None:
@@ -101,26 +51,6 @@ def _git_credentials(credentials: Credentials | None) -> GitCredentials | None:
         return GitCredentials(credentials.username, credentials.pat_token)
     except InvalidCredentialsError as error:
         raise InputValidationError(str(error)) from None
-
-
-def _read(
-    session: Session, settings: Settings, registry: RepositoryRegistry
-) -> RepositoryRegistryRead:
-    try:
-        branches = registry_service.list_branches(session, settings, registry.uuid)
-    except (RegistryError, GitError):  # not synced yet, or a damaged clone
-        branches = []
-    return RepositoryRegistryRead.model_validate(registry).model_copy(update={"branches": branches})
-
-
-def _visible_registry(session: Session, agent: Agent, uuid: UUID) -> RepositoryRegistry:
-    with registry_errors():
-        registry = registry_service.get_registry(session, uuid)
-        if registry.is_public_repository or agent.type == AgentType.BACKEND:
-            return registry
-        if agent.type == AgentType.USER and agent.uuid is not None:
-            return registry_service.get_visible_registry(session, uuid, agent.uuid)
-    raise NoAccessError("Private registries are visible to logged-in users only")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -140,7 +70,7 @@ def create_registry(
             credentials,
             allowed_url_schemes=frozenset(settings.registry_allowed_url_schemes),
         )
-    return _read(session, settings, registry)
+    return registry_read(session, settings, registry)
 
 
 @router.patch("/backend_sync_registry", status_code=status.HTTP_204_NO_CONTENT)
@@ -224,9 +154,9 @@ def list_registries(
     settings: SettingsDep,
 ) -> RepositoriesRegistryResult:
     """Anonymous callers get public registries only."""
-    count, rows = paginate(session, _filtered_registries(filters, agent), page)
+    count, rows = list_visible_registries(session, agent, filters, page)
     return RepositoriesRegistryResult(
-        count=count, repositories_registry=[_read(session, settings, row) for row in rows]
+        count=count, repositories_registry=[registry_read(session, settings, row) for row in rows]
     )
 
 
@@ -234,7 +164,7 @@ def list_registries(
 def get_registry(
     uuid: UUID, agent: Reader, session: SessionDep, settings: SettingsDep
 ) -> RepositoryRegistryRead:
-    return _read(session, settings, _visible_registry(session, agent, uuid))
+    return registry_read(session, settings, visible_registry(session, agent, uuid))
 
 
 @router.delete("/{uuid}", status_code=status.HTTP_204_NO_CONTENT)
@@ -245,32 +175,3 @@ def delete_registry(
     with registry_errors():
         registry_service.delete_registry(session, settings, uuid, user)
     session.commit()
-
-
-def _filtered_registries(
-    filters: RepositoryRegistryFilter, agent: Agent
-) -> Select[tuple[RepositoryRegistry]]:
-    statement = select(RepositoryRegistry)
-    if agent.type == AgentType.USER and agent.uuid is not None:
-        statement = statement.where(registry_service.visible_to_user(agent.uuid))
-    elif agent.type != AgentType.BACKEND:
-        statement = statement.where(RepositoryRegistry.is_public_repository.is_(True))
-    if filters.uuids:
-        statement = statement.where(RepositoryRegistry.uuid.in_(filters.uuids))
-    if filters.creator_uuid is not None:
-        statement = statement.where(RepositoryRegistry.creator_uuid == filters.creator_uuid)
-    for word in (filters.search_string or "").split():
-        statement = statement.where(
-            RepositoryRegistry.repository_url.icontains(word, autoescape=True)
-        )
-    if filters.is_public_repository is not None:
-        statement = statement.where(
-            RepositoryRegistry.is_public_repository.is_(filters.is_public_repository)
-        )
-    by_create = asc if filters.order_by_create_date == OrderByDate.ASC else desc
-    by_update = asc if filters.order_by_last_update == OrderByDate.ASC else desc
-    return statement.order_by(
-        by_create(RepositoryRegistry.create_datetime),
-        by_update(RepositoryRegistry.last_update_datetime),
-        by_create(RepositoryRegistry.uuid),
-    )

@@ -1,6 +1,7 @@
 """`/units`: create (users), read and list (by visibility), update or delete (the creator),
 and the target version (the creator or the unit itself)."""
 
+from collections.abc import Sequence
 from typing import Annotated
 from uuid import UUID
 
@@ -26,6 +27,7 @@ from control_plane.models.unit import (
 )
 from control_plane.security import Agent, AgentType
 from control_plane.services import unit_commands, units
+from pepeunit_core.db.models import Unit, UnitNode
 
 router = APIRouter(prefix="/units", tags=["units"])
 
@@ -40,7 +42,8 @@ def create_unit(
     data: UnitCreate, user: CurrentUser, settings: SettingsDep, session: SessionDep
 ) -> UnitRead:
     """A unit of a repo, with a node per input and output topic of its schema_example.json."""
-    return UnitRead.model_validate(units.create_unit(session, settings, user, data))
+    unit = units.create_unit(session, settings, user, data)
+    return _with_nodes(unit, units.nodes_of(session, unit))
 
 
 @router.get("")
@@ -74,7 +77,8 @@ def get_target_version(
 
 @router.get("/{uuid}")
 def get_unit(uuid: UUID, agent: UnitReader, session: SessionDep) -> UnitRead:
-    return UnitRead.model_validate(units.get_visible_unit(session, agent, uuid))
+    unit = units.get_visible_unit(session, agent, uuid)
+    return _with_nodes(unit, units.visible_nodes(session, agent, [unit]).get(unit.uuid, []))
 
 
 @router.patch("/{uuid}")
@@ -85,7 +89,15 @@ def update_unit(
     failure shows in the returned firmware status."""
     unit = units.update_unit(session, context.settings, user, uuid, data)
     unit_commands.send_update_if_supported(session, context.settings, context.publisher, unit)
-    return UnitRead.model_validate(unit)
+    return _with_nodes(unit, units.nodes_of(session, unit))
+
+
+def _with_nodes(unit: Unit, nodes: Sequence[UnitNode]) -> UnitRead:
+    """A single unit is read with its nodes the caller can see (the creator sees them all);
+    lists include nodes only when asked."""
+    return UnitRead.model_validate(unit).model_copy(
+        update={"unit_nodes": [UnitNodeRead.model_validate(node) for node in nodes]}
+    )
 
 
 @router.delete("/{uuid}", status_code=status.HTTP_204_NO_CONTENT)
