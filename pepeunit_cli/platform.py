@@ -11,6 +11,7 @@ import errno
 import logging
 import signal
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -48,9 +49,10 @@ class UpOptions:
 def up_settings(settings: Settings, options: UpOptions) -> Settings:
     """The settings the platform runs with: unless PU_ variables say otherwise, units reach the
     API over plain http at localhost:PORT (PU_DOMAIN is also the root of every topic), git
-    repositories on this machine may be registered (file:// URLs, for trying things out), and
-    the platform's own MQTT clients log in with the Backend token, and the dataflow's metrics
-    listen on the API's address."""
+    repositories under the system's temporary directory may be registered (file:// URLs, for
+    trying things out; never PU_DATA_DIR or the platform's code), the platform's own MQTT
+    clients log in with the Backend token, and the dataflow's metrics listen on the API's
+    address."""
     from control_plane.security import make_backend_token
 
     given = settings.model_fields_set
@@ -63,6 +65,8 @@ def up_settings(settings: Settings, options: UpOptions) -> Settings:
         updates["flow_metrics_host"] = options.host
     if "registry_allowed_url_schemes" not in given:
         updates["registry_allowed_url_schemes"] = ("https", "file")
+    if "registry_file_roots" not in given:
+        updates["registry_file_roots"] = (Path(tempfile.gettempdir()),)
     resolved = settings.model_copy(update=updates)
     if "mqtt_username" not in given:
         token = make_backend_token(resolved.domain, resolved.resolved_secret_key)

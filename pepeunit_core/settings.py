@@ -80,6 +80,31 @@ class Settings(BaseSettings):
     max_external_repo_size: int = Field(default=50, description="Largest clone in MB.")
     min_interval_sync_repository: int = Field(default=10, description="Seconds between syncs.")
     registry_allowed_url_schemes: tuple[str, ...] = ("https",)
+    registry_file_roots: tuple[Path, ...] = Field(
+        default=(),
+        description="Directories under which file:// registries may live (JSON list; empty: "
+        "none). PU_DATA_DIR, the clones and the platform's own code are refused even there.",
+    )
+    registry_allow_private_addresses: bool = Field(
+        default=False,
+        description="Let registry URLs reach loopback, link-local and private addresses.",
+    )
+    registry_git_timeout: float = Field(
+        default=120, gt=0, description="Seconds one git transfer may take before it is killed."
+    )
+    registry_git_connect_timeout: float = Field(
+        default=10, gt=0, description="Seconds to connect to a registry's host."
+    )
+    registry_max_git_transfers: int = Field(
+        default=4,
+        ge=1,
+        le=16,
+        description="Git transfers (clone, fetch, credential check) one API process runs at "
+        "once; more are refused with 503.",
+    )
+    registry_max_git_transfers_per_user: int = Field(
+        default=1, ge=1, description="Git transfers one user may run at once; more get 429."
+    )
     schedules_enabled: bool = Field(
         default=True,
         description="Run the periodic registry sync and firmware update (in one API process "

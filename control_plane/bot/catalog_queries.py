@@ -195,8 +195,8 @@ def registry_detail(
 
 
 def sync_registry(session: Session, settings: Settings, chat_id: int, uuid: UUID) -> str:
-    """Fetches the registry again (a linked user; a private one needs their own valid
-    credentials, as over REST); returns its URL."""
+    """Fetches the registry again (a linked user who may see it; a private one with its
+    creator's valid credentials, as over REST); returns its URL."""
     agent = chat_agent(session, chat_id)
     user = _own_user(agent)
     if user is None:

@@ -58,7 +58,7 @@ def sync_registries(
             break
         with session_factory() as session:
             try:
-                sync_registry(session, settings, registry_uuid, caller=None)
+                sync_registry(session, settings, registry_uuid, caller=None, wait_for_slot=True)
             except RegistryError as error:
                 if error.status_code == TOO_MANY_REQUESTS:
                     skipped += 1

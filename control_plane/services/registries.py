@@ -1,6 +1,7 @@
 """Registries as an agent may read them (reference §1.3, §8): public ones for everyone, private
-ones for users only (hidden from anonymous callers); the registry service's errors as API errors.
-Shared by the REST routes and the Telegram bot.
+ones for their creator, the users granted a repo built on them and the Backend agent (issue
+11.4); the registry service's errors as API errors. Shared by the REST routes and the Telegram
+bot.
 """
 
 from collections.abc import Iterator, Sequence
@@ -31,9 +32,15 @@ from pepeunit_core.settings import Settings
 
 
 class RegistryBusyError(RepositoryRegistryError):
-    """A sync asked for too soon after the previous one."""
+    """A sync asked for while another one runs, or the caller's git transfers are all busy."""
 
     status_code = 429
+
+
+class GitTransfersBusyError(RepositoryRegistryError):
+    """The server runs as many git transfers as it allows."""
+
+    status_code = 503
 
 
 @contextmanager
@@ -55,6 +62,8 @@ def _api_error(error: RegistryError) -> ApiError:
             return NotFoundError(error.detail)
         case 429:
             return RegistryBusyError(error.detail)
+        case 503:
+            return GitTransfersBusyError(error.detail)
         case _:
             return RepositoryRegistryError(error.detail)
 
@@ -73,9 +82,11 @@ def registry_read(
 def visible_registry(session: Session, agent: Agent, uuid: UUID) -> RepositoryRegistry:
     with registry_errors():
         registry = registry_service.get_registry(session, uuid)
-    if agent.type == AgentType.BOT and not registry.is_public_repository:
-        raise NoAccessError("Private registries are visible to logged-in users only")
-    return registry
+        if registry.is_public_repository or agent.type == AgentType.BACKEND:
+            return registry
+        if agent.type == AgentType.USER and agent.uuid is not None:
+            return registry_service.get_visible_registry(session, uuid, agent.uuid)
+    raise NoAccessError("Private registries are visible to logged-in users only")
 
 
 def list_visible_registries(
@@ -88,7 +99,9 @@ def _filtered_registries(
     filters: RepositoryRegistryFilter, agent: Agent
 ) -> Select[tuple[RepositoryRegistry]]:
     statement = select(RepositoryRegistry)
-    if agent.type == AgentType.BOT:
+    if agent.type == AgentType.USER and agent.uuid is not None:
+        statement = statement.where(registry_service.visible_to_user(agent.uuid))
+    elif agent.type != AgentType.BACKEND:
         statement = statement.where(RepositoryRegistry.is_public_repository.is_(True))
     if filters.uuids:
         statement = statement.where(RepositoryRegistry.uuid.in_(filters.uuids))

@@ -351,14 +351,9 @@ def _direction(order: OrderByDate) -> Callable[[ColumnElement[Any]], UnaryExpres
 def _check_registry_access(
     session: Session, settings: Settings, user: User, registry_uuid: UUID
 ) -> None:
-    """Public registries are open to every user; private ones need the user's own valid
-    credentials."""
-    found = _registry_call(registry.get_registry, session, registry_uuid)
-    if found.is_public_repository:
-        return
-    entry = _registry_call(registry.get_credentials, session, settings, registry_uuid, user)
-    if entry is None or entry.status is not registry.CredentialsStatus.VALID:
-        raise NoAccessError("A private registry needs your own valid credentials")
+    """Public registries are open to every user; a private one to those who may see it, once
+    its creator's credentials are valid."""
+    _registry_call(registry.check_usable, session, settings, registry_uuid, user)
 
 
 def _registry_call(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

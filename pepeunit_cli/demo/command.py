@@ -51,6 +51,8 @@ def demo(port: int, work_dir: Path) -> None:
     data_dir_given = "data_dir" in settings.model_fields_set
     if not data_dir_given:
         settings = settings.model_copy(update={"data_dir": work.data})
+    if "registry_file_roots" not in settings.model_fields_set:
+        settings = settings.model_copy(update={"registry_file_roots": (work.git,)})
     embedded = "mqtt_host" not in settings.model_fields_set
     runner = DemoRunner(work, sources, runtime, port)
     try:

@@ -6,8 +6,10 @@ and errors shaped `{"detail": "<text>"}`.
 """
 
 import base64
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from uuid import UUID
 
 import httpx
@@ -73,6 +75,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "domain": "pepeunit.test",
         # Off unless a test turns them on: their start-up sync would race the tests for rows.
         "schedules_enabled": False,
+        # The tests' file:// repositories live in pytest's temporary directories.
+        "registry_file_roots": (Path(tempfile.gettempdir()),),
         **overrides,
     }
     return Settings(**values)

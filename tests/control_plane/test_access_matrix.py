@@ -23,6 +23,7 @@ of its own nodes only (the reference lets any unit read any node's); the broker 
 import itertools
 import re
 import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -368,13 +369,14 @@ def fresh_user(*, blocked: bool = False) -> Fresh:
 
 
 def fresh_registry(*, public: bool) -> Fresh:
-    """alice's registry at a URL nothing answers at (never cloned)."""
+    """alice's registry at a URL nothing answers at (never cloned), under the allowed file://
+    roots."""
 
     def fresh(world: World) -> Names:
         def build(session: Session) -> Names:
             registry = RepositoryRegistry(
                 platform=RepositoryPlatform.GITLAB,
-                repository_url=f"file:///nonexistent/{uuid4().hex}.git",
+                repository_url=(Path(tempfile.gettempdir()) / f"{uuid4().hex}.git").as_uri(),
                 is_public_repository=public,
                 creator_uuid=world.uuid("owner"),
             )
@@ -672,24 +674,25 @@ ROWS: list[Row] = [
         fresh=fresh_user()),
     row("PATCH /users/unblock/{uuid}", "fresh blocked user", "/users/unblock/{fresh}", ADMIN,
         status=204, fresh=fresh_user(blocked=True)),
-    # registries: users; private ones hidden from anonymous callers; never units
+    # registries: users; private ones only their creator's (and grantees', issue 11.4); never
+    # units
     row("POST /repository_registry", "fresh source", "/repository_registry", USERS, status=201,
         fresh=fresh_source, json=REGISTRY_URL),
     row("GET /repository_registry/{uuid}", "public", "/repository_registry/{reg_public}",
         USERS | {"anonymous", "backend"}),
     row("GET /repository_registry/{uuid}", "private", "/repository_registry/{reg_private}",
-        USERS | {"backend"}),
-    row("GET /repository_registry", "private one", "/repository_registry", USERS | {"backend"},
-        hidden=ANONYMOUS, params={"uuids": "{reg_private}"},
+        OWNER | {"backend"}),
+    row("GET /repository_registry", "private one", "/repository_registry", OWNER | {"backend"},
+        hidden=ANONYMOUS | {"other_user", "admin"}, params={"uuids": "{reg_private}"},
         shows=listed("repositories_registry", "reg_private")),
     row("GET /repository_registry/branch_commits/{uuid}", "private",
-        "/repository_registry/branch_commits/{reg_private}", USERS,
+        "/repository_registry/branch_commits/{reg_private}", OWNER,
         params={"repo_branch": "main"}),
     row("PATCH /repository_registry/set_credentials/{uuid}", "fresh private",
-        "/repository_registry/set_credentials/{fresh}", USERS, status=204,
+        "/repository_registry/set_credentials/{fresh}", OWNER, status=204,
         fresh=fresh_registry(public=False), json={"username": "robot", "pat_token": "glpat-2"}),
     row("GET /repository_registry/get_credentials/{uuid}", "private",
-        "/repository_registry/get_credentials/{reg_private}", USERS),
+        "/repository_registry/get_credentials/{reg_private}", OWNER),
     row("PATCH /repository_registry/update_local_repository/{uuid}", "public",
         "/repository_registry/update_local_repository/{reg_public}", USERS, status=204),
     row("PATCH /repository_registry/update_local_repository/{uuid}", "private: own credentials",

@@ -7,6 +7,8 @@ filters, and bad input (always a 4xx with a detail, never a 500).
 
 import itertools
 import shutil
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,8 @@ from pepeunit_core.db.models import RepositoryRegistry
 from pepeunit_core.settings import Settings
 from tests.control_plane_registry.git_http_server import GitHttpServer
 from tests.control_plane_registry.git_sources import UnitRepository
+from tests.control_plane_registry.tcp_stubs import PausableProxy
+from tests.services.ports import LOOPBACK
 
 from .conftest import API, CHEAP_ARGON2, Actors, auth, checked_client, make_settings
 
@@ -58,6 +62,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         registry_allowed_url_schemes=LOCAL_SCHEMES,
         min_interval_sync_repository=0,
         max_external_repo_size=1,
+        # The private git server listens on 127.0.0.1.
+        registry_allow_private_addresses=True,
     )
 
 
@@ -144,8 +150,9 @@ Call = Callable[[TestClient, World, dict], httpx.Response]
 USERS = {"alice", "bob", "admin"}
 
 # Each route with the agents that may call it and its success status; alice created both
-# registries and holds valid credentials for the private one. In this order, no call changes
-# what a later one sees (bob's credentials come after the private sync, delete comes last).
+# registries and holds valid credentials for the private one, which nobody else may see or
+# set credentials on (issue 11.4). In this order, no call changes what a later one sees
+# (delete comes last).
 ROUTES: dict[str, tuple[Call, set[str], int]] = {
     "create": (lambda c, w, h: create(c, h, w.sources.fresh().url), USERS, 201),
     "get public": (
@@ -155,7 +162,7 @@ ROUTES: dict[str, tuple[Call, set[str], int]] = {
     ),
     "get private": (
         lambda c, w, h: c.get(f"{REGISTRY}/{w.private_uuid}", headers=h),
-        USERS | {"backend"},
+        {"alice", "backend"},
         200,
     ),
     "list": (lambda c, w, h: c.get(REGISTRY, headers=h), USERS | {"anonymous", "backend"}, 200),
@@ -165,12 +172,12 @@ ROUTES: dict[str, tuple[Call, set[str], int]] = {
             params={"repo_branch": "main"},
             headers=h,
         ),
-        USERS,
+        {"alice"},
         200,
     ),
     "get_credentials": (
         lambda c, w, h: c.get(f"{REGISTRY}/get_credentials/{w.private_uuid}", headers=h),
-        USERS,
+        {"alice"},
         200,
     ),
     "sync public": (
@@ -187,7 +194,7 @@ ROUTES: dict[str, tuple[Call, set[str], int]] = {
         lambda c, w, h: c.patch(
             f"{REGISTRY}/set_credentials/{w.private_uuid}", json=RIGHT, headers=h
         ),
-        USERS,
+        {"alice"},
         204,
     ),
     "backend_sync_registry": (
@@ -292,41 +299,89 @@ def test_branch_commits_newest_first_with_tags_and_bad_queries(client: TestClien
         assert response.status_code == 422, (params, response.text)
 
 
-def test_private_registry_credentials_per_user_and_bad_requests(client: TestClient, world: World):
+def test_private_registry_is_its_creators_and_grantees_only(client: TestClient, world: World):
+    """Issue 11.4: another user can neither set credentials on a private registry nor list or
+    read it and its commits, until granted a repo built on it."""
     uuid = world.private_uuid
     alice, bob = world.headers["alice"], world.headers["bob"]
+    commits_url = f"{REGISTRY}/branch_commits/{uuid}"
 
+    def bob_sees() -> dict[str, int]:
+        listed = [
+            r["uuid"] for r in client.get(REGISTRY, headers=bob).json()["repositories_registry"]
+        ]
+        return {
+            "get": client.get(f"{REGISTRY}/{uuid}", headers=bob).status_code,
+            "listed": int(uuid in listed),
+            "commits": client.get(
+                commits_url, params={"repo_branch": "main"}, headers=bob
+            ).status_code,
+            "get_credentials": client.get(
+                f"{REGISTRY}/get_credentials/{uuid}", headers=bob
+            ).status_code,
+            "sync": client.patch(
+                f"{REGISTRY}/update_local_repository/{uuid}", headers=bob
+            ).status_code,
+            "set_credentials": client.patch(
+                f"{REGISTRY}/set_credentials/{uuid}", json=RIGHT, headers=bob
+            ).status_code,
+        }
+
+    hidden = {"get": 403, "listed": 0, "commits": 403, "get_credentials": 403, "sync": 403}
+    assert bob_sees() == {**hidden, "set_credentials": 403}
     own = client.get(f"{REGISTRY}/get_credentials/{uuid}", headers=alice)
     assert own.json() == {"credentials": RIGHT, "status": "Valid"}
+
+    # Alice grants bob a repo built on it: he sees and syncs it, still cannot set credentials.
+    repo = client.post(
+        f"{API}/repos",
+        json={
+            "repository_registry_uuid": uuid,
+            "default_branch": "main",
+            "visibility_level": "Private",
+            "name": "private-repo",
+        },
+        headers=alice,
+    )
+    assert repo.status_code == 201, repo.text
+    grant = {
+        "agent_uuid": str(world.actors.bob_uuid),
+        "agent_type": "User",
+        "resource_uuid": repo.json()["uuid"],
+        "resource_type": "Repo",
+    }
+    assert client.post(f"{API}/permission", json=grant, headers=alice).status_code == 201
+    assert bob_sees() == {
+        "get": 200,
+        "listed": 1,
+        "commits": 200,
+        "get_credentials": 200,
+        "sync": 204,
+        "set_credentials": 403,
+    }
     assert client.get(f"{REGISTRY}/get_credentials/{uuid}", headers=bob).json() is None
+    assert RIGHT["pat_token"] not in client.get(f"{REGISTRY}/{uuid}", headers=bob).text
 
-    # Bob needs his own valid credentials to sync.
-    refused = client.patch(f"{REGISTRY}/update_local_repository/{uuid}", headers=bob)
-    assert refused.status_code == 403, refused.text
-    stored = client.patch(f"{REGISTRY}/set_credentials/{uuid}", json=WRONG, headers=bob)
+    # The creator's credentials are what syncs use: wrong ones stop them.
+    stored = client.patch(f"{REGISTRY}/set_credentials/{uuid}", json=WRONG, headers=alice)
     assert stored.status_code == 204, stored.text
-    mine = client.get(f"{REGISTRY}/get_credentials/{uuid}", headers=bob).json()
+    mine = client.get(f"{REGISTRY}/get_credentials/{uuid}", headers=alice).json()
     assert mine == {"credentials": WRONG, "status": "Error"}
-    refused = client.patch(f"{REGISTRY}/update_local_repository/{uuid}", headers=bob)
-    assert refused.status_code == 403, refused.text
-
-    client.patch(f"{REGISTRY}/set_credentials/{uuid}", json=RIGHT, headers=bob)
+    for headers in (alice, bob):
+        refused = client.patch(f"{REGISTRY}/update_local_repository/{uuid}", headers=headers)
+        assert refused.status_code == 403, refused.text
+        assert "no valid credentials" in refused.json()["detail"]
+    client.patch(f"{REGISTRY}/set_credentials/{uuid}", json=RIGHT, headers=alice)
     synced = client.patch(f"{REGISTRY}/update_local_repository/{uuid}", headers=bob)
     assert synced.status_code == 204, synced.text
-    # Alice's entry is untouched by Bob's.
-    own = client.get(f"{REGISTRY}/get_credentials/{uuid}", headers=alice)
-    assert own.json() == {"credentials": RIGHT, "status": "Valid"}
-    assert RIGHT["pat_token"] not in client.get(f"{REGISTRY}/{uuid}", headers=bob).text
 
     # Bad credentials requests.
     for body in BAD_CREDENTIALS:
-        response = client.patch(
-            f"{REGISTRY}/set_credentials/{world.private_uuid}", json=body, headers=bob
-        )
+        response = client.patch(f"{REGISTRY}/set_credentials/{uuid}", json=body, headers=alice)
         assert response.status_code == 422, (body, response.text)
     # Only private registries take credentials.
     response = client.patch(
-        f"{REGISTRY}/set_credentials/{world.public_uuid}", json=RIGHT, headers=bob
+        f"{REGISTRY}/set_credentials/{world.public_uuid}", json=RIGHT, headers=alice
     )
     assert response.status_code == 422
     assert response.json()["detail"].startswith("422: 13: ")
@@ -352,9 +407,10 @@ def test_private_registry_needs_working_credentials(
 
 
 def test_list_filters_and_visibility(client: TestClient, world: World):
-    bob, anonymous = world.headers["bob"], world.headers["anonymous"]
+    alice, bob = world.headers["alice"], world.headers["bob"]
+    anonymous = world.headers["anonymous"]
 
-    def uuids(params: dict | None = None, headers: dict = bob) -> list[str]:
+    def uuids(params: dict | None = None, headers: dict = alice) -> list[str]:
         body = client.get(REGISTRY, params=params, headers=headers).json()
         assert body["count"] >= len(body["repositories_registry"])
         return [item["uuid"] for item in body["repositories_registry"]]
@@ -362,6 +418,8 @@ def test_list_filters_and_visibility(client: TestClient, world: World):
     everything = uuids()
     assert len(everything) == 3 and {world.public_uuid, world.private_uuid} <= set(everything)
     assert uuids(headers=anonymous) == [uuid for uuid in everything if uuid != world.private_uuid]
+    assert uuids(headers=bob) == uuids(headers=anonymous)
+    assert uuids(headers=world.headers["backend"]) == everything
     assert uuids({"is_public_repository": False}) == [world.private_uuid]
     assert uuids({"is_public_repository": False}, headers=anonymous) == []
     assert uuids({"search_string": "PRIVATE .git"}) == [world.private_uuid]
@@ -374,10 +432,10 @@ def test_list_filters_and_visibility(client: TestClient, world: World):
     assert uuids({"creator_uuid": str(world.actors.bob_uuid)}) == []
     assert uuids({"order_by_create_date": "asc"}) == everything[::-1]
 
-    page = client.get(REGISTRY, params={"offset": 1, "limit": 1}, headers=bob).json()
+    page = client.get(REGISTRY, params={"offset": 1, "limit": 1}, headers=alice).json()
     assert page["count"] == 3
     assert [item["uuid"] for item in page["repositories_registry"]] == everything[1:2]
-    listed = client.get(REGISTRY, params={"uuids": world.public_uuid}, headers=bob).json()
+    listed = client.get(REGISTRY, params={"uuids": world.public_uuid}, headers=alice).json()
     assert listed["repositories_registry"][0]["branches"] == ["dev", "feature/x", "main"]
 
 
@@ -445,19 +503,71 @@ def test_only_https_by_default(database_url: str, actors: Actors, sources: Sourc
     assert "https://" in response.json()["detail"]
 
 
-def test_sync_too_soon_is_refused(database_url: str, actors: Actors, sources: Sources, tmp_path):
+def test_sync_right_after_creation_is_accepted(
+    database_url: str, actors: Actors, sources: Sources, tmp_path: Path
+):
+    """Issue 12.2: creating a registry is not a sync that a following one must wait for."""
+    settings = make_settings(
+        database_url, save_repo_path=tmp_path / "repos", registry_allowed_url_schemes=LOCAL_SCHEMES
+    )
+    assert settings.min_interval_sync_repository == 10
+    with checked_client(create_app(settings, password_hasher=CHEAP_ARGON2)) as client:
+        alice = actors.headers["alice"]
+        uuid = create(client, alice, sources.fresh().url).json()["uuid"]
+        first = client.patch(f"{REGISTRY}/update_local_repository/{uuid}", headers=alice)
+        second = client.patch(f"{REGISTRY}/update_local_repository/{uuid}", headers=alice)
+    assert first.status_code == 204, first.text
+    assert second.status_code == 204, second.text
+
+
+def test_sync_while_one_runs_is_refused(
+    database_url: str, actors: Actors, git_server: GitHttpServer, tmp_path: Path
+):
+    """A sync of a registry whose previous sync still runs (its remote stopped answering) is
+    refused with 429; once that one is killed by the git timeout, syncs go on."""
     settings = make_settings(
         database_url,
         save_repo_path=tmp_path / "repos",
         registry_allowed_url_schemes=LOCAL_SCHEMES,
-        min_interval_sync_repository=3600,
+        registry_allow_private_addresses=True,
+        registry_git_timeout=3,
+        registry_max_git_transfers_per_user=2,
     )
-    with checked_client(create_app(settings, password_hasher=CHEAP_ARGON2)) as client:
-        alice = actors.headers["alice"]
-        uuid = create(client, alice, sources.fresh().url).json()["uuid"]
-        response = client.patch(f"{REGISTRY}/update_local_repository/{uuid}", headers=alice)
-    assert response.status_code == 429
-    assert response.json()["detail"].startswith("429: 13: ")
+    server_port = int(git_server.url("private").split(":")[2].split("/")[0])
+    alice = actors.headers["alice"]
+    sync_url = f"{REGISTRY}/update_local_repository/{{}}"
+    with (
+        PausableProxy(server_port) as proxy,
+        checked_client(create_app(settings, password_hasher=CHEAP_ARGON2)) as client,
+    ):
+        url = f"http://{LOOPBACK}:{proxy.port}/private.git"
+        created = create(client, alice, url, public=False, credentials=RIGHT)
+        assert created.status_code == 201, created.text
+        uuid = created.json()["uuid"]
+
+        proxy.hold.set()
+        running: list[httpx.Response] = []
+        first = threading.Thread(
+            target=lambda: running.append(client.patch(sync_url.format(uuid), headers=alice))
+        )
+        first.start()
+        deadline = time.monotonic() + 5
+        while proxy.held < 2:  # the reachability check, then git itself
+            assert time.monotonic() < deadline, "the first sync did not start"
+            time.sleep(0.02)
+        refused = client.patch(sync_url.format(uuid), headers=alice)
+        first.join()
+        proxy.hold.clear()
+        again = client.patch(sync_url.format(uuid), headers=alice)
+
+    assert refused.status_code == 429, refused.text
+    assert refused.json()["detail"] == (
+        "429: 13: Repository Registry Validation Error: "
+        "The registry is being synced right now; try again when it ends"
+    )
+    assert running[0].status_code == 422, running[0].text
+    assert "did not answer within 3 s" in running[0].json()["detail"]
+    assert again.status_code == 204, again.text
 
 
 BAD_BODIES = [

@@ -71,6 +71,9 @@ def settings(tmp_path: Path) -> Settings:
         encrypt_key=base64.b64encode(os.urandom(32)).decode(),
         min_interval_sync_repository=0,
         max_external_repo_size=1,
+        registry_file_roots=(tmp_path,),
+        # The private git server listens on 127.0.0.1.
+        registry_allow_private_addresses=True,
     )
 
 

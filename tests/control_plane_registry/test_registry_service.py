@@ -137,26 +137,26 @@ def test_private_registry_with_per_user_credentials(
         right_credentials, CredentialsStatus.VALID
     )
 
-    # Another user needs their own valid credentials to sync.
-    assert get_credentials(session, settings, registry.uuid, other) is None
-    with pytest.raises(RegistryError, match="your own valid credentials") as raised:
-        sync_registry(session, settings, registry.uuid, other)
+    # Another user neither sees it nor sets credentials on it (issue 11.4).
+    for call in (get_credentials, sync_registry):
+        with pytest.raises(RegistryError, match="visible only to its creator") as raised:
+            call(session, settings, registry.uuid, other)
+        assert raised.value.status_code == 403
+    with pytest.raises(RegistryError, match="Only the registry's creator") as raised:
+        set_credentials(session, settings, registry.uuid, other, right_credentials)
     assert raised.value.status_code == 403
-    status = set_credentials(session, settings, registry.uuid, other, wrong_credentials)
+
+    # The creator's credentials are what every sync uses.
+    status = set_credentials(session, settings, registry.uuid, creator, wrong_credentials)
     session.commit()
     assert status is CredentialsStatus.ERROR
-    with pytest.raises(RegistryError, match="your own valid credentials"):
-        sync_registry(session, settings, registry.uuid, other)
-    assert set_credentials(session, settings, registry.uuid, other, right_credentials) is (
-        CredentialsStatus.VALID
-    )
+    for caller in (creator, None):
+        with pytest.raises(RegistryError, match="no valid credentials"):
+            sync_registry(session, settings, registry.uuid, caller)
+    status = set_credentials(session, settings, registry.uuid, creator, right_credentials)
+    assert status is CredentialsStatus.VALID
     session.commit()
-    sync_registry(session, settings, registry.uuid, other)
-    assert get_credentials(session, settings, registry.uuid, creator).credentials == (
-        right_credentials
-    )
-
-    # The backend itself uses the first valid credentials of anyone.
+    sync_registry(session, settings, registry.uuid, creator)
     assert sync_registry(session, settings, registry.uuid, None).sync_status is SyncStatus.UPDATED
 
 
@@ -190,18 +190,27 @@ def test_sync_brings_new_commits_and_branches(session, settings, unit_repository
     assert [(c.sha, c.tags) for c in head] == [(newer, ("2.0.0",))]
 
 
-def test_syncs_are_at_least_the_minimum_interval_apart(session, settings, unit_repository):
-    patient = Settings(**{**settings.model_dump(), "min_interval_sync_repository": 3600})
+def test_a_sync_is_refused_only_while_another_one_runs(session, settings, unit_repository):
+    """Issue 12.2: creating is not a sync; a sync marked running (by another worker) is
+    respected until it must have been killed by the git timeout."""
+    patient = Settings(
+        **{**settings.model_dump(), "min_interval_sync_repository": 10, "registry_git_timeout": 60}
+    )
     user = add_user(session)
     registry = create(session, patient, user, unit_repository.url)
+    assert sync_registry(session, patient, registry.uuid, user).sync_status is SyncStatus.UPDATED
+    assert sync_registry(session, patient, registry.uuid, user).sync_status is SyncStatus.UPDATED
 
-    with pytest.raises(RegistryError, match="less than 3600 s ago") as raised:
+    registry.sync_status = SyncStatus.PROCESSING
+    registry.sync_last_datetime = utc_now() - timedelta(seconds=60)
+    session.commit()
+    with pytest.raises(RegistryError, match="being synced right now") as raised:
         sync_registry(session, patient, registry.uuid, user)
     assert raised.value.status_code == 429
     session.refresh(registry)
-    assert registry.sync_status is SyncStatus.UPDATED
+    assert registry.sync_status is SyncStatus.PROCESSING
 
-    registry.sync_last_datetime = utc_now() - timedelta(seconds=3601)
+    registry.sync_last_datetime = utc_now() - timedelta(seconds=71)
     session.commit()
     assert sync_registry(session, patient, registry.uuid, user).sync_status is SyncStatus.UPDATED
 

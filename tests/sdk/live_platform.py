@@ -10,6 +10,7 @@ import queue
 import subprocess
 import sys
 import tarfile
+import tempfile
 import threading
 import time
 import uuid
@@ -195,6 +196,7 @@ def running_platform(
         secure=False,
         save_repo_path=work_dir / "repos",
         registry_allowed_url_schemes=("https", "file"),
+        registry_file_roots=(Path(tempfile.gettempdir()),),
         state_send_interval=STATE_SEND_INTERVAL_S,
         mqtt_host=mqtt_host,
         mqtt_port=mqtt_port,

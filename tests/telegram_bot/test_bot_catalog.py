@@ -153,14 +153,20 @@ def test_registries_pages_details_and_sync(catalog: Catalog):
     forged = stranger.forge(opened, RegistrySync(uuid=UUID(catalog.public_registry)).pack())
     assert forged.text == "⚠️ Link this chat to your account to sync a registry"
 
-    # A user sees private registries too (as over REST), "mine" only their own.
+    # A private registry is its creator's only (as over REST, issue 11.4); "mine" lists one's own.
     alice = world.linked_chat("alice")
     everything = alice.ask("/registry")
-    assert "<b>Registries</b> (2)" in (everything.text or "")
+    assert "<b>Registries</b> (1)" in (everything.text or "")
     mine = alice.ask("/registry mine")
     assert "<b>Your registries</b> (1)" in (mine.text or "")
     assert source_url in (mine.text or "")
-    found = alice.ask("/registry https://example.com/bobby")  # ':' is fine in a search
+    assert "none you can see" in (alice.ask("/registry https://example.com/bobby").text or "")
+    assert alice.ask(f"/registry {catalog.private_registry}").text == (
+        "⚠️ This private registry is visible only to its creator and to users granted a repo "
+        "built on it"
+    )
+    bob = world.linked_chat("bob")
+    found = bob.ask("/registry https://example.com/bobby")  # ':' is fine in a search
     assert "matching “https //example.com/bobby”" in (found.text or "")
     assert PRIVATE_URL in (found.text or "") and source_url not in (found.text or "")
     assert alice.ask("/registry " + "x" * 41).text == "⚠️ A search is at most 40 bytes long"
@@ -169,18 +175,19 @@ def test_registries_pages_details_and_sync(catalog: Catalog):
     assert [button["text"] for button in detail.buttons()] == ["Update Local Registry", "Repos"]
     (synced,) = alice.tap(detail, "Update Local Registry")
     assert synced.text == f"✅ <b>{source_url}</b> is up to date."
-    private = alice.ask(f"/registry {catalog.private_registry}")
+    private = bob.ask(f"/registry {catalog.private_registry}")
     assert "Your credentials: none stored" in (private.text or "")
     assert "Platform: Gitlab, private" in (private.text or "")
-    (refusal,) = alice.tap(private, "Update Local Registry")
-    assert refusal.text == "⚠️ Syncing a private registry needs your own valid credentials"
+    (refusal,) = bob.tap(private, "Update Local Registry")
+    assert refusal.text == (
+        "⚠️ This private registry has no valid credentials; its creator must set them"
+    )
 
     # The registry's repos, paged (3 a page); bob's Private repo only for bob.
     (first,) = alice.tap(detail, "Repos")
     assert "<b>Repos of the registry</b> (5), page 1/2" in (first.text or "")
     listed_repos = all_pages(alice, first)
     assert "bobs-secret" not in listed_repos and len(listed_repos) == 5
-    bob = world.linked_chat("bob")
     (bobs,) = bob.tap(bob.ask(f"/registry {catalog.public_registry}"), "Repos")
     assert "bobs-secret" in all_pages(bob, bobs)
 

@@ -1,8 +1,10 @@
 """`/repository_registry`: git repositories cloned onto the instance (reference §1.3, §2.3).
 
-Public registries are visible to everyone, private ones to users only (hidden from anonymous
-callers); Units have no access. Creating, syncing, reading commits and credentials need a user;
-deleting, the creator. Service errors keep the reference's error shape.
+Public registries are visible to everyone; private ones (and their commits) only to their
+creator, to users granted a repo built on them, and to the Backend agent. Units have no
+access. Creating, syncing, reading commits and credentials need a user; setting credentials
+and deleting, the creator. Git transfers are bounded per process and per user (503 / 429 when
+all slots are taken). Service errors keep the reference's error shape.
 """
 
 from typing import Annotated
@@ -36,7 +38,8 @@ from control_plane.services.registry import GitCredentials, InvalidCredentialsEr
 router = APIRouter(prefix="/repository_registry", tags=["repository_registry"])
 
 Reader = Annotated[Agent, Depends(agent_of_types(AgentType.BOT, AgentType.USER, AgentType.BACKEND))]
-"""Who may read registries: anonymous callers see public ones only."""
+"""Who may read registries: anonymous callers see public ones only, users also the private
+ones they may see."""
 
 BackendAgent = Annotated[Agent, Depends(agent_of_types(AgentType.BACKEND))]
 
@@ -80,7 +83,7 @@ def backend_sync_registry(_agent: BackendAgent, session: SessionDep, settings: S
 def get_branch_commits(
     uuid: UUID,
     repo_branch: Annotated[BranchName, Query()],
-    _user: CurrentUser,
+    user: CurrentUser,
     session: SessionDep,
     settings: SettingsDep,
     only_tag: bool = False,
@@ -91,6 +94,7 @@ def get_branch_commits(
     if limit > settings.max_pagination_size:
         raise InputValidationError(f"limit must be at most {settings.max_pagination_size}")
     with registry_errors():
+        registry_service.get_visible_registry(session, uuid, user.uuid)
         commits = registry_service.list_commits(
             session, settings, uuid, repo_branch, only_tags=only_tag, offset=offset, limit=limit
         )

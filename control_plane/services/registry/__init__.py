@@ -25,16 +25,19 @@ from .git_repository import (
 from .registry_service import (
     RegistryError,
     RegistryGitError,
+    check_usable,
     create_registry,
     delete_registry,
     get_credentials,
     get_registry,
+    get_visible_registry,
     list_branches,
     list_commits,
     registry_clone_path,
     set_credentials,
     sync_missing_registries,
     sync_registry,
+    visible_to_user,
 )
 from .repository_url import HTTPS_ONLY, WITH_LOCAL_SCHEMES, InvalidRepositoryUrlError
 
@@ -56,6 +59,7 @@ __all__ = [
     "RepositoryTooLargeError",
     "RevisionNotFoundError",
     "UnsafeRepositoryContentError",
+    "check_usable",
     "checkout_tree",
     "commit_is_on_branch",
     "commits",
@@ -64,10 +68,12 @@ __all__ = [
     "file_at",
     "get_credentials",
     "get_registry",
+    "get_visible_registry",
     "list_branches",
     "list_commits",
     "registry_clone_path",
     "set_credentials",
     "sync_missing_registries",
     "sync_registry",
+    "visible_to_user",
 ]

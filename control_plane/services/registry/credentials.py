@@ -17,6 +17,7 @@ from pepeunit_core.db.models import RepositoryRegistry
 from .git_command import DEFAULT_TIMEOUT_SECONDS, GitCredentials
 from .git_errors import AuthenticationFailedError, GitError, RepositoryNotFoundError
 from .git_repository import check_remote
+from .remote_access import RemoteTarget
 
 
 class CredentialsStatus(StrEnum):
@@ -67,12 +68,16 @@ def first_valid_credentials(registry: RepositoryRegistry, cipher: Cipher) -> Git
 
 
 def verify_credentials(
-    url: str, credentials: GitCredentials, *, timeout: float = DEFAULT_TIMEOUT_SECONDS
+    url: str,
+    credentials: GitCredentials,
+    *,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    target: RemoteTarget | None = None,
 ) -> CredentialsStatus:
     """Valid if git can read the remote with them, Error if the remote refuses them, and
     NotVerified if the remote could not be asked."""
     try:
-        check_remote(url, credentials, timeout=timeout)
+        check_remote(url, credentials, timeout=timeout, target=target)
     except (AuthenticationFailedError, RepositoryNotFoundError):
         return CredentialsStatus.ERROR
     except GitError:

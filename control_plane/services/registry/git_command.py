@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .directory_size import directory_size
 from .git_errors import GitError, GitUnavailableError, RepositoryTooLargeError, classify_failure
+from .remote_access import RemoteTarget
 from .repository_url import url_scheme
 
 DEFAULT_TIMEOUT_SECONDS = 600.0
@@ -102,12 +103,18 @@ def run_remote_command(
     cwd: Path | None = None,
     size_limit: SizeLimit | None = None,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    target: RemoteTarget | None = None,
 ) -> None:
-    """Run `git <arguments>` against the remote at `url`; raise a `GitError` if it fails."""
+    """Run `git <arguments>` against the remote at `url`; raise a `GitError` if it fails.
+
+    The whole process group is killed after `timeout` s; `target` pins the addresses git may
+    connect to and whether it follows redirects.
+    """
     with tempfile.TemporaryDirectory(prefix="pepeunit-git-") as scratch:
         scratch_path = Path(scratch)
         environment = _environment(url, credentials, scratch_path)
         helper = [] if credentials is None else ["-c", f"credential.helper={_CREDENTIAL_HELPER}"]
+        helper += _target_arguments(target)
         with (scratch_path / "stderr").open("w+b") as stderr:
             try:
                 process = subprocess.Popen(
@@ -126,6 +133,15 @@ def run_remote_command(
             output = stderr.read().decode("utf-8", "replace")
     if process.returncode != 0:
         raise classify_failure(redact(output, credentials), url)
+
+
+def _target_arguments(target: RemoteTarget | None) -> list[str]:
+    if target is None:
+        return []
+    arguments = ["-c", f"http.followRedirects={'initial' if target.follow_redirects else 'false'}"]
+    for entry in target.resolve:
+        arguments += ["-c", f"http.curloptResolve={entry}"]
+    return arguments
 
 
 def redact(text: str, credentials: GitCredentials | None) -> str:

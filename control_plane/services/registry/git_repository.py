@@ -28,6 +28,7 @@ from .git_command import (
     too_large,
 )
 from .git_errors import GitError, RevisionNotFoundError, UnsafeRepositoryContentError
+from .remote_access import RemoteTarget
 
 _BRANCH_REFS = "refs/remotes/origin/"
 _FETCH_REFSPECS = ("+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*")
@@ -54,6 +55,7 @@ def clone(
     credentials: GitCredentials | None,
     max_size_bytes: int,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    target: RemoteTarget | None = None,
 ) -> int:
     """Clone every branch and tag of `url` into the new bare repository `destination`.
 
@@ -72,7 +74,9 @@ def clone(
             repository.git.config("remote.origin.url", url)
             for refspec in _FETCH_REFSPECS:
                 repository.git.config("--add", "remote.origin.fetch", refspec)
-        size = fetch(temporary, credentials, max_size_bytes=max_size_bytes, timeout=timeout)
+        size = fetch(
+            temporary, credentials, max_size_bytes=max_size_bytes, timeout=timeout, target=target
+        )
         temporary.rename(destination)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
@@ -86,6 +90,7 @@ def fetch(
     *,
     max_size_bytes: int | None = None,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    target: RemoteTarget | None = None,
 ) -> int:
     """Bring every branch and tag of the clone at `path` up to date with its remote, dropping
     those the remote no longer has. Returns the clone's size in bytes.
@@ -105,6 +110,7 @@ def fetch(
         cwd=path,
         size_limit=size_limit,
         timeout=timeout,
+        target=target,
     )
     with _open(path) as repository:
         # Detached, gc would still be writing when the size is measured.
@@ -117,11 +123,19 @@ def fetch(
 
 
 def check_remote(
-    url: str, credentials: GitCredentials | None, *, timeout: float = DEFAULT_TIMEOUT_SECONDS
+    url: str,
+    credentials: GitCredentials | None,
+    *,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    target: RemoteTarget | None = None,
 ) -> None:
     """Raise a `GitError` unless the remote at `url` can be read with `credentials`."""
     run_remote_command(
-        ["ls-remote", "--heads", "--", url], url=url, credentials=credentials, timeout=timeout
+        ["ls-remote", "--heads", "--", url],
+        url=url,
+        credentials=credentials,
+        timeout=timeout,
+        target=target,
     )
 
 
