@@ -74,7 +74,6 @@ def running_platform(
         "PU_FLOW_METRICS_PORT": "0",
         "PU_FLOW_FLUSH_INTERVAL": "0.2",
         "PU_FLOW_CONFIG_POLL_INTERVAL": "0.5",
-        "PU_MIN_INTERVAL_SYNC_REPOSITORY": "0",
         **environment,
     }
     log_path = data_dir / "up.log"

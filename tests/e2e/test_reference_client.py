@@ -161,6 +161,9 @@ def test_reference_client_runs_as_a_device(
         "POST", "/repository_registry", 201,
         json={"platform": "Github", "repository_url": source.url, "is_public_repository": True},
     ).json()  # fmt: skip
+    # As a 1.x client that registers a repository and asks for a sync at once (with the default
+    # sync interval: creating it is not a sync).
+    api.call("PATCH", f"/repository_registry/update_local_repository/{registry['uuid']}", 204)
     repo = api.call(
         "POST", "/repos", 201,
         json={"repository_registry_uuid": registry["uuid"], "default_branch": "main",
