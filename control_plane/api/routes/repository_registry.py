@@ -15,6 +15,7 @@ from sqlalchemy import Select, asc, desc, select
 from sqlalchemy.orm import Session
 
 from control_plane.api.deps import CurrentUser, SessionDep, SettingsDep, agent_of_types
+from control_plane.api.error_responses import declared_errors
 from control_plane.api.errors import (
     ApiError,
     GitRepoError,
@@ -193,7 +194,11 @@ def get_credentials(
     return OneRepositoryRegistryCredentials(credentials=credentials, status=entry.status)
 
 
-@router.patch("/update_local_repository/{uuid}", status_code=status.HTTP_204_NO_CONTENT)
+@router.patch(
+    "/update_local_repository/{uuid}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=declared_errors(429),
+)
 def update_local_repository(
     uuid: UUID, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> None:
