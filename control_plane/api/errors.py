@@ -72,6 +72,12 @@ class InputValidationError(ApiError):
     kind = "Validation Error"
 
 
+class BadRequestError(InputValidationError):
+    """A body that cannot even be parsed (a malformed multipart upload)."""
+
+    status_code = 400
+
+
 class UserError(ApiError):
     error_code = 3
     kind = "User Validation Error"
@@ -218,7 +224,11 @@ async def _validation_error_handler(
 
 
 async def _http_error_handler(_request: Request, error: StarletteHTTPException) -> JSONResponse:
-    """Routing errors (unknown path, wrong method) keep Starlette's text, e.g. "Not Found"."""
+    """Routing errors (unknown path, wrong method) keep Starlette's text, e.g. "Not Found";
+    a body FastAPI cannot parse (400) gets the API's shape and the parser's reason."""
+    if error.status_code == 400:
+        reason = f": {error.__cause__}" if error.__cause__ is not None else ""
+        return error_response(400, BadRequestError(f"{error.detail}{reason}").detail)
     return error_response(error.status_code, str(error.detail), error.headers)
 
 

@@ -90,3 +90,14 @@ def test_a_too_long_value_names_the_field_and_the_limit(client: TestClient, acto
     )
     assert response.status_code == 422
     assert "query.uuids: at most 500 items (got 501)" in response.json()["detail"]
+
+
+def test_an_unparsable_upload_says_why(client: TestClient) -> None:
+    response = client.post(
+        f"{API}/unit_nodes/check_data_pipe_config",
+        content=b"--x\r\nContent-Disposition: form-data\r\n\r\nabc\r\n--x--\r\n",
+        headers={"content-type": "multipart/form-data"},
+    )
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert detail == "400: 2: Validation Error: Missing boundary in multipart."
