@@ -36,7 +36,6 @@ ERROR_DESCRIPTIONS = {
     403: "The caller is known but may not do this (another agent kind, not the owner, blocked).",
     404: "An object the request names does not exist (or is not visible to the caller).",
     405: "The feature this route serves is turned off on this instance.",
-    409: "The request conflicts with the current state.",
     422: "The request is invalid: a field of the wrong type, out of bounds, or not allowed.",
     429: "Asked again too soon; retry later.",
 }
