@@ -9,6 +9,9 @@ not FastAPI's default `HTTPValidationError`, for each status an operation can an
 - 400 where the body is a form (an upload Starlette cannot parse);
 - anything else (405 for a feature turned off, 429 for too soon) where the route says so, with
   `declared_errors(...)` in its decorator.
+
+A route whose errors are not inferred so (the broker hook, which never fails) lists them in
+`openapi_extra={ERROR_STATUSES_KEY: [...]}`.
 """
 
 from typing import Any
@@ -49,6 +52,7 @@ def declared_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+ERROR_STATUSES_KEY = "x-error-statuses"
 MULTIPART_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 ERROR_BODY_REF = {"$ref": "#/components/schemas/ErrorBody"}
@@ -57,6 +61,8 @@ ERROR_BODY_REF = {"$ref": "#/components/schemas/ErrorBody"}
 def inferred_error_statuses(operation: dict[str, Any]) -> set[int]:
     """The error statuses an operation of the OpenAPI document can answer (see the module
     doc), from what it takes."""
+    if ERROR_STATUSES_KEY in operation:
+        return set(operation[ERROR_STATUSES_KEY])
     statuses: set[int] = set()
     if operation.get("security"):
         statuses |= {401, 403, 422}

@@ -67,6 +67,8 @@ def test_every_error_status_an_operation_answers_is_declared(client: TestClient)
     assert "405" in declared("get", "/users/generate_verification_link/")
     assert "405" in declared("post", "/bot")
     assert "429" in declared("patch", "/repository_registry/update_local_repository/{uuid}")
+    # The broker hook never fails: a body it cannot read is a deny.
+    assert declared("post", "/units/auth") == {"200"}
 
 
 def test_the_declared_error_statuses_are_the_ones_answered(client: TestClient) -> None:
