@@ -5,19 +5,22 @@ never-matching filter) and moves about 5 k msg/s at QoS 1 on a quiet core (bench
 for more, run Mosquitto or EMQX.
 
 Clients log in as on the reference platform: username = unit (or Backend) token, any password.
-Only the Backend of this PU_DOMAIN and existing units may connect (anonymous, user and wrong
-tokens get CONNACK "not authorised"); every publish, subscribe and delivery is then decided by
-`BrokerAccess.authorize`, so units may use exactly their own topics, and wildcards only the
-Backend.
+Only the Backend of this PU_DOMAIN and existing units of unblocked users may connect
+(anonymous, user and wrong tokens get CONNACK "not authorised"); every publish, subscribe and
+delivery is then decided by `BrokerAccess.authorize`, so units may use exactly their own topics,
+and wildcards only the Backend. When a change of access is noted in this process (a unit
+deleted, its user blocked), connected clients that may no longer connect are disconnected.
 
 amqtt acknowledges a QoS 1 PUBLISH when it queues it, and its client loop drops what is still
 queued when the client disconnects: a device that publishes a burst and then sleeps would lose
 acknowledged messages. `_PepeunitBroker` hands that backlog on before the session ends, and
 keeps a broadcast from failing (and losing the message) when subscriptions change during it.
 
-amqtt handles a CONNECT's clean-session and client-id take-over before it authenticates the
-client: a stranger reusing a connected client's id disconnects it (and with clean session
-drops its stored session). Keep the embedded broker on a trusted network, or use Mosquitto.
+Stock amqtt handles a CONNECT's clean-session and client-id take-over before it authenticates
+the client: a stranger reusing a connected client's id drops that client's stored session (and
+its subscriptions, leaving it connected but deaf) or inherits it. `_PepeunitBroker` decides
+`BrokerAccess.may_connect` first: a client that may not connect, or a unit that claims one of
+the platform's client ids, gets CONNACK "not authorised" and touches no session.
 """
 
 import asyncio
@@ -26,14 +29,22 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from amqtt.adapters import ReaderAdapter, WriterAdapter
 from amqtt.broker import Broker
 from amqtt.contexts import Action, BaseContext, BrokerConfig, ListenerConfig, ListenerType
+from amqtt.errors import AMQTTError, MQTTError, NoDataError
 from amqtt.mqtt.protocol.broker_handler import BrokerProtocolHandler
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 from amqtt.session import Session as MqttSession
+from amqtt.utils import gen_client_id
 from sqlalchemy.orm import Session, sessionmaker
 
-from control_plane.services.broker_access import BrokerAccess, BrokerAction, Decision
+from control_plane.services.broker_access import (
+    BrokerAccess,
+    BrokerAction,
+    Decision,
+    on_broker_access_changed,
+)
 from pepeunit_core.settings import Settings
 
 logger = logging.getLogger("pepeunit.embedded_broker")
@@ -115,9 +126,55 @@ class _PepeunitBroker(Broker):
     when it disconnects, in order, instead of being dropped, and that a broadcast walks a copy
     of the subscriptions."""
 
-    def __init__(self, config: BrokerConfig) -> None:
+    def __init__(self, config: BrokerConfig, access: BrokerAccess) -> None:
         super().__init__(config)
         self._subscriptions = _SubscriptionsSnapshot(self._subscriptions)
+        self._access = access
+        self._stop_listening: Any = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self._sweep_again = False
+
+    async def start(self) -> None:
+        await super().start()
+        loop = asyncio.get_running_loop()
+        self._stop_listening = on_broker_access_changed(
+            lambda: loop.call_soon_threadsafe(self._access_changed)
+        )
+
+    async def shutdown(self) -> None:
+        if self._stop_listening is not None:
+            self._stop_listening()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+        await super().shutdown()
+
+    def _access_changed(self) -> None:
+        """On the loop: sweep now, or once more after the sweep that is running."""
+        self._sweep_again = True
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.ensure_future(self._sweep())
+
+    async def _sweep(self) -> None:
+        while self._sweep_again:
+            self._sweep_again = False
+            try:
+                await self._disconnect_revoked()
+            except Exception:
+                logger.exception("cannot check the connected clients' access")
+
+    async def _disconnect_revoked(self) -> None:
+        """Closes the connection of every client that may no longer connect."""
+        access = self._access
+        for client_id, (session, handler) in list(self._sessions.items()):
+            if not session.transitions.is_connected():
+                continue
+            agent = access.agent(session.username)
+            if await asyncio.to_thread(access.is_known, agent):
+                continue
+            logger.info("disconnecting %s: its access was revoked", client_id)
+            session.will_flag = False  # a client cut off has nothing more to say
+            await handler.handle_connection_closed()
 
     async def _client_message_loop(
         self, client_session: MqttSession, handler: BrokerProtocolHandler
@@ -179,6 +236,57 @@ class _PepeunitBroker(Broker):
             done.set_result(message)
             await self._handle_message_delivery(client_session, handler, done)
 
+    async def _initialize_client_session(
+        self, reader: ReaderAdapter, writer: WriterAdapter, remote_address: str, remote_port: int
+    ) -> tuple[BrokerProtocolHandler, MqttSession]:
+        """amqtt's, with `BrokerAccess.may_connect` decided before any session is looked up,
+        deleted or taken over."""
+        try:
+            handler, session = await BrokerProtocolHandler.init_from_connect(
+                reader, writer, self.plugins_manager
+            )
+        except (AMQTTError, MQTTError, NoDataError) as error:
+            logger.warning("unreadable CONNECT from %s:%s: %s", remote_address, remote_port, error)
+            await writer.close()
+            raise AMQTTError(error) from error
+        if not self._access.may_connect(session.username, session.client_id):
+            logger.warning(
+                "refused %s:%s connecting as client id %r (not a known agent, or a platform "
+                "client id without the Backend token)",
+                remote_address,
+                remote_port,
+                session.client_id,
+            )
+            session.parent = 0
+            handler.attach(session, reader, writer)
+            await handler.mqtt_connack_authorize(False)
+            await writer.close()
+            raise AMQTTError("connection refused")
+        if session.clean_session:
+            if session.client_id:
+                await self._delete_session(session.client_id)
+            else:
+                session.client_id = gen_client_id()
+            session.parent = 0
+        elif session.client_id in self._sessions:
+            # the new connection may bring new settings and credentials (as amqtt does)
+            existing, _ = self._sessions[session.client_id]
+            existing.will_flag = session.will_flag
+            existing.will_message = session.will_message
+            existing.will_topic = session.will_topic
+            existing.will_qos = session.will_qos
+            existing.keep_alive = session.keep_alive
+            existing.username = session.username
+            existing.password = session.password
+            session = existing
+            session.parent = 1
+        else:
+            session.parent = 0
+        delay = self.config.get("timeout-disconnect-delay", 0)
+        if session.keep_alive > 0 and isinstance(delay, int):
+            session.keep_alive += delay
+        return handler, session
+
 
 def embedded_broker_config(access: BrokerAccess, host: str, port: int) -> BrokerConfig:
     """One TCP listener and only the Pepeunit plugins (no anonymous access, no `$SYS`)."""
@@ -198,7 +306,7 @@ async def serve_embedded_broker(access: BrokerAccess, host: str, port: int) -> B
     `await broker.shutdown()`. Quietens the `transitions` library amqtt uses (it logs every
     session state change at INFO)."""
     logging.getLogger("transitions").setLevel(logging.WARNING)
-    broker = _PepeunitBroker(embedded_broker_config(access, host, port))
+    broker = _PepeunitBroker(embedded_broker_config(access, host, port), access)
     await broker.start()
     logger.info("embedded MQTT broker listening on %s:%d", host, port)
     return broker

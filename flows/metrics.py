@@ -82,6 +82,26 @@ class FlowMetrics:
             "Log entries without a known level or a text, skipped.",
             registry=registry,
         )
+        self.mqtt_reconnects = Counter(
+            "pepeunit_flow_mqtt_reconnects",
+            "Reconnections of the partition's MQTT client after its first connection.",
+            ["partition"],
+            registry=registry,
+        )
+        self.mqtt_sessions_lost = Counter(
+            "pepeunit_flow_mqtt_sessions_lost",
+            "Reconnections on which the broker no longer had the persistent session "
+            "(messages sent meanwhile may be lost): alert on any increase.",
+            ["partition"],
+            registry=registry,
+        )
+        self.mqtt_deaf_reconnects = Counter(
+            "pepeunit_flow_mqtt_deaf_reconnects",
+            "Reconnections forced because a connected client heard nothing, not even its own "
+            "heartbeat: alert on any increase.",
+            ["partition"],
+            registry=registry,
+        )
         self.mqtt_connected = Gauge(
             "pepeunit_flow_mqtt_connected",
             "1 while the partition's MQTT client is connected.",

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
+from wsgiref.simple_server import WSGIServer
 
 from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.run import cli_main
@@ -62,8 +63,9 @@ def subscription_filters(settings: Settings, placement: ClusterPlacement) -> tup
         f"{domain}/+",
         f"{domain}/{BaseTopicDestination.OUTPUT}/+/+/pepeunit",
     )
-    if placement.process_count > 1 and settings.flow_shared_group:
-        return tuple(f"$share/{settings.flow_shared_group}/{topic}" for topic in topics)
+    group = settings.resolved_flow_shared_group if placement.process_count > 1 else ""
+    if group:
+        return tuple(f"$share/{group}/{topic}" for topic in topics)
     return topics
 
 
@@ -85,6 +87,26 @@ def clock_with_offset(offset_ms: int) -> Callable[[], int]:
     return clock_ms
 
 
+def intake_settings(
+    settings: Settings, placement: ClusterPlacement, partition: int
+) -> IntakeSettings:
+    """The MQTT side of a partition's intake: the Backend login, the partition's persistent
+    session (a client id derived from the instance secret) and its subscriptions."""
+    return IntakeSettings(
+        endpoint=MqttEndpoint(
+            host=settings.mqtt_host,
+            port=settings.mqtt_port,
+            keepalive=settings.mqtt_keepalive,
+            username=settings.mqtt_username,
+            password=settings.mqtt_password,
+        ),
+        client_id=f"{settings.resolved_flow_client_id}-p{partition}",
+        subscriptions=subscription_filters(settings, placement),
+        heartbeat_topic=f"{settings.domain}/pepeunit_flow/p{partition}/heartbeat",
+        route_max_unconfirmed=settings.flow_route_max_unconfirmed,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class IntakeOpener:
     settings: Settings
@@ -94,20 +116,8 @@ class IntakeOpener:
         settings = self.settings
         wal_path = _flow_dir(settings) / f"intake-p{partition}.sqlite"
         wal = WriteAheadLog(wal_path)
-        intake_settings = IntakeSettings(
-            endpoint=MqttEndpoint(
-                host=settings.mqtt_host,
-                port=settings.mqtt_port,
-                keepalive=settings.mqtt_keepalive,
-                username=settings.mqtt_username,
-                password=settings.mqtt_password,
-            ),
-            client_id=f"{settings.flow_client_id}-p{partition}",
-            subscriptions=subscription_filters(settings, self.placement),
-            route_max_unconfirmed=settings.flow_route_max_unconfirmed,
-        )
         args = IntakeProcessArgs(
-            intake_settings,
+            intake_settings(settings, self.placement, partition),
             wal_path,
             f"p{partition}",
             settings.flow_clock_offset_ms,
@@ -160,6 +170,20 @@ def _install_stop_signals(stop_requested: threading.Event) -> None:
     signal.signal(signal.SIGINT, request_stop)
 
 
+def start_metrics_server(
+    settings: Settings, registry: CollectorRegistry
+) -> tuple[WSGIServer, threading.Thread] | None:
+    """Serves the metrics on PU_FLOW_METRICS_HOST:PU_FLOW_METRICS_PORT (loopback by default:
+    they tell what the platform carries); None when the port is 0."""
+    if not settings.flow_metrics_port:
+        return None
+    served = start_http_server(
+        settings.flow_metrics_port, addr=settings.flow_metrics_host, registry=registry
+    )
+    logger.info("metrics on %s:%d", settings.flow_metrics_host, settings.flow_metrics_port)
+    return served
+
+
 def run_flow(
     settings: Settings,
     placement: ClusterPlacement | None = None,
@@ -167,8 +191,10 @@ def run_flow(
     stop_requested: threading.Event | None = None,
     migrate: bool = True,
     epoch_interval: timedelta = timedelta(seconds=2),
+    on_started: Callable[[], None] | None = None,
 ) -> None:
-    """Runs until `stop_requested` is set (SIGTERM / Ctrl-C in the main thread)."""
+    """Runs until `stop_requested` is set (SIGTERM / Ctrl-C in the main thread). `on_started`
+    is called once the metrics server listens and the dataflow is built, as it starts."""
     placement = placement or ClusterPlacement()
     stop_requested = stop_requested or threading.Event()
     _install_stop_signals(stop_requested)
@@ -179,9 +205,7 @@ def run_flow(
     registry = CollectorRegistry()
     flow_metrics = FlowMetrics(registry)
     storage_metrics = StorageMetrics(registry)
-    if settings.flow_metrics_port:
-        start_http_server(settings.flow_metrics_port, registry=registry)
-        logger.info("metrics on port %d", settings.flow_metrics_port)
+    start_metrics_server(settings, registry)
 
     session_factory = make_session_factory(make_engine(settings.resolved_sqlalchemy_url))
     pipelines = pipeline_registry(session_factory, settings.flow_config_poll_interval)
@@ -221,8 +245,11 @@ def run_flow(
         settings.mqtt_port,
     )
     try:
+        flow = build_dataflow(parts)
+        if on_started is not None:
+            on_started()
         cli_main(
-            build_dataflow(parts),
+            flow,
             workers_per_process=1,
             process_id=placement.process_id if placement.addresses else None,
             addresses=list(placement.addresses) or None,

@@ -8,7 +8,8 @@ import click
 
 @click.group()
 def broker() -> None:
-    """MQTT broker integration: the Mosquitto ACL file and the platform's broker login."""
+    """MQTT broker integration: the Mosquitto configuration and ACL file, and the platform's
+    broker login."""
 
 
 @broker.command()
@@ -60,3 +61,60 @@ def token() -> None:
 
     settings = Settings()
     click.echo(make_backend_token(settings.domain, settings.resolved_secret_key))
+
+
+@broker.command("mosquitto-conf")
+@click.option(
+    "--acl-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The ACL file Mosquitto reads (default: PU_MOSQUITTO_ACL_FILE).",
+)
+@click.option("--listen-host", default="0.0.0.0", show_default=True, help="Listener address.")
+@click.option("--listen-port", type=int, default=1883, show_default=True, help="Listener port.")
+@click.option(
+    "--pid-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Mosquitto's pid_file (default: PU_MOSQUITTO_PID_FILE, else none).",
+)
+@click.option(
+    "--persistence-location",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where Mosquitto keeps its sessions (default: Mosquitto's own).",
+)
+@click.option("--log-dest", default=None, help="e.g. 'file /var/log/mosquitto/mosquitto.log'.")
+def mosquitto_conf(
+    acl_file: Path | None,
+    listen_host: str,
+    listen_port: int,
+    pid_file: Path | None,
+    persistence_location: Path | None,
+    log_dest: str | None,
+) -> None:
+    """Print a mosquitto.conf for Pepeunit: the ACL file, persistent sessions, no unit tokens
+    in the logs."""
+    from control_plane.services.mosquitto_conf import (
+        MosquittoConf,
+        MosquittoConfError,
+        render_mosquitto_conf,
+    )
+    from pepeunit_core.settings import Settings
+
+    settings = Settings()
+    acl_file = acl_file or settings.mosquitto_acl_file
+    if acl_file is None:
+        raise click.UsageError("give --acl-file or set PU_MOSQUITTO_ACL_FILE")
+    conf = MosquittoConf(
+        acl_file=acl_file,
+        listen_host=listen_host,
+        listen_port=listen_port,
+        pid_file=pid_file or settings.mosquitto_pid_file,
+        persistence_location=persistence_location,
+        log_dest=log_dest,
+    )
+    try:
+        click.echo(render_mosquitto_conf(conf), nl=False)
+    except MosquittoConfError as error:
+        raise click.UsageError(str(error)) from None

@@ -55,10 +55,20 @@ def _print_report(report: CheckReport, output_format: str) -> None:
         click.echo(warning, err=True)
     if output_format == "json":
         for problem in report.errors:
-            click.echo(json.dumps({"path": str(problem.path), **problem.issue.as_dict()}))
+            click.echo(json.dumps(problem.as_dict()))
     else:
         for problem in report.errors:
             click.echo(str(problem))
+
+
+def _count_checked_files(report: CheckReport) -> int:
+    """How many files the report covers; exits with an error when the paths held none."""
+    checked = len({f.path for f in report.files} | {problem.path for problem in report.errors})
+    if checked == 0:
+        suffixes = " / ".join(f"*{suffix}" for suffix in PIPELINE_FILE_SUFFIXES)
+        click.echo(f"error: no pipeline files ({suffixes}) found in the given paths", err=True)
+        sys.exit(1)
+    return checked
 
 
 @pipelines.command()
@@ -69,7 +79,7 @@ def _print_report(report: CheckReport, output_format: str) -> None:
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
-    help="text: `PATH: Stage.field: message` lines; json: one object per error.",
+    help="text: `PATH:LINE: Stage.field: message` lines; json: one object per error.",
 )
 @max_payload_size_option
 def check(paths: tuple[Path, ...], output_format: str, max_payload_size_kb: int) -> None:
@@ -78,11 +88,7 @@ def check(paths: tuple[Path, ...], output_format: str, max_payload_size_kb: int)
     Exits 0 when every file is valid, otherwise prints every error and exits 1.
     """
     report = check_pipeline_files(paths, max_payload_size=max_payload_size_kb * _KIB)
-    checked = len({f.path for f in report.files} | {problem.path for problem in report.errors})
-    if checked == 0:
-        suffixes = " / ".join(f"*{suffix}" for suffix in PIPELINE_FILE_SUFFIXES)
-        click.echo(f"error: no pipeline files ({suffixes}) found in the given paths", err=True)
-        sys.exit(1)
+    checked = _count_checked_files(report)
     _print_report(report, output_format)
     if not report.ok:
         invalid = len({problem.path for problem in report.errors})
@@ -107,7 +113,7 @@ def _parse_now(
     "pipeline_files",
     nargs=-1,
     required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, path_type=Path),
 )
 @click.option(
     "--input",
@@ -130,7 +136,8 @@ def simulate_command(
     show_rejected: bool,
     max_payload_size_kb: int,
 ) -> None:
-    """Run recorded messages through PIPELINE files and print the rows a reader would see.
+    """Run recorded messages through PIPELINE files (FILE or DIR, searched for *.yaml / *.yml)
+    and print the rows a reader would see.
 
     Each output line is a JSON object with "table" (last_value, n_last_entry, window_entry or
     aggregation_entry) and the stored columns. With one pipeline file, "node" may be left out
@@ -139,6 +146,7 @@ def simulate_command(
     report = check_pipeline_files(
         pipeline_files, require_binding=False, max_payload_size=max_payload_size_kb * _KIB
     )
+    _count_checked_files(report)
     _print_report(report, "text")
     if not report.ok:
         sys.exit(1)

@@ -7,13 +7,15 @@ dataflow's writes share it. The dataflow's MQTT intake still runs in a child pro
 own (see flows/intake/process.py).
 """
 
+import errno
 import logging
 import signal
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +23,8 @@ from pepeunit_cli.companion import Companion, start_when_serving
 from pepeunit_core.settings import Settings
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from control_plane.bot.in_thread import BotThread
     from control_plane.notifier.service import Notifier
     from control_plane.services.broker_publisher import MqttPublisher
@@ -45,7 +49,8 @@ def up_settings(settings: Settings, options: UpOptions) -> Settings:
     """The settings the platform runs with: unless PU_ variables say otherwise, units reach the
     API over plain http at localhost:PORT (PU_DOMAIN is also the root of every topic), git
     repositories on this machine may be registered (file:// URLs, for trying things out), and
-    the platform's own MQTT clients log in with the Backend token."""
+    the platform's own MQTT clients log in with the Backend token, and the dataflow's metrics
+    listen on the API's address."""
     from control_plane.security import make_backend_token
 
     given = settings.model_fields_set
@@ -54,6 +59,8 @@ def up_settings(settings: Settings, options: UpOptions) -> Settings:
         updates["domain"] = f"localhost:{options.port}"
     if "secure" not in given:
         updates["secure"] = False
+    if "flow_metrics_host" not in given:
+        updates["flow_metrics_host"] = options.host
     if "registry_allowed_url_schemes" not in given:
         updates["registry_allowed_url_schemes"] = ("https", "file")
     resolved = settings.model_copy(update=updates)
@@ -101,11 +108,17 @@ def _sync_mosquitto_acl(settings: Settings) -> None:
 
 def _print_welcome(settings: Settings, options: UpOptions, broker: str) -> None:
     api = f"http://{settings.domain}{settings.app_prefix}{settings.api_v1_prefix}"
+    metrics = (
+        f"http://{settings.flow_metrics_host}:{settings.flow_metrics_port}/metrics (the dataflow's)"
+        if settings.flow_metrics_port
+        else "off (PU_FLOW_METRICS_PORT=0)"
+    )
     lines = [
         "",
         "Pepeunit is up.",
         f"  API:     {api}   (docs: http://{settings.domain}{settings.app_prefix}/docs)",
         f"  MQTT:    {broker}",
+        f"  Metrics: {metrics}",
         f"  Data:    {Path(settings.data_dir).resolve()}",
         "Create the first user (it becomes the Admin), then log in:",
         f"  curl -s -X POST {api}/users -H 'content-type: application/json' "
@@ -173,16 +186,109 @@ def _sigterm_as_ctrl_c() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+FLOW_START_TIMEOUT_S = 120
+
+
+@dataclass
+class _FlowThread:
+    """The dataflow in a thread of the platform: started before the API, and a platform whose
+    dataflow stopped on its own stops too (it would answer while nothing is stored)."""
+
+    settings: Settings
+    stop_requested: threading.Event = field(default_factory=threading.Event)
+    started: threading.Event = field(default_factory=threading.Event)
+    errors: list[BaseException] = field(default_factory=list)
+    on_death: Callable[[], None] = lambda: None
+    thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._main, name="dataflow", daemon=True)
+        self.thread.start()
+
+    def _main(self) -> None:
+        from flows.runner import ClusterPlacement, run_flow
+
+        try:
+            run_flow(
+                self.settings,
+                ClusterPlacement(),
+                stop_requested=self.stop_requested,
+                migrate=False,
+                on_started=self.started.set,
+            )
+        except BaseException as error:  # reported by the platform
+            self.errors.append(error)
+            logger.exception("the dataflow stopped with an error")
+        if not self.stop_requested.is_set():
+            logger.error("the dataflow stopped on its own: stopping the platform")
+            self.on_death()
+
+    def wait_started(self) -> None:
+        assert self.thread is not None
+        deadline = time.monotonic() + FLOW_START_TIMEOUT_S
+        while not self.started.wait(0.1):
+            if not self.thread.is_alive():
+                raise PlatformStartError(f"the dataflow cannot start: {self._error_text()}")
+            if time.monotonic() > deadline:
+                raise PlatformStartError(
+                    f"the dataflow did not start within {FLOW_START_TIMEOUT_S} s"
+                )
+
+    def stop(self) -> None:
+        if self.thread is None:
+            return
+        logger.info("stopping the dataflow (storing what it holds)")
+        self.stop_requested.set()
+        self.thread.join(FLOW_STOP_TIMEOUT_S)
+        if self.thread.is_alive():
+            logger.error("the dataflow did not stop within %d s", FLOW_STOP_TIMEOUT_S)
+
+    def _error_text(self) -> str:
+        if not self.errors:
+            return "it stopped without an error"
+        error = self.errors[0]
+        text = f"{type(error).__name__}: {error}"
+        port = self.settings.flow_metrics_port
+        if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
+            text += (
+                f" (the metrics port {port} is taken: set PU_FLOW_METRICS_PORT to a free port,"
+                " or 0 to turn the metrics server off)"
+            )
+        return text
+
+    def failure(self) -> PlatformStartError | None:
+        if self.errors:
+            return PlatformStartError(f"the dataflow failed: {self._error_text()}")
+        if not self.stop_requested.is_set():
+            return PlatformStartError("the dataflow stopped on its own")
+        return None
+
+
+def _welcome_when_serving(
+    server: "uvicorn.Server", settings: Settings, options: UpOptions, broker: str
+) -> None:
+    """\"Pepeunit is up.\" only once the API answers (the broker and the dataflow run by then)."""
+
+    def when_serving() -> None:
+        while not server.started:
+            if server.should_exit:
+                return
+            time.sleep(0.1)
+        _print_welcome(settings, options, broker)
+
+    threading.Thread(target=when_serving, name="welcome", daemon=True).start()
+
+
 def run_platform(
     settings: Settings, options: UpOptions, companion: Companion | None = None
 ) -> None:
-    """Runs until Ctrl-C or SIGTERM, then stops the API, the dataflow and the broker, in that
-    order, so the dataflow stores what it holds while the broker is still there. A companion
-    (see pepeunit_cli/companion.py) says its own welcome and stops first."""
+    """Starts the broker, the dataflow and the API, each only once the one before has started,
+    and runs until Ctrl-C, SIGTERM or the dataflow's death; then stops the API, the dataflow and
+    the broker, in that order, so the dataflow stores what it holds while the broker is still
+    there. A companion (see pepeunit_cli/companion.py) says its own welcome and stops first."""
     import uvicorn
 
     from control_plane.app import create_app
-    from flows.runner import ClusterPlacement, run_flow
     from pepeunit_core.db.engine import make_engine, make_session_factory
 
     settings = up_settings(settings, options)
@@ -193,6 +299,13 @@ def run_platform(
             settings.mqtt_port,
             "The embedded MQTT broker",
             "set PU_MQTT_PORT to a free port, or PU_MQTT_HOST to use a running broker",
+        )
+    if settings.flow_metrics_port:
+        _check_port_free(
+            settings.flow_metrics_host,
+            settings.flow_metrics_port,
+            "The dataflow's metrics server",
+            "set PU_FLOW_METRICS_PORT to a free port, or 0 to turn it off",
         )
     _prepare(settings)
 
@@ -209,43 +322,39 @@ def run_platform(
         broker_text = f"external broker at {settings.mqtt_host}:{settings.mqtt_port}"
     logger.info("MQTT: %s", broker_text)
 
-    flow_stop = threading.Event()
-    flow_errors: list[BaseException] = []
-
-    def flow_main() -> None:
-        try:
-            run_flow(settings, ClusterPlacement(), stop_requested=flow_stop, migrate=False)
-        except BaseException as error:  # reported when the platform stops
-            flow_errors.append(error)
-            logger.exception("the dataflow stopped with an error")
-
-    flow_thread = threading.Thread(target=flow_main, name="dataflow", daemon=True)
-    flow_thread.start()
-    telegram = _start_telegram(settings)
-    config = uvicorn.Config(
-        create_app(settings), host=options.host, port=options.port, log_level="info"
-    )
-    server = uvicorn.Server(config)
-    if companion is None:
-        _print_welcome(settings, options, broker_text)
-    else:
-        start_when_serving(companion, server, settings)
+    flow = _FlowThread(settings)
+    telegram = None
     try:
-        with _sigterm_as_ctrl_c():
-            server.run()
+        flow.start()
+        flow.wait_started()
+        telegram = _start_telegram(settings)
+        config = uvicorn.Config(
+            create_app(settings), host=options.host, port=options.port, log_level="info"
+        )
+        server = uvicorn.Server(config)
+
+        def stop_serving() -> None:
+            server.should_exit = True
+
+        flow.on_death = stop_serving
+        if companion is None:
+            _welcome_when_serving(server, settings, options, broker_text)
+        else:
+            start_when_serving(companion, server, settings)
+        try:
+            with _sigterm_as_ctrl_c():
+                server.run()
+        finally:
+            if companion is not None:
+                companion.stop()
     finally:
-        if companion is not None:
-            companion.stop()
         if telegram is not None:
             telegram.stop()
-        logger.info("stopping the dataflow (storing what it holds)")
-        flow_stop.set()
-        flow_thread.join(FLOW_STOP_TIMEOUT_S)
-        if flow_thread.is_alive():
-            logger.error("the dataflow did not stop within %d s", FLOW_STOP_TIMEOUT_S)
+        flow.stop()
         if broker is not None:
             logger.info("stopping the embedded broker")
             broker.stop()
         logger.info("Pepeunit stopped")
-    if flow_errors:
-        raise PlatformStartError(f"the dataflow failed: {flow_errors[0]!r}")
+    failure = flow.failure()
+    if failure is not None:
+        raise failure

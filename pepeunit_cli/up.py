@@ -20,9 +20,16 @@ def up(host: str, port: int, external_broker: bool) -> None:
     """Start the API, the dataflow and an MQTT broker in one process.
 
     Embedded defaults: SQLite and chdb under PU_DATA_DIR (./pepeunit-data) and the embedded
-    amqtt broker on PU_MQTT_PORT (1883). PU_SQLALCHEMY_DATABASE_URL, PU_CLICKHOUSE_DATABASE_URL
-    and PU_MQTT_HOST switch to PostgreSQL, a ClickHouse server and a running broker. Ctrl-C
-    stops everything cleanly.
+    amqtt broker. PU_SQLALCHEMY_DATABASE_URL, PU_CLICKHOUSE_DATABASE_URL and PU_MQTT_HOST
+    switch to PostgreSQL, a ClickHouse server and a running broker. Ctrl-C or SIGTERM stops
+    everything cleanly.
+
+    \b
+    Ports (each is checked before anything starts):
+      5000  the API, docs and web pages (--port)
+      1883  MQTT, the embedded broker (PU_MQTT_PORT)
+      9108  the dataflow's metrics (PU_FLOW_METRICS_PORT, 0: off), on the API's
+            address unless PU_FLOW_METRICS_HOST is set
     """
     from pepeunit_cli.platform import PlatformStartError, UpOptions, run_platform
     from pepeunit_core.settings import Settings

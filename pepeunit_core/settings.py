@@ -6,6 +6,8 @@ under `PU_DATA_DIR`: a SQLite file and a chdb (embedded ClickHouse) directory.
 """
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -21,6 +23,10 @@ def _reference_mode_name(value: object) -> object:
     """The reference spells polling `pooling`; its .env files keep working."""
     return "polling" if value == "pooling" else value
 
+
+PLATFORM_CLIENT_ID_PREFIX = "pepeunit-"
+"""MQTT client ids starting so are the platform's own: brokers it controls refuse them to
+anyone but the Backend."""
 
 TelegramBotMode = Annotated[Literal["polling", "webhook"], BeforeValidator(_reference_mode_name)]
 
@@ -154,14 +160,20 @@ class Settings(BaseSettings):
         default=7, ge=1, le=50, description="Units or log entries per page of the bot's lists."
     )
 
-    flow_client_id: str = Field(
-        default="pepeunit-flow",
+    flow_client_id: str | None = Field(
+        default=None,
         description="MQTT client id prefix of the dataflow; with a persistent session the "
-        "broker keeps unacknowledged messages for it across restarts.",
+        "broker keeps unacknowledged messages for it across restarts. Default: "
+        "`pepeunit-flow-` and a value derived from the platform's broker login (the Backend "
+        "token) or the instance secret key, so no other client can guess it and take the "
+        "flow's session over.",
     )
-    flow_shared_group: str = Field(
-        default="pepeunit",
-        description="MQTT shared-subscription group; several flow processes split the load.",
+    flow_shared_group: str | None = Field(
+        default=None,
+        pattern=r"^[^/+#\x00]*$",
+        description="MQTT shared-subscription group; several flow processes split the load. "
+        "Default: derived like PU_FLOW_CLIENT_ID's (a client that joins the group takes its "
+        "share of the messages); empty: no group.",
     )
     flow_route_max_unconfirmed: int = Field(
         default=10_000,
@@ -174,6 +186,9 @@ class Settings(BaseSettings):
         default=0, description="This flow process's index among the processes of the cluster."
     )
     flow_metrics_port: int = Field(default=9108, description="Prometheus metrics port; 0: off.")
+    flow_metrics_host: str = Field(
+        default="127.0.0.1", description="Address the Prometheus metrics server listens on."
+    )
     flow_batch_rows: int = Field(default=1000, description="Rows that trigger a storage write.")
     flow_flush_interval: float = Field(
         default=1.0, description="Longest time in seconds a row waits before it is written."
@@ -208,6 +223,28 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_encrypt_key(self) -> str:
         return self.encrypt_key or load_or_create_secrets(self.data_dir)["encrypt_key"]
+
+    @property
+    def resolved_flow_client_id(self) -> str:
+        if self.flow_client_id:
+            return self.flow_client_id
+        return f"{PLATFORM_CLIENT_ID_PREFIX}flow-{self._derived_secret('mqtt-flow-client-id')}"
+
+    @property
+    def resolved_flow_shared_group(self) -> str:
+        if self.flow_shared_group is not None:
+            return self.flow_shared_group
+        return f"pepeunit-{self._derived_secret('mqtt-flow-shared-group')}"
+
+    def _derived_secret(self, purpose: str) -> str:
+        """96 bits only the platform can tell, the same in every process of a flow cluster:
+        an HMAC of the platform's broker login (PU_MQTT_USERNAME, the Backend token, and
+        PU_MQTT_PASSWORD), or of the secret key when there is no login."""
+        if self.mqtt_username or self.mqtt_password:
+            key = f"{self.mqtt_username}\0{self.mqtt_password}".encode()
+        else:
+            key = self.resolved_secret_key.encode()
+        return hmac.new(key, purpose.encode(), hashlib.sha256).hexdigest()[:24]
 
     @cached_property
     def resolved_repo_path(self) -> Path:

@@ -49,8 +49,13 @@ fi
 
 spec="$root"
 [ -n "$extra" ] && spec="$root[$extra]"
-log "installing pepeunit${extra:+[$extra]} from pinned versions (constraints.txt)"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+if [ -f "$venv/.installed-base" ] || [ -f "$venv/.installed-dev" ]; then
+    log "updating pepeunit${extra:+[$extra]} to the pinned versions (constraints.txt)"
+else
+    log "installing pepeunit${extra:+[$extra]} from the pinned versions (constraints.txt):" \
+        "about 1.1 GB, a minute or more on first use"
+fi
+"$root/scripts/pip-install-with-progress.sh" "$venv" \
     --constraint "$root/constraints.txt" --editable "$spec"
 echo "$want" > "$stamp"
 log "done"

@@ -122,7 +122,8 @@ def get_current_agent(
     _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
 ) -> Agent:
     """The caller: anonymous without a token; 401 for a token that names nobody valid (or a
-    malformed Authorization header), 403 for a blocked user."""
+    malformed Authorization header), 403 for a blocked user and for the units of a blocked
+    user."""
     token = presented_token(request, auth_token)
     if not token:
         return ANONYMOUS
@@ -139,8 +140,15 @@ def get_current_agent(
                 raise NoAccessError("User is blocked")
             return Agent(AgentType.USER, user.uuid, user)
         case AgentType.UNIT:
-            if session.scalar(select(Unit.uuid).where(Unit.uuid == claims.uuid)) is None:
+            found = session.execute(
+                select(Unit.uuid, User.status)
+                .outerjoin(User, User.uuid == Unit.creator_uuid)
+                .where(Unit.uuid == claims.uuid)
+            ).first()
+            if found is None:
                 raise NotAuthenticatedError("Agent not found")
+            if found.status == UserStatus.BLOCKED:
+                raise NoAccessError("The unit's creator is blocked")
             return Agent(AgentType.UNIT, claims.uuid)
         case AgentType.BACKEND:
             if claims.domain != context.settings.domain:

@@ -39,3 +39,48 @@ class LogsPage(CallbackData, prefix="logs"):
     page: int
     edit: bool
     """Paging within the logs message (else the logs come as a new message)."""
+
+
+class RegistriesPage(CallbackData, prefix="regs"):
+    page: int
+    mine: bool
+    search: str
+
+
+class RegistryView(CallbackData, prefix="reg"):
+    uuid: UUID
+
+
+class RegistrySync(CallbackData, prefix="regsync"):
+    uuid: UUID
+
+
+class ReposPage(CallbackData, prefix="repos"):
+    page: int
+    mine: bool
+    search: str
+
+
+class RegistryReposPage(CallbackData, prefix="regrepos"):
+    uuid: UUID
+    page: int
+    edit: bool
+
+
+class RepoView(CallbackData, prefix="repo"):
+    uuid: UUID
+
+
+class RepoUnitsUpdate(CallbackData, prefix="repoupd"):
+    uuid: UUID
+
+
+class RepoUnitsPage(CallbackData, prefix="repounits"):
+    uuid: UUID
+    page: int
+    edit: bool
+    """Paging within the list's message (else the list comes as a new message)."""
+
+
+class DashboardsPage(CallbackData, prefix="dash"):
+    page: int

@@ -13,7 +13,7 @@ from aiogram.types import ErrorEvent
 
 from control_plane.api.errors import ApiError
 from control_plane.bot import views
-from control_plane.bot.handlers import info, start, unit_actions, units
+from control_plane.bot.handlers import catalog, info, start, unit_actions, units
 from control_plane.bot.services import BotServices
 
 logger = logging.getLogger("pepeunit.bot")
@@ -28,6 +28,7 @@ def make_dispatcher(services: BotServices) -> Dispatcher:
         info.make_router(services),
         units.make_router(services),
         unit_actions.make_router(services),
+        catalog.make_router(services),
         start.make_fallback_router(services),
     )
     dispatcher.errors.register(_refused, ExceptionTypeFilter(ApiError))

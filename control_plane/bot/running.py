@@ -8,6 +8,7 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
+from aiogram.types import BotCommand
 from aiogram.utils.backoff import BackoffConfig
 
 from control_plane.bot.client import make_bot, webhook_secret, webhook_url
@@ -20,6 +21,27 @@ WEBHOOK_CHECK_INTERVAL_S = 60.0
 DEFAULT_BACKOFF = BackoffConfig(min_delay=1.0, max_delay=30.0, factor=1.5, jitter=0.1)
 """Between getUpdates attempts while Telegram cannot be reached."""
 """How often `pepeunit bot` checks that Telegram still has the webhook (as the reference)."""
+
+
+COMMANDS = (
+    ("registry", "Repository registries: branches, sync"),
+    ("repo", "Repos: update policy, versions of their units"),
+    ("units", "The units you can see"),
+    ("unit", "A unit: state, versions, commands, files, logs"),
+    ("dashboard", "Your dashboards"),
+    ("info", "What this instance holds"),
+    ("help", "The commands, and whom this chat is linked to"),
+)
+"""The menu Telegram shows (the reference's BotFather list, with /units)."""
+
+
+async def publish_commands(bot: Bot) -> None:
+    """Sets the command menu; a failure is logged, the bot works without it."""
+    commands = [BotCommand(command=name, description=text) for name, text in COMMANDS]
+    try:
+        await bot.set_my_commands(commands)
+    except TelegramAPIError as error:
+        logger.warning("could not set the command menu: %s", error)
 
 
 class PollingBot:
@@ -45,6 +67,7 @@ class PollingBot:
             await self.bot.delete_webhook()
         except TelegramAPIError as error:
             logger.warning("could not remove a webhook before polling: %s", error)
+        await publish_commands(self.bot)
         await self.dispatcher.start_polling(
             self.bot,
             polling_timeout=self._polling_timeout,
@@ -76,6 +99,7 @@ async def ensure_webhook(bot: Bot, services: BotServices) -> bool:
     allowed = make_dispatcher(services).resolve_used_update_types()
     await bot.set_webhook(url, secret_token=webhook_secret(settings), allowed_updates=allowed)
     logger.info("webhook set to %s", url)
+    await publish_commands(bot)
     return True
 
 

@@ -38,20 +38,20 @@ class View:
     markup: InlineKeyboardMarkup | None = None
 
 
-def _button(text: str, callback: Any) -> InlineKeyboardButton:
+def button(text: str, callback: Any) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=callback.pack())
 
 
-def _keyboard(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup | None:
+def keyboard(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup | None:
     rows = [row for row in rows if row]
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
-def _moment(value: datetime | None) -> str:
+def moment(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "never"
 
 
-def _commit(commit: str | None) -> str:
+def short_commit(commit: str | None) -> str:
     return escape(commit[:HASH_LENGTH]) if commit else "unknown"
 
 
@@ -59,6 +59,11 @@ HELP = """<b>Pepeunit</b>
 /units — the units you can see (<code>/units mine</code>: your own)
 /unit NAME — a unit: state, versions, update status; for its creator also commands, \
 env.json, firmware and logs
+/registry — repository registries: branches, sync (<code>/registry mine</code>, \
+<code>/registry WORDS</code> to search, <code>/registry UUID</code>)
+/repo — repos: update policy, versions of their units; for the creator "Update Related Units" \
+(<code>/repo mine</code>, <code>/repo WORDS</code>, <code>/repo NAME</code>)
+/dashboard — your dashboards, as links to Grafana
 /info — what this instance holds
 /help — this message
 
@@ -121,15 +126,15 @@ def units_view(page: UnitsPageView) -> View:
         status = f", {unit.firmware_update_status}" if unit.firmware_update_status else ""
         lines.append(
             f"• <b>{escape(unit.name)}</b> — {unit.visibility_level}, "
-            f"v {_commit(unit.current_commit_version)}{status}"
+            f"v {short_commit(unit.current_commit_version)}{status}"
         )
-        buttons.append([_button(unit.name, UnitView(uuid=unit.uuid))])
+        buttons.append([button(unit.name, UnitView(uuid=unit.uuid))])
     navigation = []
     if page.page > 0:
-        navigation.append(_button("« Back", UnitsPage(page=page.page - 1, mine=page.mine)))
+        navigation.append(button("« Back", UnitsPage(page=page.page - 1, mine=page.mine)))
     if page.page + 1 < page.pages:
-        navigation.append(_button("Next »", UnitsPage(page=page.page + 1, mine=page.mine)))
-    return View("\n".join(lines), _keyboard([*buttons, navigation]))
+        navigation.append(button("Next »", UnitsPage(page=page.page + 1, mine=page.mine)))
+    return View("\n".join(lines), keyboard([*buttons, navigation]))
 
 
 def _duration(milliseconds: float) -> str:
@@ -167,7 +172,7 @@ def _update_line(view: UnitDetailView) -> str:
     status = unit.firmware_update_status
     if status is None:
         return "Update: none requested"
-    line = f"Update: {status} ({_moment(unit.last_firmware_update_datetime)})"
+    line = f"Update: {status} ({moment(unit.last_firmware_update_datetime)})"
     if status == FirmwareUpdateStatus.ERROR and unit.firmware_update_error:
         line += f"\n  {escape(unit.firmware_update_error)}"
     return line
@@ -178,26 +183,26 @@ def unit_view(view: UnitDetailView) -> View:
     lines = [
         f"<b>{escape(unit.name)}</b> ({unit.visibility_level})",
         f"Repo: {escape(view.repo_name)}",
-        f"Current version: {_commit(unit.current_commit_version)}",
+        f"Current version: {short_commit(unit.current_commit_version)}",
     ]
     if view.target is not None:
         tag = f" ({escape(view.target.tag)})" if view.target.tag else ""
-        lines.append(f"Target version: {_commit(view.target.commit)}{tag}")
+        lines.append(f"Target version: {short_commit(view.target.commit)}{tag}")
     lines.append(_update_line(view))
     if unit.unit_state is not None:
         lines += _state_lines(unit.unit_state)
     else:
         lines.append("State: not reported yet")
-    lines.append(f"Last change: {_moment(unit.last_update_datetime)}")
+    lines.append(f"Last change: {moment(unit.last_update_datetime)}")
     if not view.is_owner:
         return View("\n".join(lines))
     uuid = unit.uuid
     commands = [
-        _button(f"▶ {command.value}", UnitCommandCall(uuid=uuid, command=command))
+        button(f"▶ {command.value}", UnitCommandCall(uuid=uuid, command=command))
         for command in view.commands
     ]
     files = [
-        _button(name, UnitFileCall(uuid=uuid, file=download))
+        button(name, UnitFileCall(uuid=uuid, file=download))
         for name, download in (
             ("env.json", UnitDownload.ENV),
             ("zip", UnitDownload.ZIP),
@@ -205,8 +210,8 @@ def unit_view(view: UnitDetailView) -> View:
             ("tgz", UnitDownload.TGZ),
         )
     ]
-    logs = [_button("Logs", LogsPage(uuid=uuid, page=0, edit=False))]
-    return View("\n".join(lines), _keyboard([commands[:2], commands[2:], files, logs]))
+    logs = [button("Logs", LogsPage(uuid=uuid, page=0, edit=False))]
+    return View("\n".join(lines), keyboard([commands[:2], commands[2:], files, logs]))
 
 
 def logs_view(view: LogsView) -> View:
@@ -223,10 +228,10 @@ def logs_view(view: LogsView) -> View:
     navigation = []
     if view.page > 0:
         navigation.append(
-            _button("« Newer", LogsPage(uuid=view.unit_uuid, page=view.page - 1, edit=True))
+            button("« Newer", LogsPage(uuid=view.unit_uuid, page=view.page - 1, edit=True))
         )
     if view.page + 1 < view.pages:
         navigation.append(
-            _button("Older »", LogsPage(uuid=view.unit_uuid, page=view.page + 1, edit=True))
+            button("Older »", LogsPage(uuid=view.unit_uuid, page=view.page + 1, edit=True))
         )
-    return View("\n".join(lines), _keyboard([navigation]))
+    return View("\n".join(lines), keyboard([navigation]))

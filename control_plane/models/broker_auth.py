@@ -6,12 +6,21 @@ from control_plane.services.broker_access import Decision
 
 
 class BrokerAuthRequest(BaseModel):
-    """What an EMQX-style HTTP authoriser sends; other keys (clientid, ...) are ignored."""
+    """What an EMQX-style HTTP authenticator or authoriser sends; other keys are ignored."""
 
     token: str | None = Field(description="The client's MQTT username: a unit or Backend token.")
-    topic: str = Field(description="The topic published to, or the filter subscribed to.")
+    topic: str | None = Field(
+        default=None,
+        description="The topic published to, or the filter subscribed to (not for connect).",
+    )
     action: str | int = Field(
-        description='"publish" or "subscribe" (any case; also "pub"/"sub", and EMQX 4\'s 2/1).'
+        description='"publish" or "subscribe" (any case; also "pub"/"sub", and EMQX 4\'s 2/1), '
+        'or "connect" to ask whether the client may connect with `clientid`.'
+    )
+    clientid: str | None = Field(
+        default=None,
+        description="The client's MQTT client id: the platform's own (`pepeunit-...`) are "
+        "allowed to the Backend only.",
     )
 
 

@@ -11,12 +11,15 @@ uses (the HTTP hook, the Mosquitto ACL file, the embedded broker):
   (and no `$share/...` group) ever matches;
 - the Backend agent (the platform's own processes, holding a Backend token of this PU_DOMAIN)
   may do anything, `#`, `$SYS/#` and shared subscriptions included;
-- everyone else (anonymous, users, invalid or foreign tokens, deleted units) may do nothing.
+- everyone else (anonymous, users, invalid or foreign tokens, deleted units, and the units of
+  a blocked user) may do nothing.
 
 Cost: the hooks call this per publish and subscribe. Token checks are memoised, and a unit's
 allowed topics are kept for `PU_BROKER_ACCESS_CACHE_SECONDS`; `note_broker_access_changed()`
-(called after every committed change of units or nodes) makes every `BrokerAccess` of the
-process forget them at once, so the TTL only bounds how long another process's change takes.
+(called after every committed change of units, nodes or a user's blocking) makes every
+`BrokerAccess` of the process forget them at once, so the TTL only bounds how long another
+process's change takes; it also tells the listeners of `on_broker_access_changed` (the
+embedded broker, which then disconnects clients that lost their access).
 """
 
 import logging
@@ -28,7 +31,7 @@ from enum import StrEnum
 from functools import lru_cache
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -47,9 +50,9 @@ from control_plane.services.firmware import (
     node_topic,
     report_topic,
 )
-from pepeunit_core.db.enums import UnitNodeType
-from pepeunit_core.db.models import Unit, UnitNode
-from pepeunit_core.settings import Settings
+from pepeunit_core.db.enums import UnitNodeType, UserStatus
+from pepeunit_core.db.models import Unit, UnitNode, User
+from pepeunit_core.settings import PLATFORM_CLIENT_ID_PREFIX, Settings
 
 logger = logging.getLogger("pepeunit.broker_access")
 
@@ -132,13 +135,20 @@ def decide(agent: Agent, topic: str, action: BrokerAction, topics_of: UnitTopics
     return Decision.DENY
 
 
-def load_unit_topics(session: Session, domain: str, unit_uuid: UUID) -> UnitTopics | None:
-    """One indexed query; None when the unit does not exist."""
-    rows = session.execute(
+def _units_with_access() -> Select[tuple[UUID, UUID | None, UnitNodeType | None, str | None]]:
+    """Units with their nodes (one row per node, or one without), those of a blocked creator
+    left out: a blocked user's units lose every broker right, as if they did not exist."""
+    return (
         select(Unit.uuid, UnitNode.uuid, UnitNode.type, UnitNode.topic_name)
         .outerjoin(UnitNode, UnitNode.unit_uuid == Unit.uuid)
-        .where(Unit.uuid == unit_uuid)
-    ).all()
+        .outerjoin(User, User.uuid == Unit.creator_uuid)
+        .where(or_(User.uuid.is_(None), User.status != UserStatus.BLOCKED))
+    )
+
+
+def load_unit_topics(session: Session, domain: str, unit_uuid: UUID) -> UnitTopics | None:
+    """One indexed query; None when the unit does not exist or its creator is blocked."""
+    rows = session.execute(_units_with_access().where(Unit.uuid == unit_uuid)).all()
     if not rows:
         return None
     nodes = [NodeRow(node, kind, name) for _, node, kind, name in rows if node is not None]
@@ -146,12 +156,9 @@ def load_unit_topics(session: Session, domain: str, unit_uuid: UUID) -> UnitTopi
 
 
 def load_all_unit_topics(session: Session, domain: str) -> dict[UUID, UnitTopics]:
-    """Every unit's allowed topics, by unit uuid in ascending order (one query)."""
-    rows = session.execute(
-        select(Unit.uuid, UnitNode.uuid, UnitNode.type, UnitNode.topic_name)
-        .outerjoin(UnitNode, UnitNode.unit_uuid == Unit.uuid)
-        .order_by(Unit.uuid, UnitNode.uuid)
-    ).all()
+    """Every unit's allowed topics (but a blocked user's), by unit uuid in ascending order
+    (one query)."""
+    rows = session.execute(_units_with_access().order_by(Unit.uuid, UnitNode.uuid)).all()
     nodes_by_unit: dict[UUID, list[NodeRow]] = {}
     for unit, node, kind, name in rows:
         nodes = nodes_by_unit.setdefault(unit, [])
@@ -161,24 +168,50 @@ def load_all_unit_topics(session: Session, domain: str) -> dict[UUID, UnitTopics
 
 
 class _AccessChanges:
-    """A process-wide counter of committed changes to units and nodes."""
+    """A process-wide counter of committed changes to units, nodes and blocked users, and who
+    wants to hear of them."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.generation = 0
+        self._listeners: list[Callable[[], None]] = []
 
     def note(self) -> None:
         with self._lock:
             self.generation += 1
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener()
+            except Exception:  # the change is committed; one listener must not stop the rest
+                logger.exception("a broker access listener failed")
+
+    def listen(self, listener: Callable[[], None]) -> Callable[[], None]:
+        with self._lock:
+            self._listeners.append(listener)
+
+        def stop() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return stop
 
 
 _changes = _AccessChanges()
 
 
 def note_broker_access_changed() -> None:
-    """Makes every `BrokerAccess` of this process reload the units it has kept. Call it after
-    the commit (see `control_plane.services.broker_changes.broker_access_changed`)."""
+    """Makes every `BrokerAccess` of this process reload the units it has kept, and calls the
+    listeners. Call it after the commit (see
+    `control_plane.services.broker_changes.broker_access_changed`)."""
     _changes.note()
+
+
+def on_broker_access_changed(listener: Callable[[], None]) -> Callable[[], None]:
+    """Calls `listener` (in the thread that noted the change; it must return quickly) after
+    every change noted in this process; returns the function that stops it."""
+    return _changes.listen(listener)
 
 
 @dataclass(frozen=True)
@@ -211,6 +244,7 @@ class BrokerAccess:
         )
         self._clock = clock
         self._kept: dict[UUID, _Kept] = {}
+        self._platform_client_ids = (PLATFORM_CLIENT_ID_PREFIX, settings.resolved_flow_client_id)
 
     def agent(self, token: str | None) -> Agent:
         """Who presents `token` (the MQTT username): a Unit (not checked to exist here), the
@@ -232,7 +266,8 @@ class BrokerAccess:
         return self.authorize(self.agent(token), topic, action)
 
     def is_known(self, agent: Agent) -> bool:
-        """Whether the agent may connect at all: the Backend, or a unit that exists."""
+        """Whether the agent may connect at all: the Backend, or a unit that exists and whose
+        creator is not blocked."""
         if agent.type is AgentType.BACKEND:
             return True
         return (
@@ -241,9 +276,32 @@ class BrokerAccess:
             and self.unit_topics(agent.uuid) is not None
         )
 
+    def is_platform_client_id(self, client_id: str | None) -> bool:
+        return bool(client_id) and client_id.startswith(self._platform_client_ids)
+
+    def may_connect(self, token: str | None, client_id: str | None) -> bool:
+        """Whether a client may connect as `client_id`, taking over a session of that id (for
+        brokers that ask before the take-over): known agents only, and the platform's own
+        client ids (`pepeunit-...`, PU_FLOW_CLIENT_ID) only for the Backend, so no unit can
+        push the dataflow off its persistent session."""
+        agent = self.agent(token)
+        if not self.is_known(agent):
+            return False
+        return agent.type is AgentType.BACKEND or not self.is_platform_client_id(client_id)
+
+    def authorize_client(
+        self, token: str | None, client_id: str | None, topic: str, action: BrokerAction
+    ) -> Decision:
+        """`authorize_token`, and nothing for a client that holds a platform client id
+        without being the Backend."""
+        if client_id is not None and not self.may_connect(token, client_id):
+            return Decision.DENY
+        return self.authorize_token(token, topic, action)
+
     def unit_topics(self, unit_uuid: UUID) -> UnitTopics | None:
-        """The unit's allowed topics, kept a while; None for no such unit, and also while the
-        database cannot be read (access fails closed, and that answer is not kept)."""
+        """The unit's allowed topics, kept a while; None for no such unit or a blocked user's,
+        and also while the database cannot be read (access fails closed, and that answer is not
+        kept)."""
         # Read the generation before the query: a change committed meanwhile invalidates it.
         generation = _changes.generation
         now = self._clock()

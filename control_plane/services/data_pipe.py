@@ -7,7 +7,7 @@ import io
 import math
 import zipfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -42,6 +42,7 @@ from flows.pipelines.config import (
     TypeValueThreshold,
 )
 from flows.pipelines.issues import ValidationIssue
+from flows.pipelines.numbers import presented_aggregate
 from flows.pipelines.rows import AggregationRow, NRecordsRow, TimeWindowRow
 from flows.pipelines.validation import validate_config
 from flows.storage.clickhouse_writer import ClickHouseWriter
@@ -175,7 +176,11 @@ def read_pipe_data(
         case PolicyType.TIME_WINDOW:
             rows = [TimeWindowRead(**_fields(row)) for row in read_time_window(client, node, now)]
         case PolicyType.AGGREGATION:
-            rows = [AggregationRead(**_fields(row)) for row in read_aggregations(client, node)]
+            decimals = _stored_round_decimal_point(session.get(UnitNode, query.uuid))
+            rows = [
+                AggregationRead(**_fields(_presented(row, decimals)))
+                for row in read_aggregations(client, node)
+            ]
     rows = [row for row in rows if _matches(row, query, created_since)]
     if query.type is not PolicyType.AGGREGATION:
         rows.sort(key=lambda row: row.create_datetime)
@@ -184,6 +189,27 @@ def read_pipe_data(
     if query.order_by_create_date is OrderByDate.DESC:
         rows.reverse()
     return rows
+
+
+def _round_decimal_point(config: PipelineConfig) -> int | None:
+    transformations = config.transformations
+    return transformations.round_decimal_point if transformations is not None else None
+
+
+def _stored_round_decimal_point(node: UnitNode | None) -> int | None:
+    """The node's `transformations.round_decimal_point`, if it has a readable config."""
+    if node is None or node.data_pipe_yml is None:
+        return None
+    try:
+        return _round_decimal_point(config_from_stored(node.data_pipe_yml))
+    except StoredConfigError:
+        return None
+
+
+def _presented(row: AggregationRow, round_decimal_point: int | None) -> AggregationRow:
+    """The row with its state as shown: the stored float without its binary noise."""
+    state = presented_aggregate(row.state, row.aggregation_type, round_decimal_point)
+    return replace(row, state=state)
 
 
 def _fields(row: Any) -> dict[str, Any]:
@@ -253,7 +279,8 @@ def _csv_config(node: UnitNode) -> PipelineConfig:
 
 def export_csv_zip(client: Client, node: UnitNode, now: datetime) -> bytes:
     """A ZIP with `<uuid>.csv`: every visible row of the node's policy, ascending."""
-    policy = _csv_config(node).processing_policy.policy_type
+    config = _csv_config(node)
+    policy = config.processing_policy.policy_type
     node_uuid = str(node.uuid)
     rows: Sequence[Any]
     match policy:
@@ -262,7 +289,8 @@ def export_csv_zip(client: Client, node: UnitNode, now: datetime) -> bytes:
         case PolicyType.TIME_WINDOW:
             rows = read_time_window(client, node_uuid, now)
         case _:
-            rows = read_aggregations(client, node_uuid)
+            decimals = _round_decimal_point(config)
+            rows = [_presented(row, decimals) for row in read_aggregations(client, node_uuid)]
     columns = _csv_columns(policy)
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")

@@ -12,8 +12,10 @@ from control_plane.api.pagination import Page, paginate
 from control_plane.models.common import OrderByDate
 from control_plane.models.user import UserCreate, UserFilter, UserUpdate
 from control_plane.security import HashedPassword, PasswordHashing
+from control_plane.services.broker_changes import broker_access_changed
 from pepeunit_core.db.enums import UserRole, UserStatus
 from pepeunit_core.db.models import User
+from pepeunit_core.settings import Settings
 
 LOGIN_TAKEN = "Login is not unique"
 
@@ -87,8 +89,11 @@ def update_user(session: Session, passwords: PasswordHashing, user: User, data: 
     return user
 
 
-def set_blocked(session: Session, admin: User, uuid: UUID, blocked: bool) -> None:
-    """Block, or unblock back to Verified (Telegram linked) or Unverified."""
+def set_blocked(
+    session: Session, settings: Settings, admin: User, uuid: UUID, blocked: bool
+) -> None:
+    """Block, or unblock back to Verified (Telegram linked) or Unverified. The user's units
+    lose (or get back) their broker access at once: the brokers are told after the commit."""
     user = get_user(session, uuid)
     if blocked and user.uuid == admin.uuid:
         raise UserError("An Admin cannot block themselves")
@@ -97,6 +102,7 @@ def set_blocked(session: Session, admin: User, uuid: UUID, blocked: bool) -> Non
     else:
         user.status = UserStatus.VERIFIED if user.telegram_chat_id else UserStatus.UNVERIFIED
     session.commit()
+    broker_access_changed(session, settings)
 
 
 def _ensure_login_free(session: Session, login: str) -> None:

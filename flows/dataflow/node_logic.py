@@ -88,7 +88,9 @@ class NodeLogic(StatefulBatchLogic[NodeItem, IngestedRow, NodeFlowState]):
         if "\x00" in text:  # no SQL text column accepts it (PostgreSQL refuses NUL)
             metrics.dropped_for("nul_character").inc()
             return
-        result = pipeline.process(self._state.engine_state, text, from_epoch_ms(received_ms))
+        result = pipeline.process(
+            self._state.engine_state, text, from_epoch_ms(received_ms), ingest_id
+        )
         for row in result.rows:
             row_id = _NO_INGEST_ID if isinstance(row, AggregationRow) else ingest_id
             out.append(IngestedRow(row_id, row))

@@ -71,7 +71,7 @@ class LogPartition(StatefulSourcePartition[SourceItem, int]):
         self._next_tick_ms = 0
         self._idle = False
         self._snapshots: deque[tuple[int, int]] = deque()
-        self._reported = (0, 0, 0)
+        self._reported = (0, 0, 0, 0, 0, 0)
 
     def next_batch(self) -> list[SourceItem]:
         if self._stop_requested.is_set():
@@ -117,11 +117,17 @@ class LogPartition(StatefulSourcePartition[SourceItem, int]):
             progress.received.value,
             progress.redelivered_duplicates.value,
             progress.routed.value,
+            progress.reconnects.value,
+            progress.sessions_lost.value,
+            progress.deaf_reconnects.value,
         )
         counters = (
             self._metrics.received,
             self._metrics.redelivered_duplicates,
             self._metrics.routed,
+            self._metrics.mqtt_reconnects,
+            self._metrics.mqtt_sessions_lost,
+            self._metrics.mqtt_deaf_reconnects,
         )
         for counter, count, reported in zip(counters, counts, self._reported, strict=True):
             counter.labels(self._label).inc(max(count - reported, 0))

@@ -14,6 +14,12 @@ Flow control, never dropping:
 - the log may run at most `max_backlog` messages ahead of the dataflow; beyond that the
   committer waits before logging (and so before acknowledging) more.
 
+A lost or taken-over session never leaves the intake deaf: every connection re-subscribes, a
+reconnection on which the broker no longer has the persistent session is logged as an error
+(messages sent meanwhile may be gone), and a heartbeat the intake publishes to itself must come
+back; when nothing at all arrives for `deaf_after_s` the intake drops the connection and
+reconnects. Each of these is counted (`IntakeProgress`).
+
 Redeliveries: after a crash between logging and acknowledging, the broker sends the message
 again with the DUP flag and the same packet id. Packet ids of in-flight messages are distinct
 and brokers hand them out in sequence, so a DUP message whose packet id, topic and payload equal
@@ -21,7 +27,9 @@ one of the last `dedup_window` logged messages is that message again: routed and
 not logged again.
 """
 
+import contextlib
 import logging
+import socket
 import threading
 import time
 from collections import OrderedDict
@@ -59,6 +67,11 @@ class IntakeSettings:
     stop_route_timeout_s: float = 10.0
     """On stop, how long unconfirmed copies may hold the last originals (left unacknowledged
     after it, so the broker redelivers and they are routed again)."""
+    heartbeat_topic: str | None = None
+    """A topic only this client uses; the intake publishes to it to prove it still hears."""
+    heartbeat_interval_s: float = 1.0
+    deaf_after_s: float = 5.0
+    """Connected, yet nothing (not even a heartbeat) heard for this long: reconnect."""
 
     def route_publisher_settings(self) -> RoutePublisherSettings:
         return RoutePublisherSettings(
@@ -100,6 +113,14 @@ class MqttIntake:
         self._publish_watermark()
         self._stopping = False
         self._routing_abandoned = False
+        self._connections = 0
+        self._connected_at: float | None = None
+        """Monotonic time of the current connection; None while disconnected."""
+        self._last_heard = time.monotonic()
+        self._last_heartbeat_sent = 0.0
+        self._unanswered_since: float | None = None
+        """When the oldest heartbeat not followed by any message left."""
+        self._waiting_for_room = False
         self._recent: OrderedDict[int, tuple[str, bytes]] = OrderedDict(
             (mid, (topic, payload))
             for mid, topic, payload in wal.recent_deliveries(settings.dedup_window)
@@ -154,13 +175,14 @@ class MqttIntake:
         self,
         client: mqtt.Client,
         _userdata: object,
-        _flags: mqtt.ConnectFlags,
+        flags: mqtt.ConnectFlags,
         reason_code: ReasonCode,
         _properties: object,
     ) -> None:
         if reason_code.is_failure:
             logger.error("MQTT connect refused for %s: %s", self._partition, reason_code)
             return
+        self._note_connection(flags.session_present)
         logger.info(
             "partition %s connected to %s:%s, subscribing to %s",
             self._partition,
@@ -169,7 +191,29 @@ class MqttIntake:
             ", ".join(self._settings.subscriptions),
         )
         self._progress.connected.value = 1
-        client.subscribe([(topic, _QOS) for topic in self._settings.subscriptions])
+        subscriptions = [(topic, _QOS) for topic in self._settings.subscriptions]
+        if self._settings.heartbeat_topic:
+            subscriptions.append((self._settings.heartbeat_topic, 0))
+        client.subscribe(subscriptions)
+
+    def _note_connection(self, session_present: bool) -> None:
+        self._connections += 1
+        self._last_heard = self._connected_at = time.monotonic()
+        self._unanswered_since = None
+        if self._connections == 1:
+            return
+        self._progress.reconnects.value += 1
+        if session_present:
+            logger.warning("partition %s reconnected; the broker kept its session",
+                           self._partition)  # fmt: skip
+            return
+        self._progress.sessions_lost.value += 1
+        logger.error(
+            "partition %s reconnected, but the broker no longer had its persistent session: "
+            "messages sent while it was away may be lost (a broker without persistence, or "
+            "another client that used the client id with a clean session); resubscribing",
+            self._partition,
+        )
 
     def _on_disconnect(
         self,
@@ -180,15 +224,22 @@ class MqttIntake:
         _properties: object,
     ) -> None:
         self._progress.connected.value = 0
+        self._connected_at = None
         if not self._stopping:
             logger.warning(
-                "partition %s disconnected (%s), reconnecting", self._partition, reason_code
+                "partition %s disconnected (%s), reconnecting; if this repeats, another client "
+                "may be connecting with this client id",
+                self._partition,
+                reason_code,
             )
 
     def _on_message(
         self, client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage
     ) -> None:
         topic = message.topic
+        self._last_heard = time.monotonic()
+        if topic == self._settings.heartbeat_topic:
+            return
         payload = message.payload
         logged = message.dup and self._recent.get(message.mid) == (topic, payload)
         targets = self._routes().targets(topic) if self._routes is not None else ()
@@ -199,7 +250,9 @@ class MqttIntake:
                 return
         with self._condition:
             while len(self._pending) >= self._settings.max_pending and not self._stopping:
+                self._waiting_for_room = True
                 self._condition.wait(timeout=0.5)
+            self._waiting_for_room = False
         # Copies leave at once, not batched behind the log or the previous batch's PUBACKs;
         # the committer acknowledges the original once they are confirmed.
         last_copy = self._send_copies(payload, targets)
@@ -242,6 +295,7 @@ class MqttIntake:
             if batch:
                 self._log_and_acknowledge(batch)
             self._publish_watermark()
+            self._check_hearing()
             if batch:
                 time.sleep(self._settings.commit_interval_s)
 
@@ -305,6 +359,41 @@ class MqttIntake:
                 )
                 return False
         return True
+
+    def _check_hearing(self) -> None:
+        """Sends a heartbeat now and then, and reconnects a connection on which nothing at all
+        arrived for `deaf_after_s` after a heartbeat left (time this thread spent elsewhere,
+        sending none, is no silence)."""
+        topic = self._settings.heartbeat_topic
+        if topic is None or self._connected_at is None or self._stopping:
+            return
+        now = time.monotonic()
+        if now - self._last_heartbeat_sent >= self._settings.heartbeat_interval_s:
+            self._last_heartbeat_sent = now
+            if self._unanswered_since is None or self._last_heard >= self._unanswered_since:
+                self._unanswered_since = now
+            self._client.publish(topic, b"", qos=0)
+        since = self._unanswered_since
+        if since is None or self._last_heard >= since or self._waiting_for_room:
+            return
+        if now - since < self._settings.deaf_after_s:
+            return
+        self._progress.deaf_reconnects.value += 1
+        logger.error(
+            "partition %s is connected but has heard nothing for %.0f s, not even its own "
+            "heartbeat (its session was taken over or lost in the broker); reconnecting",
+            self._partition,
+            now - since,
+        )
+        self._unanswered_since = None
+        self._drop_connection()
+
+    def _drop_connection(self) -> None:
+        """Closes the socket under paho, which then reconnects as after any connection loss."""
+        sock = self._client.socket()
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):  # closed meanwhile: paho reconnects already
+                sock.shutdown(socket.SHUT_RDWR)
 
     def _remember(self, message: ReceivedMessage) -> None:
         recent = self._recent

@@ -6,7 +6,7 @@ backlog. Counters for the metrics the dataflow process serves ride along.
 """
 
 import multiprocessing
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from multiprocessing.context import SpawnContext
 from multiprocessing.sharedctypes import Synchronized
 
@@ -25,8 +25,14 @@ class IntakeProgress:
     connected: "Synchronized[int]"
     routed: "Synchronized[int]"
     """Messages republished to linked Input node topics."""
+    reconnects: "Synchronized[int]"
+    """Connections after the first: the broker dropped us (or another client took our id)."""
+    sessions_lost: "Synchronized[int]"
+    """Reconnections on which the broker no longer had our persistent session."""
+    deaf_reconnects: "Synchronized[int]"
+    """Reconnections forced because the connection stopped delivering even our heartbeats."""
 
     @classmethod
     def create(cls, context: SpawnContext | None = None) -> "IntakeProgress":
         context = context or multiprocessing.get_context("spawn")
-        return cls(*(_counter(context) for _ in range(7)))
+        return cls(*(_counter(context) for _ in fields(cls)))

@@ -80,19 +80,23 @@ class CompiledAlerts:
         self._offline = [rule for rule in rules if isinstance(rule, OfflineRule)]
         self.has_offline = bool(self._offline)
 
-    def on_value(self, state: AlertState, value: str, now_ms: int) -> list[AlertEventRow]:
-        """After a value was accepted at `now_ms`."""
+    def on_value(
+        self, state: AlertState, value: str, now_ms: int, message_id: int | None = None
+    ) -> list[AlertEventRow]:
+        """After a value was accepted at `now_ms`. `message_id` (the dataflow's ingest id) is
+        the identity of the message carrying it: events of one rule and kind raised in the
+        same millisecond by different messages must not share a uuid."""
         events: list[AlertEventRow] = []
         state.last_value_ms = now_ms
         for rule in self._offline:
-            self._turn(state, rule, False, value, now_ms, events)
+            self._turn(state, rule, False, value, now_ms, events, message_id)
         if self._thresholds:
             number = parse_finite_float(value)
             if number is not None:
                 for rule in self._thresholds:
                     active = self._rule_state(state, rule).active
                     self._turn(state, rule, _threshold_active(rule, number, active), value,
-                               now_ms, events)  # fmt: skip
+                               now_ms, events, message_id)  # fmt: skip
         return events
 
     def on_time(self, state: AlertState, now_ms: int) -> list[AlertEventRow]:
@@ -123,6 +127,7 @@ class CompiledAlerts:
         value: str | None,
         now_ms: int,
         events: list[AlertEventRow],
+        message_id: int | None = None,
     ) -> None:
         rule_state = self._rule_state(state, rule)
         rule_state.active = active
@@ -131,10 +136,10 @@ class CompiledAlerts:
             if last is None or now_ms - last >= rule.cooldown * 1000:
                 rule_state.open_alert = True
                 rule_state.last_alert_ms = now_ms
-                events.append(self._event(rule, AlertEventKind.ALERT, value, now_ms))
+                events.append(self._event(rule, AlertEventKind.ALERT, value, now_ms, message_id))
         elif not active and rule_state.open_alert:
             rule_state.open_alert = False
-            events.append(self._event(rule, AlertEventKind.RECOVERY, value, now_ms))
+            events.append(self._event(rule, AlertEventKind.RECOVERY, value, now_ms, message_id))
 
     def _event(
         self,
@@ -142,8 +147,13 @@ class CompiledAlerts:
         kind: AlertEventKind,
         value: str | None,
         now_ms: int,
+        message_id: int | None,
     ) -> AlertEventRow:
+        # A message raises at most one event per rule; the clock raises at most one per rule
+        # and watermark. So (rule, kind, time, message) never names two events.
         identity = f"{self.node}|{rule.label}|{kind.value}|{now_ms}"
+        if message_id is not None:
+            identity += f"|m{message_id}"
         return AlertEventRow(
             str(uuid.uuid5(_ALERT_EVENT_NAMESPACE, identity)),
             self.node,

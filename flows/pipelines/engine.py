@@ -87,8 +87,11 @@ class Pipeline:
         is_aggregation = self._policy.policy_type is PolicyType.AGGREGATION
         return is_aggregation or (self._alerts is not None and self._alerts.has_offline)
 
-    def process(self, state: NodeState, payload: str, now: datetime) -> ProcessResult:
-        """Runs one message received at `now` through the pipeline."""
+    def process(
+        self, state: NodeState, payload: str, now: datetime, message_id: int | None = None
+    ) -> ProcessResult:
+        """Runs one message received at `now` through the pipeline; `message_id` identifies
+        the message, and so the alert events it raises (see `CompiledAlerts.on_value`)."""
         now = truncate_to_ms(now)
         rows: list[Row] = []
         if state.open_windows.earliest_end_ms is not None:
@@ -110,7 +113,7 @@ class Pipeline:
         state.filter_memory.remember(payload, now)
         if self._alerts is None:
             return ProcessResult(rows)
-        alerts = self._alerts.on_value(state.alerts, value, to_epoch_ms(now))
+        alerts = self._alerts.on_value(state.alerts, value, to_epoch_ms(now), message_id)
         return ProcessResult(rows, alerts=alerts)
 
     def on_time(self, state: NodeState, now_ms: int) -> list[AlertEventRow]:

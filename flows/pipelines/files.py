@@ -9,7 +9,9 @@ import yaml
 from flows.pipelines.binding import BINDING_KEYS, BINDING_STAGE, Binding, validate_binding
 from flows.pipelines.config import DEFAULT_MAX_PAYLOAD_SIZE, PipelineConfig
 from flows.pipelines.issues import FILE_STAGE, ValidationIssue
+from flows.pipelines.section_keys import unknown_section_keys
 from flows.pipelines.validation import validate_config
+from flows.pipelines.yaml_lines import YamlLines, field_parts
 
 PIPELINE_FILE_SUFFIXES = (".yaml", ".yml")
 KNOWN_TOP_LEVEL_KEYS = frozenset(PipelineConfig.SECTIONS) | frozenset(BINDING_KEYS)
@@ -26,9 +28,15 @@ class PipelineFile:
 class FileIssue:
     path: Path
     issue: ValidationIssue
+    line: int | None = None
+    """1-based line of the field in the file, when the issue has a field the file holds."""
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.issue}"
+        where = f"{self.path}:{self.line}" if self.line is not None else str(self.path)
+        return f"{where}: {self.issue}"
+
+    def as_dict(self) -> dict[str, str | int | None]:
+        return {"path": str(self.path), "line": self.line, **self.issue.as_dict()}
 
 
 @dataclass(slots=True)
@@ -62,20 +70,39 @@ def find_pipeline_files(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-def _read_yaml(path: Path) -> tuple[object, ValidationIssue | None]:
+def _read_yaml(path: Path) -> tuple[object, str, ValidationIssue | None]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        return None, ValidationIssue(FILE_STAGE, "read", f"Cannot read the file: {error}", "read")
+        issue = ValidationIssue(FILE_STAGE, "read", f"Cannot read the file: {error}", "read")
+        return None, "", issue
     try:
-        return yaml.safe_load(text), None
+        return yaml.safe_load(text), text, None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         message = f"Not valid YAML: {where}{error.problem or error}"
-        return None, ValidationIssue(FILE_STAGE, "yaml", message, "yaml_syntax")
+        return None, text, ValidationIssue(FILE_STAGE, "yaml", message, "yaml_syntax")
     except yaml.YAMLError as error:
-        return None, ValidationIssue(FILE_STAGE, "yaml", f"Not valid YAML: {error}", "yaml_syntax")
+        issue = ValidationIssue(FILE_STAGE, "yaml", f"Not valid YAML: {error}", "yaml_syntax")
+        return None, text, issue
+
+
+_SECTION_OF_STAGE = {stage: section for section, stage in PipelineConfig.SECTIONS.items()}
+
+
+def _located(path: Path, issues: list[ValidationIssue], text: str) -> list[FileIssue]:
+    """The issues with the line of their field in the file."""
+    lines = YamlLines(text)
+    located: list[FileIssue] = []
+    for issue in issues:
+        parts = field_parts(issue.field)
+        section = _SECTION_OF_STAGE.get(issue.stage)
+        if section is not None:
+            parts = [section, *parts]
+        line = lines.line_of(parts) if issue.stage != FILE_STAGE else None
+        located.append(FileIssue(path, issue, line))
+    return located
 
 
 def load_pipeline_file(
@@ -87,7 +114,7 @@ def load_pipeline_file(
 ) -> PipelineFile | None:
     """Loads and validates one file; errors and warnings go to `report`."""
     report = report if report is not None else CheckReport()
-    document, read_issue = _read_yaml(path)
+    document, text, read_issue = _read_yaml(path)
     if read_issue is not None:
         report.errors.append(FileIssue(path, read_issue))
         return None
@@ -97,10 +124,11 @@ def load_pipeline_file(
         if require_binding or any(key in document for key in BINDING_KEYS):
             binding, binding_issues = validate_binding(document)
             issues = binding_issues + issues
+        issues = issues + unknown_section_keys(document)
         for key in document:
             if key not in KNOWN_TOP_LEVEL_KEYS:
                 report.warnings.append(f"{path}: warning: unknown top-level key {key!r} is ignored")
-    report.errors.extend(FileIssue(path, issue) for issue in issues)
+    report.errors.extend(_located(path, issues, text))
     if issues or config is None:
         return None
     loaded = PipelineFile(path, binding, config)

@@ -66,3 +66,28 @@ def format_fixed(value: float, decimals: int = 6) -> str:
     if not math.isfinite(value):
         return _format_non_finite(value)
     return f"{value:.{decimals}f}"
+
+
+AVERAGE_SIGNIFICANT_DIGITS = 12
+"""An average is a quotient: it may need more decimals than its values, but float sums carry
+binary noise in the 16th-17th digit (more after thousands of additions); 12 keeps the mean and
+drops the noise (20.075000000000003 -> 20.075)."""
+SUM_SIGNIFICANT_DIGITS = 15
+"""A sum of values with any number of decimals: every digit a float64 holds exactly."""
+
+
+def presented_aggregate(value: float, function: str, round_decimal_point: int | None) -> float:
+    """An aggregate as it is shown (API reads, CSV export), computed and stored unchanged.
+
+    Min and Max are values the pipeline stored, and a Sum of values with N decimals has N
+    decimals: with the pipeline's `round_decimal_point` they are rounded to it, which only
+    removes float noise. An Avg keeps up to `AVERAGE_SIGNIFICANT_DIGITS` (20.095 stays 20.095)."""
+    if not math.isfinite(value):
+        return value
+    if function == "Avg":
+        return float(f"{value:.{AVERAGE_SIGNIFICANT_DIGITS}g}")
+    if round_decimal_point is not None:
+        return float(format_fixed(value, round_decimal_point))
+    if function == "Sum":
+        return float(f"{value:.{SUM_SIGNIFICANT_DIGITS}g}")
+    return value

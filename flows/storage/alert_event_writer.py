@@ -55,5 +55,8 @@ class AlertEventWriter(SqlWriter):
             if not values:
                 return 0, len(rows)
             insert = _INSERTS[session.get_bind().dialect.name](AlertEvent)
-            result = session.execute(insert.values(values).on_conflict_do_nothing())
-            return max(result.rowcount, 0), len(rows) - len(values)
+            # Counted from RETURNING: the rowcount of this ORM insert is -1 on PostgreSQL.
+            inserted = session.scalars(
+                insert.values(values).on_conflict_do_nothing().returning(AlertEvent.uuid)
+            ).all()
+            return len(inserted), len(rows) - len(values)

@@ -58,10 +58,13 @@ class PepeunitClient:
         program_dir: str | Path | None = None,
         restart_mode: RestartMode = RestartMode.EXEC,
         cycle_interval: float = 0.1,
+        console_log: bool = True,
     ) -> None:
         self.settings = Settings(env_file_path)
         self.schema = Schema(schema_file_path)
-        self.logger = Logger(log_file_path, self.settings, publish=self._publish_log_entry)
+        self.logger = Logger(
+            log_file_path, self.settings, publish=self._publish_log_entry, console=console_log
+        )
         self._mqtt = chosen_client(enable_mqtt, mqtt_client, "mqtt", built_in_mqtt_client)
         self._rest = chosen_client(enable_rest, rest_client, "rest", built_in_rest_client)
         self._api = None if self._rest is None else UnitApi(self._rest, self.settings)

@@ -1,7 +1,9 @@
 """The unit's log: log.json (one JSON entry per line), the newest PU_MAX_LOG_LENGTH entries.
 
 Entries below PU_MIN_LOG_LEVEL are dropped. Each kept entry is also handed to `publish` (the
-client sends it on log/pepeunit when MQTT is connected).
+client sends it on log/pepeunit when MQTT is connected) and, unless `console` is off, printed
+to standard output as `<create_datetime> <level>: <text>`, so a unit run by hand or under a
+supervisor shows what it does.
 """
 
 import json
@@ -32,10 +34,13 @@ class Logger:
         log_file_path: str | Path,
         settings: Settings,
         publish: Callable[[LogEntry], None] | None = None,
+        *,
+        console: bool = True,
     ) -> None:
         self._path = Path(log_file_path)
         self._settings = settings
         self._publish = publish
+        self._console = console
         self._lock = threading.Lock()
 
     @property
@@ -67,6 +72,8 @@ class Logger:
         )
         with self._lock:
             self._write([*self._read(), entry])
+        if self._console:
+            print(f"{entry['create_datetime']} {entry['level']}: {text}", flush=True)
         if self._publish is not None:
             self._publish(entry)
 

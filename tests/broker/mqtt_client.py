@@ -37,6 +37,8 @@ class MqttClient:
         if username is not None:
             self._client.username_pw_set(username, "")
         self._connected = threading.Event()
+        self.disconnected = threading.Event()
+        """Set when the connection is lost or closed (by either side)."""
         self.connect_reason: ReasonCode | None = None
         self._subscriptions: dict[int, _Waiter] = {}
         self._lock = threading.Lock()
@@ -47,6 +49,7 @@ class MqttClient:
         self._client.on_subscribe = self._on_subscribe
         self._client.on_publish = self._on_publish
         self._client.on_message = self._on_message
+        self._client.on_disconnect = self._on_disconnect
 
     def connect(self) -> ReasonCode:
         """Connects and returns the CONNACK reason ("Success", "Not authorized", ...)."""
@@ -103,6 +106,9 @@ class MqttClient:
     def _on_connect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
         self.connect_reason = reason_code
         self._connected.set()
+
+    def _on_disconnect(self, _client, _userdata, _flags, _reason_code, _properties) -> None:
+        self.disconnected.set()
 
     def _on_subscribe(self, _client, _userdata, mid, reason_codes, _properties) -> None:
         with self._lock:

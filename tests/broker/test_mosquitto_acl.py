@@ -283,3 +283,29 @@ def test_the_api_writes_the_acl_when_it_starts(tmp_path: Path):
         assert f"user {make_backend_token(DOMAIN, SECRET_KEY)}\n" in acl_file.read_text()
     finally:
         stop_process(api)
+
+
+def test_broker_mosquitto_conf_command(world: BrokerWorld, tmp_path: Path):
+    """The configuration the take-over tests run Mosquitto with (test_flow_session_takeover),
+    as the command prints it; a value that would add a line of its own is refused."""
+    runner = CliRunner()
+    acl_file = tmp_path / "pepeunit.acl"
+
+    def run(*arguments: str, **env: str) -> Result:
+        environment = cli_environment(world, **env)
+        return runner.invoke(main, ["broker", "mosquitto-conf", *arguments], env=environment)
+
+    printed = run(PU_MOSQUITTO_ACL_FILE=str(acl_file))
+    assert printed.exit_code == 0, printed.output
+    lines = [line for line in printed.output.splitlines() if line and not line.startswith("#")]
+    assert lines[:4] == [
+        "per_listener_settings false",
+        "listener 1883 0.0.0.0",
+        "allow_anonymous true",
+        f"acl_file {acl_file}",
+    ]
+    assert {"persistence true", "max_queued_messages 0", "connection_messages false"} <= set(lines)
+    assert not any(line.startswith("log_type") and "debug" in line for line in lines)
+    assert run().exit_code == 2  # no ACL file
+    injected = run("--acl-file", str(acl_file), "--log-dest", "stdout\nallow_anonymous true")
+    assert injected.exit_code == 2 and "line break" in injected.output

@@ -23,7 +23,8 @@ UNKNOWN_NODE = "11111111-2222-3333-4444-555555555555"
 PLACEHOLDER_NODE = "00000000-0000-0000-0000-000000000000"
 
 ERROR_LINE = re.compile(
-    r"^(?P<path>.+): (?P<stage>ActivePeriod|Filters|Transformations|ProcessingPolicy|Binding|File)"
+    r"^(?P<path>.+?)(?::(?P<line>\d+))?: "
+    r"(?P<stage>ActivePeriod|Filters|Transformations|ProcessingPolicy|Binding|File)"
     r"\.(?P<field>[\w\[\].]+): (?P<message>.+)$"
 )
 UTC_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -154,6 +155,12 @@ def test_check_broken_dir_prints_every_error_and_exits_1(broken_dir):
     assert "between 1 and 1024" in by_field["ProcessingPolicy", "n_records_count"]
     assert "line 3" in by_field["File", "yaml"]
     assert "timezone" in by_field["ActivePeriod", "start"]
+    lines = {(Path(e["path"]).name, e["stage"], e["field"]): e["line"] for e in errors}
+    assert lines["a-filters-and-policy.yaml", "Filters", "max_rate"] == "3"
+    assert lines["a-filters-and-policy.yaml", "Transformations", "round_decimal_point"] == "4"
+    assert lines["a-filters-and-policy.yaml", "ProcessingPolicy", "n_records_count"] == "5"
+    assert lines["c-binding-and-naive.yml", "ActivePeriod", "start"] == "1"
+    assert lines["c-binding-and-naive.yml", "ProcessingPolicy", "time_window_size"] == "3"
     duplicate = next(e for e in errors if Path(e["path"]).name == "e-duplicate.yaml")
     assert str(root / "d-valid.yaml") in duplicate["message"]
     assert "10 error(s)" in result.stderr
@@ -179,7 +186,7 @@ def test_check_json_format_gives_one_object_per_error(broken_dir):
     result = run_cli("pipelines", "check", "--format", "json", root)
     assert result.returncode == 1
     records = json_lines(result.stdout)
-    assert all(set(r) == {"path", "stage", "field", "message", "rule"} for r in records)
+    assert all(set(r) == {"path", "line", "stage", "field", "message", "rule"} for r in records)
     assert {(Path(r["path"]).name, r["stage"], r["field"]) for r in records} == expected
     assert len(records) == len(expected)
     rules = {(r["stage"], r["field"]): r["rule"] for r in records}
@@ -462,6 +469,62 @@ def test_simulate_now_between_expirations_keeps_exactly_the_later_rows():
         ("57.2", "2026-11-20T08:57:05.000Z"),
         ("58.3", "2026-11-20T08:58:05.000Z"),
     ]
+
+
+def test_simulate_takes_a_directory_like_check(tmp_path):
+    folder = tmp_path / "door-and-humidity"
+    folder.mkdir()
+    for name in ("door-events.yaml", "humidity-window.yaml"):
+        (folder / name).write_text((Path("pipelines") / name).read_text())
+    from_files = _simulate_door_and_humidity()
+    from_folder = run_cli(
+        "pipelines", "simulate", folder, "--input", RECORDINGS / "door-and-humidity.jsonl"
+    )
+    assert from_folder.returncode == 0, from_folder.stderr
+    assert from_folder.stdout == from_files.stdout
+    assert len(json_lines(from_folder.stdout)) > 2
+
+
+def test_simulate_an_empty_directory_says_no_pipeline_files(tmp_path):
+    messages = tmp_path / "m.jsonl"
+    messages.write_text(messages_text([{"t": "2026-11-20T08:00:00Z", "payload": "Open"}]))
+    result = run_cli("pipelines", "simulate", tmp_path, "--input", messages)
+    assert result.returncode == 1
+    assert "no pipeline files" in result.stderr
+
+
+def test_misspelled_section_keys_are_errors_with_line_and_closest_name(tmp_path):
+    write_pipeline(
+        tmp_path / "typos.yaml",
+        f"node: {DOOR_NODE}\n"
+        "active_period: {type: Permanent}\n"
+        "filters:\n"
+        "  type_input_value: Text\n"
+        "  last_uniqe_check: true\n"
+        "  max_rate: 0\n"
+        "  max_size: 64\n"
+        "transformations:\n"
+        "  round_decimals: 2\n"
+        "processing_policy:\n"
+        "  policy_type: LastValue\n"
+        "  n_record_count: 10\n",
+    )
+    result = run_cli("pipelines", "check", tmp_path / "typos.yaml")
+    assert result.returncode == 1
+    errors = {(e["stage"], e["field"]): e for e in parsed_errors(result.stdout)}
+    assert set(errors) == {
+        ("Filters", "last_uniqe_check"),
+        ("Transformations", "round_decimals"),
+        ("ProcessingPolicy", "n_record_count"),
+    }
+    assert errors["Filters", "last_uniqe_check"]["line"] == "5"
+    assert "'last_unique_check'" in errors["Filters", "last_uniqe_check"]["message"]
+    assert errors["Transformations", "round_decimals"]["line"] == "9"
+    assert "'round_decimal_point'" in errors["Transformations", "round_decimals"]["message"]
+    assert errors["ProcessingPolicy", "n_record_count"]["line"] == "12"
+    assert "'n_records_count'" in errors["ProcessingPolicy", "n_record_count"]["message"]
+    for error in errors.values():
+        assert Path(error["path"]) == tmp_path / "typos.yaml"
 
 
 def test_simulate_single_file_uses_its_node_for_messages_without_node(tmp_path):

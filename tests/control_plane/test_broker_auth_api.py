@@ -381,3 +381,32 @@ def test_units_api_changes_apply_to_the_hook_and_the_acl_file_at_once(
     assert hook(state, PUBLISH) == "deny"
     assert unit_acl_lines() == []
     assert token not in acl_file.read_text()
+
+
+def test_the_hook_as_authenticator_keeps_platform_client_ids_for_the_backend(
+    client: TestClient, settings: Settings, matrix: Matrix
+):
+    """Issue 11, finding 1 on EMQX: a unit token must not open (take over) a session with the
+    dataflow's client id, nor publish or subscribe holding one."""
+    flow_id = f"{settings.resolved_flow_client_id}-p0"
+    unit, backend = matrix.usernames["A"], matrix.usernames["backend"]
+
+    def connect(token: str | None, client_id: str | None) -> str:
+        body = {"token": token, "clientid": client_id, "action": "connect"}
+        return client.post(AUTH, json=body).json()["result"]
+
+    assert connect(backend, flow_id) == "allow"
+    assert connect(backend, "pepeunit-flow-p0") == "allow"
+    assert connect(unit, str(matrix.a.uuid)) == "allow"
+    for client_id in (flow_id, "pepeunit-flow-p0", "pepeunit-api-1"):
+        assert connect(unit, client_id) == "deny", client_id
+    assert connect(None, "anything") == "deny"
+    assert connect(matrix.usernames["user token"], "anything") == "deny"
+
+    def publish(token: str | None, client_id: str) -> str:
+        body = {"token": token, "clientid": client_id, "topic": matrix.a.own_output_topic,
+                "action": "publish"}  # fmt: skip
+        return client.post(AUTH, json=body).json()["result"]
+
+    assert (publish(unit, str(matrix.a.uuid)), publish(unit, flow_id)) == ("allow", "deny")
+    assert publish(backend, flow_id) == "allow"

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from control_plane.security import make_unit_token, make_user_token
+from flows.pipelines.engine import NodeState, Pipeline
 from flows.pipelines.rows import AggregationRow, NRecordsRow, Row, TimeWindowRow
 from flows.pipelines.validation import validate_config
 from flows.storage.clickhouse_writer import ClickHouseWriter
@@ -352,6 +353,61 @@ def test_aggregation_and_last_value_reads(client: TestClient, pipes: Pipes, app:
         session.commit()
     result = read(client, pipes, "last", type="LastValue")
     assert result["count"] == 1 and result["pipe_data"][0]["state"] == "42"
+
+
+ROUNDED_AGGREGATION = """
+active_period: {type: Permanent}
+filters: {type_input_value: Number, max_rate: 0, max_size: 32}
+transformations: {round_decimal_point: 2}
+processing_policy: {policy_type: Aggregation, time_window_size: 60, aggregation_functions: %s}
+"""
+
+
+@pytest.mark.parametrize(
+    ("function", "payloads", "noisy", "shown"),
+    [
+        ("Avg", ["20.14", "20.01"], 20.075000000000003, "20.075"),
+        ("Avg", ["20.09", "20.10", "20.10"], 20.096666666666668, "20.0966666667"),
+        ("Sum", ["0.10", "0.20"], 0.30000000000000004, "0.3"),
+        ("Max", ["20.14", "20.01"], 20.14, "20.14"),
+    ],
+)
+def test_aggregates_read_without_float_noise(
+    client: TestClient,
+    pipes: Pipes,
+    function: str,
+    payloads: list[str],
+    noisy: float,
+    shown: str,
+):
+    """Issue 12.15: the pipeline computes the reference's float (sum in arrival order, then
+    divided) and stores it; reads and CSV export show it as the pipeline rounds its values."""
+    node, owner = pipes.nodes["agg"], pipes.headers["owner"]
+    text = ROUNDED_AGGREGATION % function
+    response = client.post(
+        f"{NODES}/set_data_pipe_config", params={"uuid": node}, files=upload(text), headers=owner
+    )
+    assert response.status_code == 204, response.text
+    config, issues = validate_config(yaml.safe_load(text))
+    assert config is not None, issues
+    pipeline, state = Pipeline(node, config), NodeState()
+    start = ago(0).replace(second=0) - timedelta(minutes=10)
+    for second, payload in enumerate(payloads, start=1):
+        assert pipeline.process(state, payload, start + timedelta(seconds=second)).accepted
+    (row,) = pipeline.close_due_windows(state, start + timedelta(minutes=2))
+    assert row.state == noisy  # what the conformance rules decide is left as it is
+    pipes.write([row])
+
+    response = client.get(
+        f"{NODES}/get_data_pipe_data/",
+        params={"uuid": node, "type": "Aggregation"},
+        headers=owner,
+    )
+    assert response.status_code == 200, response.text
+    assert f'"state":{shown},' in response.text
+    assert response.json()["pipe_data"][0]["state"] == float(shown)
+    (exported,) = csv.DictReader(io.StringIO(export_csv(client, pipes, "agg")))
+    assert exported["state"] == shown
 
 
 def export_csv(client: TestClient, pipes: Pipes, node: str) -> str:

@@ -156,6 +156,12 @@ def test_demo_runs_a_living_system_and_stops_on_ctrl_c(tmp_path: Path):
     # The units stopped before the dataflow and the broker, which stopped cleanly.
     assert stopped.index("heater-1 stopped") < stopped.index("stopping the dataflow")
     assert "Pepeunit stopped" in stopped
+    # What the units printed: their log entries, as the README says.
+    for unit, started in (("thermometer-1", "thermometer started"), ("heater-1", "heater started")):
+        printed = (demo.work_dir / "logs" / f"{unit}.log").read_text()
+        assert re.search(rf"^\S+\+00:00 Info: {started} at version [0-9a-f]{{40}}$", printed, re.M)
+    heater_printed = (demo.work_dir / "logs" / "heater-1.log").read_text()
+    assert any(DECISION.match(line.partition(": ")[2]) for line in heater_printed.splitlines())
 
 
 def check_living_system(demo: RunningDemo, api: Api) -> None:

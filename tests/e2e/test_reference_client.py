@@ -256,9 +256,13 @@ def run_device_scenario(
 
     wait_until(routed, "the value routed from the sensor's output to the device's input")
 
+    # As a 1.x client edits the env: the whole env it read, PU_COMMIT_VERSION included, sent
+    # back with one key changed.
+    env = api.call("GET", f"/units/env/{device}").json()
+    assert env["PU_COMMIT_VERSION"] == first_version
     api.call(
         "PATCH", f"/units/env/{device}", 204,
-        json={"env_json_string": json.dumps({"DEVICE_LABEL": "kitchen"})},
+        json={"env_json_string": json.dumps({**env, "DEVICE_LABEL": "kitchen"})},
     )  # fmt: skip
     command = f"/units/send_command_to_input_base_topic/{device}"
     api.call("POST", f"{command}?command=EnvUpdate", 204)

@@ -2,7 +2,12 @@ import math
 
 import pytest
 
-from flows.pipelines.numbers import format_fixed, parse_finite_float, parse_float
+from flows.pipelines.numbers import (
+    format_fixed,
+    parse_finite_float,
+    parse_float,
+    presented_aggregate,
+)
 
 
 @pytest.mark.parametrize(
@@ -86,3 +91,24 @@ def test_nan_parses_but_is_not_finite():
 )
 def test_fixed_point_formatting_matches_go(value, decimals, expected):
     assert format_fixed(value, decimals) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "function", "decimals", "shown"),
+    [
+        (20.075000000000003, "Avg", 2, 20.075),  # more decimals than the values: the mean's
+        (20.096666666666668, "Avg", None, 20.0966666667),
+        (0.30000000000000004, "Sum", 1, 0.3),
+        (0.30000000000000004, "Sum", None, 0.3),
+        (123456789.123456, "Sum", None, 123456789.123456),  # no real digit is lost
+        (0.30000000000000004, "Max", None, 0.30000000000000004),  # a value received as such
+        (20.14, "Min", 2, 20.14),
+        (float("nan"), "Avg", 2, None),
+    ],
+)
+def test_presented_aggregate_drops_float_noise_only(value, function, decimals, shown):
+    result = presented_aggregate(value, function, decimals)
+    if shown is None:
+        assert math.isnan(result)
+    else:
+        assert result == shown

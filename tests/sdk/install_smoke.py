@@ -37,7 +37,7 @@ def main() -> None:
     imported_optional = sorted({"httpx", "paho"} & set(sys.modules))
     with tempfile.TemporaryDirectory() as directory:
         files = unit_files(Path(directory))
-        client = PepeunitClient(*files)
+        client = PepeunitClient(*files, console_log=False)
         client.logger.info("smoke")
         refusals = []
         for call in (lambda: client.publish_to_topics("out/pepeunit", "1"), client.download_env):

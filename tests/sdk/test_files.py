@@ -182,6 +182,23 @@ def test_the_log_keeps_levels_order_and_length(files: tuple[Path, Path, Path]):
     ]
 
 
+def test_log_entries_are_printed_unless_the_console_is_off(
+    files: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
+):
+    env_path, _, _ = files
+    env = json.loads(env_path.read_text())
+    write(env_path, {**env, "PU_MIN_LOG_LEVEL": "Info"})
+    client = PepeunitClient(*files)
+    client.logger.debug("below the level")
+    client.logger.warning("valve stuck")
+    (entry,) = client.logger.get_full_log()
+    assert capsys.readouterr().out == f"{entry['create_datetime']} Warning: valve stuck\n"
+    quiet = PepeunitClient(*files, console_log=False)
+    quiet.logger.error("only in the file")
+    assert capsys.readouterr().out == ""
+    assert quiet.logger.get_full_log()[-1]["text"] == "only in the file"
+
+
 def test_the_log_is_replaced_from_another_file_and_reads_the_older_array_layout(
     files: tuple[Path, Path, Path],
 ):

@@ -3,7 +3,7 @@
 import os
 import subprocess
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,12 +33,20 @@ def mosquitto_config(
         f"allow_anonymous {'true' if allow_anonymous else 'false'}",
         "persistence false",
         f"log_dest file {server.log_path}",
+        *_run_as_lines(),
     ]
-    if os.geteuid() == 0:
-        # Started as root, mosquitto 2 switches to the `mosquitto` user, which cannot read
-        # the test's files (pytest's tmp dirs are private to root).
-        lines.append("user root")
     return "\n".join([*lines, *extra_config_lines]) + "\n"
+
+
+def _run_as_lines() -> list[str]:
+    # Started as root, mosquitto 2 switches to the `mosquitto` user, which cannot read
+    # the test's files (pytest's tmp dirs are private to root).
+    return ["user root"] if os.geteuid() == 0 else []
+
+
+ConfigText = Callable[[MosquittoServer], str]
+"""A whole configuration for the server's port and log file (the fixture adds `user root`
+when the tests run as root)."""
 
 
 @contextmanager
@@ -48,9 +56,10 @@ def running_mosquitto(
     *,
     allow_anonymous: bool = True,
     port: int | None = None,
+    config_text: ConfigText | None = None,
 ) -> Iterator[MosquittoServer]:
     """Run a broker configured in `work_dir` (on `port`, else a free one) until the block
-    exits."""
+    exits; `config_text` replaces the test configuration and `extra_config_lines`."""
     binary = find_binary("mosquitto", [Path("/usr/sbin/mosquitto")], debian_package="mosquitto")
     work_dir.mkdir(parents=True, exist_ok=True)
     server = MosquittoServer(
@@ -59,9 +68,11 @@ def running_mosquitto(
         config_path=work_dir / "mosquitto.conf",
         log_path=work_dir / "mosquitto.log",
     )
-    server.config_path.write_text(
-        mosquitto_config(server, extra_config_lines, allow_anonymous=allow_anonymous)
-    )
+    if config_text is None:
+        text = mosquitto_config(server, extra_config_lines, allow_anonymous=allow_anonymous)
+    else:
+        text = config_text(server) + "\n".join(_run_as_lines()) + "\n"
+    server.config_path.write_text(text)
     command = with_parent_death_signal([str(binary), "-c", str(server.config_path)], "TERM")
     with server.log_path.open("ab") as log:
         process = subprocess.Popen(

@@ -1,7 +1,9 @@
 """`POST /units/auth`: the broker authorisation hook for EMQX-style brokers (contract decision 3).
 
 The broker asks, for each publish and subscribe, `{token, topic, action}` and gets
-`{"result": "allow" | "deny"}`. Anyone may call it (it reveals only a yes or no about the token
+`{"result": "allow" | "deny"}`; as an authenticator it asks `{token, clientid, action:
+"connect"}` before a client opens (or takes over) a session, and the platform's own client ids
+are the Backend's only. Anyone may call it (it reveals only a yes or no about the token
 the caller holds), and it never fails: a body it cannot read is a deny, with 200. The
 `x-auth-token` header plays no part.
 """
@@ -55,16 +57,26 @@ async def authorize_broker_client(
     if question is None:
         return BrokerAuthResult(result=Decision.DENY)
     action = parse_action(question.action)
-    if action is None:
+    topic = question.topic
+    connecting = _is_connect(question.action)
+    if not connecting and (action is None or topic is None):
         return BrokerAuthResult(result=Decision.DENY)
     try:  # a unit's topics may need the database: off the event loop
-        decision = await run_in_threadpool(
-            access.authorize_token, question.token, question.topic, action
-        )
+        if connecting:
+            allowed = await run_in_threadpool(access.may_connect, question.token, question.clientid)
+            decision = Decision.ALLOW if allowed else Decision.DENY
+        else:
+            decision = await run_in_threadpool(
+                access.authorize_client, question.token, question.clientid, topic, action
+            )
     except Exception:  # the broker gets an answer whatever happens; the log gets the rest
         logger.exception("broker authorisation failed; denied")
         decision = Decision.DENY
     return BrokerAuthResult(result=decision)
+
+
+def _is_connect(action: object) -> bool:
+    return isinstance(action, str) and action.strip().lower() == "connect"
 
 
 def _read_question(body: bytes) -> BrokerAuthRequest | None:

@@ -5,27 +5,15 @@ callers); Units have no access. Creating, syncing, reading commits and credentia
 deleting, the creator. Service errors keep the reference's error shape.
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, status
-from sqlalchemy import Select, asc, desc, select
-from sqlalchemy.orm import Session
 
 from control_plane.api.deps import CurrentUser, SessionDep, SettingsDep, agent_of_types
 from control_plane.api.error_responses import declared_errors
-from control_plane.api.errors import (
-    ApiError,
-    GitRepoError,
-    InputValidationError,
-    NoAccessError,
-    NotFoundError,
-    RepositoryRegistryError,
-)
-from control_plane.api.pagination import MAX_OFFSET, PageDep, paginate
-from control_plane.models.common import OrderByDate
+from control_plane.api.errors import InputValidationError
+from control_plane.api.pagination import MAX_OFFSET, PageDep
 from control_plane.models.repository_registry import (
     BranchName,
     CommitRead,
@@ -38,15 +26,13 @@ from control_plane.models.repository_registry import (
 )
 from control_plane.security import Agent, AgentType
 from control_plane.services import registry as registry_service
-from control_plane.services.registry import (
-    GitCredentials,
-    GitError,
-    InvalidCredentialsError,
-    RegistryError,
-    RegistryGitError,
+from control_plane.services.registries import (
+    list_visible_registries,
+    registry_errors,
+    registry_read,
+    visible_registry,
 )
-from pepeunit_core.db.models import RepositoryRegistry
-from pepeunit_core.settings import Settings
+from control_plane.services.registry import GitCredentials, InvalidCredentialsError
 
 router = APIRouter(prefix="/repository_registry", tags=["repository_registry"])
 
@@ -56,35 +42,6 @@ Reader = Annotated[Agent, Depends(agent_of_types(AgentType.BOT, AgentType.USER, 
 BackendAgent = Annotated[Agent, Depends(agent_of_types(AgentType.BACKEND))]
 
 
-class RegistryBusyError(RepositoryRegistryError):
-    """A sync asked for too soon after the previous one."""
-
-    status_code = 429
-
-
-@contextmanager
-def registry_errors() -> Iterator[None]:
-    """Turns the registry service's errors into API errors."""
-    try:
-        yield
-    except RegistryError as error:
-        raise _api_error(error) from None
-
-
-def _api_error(error: RegistryError) -> ApiError:
-    if isinstance(error, RegistryGitError):
-        return GitRepoError(error.detail)
-    match error.status_code:
-        case 403:
-            return NoAccessError(error.detail)
-        case 404:
-            return NotFoundError(error.detail)
-        case 429:
-            return RegistryBusyError(error.detail)
-        case _:
-            return RepositoryRegistryError(error.detail)
-
-
 def _git_credentials(credentials: Credentials | None) -> GitCredentials | None:
     if credentials is None:
         return None
@@ -92,24 +49,6 @@ def _git_credentials(credentials: Credentials | None) -> GitCredentials | None:
         return GitCredentials(credentials.username, credentials.pat_token)
     except InvalidCredentialsError as error:
         raise InputValidationError(str(error)) from None
-
-
-def _read(
-    session: Session, settings: Settings, registry: RepositoryRegistry
-) -> RepositoryRegistryRead:
-    try:
-        branches = registry_service.list_branches(session, settings, registry.uuid)
-    except (RegistryError, GitError):  # not synced yet, or a damaged clone
-        branches = []
-    return RepositoryRegistryRead.model_validate(registry).model_copy(update={"branches": branches})
-
-
-def _visible_registry(session: Session, agent: Agent, uuid: UUID) -> RepositoryRegistry:
-    with registry_errors():
-        registry = registry_service.get_registry(session, uuid)
-    if agent.type == AgentType.BOT and not registry.is_public_repository:
-        raise NoAccessError("Private registries are visible to logged-in users only")
-    return registry
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -129,7 +68,7 @@ def create_registry(
             credentials,
             allowed_url_schemes=frozenset(settings.registry_allowed_url_schemes),
         )
-    return _read(session, settings, registry)
+    return registry_read(session, settings, registry)
 
 
 @router.patch("/backend_sync_registry", status_code=status.HTTP_204_NO_CONTENT)
@@ -216,9 +155,9 @@ def list_registries(
     settings: SettingsDep,
 ) -> RepositoriesRegistryResult:
     """Anonymous callers get public registries only."""
-    count, rows = paginate(session, _filtered_registries(filters, agent), page)
+    count, rows = list_visible_registries(session, agent, filters, page)
     return RepositoriesRegistryResult(
-        count=count, repositories_registry=[_read(session, settings, row) for row in rows]
+        count=count, repositories_registry=[registry_read(session, settings, row) for row in rows]
     )
 
 
@@ -226,7 +165,7 @@ def list_registries(
 def get_registry(
     uuid: UUID, agent: Reader, session: SessionDep, settings: SettingsDep
 ) -> RepositoryRegistryRead:
-    return _read(session, settings, _visible_registry(session, agent, uuid))
+    return registry_read(session, settings, visible_registry(session, agent, uuid))
 
 
 @router.delete("/{uuid}", status_code=status.HTTP_204_NO_CONTENT)
@@ -237,30 +176,3 @@ def delete_registry(
     with registry_errors():
         registry_service.delete_registry(session, settings, uuid, user)
     session.commit()
-
-
-def _filtered_registries(
-    filters: RepositoryRegistryFilter, agent: Agent
-) -> Select[tuple[RepositoryRegistry]]:
-    statement = select(RepositoryRegistry)
-    if agent.type == AgentType.BOT:
-        statement = statement.where(RepositoryRegistry.is_public_repository.is_(True))
-    if filters.uuids:
-        statement = statement.where(RepositoryRegistry.uuid.in_(filters.uuids))
-    if filters.creator_uuid is not None:
-        statement = statement.where(RepositoryRegistry.creator_uuid == filters.creator_uuid)
-    for word in (filters.search_string or "").split():
-        statement = statement.where(
-            RepositoryRegistry.repository_url.icontains(word, autoescape=True)
-        )
-    if filters.is_public_repository is not None:
-        statement = statement.where(
-            RepositoryRegistry.is_public_repository.is_(filters.is_public_repository)
-        )
-    by_create = asc if filters.order_by_create_date == OrderByDate.ASC else desc
-    by_update = asc if filters.order_by_last_update == OrderByDate.ASC else desc
-    return statement.order_by(
-        by_create(RepositoryRegistry.create_datetime),
-        by_update(RepositoryRegistry.last_update_datetime),
-        by_create(RepositoryRegistry.uuid),
-    )

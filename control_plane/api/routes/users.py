@@ -88,10 +88,14 @@ def update_user(
 
 
 @router.patch("/block/{uuid}", status_code=status.HTTP_204_NO_CONTENT)
-def block_user(uuid: UUID, admin: CurrentAdmin, session: SessionDep) -> None:
-    users.set_blocked(session, admin, uuid, blocked=True)
+def block_user(uuid: UUID, admin: CurrentAdmin, settings: SettingsDep, session: SessionDep) -> None:
+    """Blocks the user: their logins and tokens are refused, and their units are cut off from
+    the API and from every broker at once."""
+    users.set_blocked(session, settings, admin, uuid, blocked=True)
 
 
 @router.patch("/unblock/{uuid}", status_code=status.HTTP_204_NO_CONTENT)
-def unblock_user(uuid: UUID, admin: CurrentAdmin, session: SessionDep) -> None:
-    users.set_blocked(session, admin, uuid, blocked=False)
+def unblock_user(
+    uuid: UUID, admin: CurrentAdmin, settings: SettingsDep, session: SessionDep
+) -> None:
+    users.set_blocked(session, settings, admin, uuid, blocked=False)
