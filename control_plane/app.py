@@ -8,6 +8,8 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 
 from control_plane.api.deps import ApiContext
+from control_plane.api.docs import install_docs
+from control_plane.api.error_responses import install_error_responses
 from control_plane.api.errors import install_error_handlers
 from control_plane.api.routes import api_router, make_info_router
 from control_plane.schedules.api_schedule import make_api_scheduler
@@ -70,7 +72,7 @@ def create_app(
     app = FastAPI(
         title="Pepeunit",
         openapi_url=f"{api_prefix}/openapi.json",
-        docs_url=f"{settings.app_prefix}/docs",
+        docs_url=None,  # served from local assets by install_docs
         redoc_url=None,
         # Devices cannot follow redirects: a path with a slash more or less is a 404.
         redirect_slashes=False,
@@ -80,6 +82,8 @@ def create_app(
     install_error_handlers(app)
     app.include_router(make_info_router(settings.app_prefix))
     app.include_router(api_router, prefix=api_prefix)
+    install_error_responses(app)
+    install_docs(app, settings.app_prefix, f"{api_prefix}/openapi.json")
     return app
 
 

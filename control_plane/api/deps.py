@@ -11,7 +11,7 @@ from typing import Annotated
 
 from clickhouse_connect.driver.client import Client
 from fastapi import Depends, Request
-from fastapi.security import APIKeyHeader
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -84,17 +84,48 @@ def get_clickhouse(context: ContextDep) -> Iterator[Client]:
 # streamed body must not keep a client of the pool.
 ClickHouseDep = Annotated[Client, Depends(get_clickhouse, scope="function")]
 
-# Raw token, no "Bearer"; registered as an API key so Swagger UI offers "Authorize".
+# Raw token, no "Bearer" (the reference's header); registered as an API key so Swagger UI
+# offers "Authorize".
 _auth_token_header = APIKeyHeader(name=AUTH_HEADER, auto_error=False)
+# `Authorization: Bearer <token>` works too. This only declares the scheme in the document:
+# the header is read by `bearer_token`, which refuses a malformed one instead of ignoring it.
+_bearer_scheme = HTTPBearer(auto_error=False)
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; None without the header."""
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        raise NotAuthenticatedError(
+            "The Authorization header must be 'Bearer <token>' (or send the token raw in "
+            f"{AUTH_HEADER})"
+        )
+    return token
+
+
+def presented_token(request: Request, auth_token: str | None) -> str | None:
+    """The token the caller sent, in `x-auth-token` or as a Bearer token (the same token
+    either way; both may be sent only if they agree)."""
+    bearer = bearer_token(request.headers.get("authorization"))
+    if auth_token and bearer and auth_token != bearer:
+        raise NotAuthenticatedError(f"{AUTH_HEADER} and Authorization carry different tokens")
+    return auth_token or bearer
 
 
 def get_current_agent(
+    request: Request,
     context: ContextDep,
     session: SessionDep,
-    token: Annotated[str | None, Depends(_auth_token_header)],
+    auth_token: Annotated[str | None, Depends(_auth_token_header)],
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
 ) -> Agent:
-    """The caller: anonymous without a token; 401 for a token that names nobody valid, 403
-    for a blocked user and for the units of a blocked user."""
+    """The caller: anonymous without a token; 401 for a token that names nobody valid (or a
+    malformed Authorization header), 403 for a blocked user and for the units of a blocked
+    user."""
+    token = presented_token(request, auth_token)
     if not token:
         return ANONYMOUS
     try:

@@ -6,7 +6,7 @@ validation errors and unexpected exceptions get the same shape from `install_err
 """
 
 import logging
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -49,7 +49,8 @@ class NoAccessError(ApiError):
 
 
 class NotFoundError(ApiError):
-    """The reference answers 422 "The object does not exist"; we keep its text, with 404."""
+    """The reference answers 422 "The object does not exist"; we answer 404 and name the
+    object (`NotFoundError.of("Unit", uuid)`: "Unit <uuid>: not found")."""
 
     status_code = 404
     error_code = 2
@@ -58,6 +59,10 @@ class NotFoundError(ApiError):
     def __init__(self, message: str = "The object does not exist") -> None:
         super().__init__(message)
 
+    @classmethod
+    def of(cls, what: str, uuid: object) -> "NotFoundError":
+        return cls(f"{what} {uuid}: not found")
+
 
 class InputValidationError(ApiError):
     """Bad input (the reference's ValidationError; renamed to keep clear of pydantic's)."""
@@ -65,6 +70,12 @@ class InputValidationError(ApiError):
     status_code = 422
     error_code = 2
     kind = "Validation Error"
+
+
+class BadRequestError(InputValidationError):
+    """A body that cannot even be parsed (a malformed multipart upload)."""
+
+    status_code = 400
 
 
 class UserError(ApiError):
@@ -149,14 +160,54 @@ def error_response(
     return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
 
 
+_LENGTH_ERRORS = {
+    "string_too_long": "at most",
+    "too_long": "at most",
+    "string_too_short": "at least",
+    "too_short": "at least",
+}
+
+
+def _message(item: dict[str, Any]) -> str:
+    """pydantic's message, but with the limit and the unit for a length error: a string
+    refused by a constraint after a custom validator reads "Value should have at most 65536
+    items" in pydantic."""
+    bound = _LENGTH_ERRORS.get(item.get("type", ""))
+    context = item.get("ctx") or {}
+    limit = context.get("max_length" if bound == "at most" else "min_length")
+    if bound is None or limit is None:
+        return str(item.get("msg", "invalid value"))
+    value = item.get("input")
+    unit = "characters" if isinstance(value, str) else "items"
+    got = f" (got {len(value)})" if isinstance(value, (str, list, dict)) else ""
+    return f"{bound} {limit} {unit}{got}"
+
+
 def describe_validation_errors(error: RequestValidationError) -> str:
-    """`body.login: String should have at most 20 characters; query.limit: …`"""
+    """`body.login: at most 20 characters (got 50); query.limit: …`"""
     parts = []
     for item in error.errors():
         location = ".".join(str(part) for part in item.get("loc", ()))
-        message = item.get("msg", "invalid value")
+        message = _message(item)
         parts.append(f"{location}: {message}" if location else message)
     return "; ".join(parts) or "invalid request"
+
+
+def describe_json_error(error: RequestValidationError) -> str | None:
+    """Where and what, for a body that is not JSON: `body: Expecting ',' delimiter at line 2,
+    column 13`; None for other validation errors."""
+    for item in error.errors():
+        if item.get("type") != "json_invalid":
+            continue
+        reason = (item.get("ctx") or {}).get("error", "not JSON")
+        position = item.get("loc", ("body", 0))[-1]
+        document = error.body if isinstance(error.body, str) else ""
+        if not isinstance(position, int) or not document:
+            return f"body: {reason} (the body is not JSON)"
+        line = document.count("\n", 0, position) + 1
+        column = position - (document.rfind("\n", 0, position) + 1) + 1
+        return f"body: {reason} at line {line}, column {column} (character {position + 1})"
+    return None
 
 
 async def _api_error_handler(_request: Request, error: ApiError) -> JSONResponse:
@@ -166,11 +217,18 @@ async def _api_error_handler(_request: Request, error: ApiError) -> JSONResponse
 async def _validation_error_handler(
     _request: Request, error: RequestValidationError
 ) -> JSONResponse:
+    json_error = describe_json_error(error)
+    if json_error is not None:
+        return error_response(422, JsonDecodeError(json_error).detail)
     return error_response(422, InputValidationError(describe_validation_errors(error)).detail)
 
 
 async def _http_error_handler(_request: Request, error: StarletteHTTPException) -> JSONResponse:
-    """Routing errors (unknown path, wrong method) keep Starlette's text, e.g. "Not Found"."""
+    """Routing errors (unknown path, wrong method) keep Starlette's text, e.g. "Not Found";
+    a body FastAPI cannot parse (400) gets the API's shape and the parser's reason."""
+    if error.status_code == 400:
+        reason = f": {error.__cause__}" if error.__cause__ is not None else ""
+        return error_response(400, BadRequestError(f"{error.detail}{reason}").detail)
     return error_response(error.status_code, str(error.detail), error.headers)
 
 

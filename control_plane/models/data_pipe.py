@@ -14,8 +14,12 @@ RELATIVE_TIME_PATTERN = r"^[0-9]{1,9}[smhdMy]$"
 
 
 class ConfigIssue(BaseModel):
+    """The reference's `{stage, message}`; `message` starts with the stage and field as
+    `pepeunit pipelines check` prints them (`Filters.max_rate: …`), and `field` holds it too."""
+
     stage: str
     message: str
+    field: str
 
 
 class PipeDataFilter(BaseModel):

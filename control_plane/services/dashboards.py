@@ -61,7 +61,7 @@ def create_dashboard(session: Session, user: User, data: DashboardCreate) -> Das
 def own_dashboard(session: Session, user: User, uuid: UUID) -> Dashboard:
     dashboard = session.get(Dashboard, uuid)
     if dashboard is None:
-        raise NotFoundError()
+        raise NotFoundError.of("Dashboard", uuid)
     if dashboard.creator_uuid != user.uuid:
         raise NoAccessError("Only the dashboard's creator can do this")
     return dashboard
@@ -102,7 +102,7 @@ def create_panel(session: Session, user: User, data: DashboardPanelCreate) -> Da
 def own_panel(session: Session, user: User, uuid: UUID) -> DashboardPanel:
     panel = session.get(DashboardPanel, uuid)
     if panel is None:
-        raise NotFoundError()
+        raise NotFoundError.of("Dashboard panel", uuid)
     if panel.creator_uuid != user.uuid:
         raise NoAccessError("Only the panel's creator can do this")
     return panel
@@ -119,7 +119,7 @@ def link_node(
     panel = own_panel(session, user, data.dashboard_panels_uuid)
     node = session.get(UnitNode, data.unit_node_uuid)
     if node is None:
-        raise NotFoundError("The unit node does not exist")
+        raise NotFoundError.of("Unit node", data.unit_node_uuid)
     if node.creator_uuid != user.uuid:
         raise NoAccessError("Only the unit node's creator can put it on a panel")
     existing = select(PanelUnitNode).where(PanelUnitNode.dashboard_panels_uuid == panel.uuid)
@@ -154,7 +154,7 @@ def delete_link(session: Session, user: User, unit_node_uuid: UUID, panel_uuid: 
         )
     )
     if link is None:
-        raise NotFoundError("The unit node is not on this panel")
+        raise NotFoundError(f"Unit node {unit_node_uuid} is not on panel {panel.uuid}")
     session.delete(link)
     session.commit()
 

@@ -48,6 +48,7 @@ from flows.pipelines.config import (
     TypeValueFiltering,
     TypeValueThreshold,
 )
+from flows.pipelines.issues import ValidationIssue
 from flows.pipelines.numbers import presented_aggregate
 from flows.pipelines.rows import AggregationRow, NRecordsRow, TimeWindowRow
 from flows.pipelines.validation import validate_config
@@ -96,7 +97,7 @@ _CSV_TIME = re.compile(
 def get_node(session: Session, uuid: UUID) -> UnitNode:
     node = session.get(UnitNode, uuid)
     if node is None:
-        raise NotFoundError()
+        raise NotFoundError.of("Unit node", uuid)
     return node
 
 
@@ -129,9 +130,24 @@ def parse_config_upload(content: bytes) -> Any:
         raise InputValidationError("The config is nested too deeply") from None
 
 
+MAX_ISSUES_IN_MESSAGE = 5
+
+
+def describe_config_issues(issues: list[ValidationIssue]) -> str:
+    """`2 errors in the config: Filters.max_rate: …; ActivePeriod.type: …`"""
+    shown = "; ".join(str(issue) for issue in issues[:MAX_ISSUES_IN_MESSAGE])
+    more = len(issues) - MAX_ISSUES_IN_MESSAGE
+    plural = "s" if len(issues) != 1 else ""
+    return f"{len(issues)} error{plural} in the config: {shown}" + (
+        f"; and {more} more" if more > 0 else ""
+    )
+
+
 def check_config(document: Any, max_payload_size: int) -> list[ConfigIssue]:
     _config, issues = validate_config(document, max_payload_size)
-    return [ConfigIssue(stage=issue.stage, message=issue.message) for issue in issues]
+    return [
+        ConfigIssue(stage=issue.stage, message=str(issue), field=issue.field) for issue in issues
+    ]
 
 
 def set_config(session: Session, node: UnitNode, document: Any, max_payload_size: int) -> None:
@@ -139,7 +155,7 @@ def set_config(session: Session, node: UnitNode, document: Any, max_payload_size
         raise DataPipeError("Data pipe is not active")
     config, issues = validate_config(document, max_payload_size)
     if config is None:
-        raise DataPipeError(f"{len(issues)} validation errors for DataPipeConfig")
+        raise DataPipeError(describe_config_issues(issues))
     node.data_pipe_yml = stored_config_json(config)
     refresh_data_pipe_status(node)
     bump_dataflow_config_version(session)

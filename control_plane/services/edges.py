@@ -76,7 +76,7 @@ def delete_edge(session: Session, user: User, input_uuid: UUID, output_uuid: UUI
         )
     )
     if edge is None:
-        raise NotFoundError()
+        raise NotFoundError(f"Edge from unit node {output_uuid} to {input_uuid}: not found")
     input_ = get_node(session, input_uuid)
     output = get_node(session, output_uuid)
     if user.uuid not in (edge.creator_uuid, input_.creator_uuid):

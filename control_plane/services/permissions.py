@@ -134,7 +134,7 @@ def _own_resource(
 ) -> Repo | Unit | UnitNode:
     resource = session.get(_RESOURCE_MODELS[resource_type], uuid)
     if resource is None:
-        raise NotFoundError()
+        raise NotFoundError.of(resource_type, uuid)
     if resource.creator_uuid != user.uuid:
         raise NoAccessError("Only the creator of the resource may manage its permissions")
     return resource
@@ -205,7 +205,7 @@ def delete_permission(
         if resource is not None:
             targets.append(_Target(row, resource))
     if not targets:
-        raise NotFoundError()
+        raise NotFoundError(f"Permission of {agent_uuid} on {resource_uuid}: not found")
     for target in targets:
         is_creator = agent.type == AgentType.USER and target.resource.creator_uuid == agent.uuid
         is_self = PermissionEntity(agent.type) == target.row.agent_type and agent.uuid == agent_uuid

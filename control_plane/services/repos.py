@@ -95,7 +95,7 @@ def create_repo(session: Session, settings: Settings, user: User, data: RepoCrea
 def get_visible_repo(session: Session, agent: Agent, uuid: UUID) -> Repo:
     repo = session.get(Repo, uuid)
     if repo is None:
-        raise NotFoundError()
+        raise NotFoundError.of("Repo", uuid)
     if not _can_see(session, agent, repo):
         raise NoAccessError("No access to this repo")
     return repo
@@ -259,7 +259,7 @@ def own_repo(session: Session, user: User, uuid: UUID) -> Repo:
     """The repo, for its creator (404 if missing, 403 for anyone else)."""
     repo = session.get(Repo, uuid)
     if repo is None:
-        raise NotFoundError()
+        raise NotFoundError.of("Repo", uuid)
     if repo.creator_uuid != user.uuid:
         raise NoAccessError("Only the creator can change a repo")
     return repo

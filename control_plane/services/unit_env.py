@@ -53,7 +53,7 @@ def device_unit(session: Session, agent: Agent, uuid: UUID) -> Unit:
     """The unit, for its creator or the unit itself (404 if missing, 403 for anyone else)."""
     unit = session.get(Unit, uuid)
     if unit is None:
-        raise NotFoundError()
+        raise NotFoundError.of("Unit", uuid)
     is_creator = agent.type == AgentType.USER and agent.uuid == unit.creator_uuid
     is_self = agent.type == AgentType.UNIT and agent.uuid == unit.uuid
     if not (is_creator or is_self):

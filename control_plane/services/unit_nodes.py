@@ -62,7 +62,7 @@ def can_see(session: Session, agent: Agent, node: UnitNode) -> bool:
 def get_node(session: Session, uuid: UUID) -> UnitNode:
     node = session.get(UnitNode, uuid)
     if node is None:
-        raise NotFoundError()
+        raise NotFoundError.of("Unit node", uuid)
     return node
 
 

@@ -52,7 +52,7 @@ def create_unit(session: Session, settings: Settings, user: User, data: UnitCrea
     try:
         repo = get_visible_repo(session, Agent(AgentType.USER, user.uuid, user), data.repo_uuid)
     except NotFoundError:
-        raise NotFoundError("The repo does not exist") from None
+        raise NotFoundError.of("Repo", data.repo_uuid) from None
     _ensure_name_free(session, data.name)
     unit = Unit(**data.model_dump(), creator_uuid=user.uuid)
     _, schema = _validated_target(session, settings, repo, unit)
@@ -132,7 +132,7 @@ def delete_unit(session: Session, settings: Settings, user: User, uuid: UUID) ->
 def get_visible_unit(session: Session, agent: Agent, uuid: UUID) -> Unit:
     unit = session.get(Unit, uuid)
     if unit is None:
-        raise NotFoundError()
+        raise NotFoundError.of("Unit", uuid)
     if not _can_see(session, agent, unit):
         raise NoAccessError("No access to this unit")
     return unit
@@ -202,7 +202,7 @@ def target_version_for(
     """For the unit's creator or the unit itself."""
     unit = session.get(Unit, uuid)
     if unit is None:
-        raise NotFoundError()
+        raise NotFoundError.of("Unit", uuid)
     is_creator = agent.type == AgentType.USER and agent.uuid == unit.creator_uuid
     is_self = agent.type == AgentType.UNIT and agent.uuid == unit.uuid
     if not (is_creator or is_self):
@@ -304,7 +304,7 @@ def own_unit(session: Session, user: User, uuid: UUID) -> Unit:
     """The unit, for its creator (404 if missing, 403 for anyone else)."""
     unit = session.get(Unit, uuid)
     if unit is None:
-        raise NotFoundError()
+        raise NotFoundError.of("Unit", uuid)
     if unit.creator_uuid != user.uuid:
         raise NoAccessError("Only the creator can change a unit")
     return unit

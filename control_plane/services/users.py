@@ -56,7 +56,7 @@ def authenticate(
 def get_user(session: Session, uuid: UUID) -> User:
     user = session.get(User, uuid)
     if user is None:
-        raise NotFoundError()
+        raise NotFoundError.of("User", uuid)
     return user
 
 

@@ -200,7 +200,7 @@ def test_missing_node_is_404(client: TestClient, pipes: Pipes):
     assert response.status_code == 404
 
 
-def test_check_config_lists_issues_and_refuses_bad_uploads(client: TestClient):
+def test_check_config_lists_issues_and_refuses_bad_uploads(client: TestClient, settings: Settings):
     url = f"{NODES}/check_data_pipe_config"
     assert client.post(url, files=upload(VALID_YAML)).json() == []
     bad = VALID_YAML.replace("n_records_count: 5", "n_records_count: 0").replace(
@@ -208,7 +208,13 @@ def test_check_config_lists_issues_and_refuses_bad_uploads(client: TestClient):
     )
     issues = client.post(url, files=upload(bad)).json()
     assert {issue["stage"] for issue in issues} == {"Filters", "ProcessingPolicy"}
-    assert all(set(issue) == {"stage", "message"} and issue["message"] for issue in issues)
+    assert all(set(issue) == {"stage", "message", "field"} for issue in issues)
+    # The message names the field as `pepeunit pipelines check` does (issue 12.12).
+    filters = next(issue for issue in issues if issue["stage"] == "Filters")
+    assert filters["field"] == "max_rate"
+    assert filters["message"].startswith("Filters.max_rate: ")
+    _config, cli_issues = validate_config(yaml.safe_load(bad), settings.mqtt_max_payload_bytes)
+    assert [issue["message"] for issue in issues] == [str(issue) for issue in cli_issues]
     assert client.post(url, files=upload("- just\n- a list\n")).json()[0]["stage"] == "File"
     for body in ("a: [unclosed", b"\xff\xfe\x00"):
         response = client.post(url, files=upload(body))
@@ -271,9 +277,9 @@ def test_set_config_refuses_invalid_configs_and_inactive_nodes(
     )
     response = set_config(bad)
     assert response.status_code == 422
-    assert response.json()["detail"] == (
-        "422: 8: DataPipe Validation Error: 2 validation errors for DataPipeConfig"
-    )
+    detail = response.json()["detail"]
+    assert detail.startswith("422: 8: DataPipe Validation Error: 2 errors in the config: ")
+    assert "Filters.max_rate: " in detail and "ProcessingPolicy.n_records_count: " in detail
     assert set_config("a: [").status_code == 422
     with app.state.context.session_factory() as session:
         session.get_one(UnitNode, UUID(node)).is_data_pipe_active = False

@@ -621,10 +621,11 @@ UUID_ROUTES = {
 def test_unknown_and_malformed_uuids(client: TestClient, actors: Actors):
     alice = actors.headers["alice"]
     for route, call in UUID_ROUTES.items():
-        unknown = call(client, uuid4(), alice)
+        missing = uuid4()
+        unknown = call(client, missing, alice)
         assert unknown.status_code == 404, (route, unknown.text)
         assert unknown.json()["detail"] == (
-            "404: 2: Validation Error: The repository registry does not exist"
+            f"404: 2: Validation Error: Repository registry {missing}: not found"
         )
         assert call(client, "not-a-uuid", alice).status_code == 422, route
 

@@ -278,6 +278,8 @@ def test_only_the_creator_deletes_an_unused_registry(session, settings, unit_rep
 
     assert registry_count(session) == 0
     assert clone_directory_entries(settings) == []
-    with pytest.raises(RegistryError, match="does not exist") as raised:
+    with pytest.raises(
+        RegistryError, match=f"Repository registry {registry.uuid}: not found"
+    ) as raised:
         sync_registry(session, settings, registry.uuid, creator)
     assert raised.value.status_code == 404

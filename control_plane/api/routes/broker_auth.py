@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from control_plane.api.deps import ContextDep
+from control_plane.api.error_responses import ERROR_STATUSES_KEY
 from control_plane.models.broker_auth import BrokerAuthRequest, BrokerAuthResult
 from control_plane.services.broker_access import BrokerAccess, Decision, parse_action
 
@@ -40,10 +41,11 @@ def get_broker_access(request: Request, context: ContextDep) -> BrokerAccess:
     "/auth",
     response_model=BrokerAuthResult,
     openapi_extra={
+        ERROR_STATUSES_KEY: [],  # a body it cannot read is a deny, with 200
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": BrokerAuthRequest.model_json_schema()}},
-        }
+        },
     },
 )
 async def authorize_broker_client(

@@ -14,6 +14,7 @@ from fastapi import APIRouter, File, Query, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 
 from control_plane.api.deps import ClickHouseDep, CurrentAgent, SessionDep, SettingsDep
+from control_plane.api.file_responses import file_response
 from control_plane.api.pagination import PageDep
 from control_plane.models.data_pipe import (
     ConfigIssue,
@@ -55,7 +56,13 @@ def set_data_pipe_config(
     data_pipe.set_config(session, node, document, settings.mqtt_max_payload_bytes)
 
 
-@router.get("/get_data_pipe_config/{uuid}")
+@router.get(
+    "/get_data_pipe_config/{uuid}",
+    response_class=Response,
+    responses=file_response(
+        "The node's pipeline config, as YAML.", "application/x-yaml", binary=False
+    ),
+)
 def get_data_pipe_config(uuid: UUID, agent: CurrentAgent, session: SessionDep) -> Response:
     node = data_pipe.get_node(session, uuid)
     data_pipe.ensure_reader(agent, node)
@@ -96,7 +103,7 @@ def get_data_pipe_data(
 @router.get(
     "/get_data_pipe_data_csv/{uuid}",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/zip": {}}}},
+    responses=file_response("A ZIP holding `<uuid>.csv`.", "application/zip"),
 )
 def get_data_pipe_data_csv(
     uuid: UUID, agent: CurrentAgent, session: SessionDep, clickhouse: ClickHouseDep

@@ -13,6 +13,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, status
 
 from control_plane.api.deps import CurrentUser, SessionDep, SettingsDep, agent_of_types
+from control_plane.api.error_responses import declared_errors
 from control_plane.api.errors import InputValidationError
 from control_plane.api.pagination import MAX_OFFSET, PageDep
 from control_plane.models.repository_registry import (
@@ -136,7 +137,11 @@ def get_credentials(
     return OneRepositoryRegistryCredentials(credentials=credentials, status=entry.status)
 
 
-@router.patch("/update_local_repository/{uuid}", status_code=status.HTTP_204_NO_CONTENT)
+@router.patch(
+    "/update_local_repository/{uuid}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=declared_errors(429),
+)
 def update_local_repository(
     uuid: UUID, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> None:

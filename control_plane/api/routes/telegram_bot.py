@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Header, status
 from pydantic import ValidationError
 
 from control_plane.api.deps import AnonymousAgent, ContextDep
+from control_plane.api.error_responses import declared_errors
 from control_plane.api.errors import FeatureFlagError, InputValidationError, NoAccessError
 from control_plane.bot import BotServices, feed_webhook_update, webhook_secret
 
@@ -17,7 +18,7 @@ router = APIRouter(tags=["telegram"])
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-@router.post("/bot", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/bot", status_code=status.HTTP_204_NO_CONTENT, responses=declared_errors(405))
 async def telegram_webhook(
     update: Annotated[dict[str, Any], Body(description="A Telegram Update object.")],
     _agent: AnonymousAgent,

@@ -16,6 +16,7 @@ from control_plane.api.deps import (
     CurrentUser,
     SessionDep,
 )
+from control_plane.api.file_responses import file_response
 from control_plane.api.pagination import PageDep
 from control_plane.models.unit_log import UnitLogFilter, UnitLogsResult
 from control_plane.services import state_storage, unit_commands, unit_env, unit_firmware, unit_logs
@@ -118,7 +119,11 @@ _MEDIA_TYPES = {
 }
 
 
-@router.get("/firmware/{archive_format}/{uuid}")
+@router.get(
+    "/firmware/{archive_format}/{uuid}",
+    response_class=Response,
+    responses=file_response("The firmware archive.", *_MEDIA_TYPES.values()),
+)
 def get_firmware(
     archive_format: ArchiveFormat,
     uuid: UUID,

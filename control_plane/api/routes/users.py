@@ -15,6 +15,7 @@ from control_plane.api.deps import (
     SessionDep,
     SettingsDep,
 )
+from control_plane.api.error_responses import declared_errors
 from control_plane.api.errors import FeatureFlagError, NoAccessError
 from control_plane.api.pagination import PageDep
 from control_plane.models.user import (
@@ -59,7 +60,7 @@ def list_users(
     return UsersResult(count=count, users=[UserRead.model_validate(row) for row in rows])
 
 
-@router.get("/generate_verification_link/")
+@router.get("/generate_verification_link/", responses=declared_errors(405))
 def generate_verification_link(
     user: CurrentUser, settings: SettingsDep, session: SessionDep
 ) -> str:

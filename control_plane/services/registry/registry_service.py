@@ -94,7 +94,7 @@ def max_repository_bytes(settings: Settings) -> int:
 def get_registry(session: Session, registry_uuid: UUID) -> RepositoryRegistry:
     registry = session.get(RepositoryRegistry, registry_uuid)
     if registry is None:
-        raise RegistryError(NOT_FOUND, "The repository registry does not exist")
+        raise RegistryError(NOT_FOUND, f"Repository registry {registry_uuid}: not found")
     return registry
 
 
