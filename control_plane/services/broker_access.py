@@ -284,6 +284,8 @@ class BrokerAccess:
         brokers that ask before the take-over): known agents only, and the platform's own
         client ids (`pepeunit-...`, PU_FLOW_CLIENT_ID) only for the Backend, so no unit can
         push the dataflow off its persistent session."""
+        if client_id is not None and "\x00" in client_id:  # not an MQTT string
+            return False
         agent = self.agent(token)
         if not self.is_known(agent):
             return False
