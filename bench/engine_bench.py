@@ -13,8 +13,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flows.pipelines.engine import NodeState, Pipeline
-from flows.pipelines.validation import validate_config
+from pipelines.engine import NodeState, Pipeline
+from pipelines.validation import validate_config
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -15,13 +15,13 @@ from typing import Generic, Protocol, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from flows.pipelines.engine import Pipeline
 from pepeunit_core.db.config_version import (
     DATAFLOW_CONFIG_CHANNEL,
     read_dataflow_config_version,
 )
 from pepeunit_core.db.models import UnitNode
 from pepeunit_core.pipeline_store import StoredConfigError, config_from_stored
+from pipelines.engine import Pipeline
 
 logger = logging.getLogger("pepeunit.flow.registry")
 

@@ -14,13 +14,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from flows.pipelines.clock import parse_utc
-from flows.pipelines.config import DEFAULT_MAX_PAYLOAD_SIZE
-from flows.pipelines.files import PIPELINE_FILE_SUFFIXES, CheckReport, check_pipeline_files
-from flows.pipelines.schema import render_schema
-from flows.simulation.messages import MessageFileError, read_messages
-from flows.simulation.output import rejected_to_json, row_to_json
-from flows.simulation.runner import SimulationSetupError, simulate
 from pepeunit_core.db.engine import make_engine, make_session_factory
 from pepeunit_core.pipeline_store import (
     ApplyReport,
@@ -31,6 +24,13 @@ from pepeunit_core.pipeline_store import (
     export_pipeline_files,
 )
 from pepeunit_core.settings import Settings
+from pipelines.clock import parse_utc
+from pipelines.config import DEFAULT_MAX_PAYLOAD_SIZE
+from pipelines.files import PIPELINE_FILE_SUFFIXES, CheckReport, check_pipeline_files
+from pipelines.schema import render_schema
+from pipelines.simulation.messages import MessageFileError, read_messages
+from pipelines.simulation.output import rejected_to_json, row_to_json
+from pipelines.simulation.runner import SimulationSetupError, simulate
 
 _KIB = 1024
 

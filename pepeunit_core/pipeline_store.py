@@ -18,14 +18,14 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from flows.pipelines.binding import BINDING_STAGE, PIPELINE_TOPIC_SUFFIX, Binding
-from flows.pipelines.config import PipelineConfig
-from flows.pipelines.files import FileIssue, PipelineFile
-from flows.pipelines.issues import ValidationIssue
-from flows.pipelines.validation import validate_config
 from pepeunit_core.db.config_version import bump_dataflow_config_version
 from pepeunit_core.db.enums import DataPipeStatus
 from pepeunit_core.db.models import Unit, UnitNode
+from pipelines.binding import BINDING_STAGE, PIPELINE_TOPIC_SUFFIX, Binding
+from pipelines.config import PipelineConfig
+from pipelines.files import FileIssue, PipelineFile
+from pipelines.issues import ValidationIssue
+from pipelines.validation import validate_config
 
 # libyaml's dumper when PyYAML has it: node lists render YAML for every node.
 _YamlDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)

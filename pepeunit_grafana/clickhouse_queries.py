@@ -9,7 +9,7 @@ a plain decimal becomes NULL (a gap) instead of failing the panel.
 
 from uuid import UUID
 
-from flows.pipelines.config import (
+from pipelines.config import (
     AggregationFunction,
     PipelineConfig,
     PolicyType,

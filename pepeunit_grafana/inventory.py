@@ -10,9 +10,9 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flows.pipelines.config import PipelineConfig
 from pepeunit_core.db.models import Unit, UnitNode
 from pepeunit_core.pipeline_store import StoredConfigError, config_from_stored
+from pipelines.config import PipelineConfig
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,11 +11,11 @@ out, so a dashboard read and saved again by Grafana's own models is unchanged.
 from enum import StrEnum
 from typing import Any
 
-from flows.pipelines.config import PipelineConfig, PolicyType, TypeInputValue
 from pepeunit_grafana.clickhouse_queries import clickhouse_query
 from pepeunit_grafana.datasources import SqlDialect, clickhouse_ref, sql_ref
 from pepeunit_grafana.inventory import NodePipeline
 from pepeunit_grafana.sql_queries import last_value_query
+from pipelines.config import PipelineConfig, PolicyType, TypeInputValue
 
 REF_ID = "A"
 CLICKHOUSE_TIME_SERIES_FORMAT = 0

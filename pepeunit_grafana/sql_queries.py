@@ -7,8 +7,8 @@ so its `time` is rewritten as RFC 3339, which the SQLite plugin reads as a time 
 
 from uuid import UUID
 
-from flows.pipelines.config import PipelineConfig, TypeInputValue
 from pepeunit_grafana.datasources import SqlDialect
+from pipelines.config import PipelineConfig, TypeInputValue
 
 # A plain decimal, the only text PostgreSQL's CAST reads as a number without failing the query.
 _POSTGRES_DECIMAL = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from flows.pipelines.config import AggregationFunction, PolicyType
+from pipelines.config import AggregationFunction, PolicyType
 
 from .common import OrderByDate, SearchString
 

@@ -40,18 +40,6 @@ from control_plane.models.data_pipe import (
     TimeWindowRead,
 )
 from control_plane.security import Agent, AgentType
-from flows.pipelines.clock import EPOCH
-from flows.pipelines.config import (
-    PipelineConfig,
-    PolicyType,
-    TypeInputValue,
-    TypeValueFiltering,
-    TypeValueThreshold,
-)
-from flows.pipelines.issues import ValidationIssue
-from flows.pipelines.numbers import presented_aggregate
-from flows.pipelines.rows import AggregationRow, NRecordsRow, TimeWindowRow
-from flows.pipelines.validation import validate_config
 from flows.storage.clickhouse_columns import columns_by_table
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.ingested import IngestedRow
@@ -76,6 +64,18 @@ from pepeunit_core.pipeline_store import (
     refresh_data_pipe_status,
     stored_config_json,
 )
+from pipelines.clock import EPOCH
+from pipelines.config import (
+    PipelineConfig,
+    PolicyType,
+    TypeInputValue,
+    TypeValueFiltering,
+    TypeValueThreshold,
+)
+from pipelines.issues import ValidationIssue
+from pipelines.numbers import presented_aggregate
+from pipelines.rows import AggregationRow, NRecordsRow, TimeWindowRow
+from pipelines.validation import validate_config
 
 MAX_CONFIG_BYTES = 64 * 1024
 MB = 1024 * 1024

@@ -8,13 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from control_plane.services.firmware import SchemaExample
-from flows.pipelines.binding import PIPELINE_TOPIC_SUFFIX
-from flows.pipelines.validation import validate_config
 from pepeunit_core.db.config_version import bump_dataflow_config_version
 from pepeunit_core.db.enums import PermissionEntity, UnitNodeType
 from pepeunit_core.db.models import Permission, Unit, UnitNode
 from pepeunit_core.pipeline_store import refresh_data_pipe_status, stored_config_json
 from pepeunit_core.settings import Settings
+from pipelines.binding import PIPELINE_TOPIC_SUFFIX
+from pipelines.validation import validate_config
 
 DEFAULT_PIPELINE = {
     "active_period": {"type": "Permanent"},

@@ -16,15 +16,15 @@ from bytewax.operators import StatefulBatchLogic
 
 from flows.dataflow.items import MESSAGE, NodeItem
 from flows.metrics import FlowMetrics
-from flows.pipelines import rejections
-from flows.pipelines.clock import from_epoch_ms
-from flows.pipelines.engine import NodeState, Pipeline
-from flows.pipelines.rejections import Rejection
-from flows.pipelines.rows import AggregationRow
 from flows.registry import PipelineSet
 from flows.storage.ingested import IngestedRow
 from flows.storage.rejections_writer import NodeRejectionsRow
 from pepeunit_core.pipe_rejections import RejectedMessage, RejectionLog, value_preview
+from pipelines import rejections
+from pipelines.clock import from_epoch_ms
+from pipelines.engine import NodeState, Pipeline
+from pipelines.rejections import Rejection
+from pipelines.rows import AggregationRow
 
 logger = logging.getLogger("pepeunit.flow.nodes")
 

@@ -14,9 +14,6 @@ from dataclasses import dataclass
 from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
 
 from flows.metrics import FlowMetrics
-from flows.pipelines.alerting import AlertEventRow
-from flows.pipelines.clock import to_epoch_ms
-from flows.pipelines.rows import LastValueRow, NRecordsRow, TimeWindowRow
 from flows.storage.alert_event_writer import AlertEventWriter
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.ingested import IngestedRow
@@ -25,6 +22,9 @@ from flows.storage.rejections_writer import NodeRejectionsRow, RejectionsWriter
 from flows.storage.retry import BatchNotStoredError
 from flows.storage.unit_state_writer import UnitStateWriter
 from flows.units.rows import UnitStateRow
+from pipelines.alerting import AlertEventRow
+from pipelines.clock import to_epoch_ms
+from pipelines.rows import LastValueRow, NRecordsRow, TimeWindowRow
 
 logger = logging.getLogger("pepeunit.flow.storage")
 

@@ -10,11 +10,11 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from flows.pipelines.alerting import AlertEventRow
 from flows.storage.ingested import IngestedRow
 from flows.storage.metrics import metered_write
 from flows.storage.sql_writer import SqlWriter
 from pepeunit_core.db.models import AlertEvent, UnitNode
+from pipelines.alerting import AlertEventRow
 
 TABLE = AlertEventRow.table
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}

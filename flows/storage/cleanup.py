@@ -21,7 +21,7 @@ from datetime import datetime
 
 from clickhouse_connect.driver.client import Client
 
-from flows.pipelines.clock import to_epoch_ms
+from pipelines.clock import to_epoch_ms
 
 _WAIT_UNTIL_APPLIED = {"lightweight_deletes_sync": 2}
 

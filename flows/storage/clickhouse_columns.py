@@ -6,10 +6,10 @@ exact, faster than letting the driver convert, and independent of any client or 
 
 from collections.abc import Sequence
 
-from flows.pipelines.clock import to_epoch_ms
-from flows.pipelines.rows import AggregationRow, NRecordsRow, TimeWindowRow
 from flows.storage.ingested import IngestedRow
 from flows.units.rows import UnitLogRow
+from pipelines.clock import to_epoch_ms
+from pipelines.rows import AggregationRow, NRecordsRow, TimeWindowRow
 
 Columns = list[list[object]]
 

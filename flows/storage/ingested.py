@@ -3,10 +3,10 @@ from."""
 
 from dataclasses import dataclass
 
-from flows.pipelines.alerting import AlertEventRow
-from flows.pipelines.rows import Row
 from flows.storage.rejections_writer import NodeRejectionsRow
 from flows.units.rows import UnitLogRow, UnitStateRow
+from pipelines.alerting import AlertEventRow
+from pipelines.rows import Row
 
 StoredRow = Row | UnitStateRow | UnitLogRow | AlertEventRow | NodeRejectionsRow
 

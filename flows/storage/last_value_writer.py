@@ -11,7 +11,6 @@ from uuid import UUID
 
 from sqlalchemy.orm import Session
 
-from flows.pipelines.rows import LastValueRow
 from flows.storage.metrics import StorageMetrics, metered_write
 from flows.storage.node_state_updates import (
     NodeStateUpdate,
@@ -21,6 +20,7 @@ from flows.storage.node_state_updates import (
 )
 from flows.storage.retry import DEFAULT_RETRY, RetryPolicy
 from flows.storage.sql_writer import SqlWriter
+from pipelines.rows import LastValueRow
 
 TABLE = LastValueRow.table
 

@@ -19,9 +19,9 @@ from uuid import UUID
 from sqlalchemy import Executable, bindparam, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from flows.pipelines.clock import EPOCH
-from flows.pipelines.rows import LastValueRow
 from pepeunit_core.db.models import UnitNode
+from pipelines.clock import EPOCH
+from pipelines.rows import LastValueRow
 
 NodeValue = tuple[UUID, LastValueRow]
 """A node's parsed uuid and its newest row in the batch."""

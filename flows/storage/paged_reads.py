@@ -14,8 +14,8 @@ from uuid import UUID
 
 from clickhouse_connect.driver.client import Client
 
-from flows.pipelines.clock import from_epoch_ms, to_epoch_ms
-from flows.pipelines.rows import AggregationRow, NRecordsRow, TimeWindowRow
+from pipelines.clock import from_epoch_ms, to_epoch_ms
+from pipelines.rows import AggregationRow, NRecordsRow, TimeWindowRow
 
 AGGREGATION_FUNCTIONS = ("Avg", "Min", "Max", "Sum")
 STREAM_BLOCK_ROWS = 10_000

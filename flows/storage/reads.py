@@ -17,9 +17,9 @@ from clickhouse_connect.driver.client import Client
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flows.pipelines.clock import from_epoch_ms, to_epoch_ms
-from flows.pipelines.rows import AggregationRow, LastValueRow, NRecordsRow, TimeWindowRow
 from pepeunit_core.db.models import UnitNode
+from pipelines.clock import from_epoch_ms, to_epoch_ms
+from pipelines.rows import AggregationRow, LastValueRow, NRecordsRow, TimeWindowRow
 
 # One query, so N and the rows come from the same snapshot of the table.
 _N_RECORDS_QUERY = """

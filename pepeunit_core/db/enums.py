@@ -2,6 +2,9 @@
 
 from enum import StrEnum
 
+# The pipeline language defines the kinds of alert events; they are stored as it names them.
+from pipelines.alert_rules import AlertEventKind as AlertEventKind
+
 
 class UserRole(StrEnum):
     USER = "User"
@@ -67,11 +70,6 @@ class LogLevel(StrEnum):
     WARNING = "Warning"
     ERROR = "Error"
     CRITICAL = "Critical"
-
-
-class AlertEventKind(StrEnum):
-    ALERT = "Alert"
-    RECOVERY = "Recovery"
 
 
 class DeliveryStatus(StrEnum):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-PIPELINES = REPO / "pipelines"
+PIPELINES = REPO / "examples" / "pipeline-files"
 RECORDINGS = PIPELINES / "recordings"
 CLI = Path(sys.executable).parent / "pepeunit"
 
@@ -94,7 +94,7 @@ def messages_text(messages: list[dict]) -> str:
 
 
 def test_check_examples_exit_0():
-    result = run_cli("pipelines", "check", "pipelines/")
+    result = run_cli("pipelines", "check", "examples/pipeline-files/")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == ""
     assert "4 pipeline file(s) valid" in result.stderr
@@ -279,7 +279,7 @@ def test_simulate_greenhouse_aggregation():
     result = run_cli(
         "pipelines",
         "simulate",
-        "pipelines/greenhouse-temperature.yaml",
+        "examples/pipeline-files/greenhouse-temperature.yaml",
         "--input",
         RECORDINGS / "greenhouse-temperature.jsonl",
     )
@@ -318,7 +318,7 @@ def test_simulate_greenhouse_rejected_lines():
     result = run_cli(
         "pipelines",
         "simulate",
-        "pipelines/greenhouse-temperature.yaml",
+        "examples/pipeline-files/greenhouse-temperature.yaml",
         "--input",
         RECORDINGS / "greenhouse-temperature.jsonl",
         "--rejected",
@@ -370,8 +370,8 @@ def _simulate_door_and_humidity(*extra: str):
     return run_cli(
         "pipelines",
         "simulate",
-        "pipelines/door-events.yaml",
-        "pipelines/humidity-window.yaml",
+        "examples/pipeline-files/door-events.yaml",
+        "examples/pipeline-files/humidity-window.yaml",
         "--input",
         RECORDINGS / "door-and-humidity.jsonl",
         *extra,
@@ -475,7 +475,7 @@ def test_simulate_takes_a_directory_like_check(tmp_path):
     folder = tmp_path / "door-and-humidity"
     folder.mkdir()
     for name in ("door-events.yaml", "humidity-window.yaml"):
-        (folder / name).write_text((Path("pipelines") / name).read_text())
+        (folder / name).write_text((PIPELINES / name).read_text())
     from_files = _simulate_door_and_humidity()
     from_folder = run_cli(
         "pipelines", "simulate", folder, "--input", RECORDINGS / "door-and-humidity.jsonl"
@@ -537,7 +537,9 @@ def test_simulate_single_file_uses_its_node_for_messages_without_node(tmp_path):
             ]
         )
     )
-    result = run_cli("pipelines", "simulate", "pipelines/door-events.yaml", "--input", messages)
+    result = run_cli(
+        "pipelines", "simulate", "examples/pipeline-files/door-events.yaml", "--input", messages
+    )
     assert result.returncode == 0, result.stderr
     rows = rows_of(json_lines(result.stdout), "n_last_entry")
     assert [(r["unit_node_uuid"], r["state"]) for r in rows] == [
@@ -570,7 +572,9 @@ def _check_pump_rows(stdout: str) -> None:
 def test_simulate_unit_topic_binding_uses_the_placeholder_node(tmp_path):
     messages = tmp_path / "pump.jsonl"
     messages.write_text(messages_text(PUMP_MESSAGES))
-    result = run_cli("pipelines", "simulate", "pipelines/pump-status.yaml", "--input", messages)
+    result = run_cli(
+        "pipelines", "simulate", "examples/pipeline-files/pump-status.yaml", "--input", messages
+    )
     assert result.returncode == 0, result.stderr
     _check_pump_rows(result.stdout)
 
@@ -579,7 +583,7 @@ def test_simulate_reads_stdin():
     result = run_cli(
         "pipelines",
         "simulate",
-        "pipelines/pump-status.yaml",
+        "examples/pipeline-files/pump-status.yaml",
         "--input",
         "-",
         stdin=messages_text(PUMP_MESSAGES),
@@ -647,7 +651,9 @@ def test_simulate_bad_input_line_exits_1_naming_the_line(
 ):
     messages = tmp_path / "m.jsonl"
     messages.write_text('{"t": "2026-11-20T08:00:00Z", "payload": "ok"}\n' + bad_line + "\n")
-    result = run_cli("pipelines", "simulate", "pipelines/pump-status.yaml", "--input", messages)
+    result = run_cli(
+        "pipelines", "simulate", "examples/pipeline-files/pump-status.yaml", "--input", messages
+    )
     assert result.returncode == 1
     assert f"line {line_number}" in result.stderr
     assert message_part in result.stderr
@@ -660,8 +666,8 @@ def test_simulate_several_files_need_node_in_messages(tmp_path):
     result = run_cli(
         "pipelines",
         "simulate",
-        "pipelines/door-events.yaml",
-        "pipelines/humidity-window.yaml",
+        "examples/pipeline-files/door-events.yaml",
+        "examples/pipeline-files/humidity-window.yaml",
         "--input",
         messages,
     )
@@ -676,6 +682,6 @@ def test_simulate_several_files_need_node_in_messages(tmp_path):
 def test_schema_prints_the_committed_schema():
     result = run_cli("pipelines", "schema")
     assert result.returncode == 0, result.stderr
-    committed = (REPO / "flows" / "pipelines" / "pipeline.schema.json").read_text(encoding="utf-8")
+    committed = (REPO / "pipelines" / "pipeline.schema.json").read_text(encoding="utf-8")
     assert result.stdout == committed
     assert json.loads(result.stdout)["$schema"] == "https://json-schema.org/draft/2020-12/schema"

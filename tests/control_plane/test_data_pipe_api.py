@@ -20,14 +20,14 @@ from sqlalchemy import select
 
 from control_plane.security import make_unit_token, make_user_token
 from control_plane.services import data_pipe
-from flows.pipelines.engine import NodeState, Pipeline
-from flows.pipelines.rows import AggregationRow, NRecordsRow, Row, TimeWindowRow
-from flows.pipelines.validation import validate_config
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.ingested import IngestedRow
 from pepeunit_core.clickhouse.schema import apply_clickhouse_migrations
 from pepeunit_core.db.models import DataflowConfigVersion, UnitNode
 from pepeunit_core.settings import Settings
+from pipelines.engine import NodeState, Pipeline
+from pipelines.rows import AggregationRow, NRecordsRow, Row, TimeWindowRow
+from pipelines.validation import validate_config
 from tests.flows.support import pipeline_config, seed_nodes
 from tests.services.clickhouse import ClickHouseDatabase
 

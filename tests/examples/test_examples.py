@@ -13,9 +13,9 @@ import yaml
 from control_plane.services.firmware.env_json import parse_env_object
 from control_plane.services.firmware.schema_json import parse_schema_example
 from control_plane.services.firmware.source_tree import firmware_files
-from flows.pipelines.validation import validate_config
 from pepeunit_cli.demo.sources import find_sources
 from pepeunit_cli.demo.system import EDGE, EXAMPLE_UNITS
+from pipelines.validation import validate_config
 
 SOURCES = find_sources()
 EXAMPLES = [SOURCES.examples / example.example for example in EXAMPLE_UNITS]

@@ -17,18 +17,18 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy.orm import Session
 
-from flows.pipelines.binding import Binding
-from flows.pipelines.clock import from_epoch_ms
-from flows.pipelines.config import PipelineConfig
-from flows.pipelines.files import PipelineFile
-from flows.pipelines.validation import validate_config
 from flows.runner import ClusterPlacement, run_flow
-from flows.simulation.messages import RecordedMessage
 from pepeunit_core.db import models
 from pepeunit_core.db.config_version import bump_dataflow_config_version
 from pepeunit_core.db.engine import make_engine, make_session_factory
 from pepeunit_core.migrate import migrate_sql
 from pepeunit_core.settings import Settings
+from pipelines.binding import Binding
+from pipelines.clock import from_epoch_ms
+from pipelines.config import PipelineConfig
+from pipelines.files import PipelineFile
+from pipelines.simulation.messages import RecordedMessage
+from pipelines.validation import validate_config
 
 DOMAIN = "flow.test"
 

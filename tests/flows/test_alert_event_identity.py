@@ -8,9 +8,6 @@ from sqlalchemy import func, select
 from flows.dataflow.items import MESSAGE, ingest_id
 from flows.dataflow.node_logic import NodeLogic, NodeLogicContext
 from flows.metrics import FlowMetrics
-from flows.pipelines.alerting import AlertEventRow
-from flows.pipelines.engine import Pipeline
-from flows.pipelines.validation import validate_config
 from flows.registry import PipelineSet
 from flows.storage.alert_event_writer import AlertEventWriter
 from flows.storage.ingested import IngestedRow
@@ -18,6 +15,9 @@ from flows.storage.metrics import StorageMetrics
 from pepeunit_core.db.engine import make_engine, make_session_factory
 from pepeunit_core.db.enums import AlertEventKind
 from pepeunit_core.db.models import AlertEvent
+from pipelines.alerting import AlertEventRow
+from pipelines.engine import Pipeline
+from pipelines.validation import validate_config
 from tests.flows.support import seed_nodes
 
 CROSSINGS = 1000

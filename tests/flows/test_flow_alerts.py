@@ -10,10 +10,10 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from control_plane.notifier.service import Notifier
-from flows.pipelines.validation import validate_config
 from pepeunit_core.db.engine import make_engine, make_session_factory
 from pepeunit_core.db.enums import DeliveryStatus
 from pepeunit_core.db.models import AlertEvent, User
+from pipelines.validation import validate_config
 from tests.flows.support import Publisher, flow_settings, running_flow, seed_nodes, wait_until
 from tests.services.telegram import TOKEN, running_fake_telegram
 

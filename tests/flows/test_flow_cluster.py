@@ -11,9 +11,9 @@ from collections import defaultdict
 
 import pytest
 
-from flows.simulation.runner import simulate
 from flows.storage.reads import read_last_value
 from pepeunit_core.db.engine import make_engine, make_session_factory
+from pipelines.simulation.runner import simulate
 from tests.flows.support import (
     Publisher,
     flow_settings,

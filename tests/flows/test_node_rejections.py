@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from flows.dataflow.items import MESSAGE
 from flows.dataflow.node_logic import NodeLogic, NodeLogicContext
 from flows.metrics import FlowMetrics
-from flows.pipelines import rejections
-from flows.pipelines.clock import to_epoch_ms
-from flows.pipelines.engine import Pipeline
 from flows.registry import PipelineSet
 from flows.storage.rejections_writer import NodeRejectionsRow
 from pepeunit_core.pipe_rejections import MAX_RECENT_REJECTIONS, RejectionLog
+from pipelines import rejections
+from pipelines.clock import to_epoch_ms
+from pipelines.engine import Pipeline
 from tests.flows.support import pipeline_config
 
 NODE = "5f0c2d1e-0000-4000-8000-000000000001"

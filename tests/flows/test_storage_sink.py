@@ -4,7 +4,6 @@ from datetime import UTC, datetime, timedelta
 
 from flows.dataflow.sinks import StoragePartition, Writers
 from flows.metrics import FlowMetrics
-from flows.pipelines.rows import LastValueRow
 from flows.storage.alert_event_writer import AlertEventWriter
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.ingested import IngestedRow
@@ -13,6 +12,7 @@ from flows.storage.reads import read_last_value
 from flows.storage.rejections_writer import RejectionsWriter
 from flows.storage.unit_state_writer import UnitStateWriter
 from pepeunit_core.db.engine import make_engine, make_session_factory
+from pipelines.rows import LastValueRow
 from tests.flows.support import pipeline_config, seed_nodes
 
 

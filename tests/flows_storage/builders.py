@@ -7,11 +7,11 @@ from uuid import uuid4
 from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from flows.pipelines.rows import AggregationRow, NRecordsRow, TimeWindowRow
 from flows.storage.ingested import IngestedRow
 from flows.storage.retry import RetryPolicy
 from pepeunit_core.db.enums import UnitNodeType
 from pepeunit_core.db.models import UnitNode
+from pipelines.rows import AggregationRow, NRecordsRow, TimeWindowRow
 from tests.pepeunit_core.builders import add_unit_tree
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)

@@ -5,11 +5,11 @@ from datetime import timedelta
 import pytest
 from prometheus_client import CollectorRegistry
 
-from flows.pipelines.rows import LastValueRow
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.ingested import IngestedRow
 from flows.storage.metrics import StorageMetrics
 from flows.storage.reads import read_aggregations, read_n_records, read_time_window
+from pipelines.rows import LastValueRow
 from tests.flows_storage.builders import (
     aggregation_record,
     at,

@@ -10,11 +10,11 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 from sqlalchemy.exc import DataError
 
-from flows.pipelines.rows import LastValueRow
 from flows.storage.last_value_writer import LastValueWriter, LastValueWriteResult
 from flows.storage.metrics import StorageMetrics
 from flows.storage.reads import read_last_value
 from flows.storage.retry import BatchNotStoredError
+from pipelines.rows import LastValueRow
 from tests.flows_storage.builders import FAST_RETRY, T0, add_nodes, at, new_node
 
 

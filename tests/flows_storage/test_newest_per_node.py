@@ -3,8 +3,8 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flows.pipelines.rows import LastValueRow
 from flows.storage.last_value_writer import newest_per_node
+from pipelines.rows import LastValueRow
 from tests.flows_storage.builders import at
 
 NODES = [f"00000000-0000-0000-0000-00000000000{digit}" for digit in range(4)]

@@ -3,7 +3,6 @@ after the same filter and slice; exports give the CSV values of the same rows.""
 
 from datetime import timedelta
 
-from flows.pipelines.clock import to_epoch_ms
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.paged_reads import (
     RowPage,
@@ -16,6 +15,7 @@ from flows.storage.paged_reads import (
     page_time_window,
 )
 from flows.storage.reads import read_aggregations, read_time_window
+from pipelines.clock import to_epoch_ms
 from tests.flows_storage.builders import (
     aggregation_record,
     at,

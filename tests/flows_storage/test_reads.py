@@ -3,12 +3,12 @@ never show a replayed row twice, and return the engine's rows as the simulation 
 
 from datetime import timedelta
 
-from flows.pipelines.engine import NodeState
-from flows.pipelines.rows import AggregationRow, NRecordsRow, Row, TimeWindowRow
-from flows.simulation.reader_view import visible_rows
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.ingested import IngestedRow
 from flows.storage.reads import read_aggregations, read_n_records, read_time_window
+from pipelines.engine import NodeState
+from pipelines.rows import AggregationRow, NRecordsRow, Row, TimeWindowRow
+from pipelines.simulation.reader_view import visible_rows
 from tests.flows_storage.builders import n_record, new_node, recent, window_record
 from tests.pipelines.builders import make_pipeline
 
@@ -89,7 +89,7 @@ def test_time_window_hides_rows_expired_at_now(clickhouse):
 
 def test_reads_match_the_simulated_reader_view(clickhouse):
     """The engine's rows, written with one ingest id per message (replayed in part), read
-    back exactly as flows.simulation's reader view shows them."""
+    back exactly as pipelines.simulation's reader view shows them."""
     policies = {
         "NRecords": {"policy_type": "NRecords", "n_records_count": 4},
         "TimeWindow": {"policy_type": "TimeWindow", "time_window_size": 60},

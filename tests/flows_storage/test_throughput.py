@@ -5,12 +5,12 @@ from collections.abc import Callable
 
 import pytest
 
-from flows.pipelines.rows import LastValueRow
 from flows.storage.clickhouse_columns import columns_by_table
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.last_value_writer import LastValueWriter, newest_per_node
 from flows.storage.node_state_updates import NodeStateUpdate, json_join_update, per_node_update
 from flows.storage.reads import read_n_records
+from pipelines.rows import LastValueRow
 from tests.flows_storage.builders import add_nodes, at, n_record, new_node
 
 CLICKHOUSE_BATCH_ROWS = 10_000

@@ -8,11 +8,11 @@ from uuid import UUID
 
 from sqlalchemy.orm import Session
 
-from flows.pipelines.config import PipelineConfig
-from flows.pipelines.validation import validate_config
 from pepeunit_core.db.enums import DataPipeStatus, UnitNodeType
 from pepeunit_core.db.models import Unit, UnitNode
 from pepeunit_core.pipeline_store import stored_config_json
+from pipelines.config import PipelineConfig
+from pipelines.validation import validate_config
 from tests.pepeunit_core.builders import add_registry, add_repo, add_user
 
 

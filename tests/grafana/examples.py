@@ -11,7 +11,6 @@ import tempfile
 from pathlib import Path
 from uuid import UUID
 
-from flows.pipelines.files import check_pipeline_files
 from pepeunit_core.db.engine import make_engine, make_session_factory
 from pepeunit_core.migrate import migrate_sql
 from pepeunit_core.pipeline_store import apply_pipeline_files
@@ -22,10 +21,11 @@ from pepeunit_grafana import (
     read_inventory,
     write_provisioning,
 )
+from pipelines.files import check_pipeline_files
 from tests.grafana.builders import NodeSpec, UnitSpec, add_units
 
 ROOT = Path(__file__).resolve().parents[2]
-PIPELINES = ROOT / "pipelines"
+PIPELINES = ROOT / "examples" / "pipeline-files"
 EXAMPLE_DIRECTORY = ROOT / "grafana"
 EXAMPLE_DIALECT = SqlDialect.POSTGRESQL
 

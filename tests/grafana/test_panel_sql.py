@@ -15,9 +15,6 @@ import pytest
 from clickhouse_connect.driver.client import Client
 from sqlalchemy.engine import make_url
 
-from flows.pipelines.clock import to_epoch_ms, truncate_to_ms
-from flows.pipelines.engine import NodeState, Pipeline
-from flows.pipelines.rows import AggregationRow, LastValueRow, Row
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.ingested import IngestedRow
 from flows.storage.last_value_writer import LastValueWriter
@@ -30,6 +27,9 @@ from flows.storage.reads import (
 from pepeunit_core.db.engine import make_engine, make_session_factory
 from pepeunit_core.migrate import migrate_sql
 from pepeunit_grafana import SqlDialect, build_dashboard, read_inventory
+from pipelines.clock import to_epoch_ms, truncate_to_ms
+from pipelines.engine import NodeState, Pipeline
+from pipelines.rows import AggregationRow, LastValueRow, Row
 from tests.grafana.builders import NodeSpec, UnitSpec, add_units, config
 from tests.grafana.clickhouse_macros import QueryContext, expand_macros
 from tests.services.postgres import PostgresServer, fresh_database

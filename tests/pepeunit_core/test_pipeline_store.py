@@ -10,10 +10,6 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from flows.pipelines.binding import Binding
-from flows.pipelines.config import PipelineConfig
-from flows.pipelines.files import PipelineFile, check_pipeline_files
-from flows.pipelines.validation import validate_config
 from pepeunit_core.db.config_version import read_dataflow_config_version
 from pepeunit_core.db.enums import DataPipeStatus, UnitNodeType
 from pepeunit_core.db.models import Unit, UnitNode
@@ -28,6 +24,10 @@ from pepeunit_core.pipeline_store import (
     resolve_binding,
     stored_config_json,
 )
+from pipelines.binding import Binding
+from pipelines.config import PipelineConfig
+from pipelines.files import PipelineFile, check_pipeline_files
+from pipelines.validation import validate_config
 from tests.pepeunit_core.builders import (
     add_node,
     add_registry,

@@ -3,8 +3,8 @@
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flows.pipelines.engine import NodeState, Pipeline
-from flows.pipelines.validation import validate_config
+from pipelines.engine import NodeState, Pipeline
+from pipelines.validation import validate_config
 
 NODE = "5b3c6a1e-8f0e-4c5e-9a57-2f1d3c4b5a60"
 T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from flows.pipelines import rejections
+from pipelines import rejections
 from tests.pipelines.builders import at, make_pipeline, run
 
 START, END = at(100), at(200)

@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.pipelines import rejections
-from flows.pipelines.aggregation import window_bounds_ms
-from flows.pipelines.clock import to_epoch_ms
-from flows.pipelines.config import TIME_WINDOW_SIZES
-from flows.pipelines.engine import NodeState
-from flows.pipelines.rows import AggregationRow
+from pipelines import rejections
+from pipelines.aggregation import window_bounds_ms
+from pipelines.clock import to_epoch_ms
+from pipelines.config import TIME_WINDOW_SIZES
+from pipelines.engine import NodeState
+from pipelines.rows import AggregationRow
 from tests.pipelines.builders import NODE, make_pipeline
 
 DAY = datetime(2026, 3, 14, tzinfo=UTC)

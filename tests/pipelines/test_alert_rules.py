@@ -3,9 +3,9 @@ named as `Alerts.<field>`."""
 
 import pytest
 
-from flows.pipelines.alert_rules import OfflineRule, ThresholdRule
-from flows.pipelines.validation import validate_config
 from pepeunit_core.pipeline_store import config_from_stored, stored_config_json
+from pipelines.alert_rules import OfflineRule, ThresholdRule
+from pipelines.validation import validate_config
 
 BASE = {
     "active_period": {"type": "Permanent"},

@@ -4,9 +4,9 @@ surviving a snapshot."""
 
 from datetime import UTC, datetime, timedelta
 
-from flows.pipelines.clock import to_epoch_ms
-from flows.pipelines.engine import NodeState, Pipeline
-from flows.pipelines.validation import validate_config
+from pipelines.clock import to_epoch_ms
+from pipelines.engine import NodeState, Pipeline
+from pipelines.validation import validate_config
 
 START = datetime(2026, 12, 1, 12, tzinfo=UTC)
 NODE = "5b3c6a1e-8f0e-4c5e-9a57-2f1d3c4b5a60"

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from flows.pipelines.numbers import (
+from pipelines.numbers import (
     format_fixed,
     parse_finite_float,
     parse_float,

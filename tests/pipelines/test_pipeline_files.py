@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.pipelines.files import check_pipeline_files, find_pipeline_files, load_pipeline_file
+from pipelines.files import check_pipeline_files, find_pipeline_files, load_pipeline_file
 
 NODE_A = "5b3c6a1e-8f0e-4c5e-9a57-2f1d3c4b5a60"
 NODE_B = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
@@ -176,7 +176,7 @@ def test_empty_directory_finds_nothing(tmp_path):
 
 
 def test_repository_examples_are_valid():
-    report = check_pipeline_files([REPO / "pipelines"])
+    report = check_pipeline_files([REPO / "examples" / "pipeline-files"])
     assert report.errors == []
     assert report.warnings == []
     assert {f.path.name for f in report.files} == {

@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime
 
-from flows.pipelines.engine import NodeState, Pipeline
-from flows.pipelines.rows import LastValueRow, NRecordsRow, TimeWindowRow
+from pipelines.engine import NodeState, Pipeline
+from pipelines.rows import LastValueRow, NRecordsRow, TimeWindowRow
 from tests.pipelines.builders import NODE, at, make_pipeline, run
 
 

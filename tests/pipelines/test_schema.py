@@ -13,11 +13,11 @@ import jsonschema
 import pytest
 import yaml
 
-from flows.pipelines.files import check_pipeline_files
-from flows.pipelines.schema import SCHEMA_PATH, render_schema
+from pipelines.files import check_pipeline_files
+from pipelines.schema import SCHEMA_PATH, render_schema
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted((REPO / "pipelines").glob("*.yaml"))
+EXAMPLES = sorted((REPO / "examples" / "pipeline-files").glob("*.yaml"))
 NODE = "5b3c6a1e-8f0e-4c5e-9a57-2f1d3c4b5a60"
 
 
@@ -45,7 +45,7 @@ def to_json_types(value: Any) -> Any:
 
 
 def test_committed_schema_is_what_the_models_generate():
-    assert SCHEMA_PATH == REPO / "flows" / "pipelines" / "pipeline.schema.json"
+    assert SCHEMA_PATH == REPO / "pipelines" / "pipeline.schema.json"
     assert SCHEMA_PATH.read_text(encoding="utf-8") == render_schema()
 
 
@@ -70,7 +70,8 @@ def test_every_example_file_validates_against_the_schema(path):
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.name)
 def test_example_files_point_editors_at_the_schema(path):
     first_line = path.read_text(encoding="utf-8").splitlines()[0]
-    assert first_line == "# yaml-language-server: $schema=../flows/pipelines/pipeline.schema.json"
+    assert first_line == "# yaml-language-server: $schema=../../pipelines/pipeline.schema.json"
+    assert (path.parent / "../../pipelines/pipeline.schema.json").resolve() == SCHEMA_PATH
 
 
 # --- consistency: jsonschema verdict == pydantic verdict --------------------------------------

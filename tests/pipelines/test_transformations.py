@@ -2,7 +2,7 @@
 
 import pytest
 
-from flows.pipelines import rejections
+from pipelines import rejections
 from tests.pipelines.builders import make_pipeline, run
 
 

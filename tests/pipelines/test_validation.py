@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from flows.pipelines.binding import validate_binding
-from flows.pipelines.files import check_pipeline_files
-from flows.pipelines.validation import validate_config
+from pipelines.binding import validate_binding
+from pipelines.files import check_pipeline_files
+from pipelines.validation import validate_config
 
 NODE = "5b3c6a1e-8f0e-4c5e-9a57-2f1d3c4b5a60"
 TIME_WINDOW_SIZES = [

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from flows.pipelines.files import load_pipeline_file
-from flows.pipelines.rows import AggregationRow, LastValueRow, NRecordsRow, TimeWindowRow
-from flows.simulation.messages import MessageFileError, read_messages
-from flows.simulation.runner import PLACEHOLDER_NODE_UUID, SimulationSetupError, simulate
+from pipelines.files import load_pipeline_file
+from pipelines.rows import AggregationRow, LastValueRow, NRecordsRow, TimeWindowRow
+from pipelines.simulation.messages import MessageFileError, read_messages
+from pipelines.simulation.runner import PLACEHOLDER_NODE_UUID, SimulationSetupError, simulate
 from tests.pipelines.builders import at
 
 NODE_A = "aaaaaaaa-0000-4000-8000-000000000001"

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TextIO
 
-from flows.pipelines.clock import parse_utc
+from pipelines.clock import parse_utc
 
 
 class MessageFileError(ValueError):

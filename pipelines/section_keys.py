@@ -7,14 +7,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from flows.pipelines.config import (
+from pipelines.config import (
     ActivePeriod,
     Filters,
     PipelineConfig,
     ProcessingPolicy,
     Transformations,
 )
-from flows.pipelines.issues import ValidationIssue
+from pipelines.issues import ValidationIssue
 
 UNKNOWN_KEY_RULE = "unknown_key"
 

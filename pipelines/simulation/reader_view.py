@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from flows.pipelines.rows import (
+from pipelines.rows import (
     AggregationRow,
     LastValueRow,
     NRecordsRow,

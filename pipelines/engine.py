@@ -7,16 +7,16 @@ it in recoverable state) and the clock (`now`, a timezone-aware datetime).
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flows.pipelines import rejections
-from flows.pipelines.aggregation import OpenWindows
-from flows.pipelines.alerting import AlertEventRow, AlertState, CompiledAlerts
-from flows.pipelines.clock import to_epoch_ms, truncate_to_ms
-from flows.pipelines.config import PipelineConfig, PolicyType
-from flows.pipelines.filters import CompiledFilters, FilterMemory
-from flows.pipelines.numbers import parse_finite_float
-from flows.pipelines.rejections import Rejection
-from flows.pipelines.rows import AggregationRow, LastValueRow, NRecordsRow, Row, TimeWindowRow
-from flows.pipelines.transformations import CompiledTransformations
+from pipelines import rejections
+from pipelines.aggregation import OpenWindows
+from pipelines.alerting import AlertEventRow, AlertState, CompiledAlerts
+from pipelines.clock import to_epoch_ms, truncate_to_ms
+from pipelines.config import PipelineConfig, PolicyType
+from pipelines.filters import CompiledFilters, FilterMemory
+from pipelines.numbers import parse_finite_float
+from pipelines.rejections import Rejection
+from pipelines.rows import AggregationRow, LastValueRow, NRecordsRow, Row, TimeWindowRow
+from pipelines.transformations import CompiledTransformations
 
 
 @dataclass(slots=True)

@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
 
-from flows.pipelines.alert_rules import AlertType, OfflineRule, ThresholdRule
-from flows.pipelines.clock import from_epoch_ms
-from flows.pipelines.numbers import parse_finite_float
-from pepeunit_core.db.enums import AlertEventKind
+from pipelines.alert_rules import AlertEventKind, AlertType, OfflineRule, ThresholdRule
+from pipelines.clock import from_epoch_ms
+from pipelines.numbers import parse_finite_float
 
 # Fixed, so an event's uuid depends only on what raised it: a replay writes the same row.
 _ALERT_EVENT_NAMESPACE = uuid.UUID("9d2f4c1e-6a7b-4e58-8c3d-0b1a2f3e4d5c")

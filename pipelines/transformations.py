@@ -7,8 +7,8 @@ dropped, so the stored text stays valid UTF-8 (the reference stores broken bytes
 
 import math
 
-from flows.pipelines.config import Transformations, TypeInputValue
-from flows.pipelines.numbers import format_fixed, parse_float
+from pipelines.config import Transformations, TypeInputValue
+from pipelines.numbers import format_fixed, parse_float
 
 
 class CompiledTransformations:

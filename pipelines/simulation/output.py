@@ -5,10 +5,10 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from flows.pipelines.alerting import AlertEventRow
-from flows.pipelines.clock import format_utc_ms
-from flows.pipelines.rows import Row
-from flows.simulation.runner import RejectedMessage
+from pipelines.alerting import AlertEventRow
+from pipelines.clock import format_utc_ms
+from pipelines.rows import Row
+from pipelines.simulation.runner import RejectedMessage
 
 
 def row_to_json(row: Row | AlertEventRow) -> str:

@@ -21,14 +21,14 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from flows.pipelines.alert_rules import (
+from pipelines.alert_rules import (
     MAX_ALERT_RULES,
     AlertRule,
     OfflineRule,
     ThresholdRule,
     check_alert_rules,
 )
-from flows.pipelines.rule_violation import RuleViolationError
+from pipelines.rule_violation import RuleViolationError
 
 DEFAULT_MAX_PAYLOAD_SIZE = 256 * 1024
 """`max_size` upper bound: `PU_MQTT_MAX_PAYLOAD_SIZE` (KB) * 1024, reference default 256 KB."""

@@ -6,10 +6,10 @@ last_unique_check. Under `Number` a payload that is not a finite number is rejec
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flows.pipelines import rejections
-from flows.pipelines.config import Filters, TypeInputValue, TypeValueFiltering, TypeValueThreshold
-from flows.pipelines.numbers import parse_finite_float, parse_float
-from flows.pipelines.rejections import Rejection
+from pipelines import rejections
+from pipelines.config import Filters, TypeInputValue, TypeValueFiltering, TypeValueThreshold
+from pipelines.numbers import parse_finite_float, parse_float
+from pipelines.rejections import Rejection
 
 _MAX_UTF8_BYTES_PER_CHAR = 4
 

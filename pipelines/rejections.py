@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from flows.pipelines.config import PipelineConfig
+from pipelines.config import PipelineConfig
 
 
 @dataclass(frozen=True, slots=True)

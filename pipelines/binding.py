@@ -5,8 +5,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from flows.pipelines.config import RuleViolationError
-from flows.pipelines.issues import ValidationIssue, issues_from_pydantic
+from pipelines.config import RuleViolationError
+from pipelines.issues import ValidationIssue, issues_from_pydantic
 
 BINDING_STAGE = "Binding"
 BINDING_KEYS = ("node", "unit", "topic")

@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from flows.pipelines.alert_rules import AlertType
-from flows.pipelines.rule_violation import RuleViolationError
+from pipelines.alert_rules import AlertType
+from pipelines.rule_violation import RuleViolationError
 
 FILE_STAGE = "File"
 """Stage of problems with the file itself (unreadable, not YAML, not a mapping)."""

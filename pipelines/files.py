@@ -6,12 +6,12 @@ from pathlib import Path
 
 import yaml
 
-from flows.pipelines.binding import BINDING_KEYS, BINDING_STAGE, Binding, validate_binding
-from flows.pipelines.config import DEFAULT_MAX_PAYLOAD_SIZE, PipelineConfig
-from flows.pipelines.issues import FILE_STAGE, ValidationIssue
-from flows.pipelines.section_keys import unknown_section_keys
-from flows.pipelines.validation import validate_config
-from flows.pipelines.yaml_lines import YamlLines, field_parts
+from pipelines.binding import BINDING_KEYS, BINDING_STAGE, Binding, validate_binding
+from pipelines.config import DEFAULT_MAX_PAYLOAD_SIZE, PipelineConfig
+from pipelines.issues import FILE_STAGE, ValidationIssue
+from pipelines.section_keys import unknown_section_keys
+from pipelines.validation import validate_config
+from pipelines.yaml_lines import YamlLines, field_parts
 
 PIPELINE_FILE_SUFFIXES = (".yaml", ".yml")
 KNOWN_TOP_LEVEL_KEYS = frozenset(PipelineConfig.SECTIONS) | frozenset(BINDING_KEYS)

@@ -18,7 +18,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from flows.pipelines.rule_violation import RuleViolationError
+from pipelines.rule_violation import RuleViolationError
 
 MAX_ALERT_RULES = 16
 MAX_SECONDS = 7 * 86400
@@ -30,6 +30,13 @@ class AlertType(StrEnum):
     ABOVE = "above"
     BELOW = "below"
     OFFLINE = "offline"
+
+
+class AlertEventKind(StrEnum):
+    """What an alert event says: a rule starts to hold (Alert) or stops (Recovery)."""
+
+    ALERT = "Alert"
+    RECOVERY = "Recovery"
 
 
 class _Rule(BaseModel):

@@ -5,9 +5,9 @@ Windows without values produce no row.
 
 from dataclasses import dataclass, field, replace
 
-from flows.pipelines.clock import from_epoch_ms
-from flows.pipelines.config import AggregationFunction
-from flows.pipelines.rows import AggregationRow
+from pipelines.clock import from_epoch_ms
+from pipelines.config import AggregationFunction
+from pipelines.rows import AggregationRow
 
 _MS_PER_SECOND = 1000
 

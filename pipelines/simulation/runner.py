@@ -5,15 +5,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flows.pipelines.alerting import AlertEventRow
-from flows.pipelines.clock import from_epoch_ms, to_epoch_ms
-from flows.pipelines.config import PipelineConfig
-from flows.pipelines.engine import NodeState, Pipeline
-from flows.pipelines.files import PipelineFile
-from flows.pipelines.rejections import Rejection
-from flows.pipelines.rows import Row
-from flows.simulation.messages import MessageFileError, RecordedMessage
-from flows.simulation.reader_view import visible_rows
+from pipelines.alerting import AlertEventRow
+from pipelines.clock import from_epoch_ms, to_epoch_ms
+from pipelines.config import PipelineConfig
+from pipelines.engine import NodeState, Pipeline
+from pipelines.files import PipelineFile
+from pipelines.rejections import Rejection
+from pipelines.rows import Row
+from pipelines.simulation.messages import MessageFileError, RecordedMessage
+from pipelines.simulation.reader_view import visible_rows
 
 PLACEHOLDER_NODE_UUID = "00000000-0000-0000-0000-000000000000"
 """The node of messages without `node` when the single pipeline file has no `node:` binding."""

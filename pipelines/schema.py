@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import ConfigDict
 
-from flows.pipelines.binding import Binding
-from flows.pipelines.config import PipelineConfig
+from pipelines.binding import Binding
+from pipelines.config import PipelineConfig
 
 SCHEMA_PATH = Path(__file__).with_name("pipeline.schema.json")
 

@@ -4,12 +4,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from flows.pipelines.config import (
+from pipelines.config import (
     DEFAULT_MAX_PAYLOAD_SIZE,
     MAX_PAYLOAD_SIZE_CONTEXT_KEY,
     PipelineConfig,
 )
-from flows.pipelines.issues import FILE_STAGE, ValidationIssue, issues_from_pydantic
+from pipelines.issues import FILE_STAGE, ValidationIssue, issues_from_pydantic
 
 
 def validate_config(

@@ -1,1 +1,0 @@
-"""The pipeline language: configuration model, validation and exact runtime semantics."""

@@ -1,0 +1,45 @@
+"""The layers of pyproject.toml's import-linter contract hold, and a wrong import breaks them."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
+PACKAGES = (
+    "pipelines",
+    "pepeunit_core",
+    "flows",
+    "pepeunit_grafana",
+    "control_plane",
+    "pepeunit_cli",
+)
+
+
+def lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--config", str(tree / "pyproject.toml"), "--no-cache"],
+        cwd=tree, env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_the_layers_hold():
+    result = lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_an_import_pointing_up_breaks_the_layers(tmp_path: Path):
+    for package in PACKAGES:
+        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("*.pyc"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    assert lint_imports(tmp_path).returncode == 0  # the copy holds, as the tree does
+    (tmp_path / "pipelines" / "wrong.py").write_text(
+        "from pepeunit_core.settings import Settings\n"
+    )
+    result = lint_imports(tmp_path)
+    assert result.returncode == 1
+    assert "BROKEN" in result.stdout
+    assert "pipelines.wrong -> pepeunit_core.settings" in result.stdout
