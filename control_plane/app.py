@@ -7,11 +7,11 @@ from contextlib import asynccontextmanager
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 
-from control_plane.api.deps import ApiContext
 from control_plane.api.docs import install_docs
 from control_plane.api.error_responses import install_error_responses
 from control_plane.api.errors import install_error_handlers
 from control_plane.api.routes import api_router, make_info_router
+from control_plane.context import ControlPlaneContext
 from control_plane.schedules.api_schedule import make_api_scheduler
 from control_plane.security import PasswordHashing
 from control_plane.services.broker_publisher import BrokerPublisher, MqttPublisher
@@ -38,7 +38,7 @@ def create_app(
     own_publisher: MqttPublisher | None = None
     if publisher is None:
         publisher = own_publisher = MqttPublisher(settings)
-    context = ApiContext(
+    context = ControlPlaneContext(
         settings=settings,
         engine=engine,
         session_factory=make_session_factory(engine),

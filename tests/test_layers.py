@@ -1,4 +1,4 @@
-"""The layers of pyproject.toml's import-linter contract hold, and a wrong import breaks them."""
+"""The import-linter contracts of pyproject.toml hold, and a wrong import breaks them."""
 
 import shutil
 import subprocess
@@ -31,11 +31,16 @@ def test_the_layers_hold():
     assert "0 broken" in result.stdout
 
 
-def test_an_import_pointing_up_breaks_the_layers(tmp_path: Path):
+def copy_of_the_tree(tmp_path: Path) -> Path:
     for package in PACKAGES:
         shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("*.pyc"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
     assert lint_imports(tmp_path).returncode == 0  # the copy holds, as the tree does
+    return tmp_path
+
+
+def test_an_import_pointing_up_breaks_the_layers(tmp_path: Path):
+    copy_of_the_tree(tmp_path)
     (tmp_path / "pipelines" / "wrong.py").write_text(
         "from pepeunit_core.settings import Settings\n"
     )
@@ -43,3 +48,15 @@ def test_an_import_pointing_up_breaks_the_layers(tmp_path: Path):
     assert result.returncode == 1
     assert "BROKEN" in result.stdout
     assert "pipelines.wrong -> pepeunit_core.settings" in result.stdout
+
+
+def test_http_in_the_service_layer_breaks_the_contract(tmp_path: Path):
+    copy_of_the_tree(tmp_path)
+    (tmp_path / "control_plane" / "services" / "wrong.py").write_text(
+        "from control_plane.api.pagination import PageDep\n"
+    )
+    (tmp_path / "control_plane" / "bot" / "wrong.py").write_text("from starlette import status\n")
+    result = lint_imports(tmp_path)
+    assert result.returncode == 1
+    assert "control_plane.services is not allowed to import control_plane.api" in result.stdout
+    assert "control_plane.bot.wrong -> starlette" in result.stdout

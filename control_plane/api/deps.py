@@ -6,57 +6,35 @@ Routes declare who may call them: `AnonymousAgent` (no token), `CurrentUser` / `
 """
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Annotated
 
 from clickhouse_connect.driver.client import Client
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from control_plane.context import ControlPlaneContext
 from control_plane.security import (
     ANONYMOUS,
     Agent,
     AgentType,
-    PasswordHashing,
     TokenError,
     decode_token,
 )
-from control_plane.services.broker_publisher import BrokerPublisher
-from control_plane.services.metrics import CachedMetrics
-from pepeunit_core.clickhouse.pool import ClickHousePool
-from pepeunit_core.crypto import Cipher
+from control_plane.services.errors import NoAccessError, NotAuthenticatedError
 from pepeunit_core.db.enums import UserRole, UserStatus
 from pepeunit_core.db.models import Unit, User
 from pepeunit_core.settings import Settings
 
-from .errors import NoAccessError, NotAuthenticatedError
-
 AUTH_HEADER = "x-auth-token"
 
 
-@dataclass(frozen=True)
-class ApiContext:
-    """Everything the API needs besides the request; one per app, in `app.state.context`."""
-
-    settings: Settings
-    engine: Engine
-    session_factory: sessionmaker[Session]
-    cipher: Cipher
-    passwords: PasswordHashing
-    metrics: CachedMetrics
-    publisher: BrokerPublisher
-    """Commands to units and values for input nodes go out through it."""
-    clickhouse: ClickHousePool
-    """The process's ClickHouse clients; a request borrows one."""
-
-
-def get_context(request: Request) -> ApiContext:
+def get_context(request: Request) -> ControlPlaneContext:
     return request.app.state.context
 
 
-ContextDep = Annotated[ApiContext, Depends(get_context)]
+ContextDep = Annotated[ControlPlaneContext, Depends(get_context)]
 
 
 def get_settings(context: ContextDep) -> Settings:

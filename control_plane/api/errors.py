@@ -1,157 +1,104 @@
 """Every error leaves the API as `{"detail": "<status>: <code>: <Kind>: <message>"}`.
 
 The text follows the reference backend (its frontend and scripts read it); the numeric codes
-are the reference's error families. Services raise the `ApiError` subclasses below; request
-validation errors and unexpected exceptions get the same shape from `install_error_handlers`.
+are the reference's error families. Services raise the refusals of
+`control_plane.services.errors`, knowing nothing of HTTP; `ERROR_FAMILIES` below is the one
+place that gives each its status, code and kind. Request validation errors and unexpected
+exceptions get the same shape from `install_error_handlers`.
 """
 
 import logging
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from control_plane.services.errors import (
+    BadRequestError,
+    CipherError,
+    DataPipeError,
+    FeatureFlagError,
+    GitPlatformClientError,
+    GitRepoError,
+    GitTransfersBusyError,
+    GrafanaError,
+    InputValidationError,
+    JsonDecodeError,
+    MqttError,
+    NoAccessError,
+    NotAuthenticatedError,
+    NotFoundError,
+    PermissionValidationError,
+    RegistryBusyError,
+    RepoError,
+    RepositoryRegistryError,
+    ServiceError,
+    UnitError,
+    UnitNodeError,
+    UpdateError,
+    UserError,
+)
+
 logger = logging.getLogger("pepeunit.api")
 
 INTERNAL_ERROR_DETAIL = "500: Internal Server Error"
 
 
-class ApiError(Exception):
-    status_code: ClassVar[int] = 422
-    error_code: ClassVar[int] = 2
-    kind: ClassVar[str] = "Validation Error"
+@dataclass(frozen=True)
+class ErrorFamily:
+    """How a refusal leaves the API: its status and the reference's error family."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    @property
-    def detail(self) -> str:
-        return f"{self.status_code}: {self.error_code}: {self.kind}: {self.message}"
+    status_code: int
+    error_code: int
+    kind: str
 
 
-class NotAuthenticatedError(ApiError):
-    """The token (or the credentials) do not identify anyone: bad, expired or unknown."""
+VALIDATION = ErrorFamily(422, 2, "Validation Error")
 
-    status_code = 401
-    error_code = 1
-    kind = "No Access"
-
-
-class NoAccessError(ApiError):
-    """The caller is known but may not do this (wrong agent type, not Admin, blocked)."""
-
-    status_code = 403
-    error_code = 1
-    kind = "No Access"
-
-
-class NotFoundError(ApiError):
-    """The reference answers 422 "The object does not exist"; we answer 404 and name the
-    object (`NotFoundError.of("Unit", uuid)`: "Unit <uuid>: not found")."""
-
-    status_code = 404
-    error_code = 2
-    kind = "Validation Error"
-
-    def __init__(self, message: str = "The object does not exist") -> None:
-        super().__init__(message)
-
-    @classmethod
-    def of(cls, what: str, uuid: object) -> "NotFoundError":
-        return cls(f"{what} {uuid}: not found")
-
-
-class InputValidationError(ApiError):
-    """Bad input (the reference's ValidationError; renamed to keep clear of pydantic's)."""
-
-    status_code = 422
-    error_code = 2
-    kind = "Validation Error"
+# A refusal takes the entry of its nearest class here (a subclass inherits its parent's).
+# The reference answers 422 "The object does not exist"; we answer 404 and name the object.
+ERROR_FAMILIES: dict[type[ServiceError], ErrorFamily] = {
+    ServiceError: VALIDATION,
+    NotAuthenticatedError: ErrorFamily(401, 1, "No Access"),
+    NoAccessError: ErrorFamily(403, 1, "No Access"),
+    NotFoundError: ErrorFamily(404, 2, "Validation Error"),
+    InputValidationError: VALIDATION,
+    BadRequestError: ErrorFamily(400, 2, "Validation Error"),
+    UserError: ErrorFamily(422, 3, "User Validation Error"),
+    PermissionValidationError: ErrorFamily(422, 4, "Permission Validation Error"),
+    GitRepoError: ErrorFamily(422, 5, "Git Repo Validation Error"),
+    RepoError: ErrorFamily(422, 6, "Repo Validation Error"),
+    UnitError: ErrorFamily(422, 7, "Unit Validation Error"),
+    UnitNodeError: ErrorFamily(422, 8, "UnitNode Validation Error"),
+    DataPipeError: ErrorFamily(422, 8, "DataPipe Validation Error"),
+    JsonDecodeError: ErrorFamily(422, 9, "JSON Decode Error"),
+    MqttError: ErrorFamily(422, 10, "MQTT Error"),
+    UpdateError: ErrorFamily(422, 11, "Update Error"),
+    CipherError: ErrorFamily(422, 12, "Cipher Error"),
+    RepositoryRegistryError: ErrorFamily(422, 13, "Repository Registry Validation Error"),
+    RegistryBusyError: ErrorFamily(429, 13, "Repository Registry Validation Error"),
+    GitTransfersBusyError: ErrorFamily(503, 13, "Repository Registry Validation Error"),
+    GitPlatformClientError: ErrorFamily(422, 14, "Git Platform Client Error"),
+    GrafanaError: ErrorFamily(422, 14, "Grafana Validation Error"),
+    FeatureFlagError: ErrorFamily(405, 15, "Feature Flag Error"),
+}
 
 
-class BadRequestError(InputValidationError):
-    """A body that cannot even be parsed (a malformed multipart upload)."""
-
-    status_code = 400
-
-
-class UserError(ApiError):
-    error_code = 3
-    kind = "User Validation Error"
+def error_family(error: ServiceError) -> ErrorFamily:
+    for cls in type(error).__mro__:
+        family = ERROR_FAMILIES.get(cls)
+        if family is not None:
+            return family
+    return VALIDATION  # unreachable: every refusal is a ServiceError
 
 
-class PermissionValidationError(ApiError):
-    error_code = 4
-    kind = "Permission Validation Error"
-
-
-class GitRepoError(ApiError):
-    error_code = 5
-    kind = "Git Repo Validation Error"
-
-
-class RepoError(ApiError):
-    error_code = 6
-    kind = "Repo Validation Error"
-
-
-class UnitError(ApiError):
-    error_code = 7
-    kind = "Unit Validation Error"
-
-
-class UnitNodeError(ApiError):
-    error_code = 8
-    kind = "UnitNode Validation Error"
-
-
-class DataPipeError(ApiError):
-    error_code = 8
-    kind = "DataPipe Validation Error"
-
-
-class JsonDecodeError(ApiError):
-    error_code = 9
-    kind = "JSON Decode Error"
-
-
-class MqttError(ApiError):
-    """The MQTT broker did not take a message the platform had to send."""
-
-    error_code = 10
-    kind = "MQTT Error"
-
-
-class UpdateError(ApiError):
-    error_code = 11
-    kind = "Update Error"
-
-
-class CipherError(ApiError):
-    error_code = 12
-    kind = "Cipher Error"
-
-
-class RepositoryRegistryError(ApiError):
-    error_code = 13
-    kind = "Repository Registry Validation Error"
-
-
-class GitPlatformClientError(ApiError):
-    error_code = 14
-    kind = "Git Platform Client Error"
-
-
-class FeatureFlagError(ApiError):
-    status_code = 405
-    error_code = 15
-    kind = "Feature Flag Error"
-
-    def __init__(self, message: str = "This feature is disabled on this instance") -> None:
-        super().__init__(message)
+def error_detail(error: ServiceError) -> str:
+    """`"<status>: <code>: <Kind>: <message>"`"""
+    family = error_family(error)
+    return f"{family.status_code}: {family.error_code}: {family.kind}: {error.message}"
 
 
 def error_response(
@@ -210,8 +157,8 @@ def describe_json_error(error: RequestValidationError) -> str | None:
     return None
 
 
-async def _api_error_handler(_request: Request, error: ApiError) -> JSONResponse:
-    return error_response(error.status_code, error.detail)
+async def _service_error_handler(_request: Request, error: ServiceError) -> JSONResponse:
+    return error_response(error_family(error).status_code, error_detail(error))
 
 
 async def _validation_error_handler(
@@ -219,8 +166,10 @@ async def _validation_error_handler(
 ) -> JSONResponse:
     json_error = describe_json_error(error)
     if json_error is not None:
-        return error_response(422, JsonDecodeError(json_error).detail)
-    return error_response(422, InputValidationError(describe_validation_errors(error)).detail)
+        return error_response(422, error_detail(JsonDecodeError(json_error)))
+    return error_response(
+        422, error_detail(InputValidationError(describe_validation_errors(error)))
+    )
 
 
 async def _http_error_handler(_request: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -228,7 +177,7 @@ async def _http_error_handler(_request: Request, error: StarletteHTTPException) 
     a body FastAPI cannot parse (400) gets the API's shape and the parser's reason."""
     if error.status_code == 400:
         reason = f": {error.__cause__}" if error.__cause__ is not None else ""
-        return error_response(400, BadRequestError(f"{error.detail}{reason}").detail)
+        return error_response(400, error_detail(BadRequestError(f"{error.detail}{reason}")))
     return error_response(error.status_code, str(error.detail), error.headers)
 
 
@@ -239,7 +188,7 @@ async def _unexpected_error_handler(request: Request, error: Exception) -> JSONR
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ApiError, _api_error_handler)
+    app.add_exception_handler(ServiceError, _service_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)
     app.add_exception_handler(Exception, _unexpected_error_handler)

@@ -1,28 +1,17 @@
-"""`offset`/`limit` query parameters and the `{count, <items>}` lists built from them.
+"""`offset`/`limit` query parameters, read into the services' `Page`.
 
-`limit` defaults to, and may not exceed, `PU_MAX_PAGINATION_SIZE`; `count` is the number of
-matching rows before offset and limit.
+`limit` defaults to, and may not exceed, `PU_MAX_PAGINATION_SIZE`; lists answer
+`{count, <items>}`, `count` being the number of matching rows before offset and limit.
 """
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Query
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+
+from control_plane.services.errors import InputValidationError
+from control_plane.services.paging import MAX_OFFSET, Page
 
 from .deps import SettingsDep
-from .errors import InputValidationError
-
-# Larger offsets can only mean an empty page, and would overflow PostgreSQL's bigint.
-MAX_OFFSET = 2**31 - 1
-
-
-@dataclass(frozen=True)
-class Page:
-    offset: int
-    limit: int
 
 
 def get_page(
@@ -38,11 +27,3 @@ def get_page(
 
 
 PageDep = Annotated[Page, Depends(get_page)]
-
-
-def paginate(session: Session, statement: Select[Any], page: Page) -> tuple[int, Sequence[Any]]:
-    """The total count of `statement`'s rows and the rows of `page` (scalars of its first
-    column). `statement` must have a total order, or pages may overlap."""
-    count = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-    rows = session.scalars(statement.offset(page.offset).limit(page.limit)).all()
-    return count or 0, rows

@@ -3,7 +3,7 @@ chat's agent (reference §9): the same visibility rules as REST, so a chat never
 its user could read with a token (anonymous chats: public registries and repos only).
 
 Blocking functions of a session, run off the event loop by `BotServices.run`; they return plain
-data for `catalog_views` and raise the services' `ApiError`s unchanged.
+data for `catalog_views` and raise the services' `ServiceError`s unchanged.
 """
 
 import math
@@ -13,13 +13,12 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from control_plane.api.errors import ApiError, InputValidationError, NoAccessError
-from control_plane.api.pagination import Page
 from control_plane.bot.chats import chat_agent
 from control_plane.bot.services import BotServices
 from control_plane.models.dashboard import DashboardFilter, DashboardRead
 from control_plane.models.repo import RepoFilter, RepoRead
 from control_plane.models.repository_registry import (
+    CredentialsStatus,
     RepositoryRegistryFilter,
     RepositoryRegistryRead,
 )
@@ -27,7 +26,8 @@ from control_plane.models.unit import OrderByName, UnitFilter, UnitRead
 from control_plane.security import Agent, AgentType
 from control_plane.services import dashboards, firmware_updates, registries, repos, units
 from control_plane.services import registry as registry_service
-from control_plane.services.registry import CredentialsStatus
+from control_plane.services.errors import InputValidationError, NoAccessError, ServiceError
+from control_plane.services.paging import Page
 from control_plane.services.versions import TargetVersion, VersionError, target_repo_version
 from pepeunit_core.db.models import Repo, RepositoryRegistry, User
 from pepeunit_core.settings import Settings
@@ -280,7 +280,7 @@ def _target(settings: Settings, repo: Repo) -> TargetVersion | None:
             else []
         )
         return target_repo_version(repos.version_settings(repo), history)
-    except (ApiError, VersionError, registry_service.RegistryError, registry_service.GitError):
+    except (ServiceError, VersionError, registry_service.RegistryError, registry_service.GitError):
         return None
 
 

@@ -1,6 +1,6 @@
 """The bot's dispatcher: its routers, and errors turned into answers in the chat.
 
-A service's refusal (`ApiError`: no access, not found, a command the unit does not take...) is
+A service's refusal (`ServiceError`: no access, not found, a command the unit does not take...) is
 told to the chat; anything else is logged and answered with a short apology, so one bad update
 never stops the bot.
 """
@@ -11,10 +11,10 @@ from aiogram import Bot, Dispatcher
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 
-from control_plane.api.errors import ApiError
 from control_plane.bot import views
 from control_plane.bot.handlers import catalog, info, start, unit_actions, units
 from control_plane.bot.services import BotServices
+from control_plane.services.errors import ServiceError
 
 logger = logging.getLogger("pepeunit.bot")
 
@@ -31,7 +31,7 @@ def make_dispatcher(services: BotServices) -> Dispatcher:
         catalog.make_router(services),
         start.make_fallback_router(services),
     )
-    dispatcher.errors.register(_refused, ExceptionTypeFilter(ApiError))
+    dispatcher.errors.register(_refused, ExceptionTypeFilter(ServiceError))
     dispatcher.errors.register(_failed)
     return dispatcher
 
@@ -48,7 +48,7 @@ async def _tell(event: ErrorEvent, bot: Bot, view: views.View) -> None:
 
 
 async def _refused(event: ErrorEvent, bot: Bot) -> bool:
-    assert isinstance(event.exception, ApiError)
+    assert isinstance(event.exception, ServiceError)
     await _tell(event, bot, views.error_view(event.exception))
     return True
 

@@ -1,7 +1,7 @@
 """What each bot command reads or does, through the API's services, as the chat's agent.
 
 Blocking functions of a session, run off the event loop by `BotServices.run`. They return plain
-data for `views` and raise the services' `ApiError`s (no access, not found, ...) unchanged.
+data for `views` and raise the services' `ServiceError`s (no access, not found, ...) unchanged.
 """
 
 import json
@@ -13,8 +13,6 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from control_plane.api.errors import ApiError, NotFoundError, UnitError
-from control_plane.api.pagination import Page
 from control_plane.bot.chats import chat_agent, chat_key
 from control_plane.bot.services import BotServices
 from control_plane.models.metrics import BaseMetrics
@@ -30,7 +28,9 @@ from control_plane.services import (
     unit_logs,
     units,
 )
+from control_plane.services.errors import NotFoundError, ServiceError, UnitError
 from control_plane.services.firmware import DEFAULT_TGZ_LEVEL, DEFAULT_TGZ_WBITS, ArchiveFormat
+from control_plane.services.paging import Page
 from control_plane.services.unit_commands import UnitCommand
 from control_plane.services.versions import TargetVersion
 from pepeunit_core.clickhouse.pool import shared_clickhouse_pool
@@ -153,7 +153,7 @@ def unit_detail(session: Session, settings: Settings, chat_id: int, uuid: UUID) 
                 for command in UnitCommand
                 if unit_commands.supports(session, settings, unit, command)
             ]
-        except ApiError:  # the repository cannot be read now: show what is stored
+        except ServiceError:  # the repository cannot be read now: show what is stored
             pass
     repo = session.get_one(Repo, unit.repo_uuid)
     return UnitDetailView(UnitRead.model_validate(unit), repo.name, is_owner, target, commands)

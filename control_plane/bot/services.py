@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from control_plane.api.deps import ApiContext
+from control_plane.context import ControlPlaneContext
 from control_plane.services.broker_publisher import BrokerPublisher
 from pepeunit_core.crypto import Cipher
 from pepeunit_core.settings import Settings
@@ -24,7 +24,7 @@ class BotServices:
     publisher: BrokerPublisher
 
     @classmethod
-    def of_api(cls, context: ApiContext) -> "BotServices":
+    def of_api(cls, context: ControlPlaneContext) -> "BotServices":
         return cls(context.settings, context.session_factory, context.cipher, context.publisher)
 
     async def run(self, work: Callable[[Session], T]) -> T:

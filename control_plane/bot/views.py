@@ -7,7 +7,6 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from control_plane.api.errors import ApiError
 from control_plane.bot.callbacks import (
     LogsPage,
     UnitCommandCall,
@@ -18,6 +17,7 @@ from control_plane.bot.callbacks import (
 )
 from control_plane.bot.queries import InfoView, LogsView, UnitDetailView, UnitsPageView
 from control_plane.models.unit import UnitStateRead
+from control_plane.services.errors import ServiceError
 from control_plane.services.telegram_link import LinkRefusal
 from pepeunit_core.db.enums import FirmwareUpdateStatus
 
@@ -82,7 +82,7 @@ def help_view(login: str | None) -> View:
     return View(f"{HELP}\n\n{_who(login)}")
 
 
-def error_view(error: ApiError) -> View:
+def error_view(error: ServiceError) -> View:
     return View(f"⚠️ {escape(error.message)}")
 
 

@@ -1,8 +1,13 @@
 """The broker authorisation hook's request and answer (`POST /units/auth`)."""
 
+from enum import StrEnum
+
 from pydantic import BaseModel, Field
 
-from control_plane.services.broker_access import Decision
+
+class Decision(StrEnum):
+    ALLOW = "allow"
+    DENY = "deny"
 
 
 class BrokerAuthRequest(BaseModel):

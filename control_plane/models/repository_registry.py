@@ -1,15 +1,24 @@
 """Repository registry API schemas, with the reference's names (RepositoryRegistryRead, ...)."""
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from control_plane.services.registry import CredentialsStatus
 from pepeunit_core.db.enums import RepositoryPlatform, SyncStatus
 
 from .common import NulFreeText, OrderByDate, SearchString
+
+
+class CredentialsStatus(StrEnum):
+    """Whether the git server took a registry's stored credentials at the last check."""
+
+    VALID = "Valid"
+    NOT_VERIFIED = "NotVerified"
+    ERROR = "Error"
+
 
 MAX_URL_LENGTH = 2000
 MAX_CREDENTIAL_LENGTH = 1000

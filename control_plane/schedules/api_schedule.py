@@ -9,14 +9,14 @@ that share the SQL database:
 
 import threading
 
-from control_plane.api.deps import ApiContext
+from control_plane.context import ControlPlaneContext
 
 from .jobs import sync_registries, update_fleet
 from .leader_lock import make_leader_lock
 from .scheduler import Job, PeriodicJob, Scheduler
 
 
-def make_api_scheduler(context: ApiContext) -> Scheduler:
+def make_api_scheduler(context: ControlPlaneContext) -> Scheduler:
     settings = context.settings
 
     def sync_missing(stop: threading.Event) -> str:

@@ -35,6 +35,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from control_plane.models.broker_auth import Decision
 from control_plane.security import (
     ANONYMOUS,
     Agent,
@@ -84,11 +85,6 @@ def parse_action(name: object) -> BrokerAction | None:
     if not isinstance(name, str):
         return None
     return _ACTION_NAMES.get(name.strip().lower())
-
-
-class Decision(StrEnum):
-    ALLOW = "allow"
-    DENY = "deny"
 
 
 @dataclass(frozen=True)

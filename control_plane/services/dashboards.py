@@ -7,15 +7,12 @@ Deleting a dashboard here leaves Grafana's copy alone, as in the reference.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
 from uuid import UUID
 
 from sqlalchemy import Select, asc, desc, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from control_plane.api.errors import ApiError, NoAccessError, NotFoundError
-from control_plane.api.pagination import Page, paginate
 from control_plane.models.common import OrderByDate
 from control_plane.models.dashboard import (
     DashboardCreate,
@@ -23,15 +20,10 @@ from control_plane.models.dashboard import (
     DashboardPanelCreate,
     LinkUnitNodeToPanel,
 )
+from control_plane.services.errors import GrafanaError, NoAccessError, NotFoundError
+from control_plane.services.paging import Page, paginate
 from pepeunit_core.db.models import Dashboard, DashboardPanel, PanelUnitNode, Unit, UnitNode, User
 from pepeunit_core.settings import Settings
-
-
-class GrafanaError(ApiError):
-    """The reference's Grafana error family (code 14)."""
-
-    error_code: ClassVar[int] = 14
-    kind: ClassVar[str] = "Grafana Validation Error"
 
 
 @dataclass(frozen=True)

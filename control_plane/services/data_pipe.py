@@ -21,12 +21,6 @@ import yaml
 from clickhouse_connect.driver.client import Client
 from sqlalchemy.orm import Session
 
-from control_plane.api.errors import (
-    DataPipeError,
-    InputValidationError,
-    NoAccessError,
-    NotFoundError,
-)
 from control_plane.models.common import OrderByDate
 from control_plane.models.data_pipe import (
     AggregationRead,
@@ -40,6 +34,12 @@ from control_plane.models.data_pipe import (
     TimeWindowRead,
 )
 from control_plane.security import Agent, AgentType
+from control_plane.services.errors import (
+    DataPipeError,
+    InputValidationError,
+    NoAccessError,
+    NotFoundError,
+)
 from flows.storage.clickhouse_columns import columns_by_table
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.ingested import IngestedRow

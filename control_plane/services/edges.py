@@ -8,9 +8,9 @@ from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from control_plane.api.errors import NoAccessError, NotFoundError, UnitNodeError
 from control_plane.models.unit_node import UnitNodeEdgeCreate, UnitNodeEdgeRead
 from control_plane.security import Agent, AgentType
+from control_plane.services.errors import NoAccessError, NotFoundError, UnitNodeError
 from pepeunit_core.db.config_version import bump_dataflow_config_version
 from pepeunit_core.db.enums import PermissionEntity, UnitNodeType
 from pepeunit_core.db.models import UnitNode, UnitNodeEdge, User

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from control_plane.api.errors import ApiError
 from control_plane.services import units
 from control_plane.services.broker_publisher import BrokerPublisher
+from control_plane.services.errors import ServiceError
 from control_plane.services.unit_commands import send_update_if_supported
 from pepeunit_core.db.enums import FirmwareUpdateStatus
 from pepeunit_core.db.models import Repo, Unit
@@ -33,7 +33,7 @@ def update_unit_firmware(
     """Follows the target and sends Update; False (with the reason on the unit) on failure."""
     try:
         units.follow_target(session, settings, unit)
-    except ApiError as error:
+    except ServiceError as error:
         session.rollback()
         unit.firmware_update_status = FirmwareUpdateStatus.ERROR
         unit.firmware_update_error = error.message

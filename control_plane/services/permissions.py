@@ -11,8 +11,6 @@ from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from control_plane.api.errors import NoAccessError, NotFoundError, PermissionValidationError
-from control_plane.api.pagination import Page, paginate
 from control_plane.models.permission import (
     AgentKind,
     PermissionCreate,
@@ -21,6 +19,8 @@ from control_plane.models.permission import (
     ResourceKind,
 )
 from control_plane.security import Agent, AgentType
+from control_plane.services.errors import NoAccessError, NotFoundError, PermissionValidationError
+from control_plane.services.paging import Page, paginate
 from pepeunit_core.db.enums import PermissionEntity
 from pepeunit_core.db.models import Permission, Repo, Unit, UnitNode, User
 

@@ -11,14 +11,6 @@ from uuid import UUID
 from sqlalchemy import Select, asc, desc, select
 from sqlalchemy.orm import Session
 
-from control_plane.api.errors import (
-    ApiError,
-    GitRepoError,
-    NoAccessError,
-    NotFoundError,
-    RepositoryRegistryError,
-)
-from control_plane.api.pagination import Page, paginate
 from control_plane.models.common import OrderByDate
 from control_plane.models.repository_registry import (
     RepositoryRegistryFilter,
@@ -26,21 +18,19 @@ from control_plane.models.repository_registry import (
 )
 from control_plane.security import Agent, AgentType
 from control_plane.services import registry as registry_service
+from control_plane.services.errors import (
+    GitRepoError,
+    GitTransfersBusyError,
+    NoAccessError,
+    NotFoundError,
+    RegistryBusyError,
+    RepositoryRegistryError,
+    ServiceError,
+)
+from control_plane.services.paging import Page, paginate
 from control_plane.services.registry import GitError, RegistryError, RegistryGitError
 from pepeunit_core.db.models import RepositoryRegistry
 from pepeunit_core.settings import Settings
-
-
-class RegistryBusyError(RepositoryRegistryError):
-    """A sync asked for while another one runs, or the caller's git transfers are all busy."""
-
-    status_code = 429
-
-
-class GitTransfersBusyError(RepositoryRegistryError):
-    """The server runs as many git transfers as it allows."""
-
-    status_code = 503
 
 
 @contextmanager
@@ -52,7 +42,7 @@ def registry_errors() -> Iterator[None]:
         raise _api_error(error) from None
 
 
-def _api_error(error: RegistryError) -> ApiError:
+def _api_error(error: RegistryError) -> ServiceError:
     if isinstance(error, RegistryGitError):
         return GitRepoError(error.detail)
     match error.status_code:

@@ -28,18 +28,18 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from control_plane.api.errors import (
-    ApiError,
-    NoAccessError,
-    NotFoundError,
-    RepoError,
-    RepositoryRegistryError,
-)
-from control_plane.api.pagination import Page, paginate
 from control_plane.models.common import OrderByDate
 from control_plane.models.repo import RepoCreate, RepoFilter, RepoUpdate
 from control_plane.security import Agent, AgentType
 from control_plane.services import registry
+from control_plane.services.errors import (
+    NoAccessError,
+    NotFoundError,
+    RepoError,
+    RepositoryRegistryError,
+    ServiceError,
+)
+from control_plane.services.paging import Page, paginate
 from control_plane.services.versions import (
     CommitLike,
     RepoVersionSettings,
@@ -377,7 +377,7 @@ def _commit_or_name_taken(session: Session) -> None:
         raise RepoError(NAME_TAKEN) from None
 
 
-def registry_api_error(error: registry.RegistryError) -> ApiError:
+def registry_api_error(error: registry.RegistryError) -> ServiceError:
     """The API error for a registry service error, keeping its status."""
     if error.status_code == 404:
         return NotFoundError(error.detail)

@@ -14,9 +14,9 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from control_plane.api.errors import NoAccessError, NotFoundError, UnitError
 from control_plane.security import Agent, AgentType, make_unit_token
 from control_plane.services import registry, units
+from control_plane.services.errors import NoAccessError, NotFoundError, UnitError
 from control_plane.services.firmware import (
     ENV_EXAMPLE_FILE,
     SCHEMA_EXAMPLE_FILE,

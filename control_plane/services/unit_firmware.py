@@ -8,9 +8,9 @@ from uuid import UUID
 
 from sqlalchemy.orm import Session
 
-from control_plane.api.errors import UnitError
 from control_plane.security import Agent
 from control_plane.services import registry
+from control_plane.services.errors import UnitError
 from control_plane.services.firmware import (
     ArchiveFormat,
     ArchiveOptionError,

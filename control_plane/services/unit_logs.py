@@ -8,10 +8,10 @@ from uuid import UUID
 from clickhouse_connect.driver.client import Client
 from sqlalchemy.orm import Session
 
-from control_plane.api.pagination import Page
 from control_plane.models.common import OrderByDate
 from control_plane.models.unit_log import UnitLogFilter, UnitLogRead, UnitLogsResult
 from control_plane.security import Agent
+from control_plane.services.paging import Page
 from control_plane.services.unit_env import device_unit
 from pipelines.clock import from_epoch_ms, to_epoch_ms
 

@@ -6,8 +6,6 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, Select, and_, asc, desc, false, or_, select
 from sqlalchemy.orm import Session
 
-from control_plane.api.errors import MqttError, NoAccessError, NotFoundError, UnitNodeError
-from control_plane.api.pagination import Page, paginate
 from control_plane.models.common import OrderByDate
 from control_plane.models.unit_node import (
     UnitNodeFilter,
@@ -17,6 +15,8 @@ from control_plane.models.unit_node import (
 )
 from control_plane.security import Agent, AgentType
 from control_plane.services.broker_publisher import BrokerPublisher, PublishError
+from control_plane.services.errors import MqttError, NoAccessError, NotFoundError, UnitNodeError
+from control_plane.services.paging import Page, paginate
 from pepeunit_core.db.config_version import bump_dataflow_config_version
 from pepeunit_core.db.enums import PermissionEntity, UnitNodeType, VisibilityLevel
 from pepeunit_core.db.models import Unit, UnitNode, UnitNodeEdge

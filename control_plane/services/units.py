@@ -13,14 +13,14 @@ from sqlalchemy import ColumnElement, Select, and_, asc, desc, exists, false, or
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from control_plane.api.errors import NoAccessError, NotFoundError, UnitError
-from control_plane.api.pagination import Page, paginate
 from control_plane.models.common import OrderByDate
 from control_plane.models.unit import OrderByName, UnitCreate, UnitFilter, UnitUpdate
 from control_plane.security import Agent, AgentType
 from control_plane.services import registry
 from control_plane.services.broker_changes import broker_access_changed
+from control_plane.services.errors import NoAccessError, NotFoundError, UnitError
 from control_plane.services.firmware import SchemaExample, SchemaExampleError, parse_schema_example
+from control_plane.services.paging import Page, paginate
 from control_plane.services.repos import (
     VISIBILITY_RANK,
     available_platforms,

@@ -7,12 +7,17 @@ from sqlalchemy import Select, asc, desc, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from control_plane.api.errors import NoAccessError, NotAuthenticatedError, NotFoundError, UserError
-from control_plane.api.pagination import Page, paginate
 from control_plane.models.common import OrderByDate
 from control_plane.models.user import UserCreate, UserFilter, UserUpdate
 from control_plane.security import HashedPassword, PasswordHashing
 from control_plane.services.broker_changes import broker_access_changed
+from control_plane.services.errors import (
+    NoAccessError,
+    NotAuthenticatedError,
+    NotFoundError,
+    UserError,
+)
+from control_plane.services.paging import Page, paginate
 from pepeunit_core.db.enums import UserRole, UserStatus
 from pepeunit_core.db.models import User
 from pepeunit_core.settings import Settings

@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from control_plane.api.pagination import MAX_OFFSET
 from control_plane.security import make_backend_token, make_unit_token, make_user_token
+from control_plane.services.paging import MAX_OFFSET
 from pepeunit_core.db.models import User
 
 from .conftest import API, PASSWORD, SECRET_KEY, Actors, auth, login_token, register

@@ -14,8 +14,7 @@ from fastapi import APIRouter, Depends, Query, status
 
 from control_plane.api.deps import CurrentUser, SessionDep, SettingsDep, agent_of_types
 from control_plane.api.error_responses import declared_errors
-from control_plane.api.errors import InputValidationError
-from control_plane.api.pagination import MAX_OFFSET, PageDep
+from control_plane.api.pagination import PageDep
 from control_plane.models.repository_registry import (
     BranchName,
     CommitRead,
@@ -28,6 +27,8 @@ from control_plane.models.repository_registry import (
 )
 from control_plane.security import Agent, AgentType
 from control_plane.services import registry as registry_service
+from control_plane.services.errors import InputValidationError
+from control_plane.services.paging import MAX_OFFSET
 from control_plane.services.registries import (
     list_visible_registries,
     registry_errors,

@@ -10,8 +10,8 @@ from pydantic import ValidationError
 
 from control_plane.api.deps import AnonymousAgent, ContextDep
 from control_plane.api.error_responses import declared_errors
-from control_plane.api.errors import FeatureFlagError, InputValidationError, NoAccessError
 from control_plane.bot import BotServices, feed_webhook_update, webhook_secret
+from control_plane.services.errors import FeatureFlagError, InputValidationError, NoAccessError
 
 router = APIRouter(tags=["telegram"])
 

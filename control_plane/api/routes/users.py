@@ -16,7 +16,6 @@ from control_plane.api.deps import (
     SettingsDep,
 )
 from control_plane.api.error_responses import declared_errors
-from control_plane.api.errors import FeatureFlagError, NoAccessError
 from control_plane.api.pagination import PageDep
 from control_plane.models.user import (
     AccessToken,
@@ -29,6 +28,7 @@ from control_plane.models.user import (
 )
 from control_plane.security import make_user_token
 from control_plane.services import telegram_link, users
+from control_plane.services.errors import FeatureFlagError, NoAccessError
 
 router = APIRouter(prefix="/users", tags=["users"])
 

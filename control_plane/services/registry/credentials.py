@@ -7,10 +7,10 @@ All users' entries are kept together as one AES-256-GCM encrypted JSON text in
 
 import json
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from control_plane.models.repository_registry import CredentialsStatus
 from pepeunit_core.crypto import Cipher, DecryptionError
 from pepeunit_core.db.models import RepositoryRegistry
 
@@ -18,12 +18,6 @@ from .git_command import DEFAULT_TIMEOUT_SECONDS, GitCredentials
 from .git_errors import AuthenticationFailedError, GitError, RepositoryNotFoundError
 from .git_repository import check_remote
 from .remote_access import RemoteTarget
-
-
-class CredentialsStatus(StrEnum):
-    VALID = "Valid"
-    NOT_VERIFIED = "NotVerified"
-    ERROR = "Error"
 
 
 @dataclass(frozen=True)
