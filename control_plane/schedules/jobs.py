@@ -14,9 +14,13 @@ from control_plane.services.firmware_updates import (
     FleetUpdateReport,
     update_all_auto_update_repos,
 )
-from control_plane.services.registry import RegistryError, registry_clone_path, sync_registry
+from control_plane.services.registry import (
+    RegistryError,
+    RegistryRefusal,
+    registry_clone_path,
+    sync_registry,
+)
 from control_plane.services.registry.git_repository import is_clone
-from control_plane.services.registry.registry_service import TOO_MANY_REQUESTS
 from pepeunit_core.db.models import RepositoryRegistry
 from pepeunit_core.settings import Settings
 
@@ -60,7 +64,7 @@ def sync_registries(
             try:
                 sync_registry(session, settings, registry_uuid, caller=None, wait_for_slot=True)
             except RegistryError as error:
-                if error.status_code == TOO_MANY_REQUESTS:
+                if error.reason == RegistryRefusal.BUSY:
                     skipped += 1
                     continue
                 failed += 1

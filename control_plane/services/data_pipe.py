@@ -119,7 +119,7 @@ def ensure_reader(agent: Agent, node: UnitNode) -> None:
 
 
 def parse_config_upload(content: bytes) -> Any:
-    """The YAML document of an uploaded config; bad uploads are a 422, never a 500."""
+    """The YAML document of an uploaded config; a bad upload is refused, never a crash."""
     if len(content) > MAX_CONFIG_BYTES:
         raise InputValidationError(f"The config is larger than {MAX_CONFIG_BYTES} bytes")
     try:

@@ -1,7 +1,7 @@
 """Registries as an agent may read them (reference §1.3, §8): public ones for everyone, private
 ones for their creator, the users granted a repo built on them and the Backend agent (issue
-11.4); the registry service's errors as API errors. Shared by the REST routes and the Telegram
-bot.
+11.4); the registry service's errors as the services' refusals. Shared by the REST routes
+and the Telegram bot.
 """
 
 from collections.abc import Iterator, Sequence
@@ -28,31 +28,36 @@ from control_plane.services.errors import (
     ServiceError,
 )
 from control_plane.services.paging import Page, paginate
-from control_plane.services.registry import GitError, RegistryError, RegistryGitError
+from control_plane.services.registry import (
+    GitError,
+    RegistryError,
+    RegistryGitError,
+    RegistryRefusal,
+)
 from pepeunit_core.db.models import RepositoryRegistry
 from pepeunit_core.settings import Settings
 
 
 @contextmanager
 def registry_errors() -> Iterator[None]:
-    """Turns the registry service's errors into API errors."""
+    """Turns the registry service's errors into the services' refusals."""
     try:
         yield
     except RegistryError as error:
-        raise _api_error(error) from None
+        raise _refusal(error) from None
 
 
-def _api_error(error: RegistryError) -> ServiceError:
+def _refusal(error: RegistryError) -> ServiceError:
     if isinstance(error, RegistryGitError):
         return GitRepoError(error.detail)
-    match error.status_code:
-        case 403:
+    match error.reason:
+        case RegistryRefusal.FORBIDDEN:
             return NoAccessError(error.detail)
-        case 404:
+        case RegistryRefusal.NOT_FOUND:
             return NotFoundError(error.detail)
-        case 429:
+        case RegistryRefusal.BUSY:
             return RegistryBusyError(error.detail)
-        case 503:
+        case RegistryRefusal.NO_TRANSFER_SLOT:
             return GitTransfersBusyError(error.detail)
         case _:
             return RepositoryRegistryError(error.detail)

@@ -357,11 +357,11 @@ def _check_registry_access(
 
 
 def _registry_call(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Call the registry service, turning its errors into API errors."""
+    """Call the registry service, turning its errors into the services' refusals."""
     try:
         return function(*args, **kwargs)
     except registry.RegistryError as error:
-        raise registry_api_error(error) from error
+        raise registry_refusal(error) from error
 
 
 def _ensure_name_free(session: Session, name: str) -> None:
@@ -377,10 +377,11 @@ def _commit_or_name_taken(session: Session) -> None:
         raise RepoError(NAME_TAKEN) from None
 
 
-def registry_api_error(error: registry.RegistryError) -> ServiceError:
-    """The API error for a registry service error, keeping its status."""
-    if error.status_code == 404:
+def registry_refusal(error: registry.RegistryError) -> ServiceError:
+    """The refusal for a registry service error: not found and forbidden stay so, anything
+    else is a registry error."""
+    if error.reason == registry.RegistryRefusal.NOT_FOUND:
         return NotFoundError(error.detail)
-    if error.status_code == 403:
+    if error.reason == registry.RegistryRefusal.FORBIDDEN:
         return NoAccessError(error.detail)
     return RepositoryRegistryError(error.detail)

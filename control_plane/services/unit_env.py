@@ -50,7 +50,8 @@ class DeviceUnit:
 
 
 def device_unit(session: Session, agent: Agent, uuid: UUID) -> Unit:
-    """The unit, for its creator or the unit itself (404 if missing, 403 for anyone else)."""
+    """The unit, for its creator or the unit itself (NotFoundError if missing, NoAccessError
+    for anyone else)."""
     unit = session.get(Unit, uuid)
     if unit is None:
         raise NotFoundError.of("Unit", uuid)

@@ -26,7 +26,7 @@ from control_plane.services.repos import (
     available_platforms,
     branch_history,
     get_visible_repo,
-    registry_api_error,
+    registry_refusal,
     version_settings,
 )
 from control_plane.services.unit_nodes_sync import sync_unit_nodes
@@ -223,7 +223,7 @@ def _validated_target(
     try:
         branches = registry.list_branches(session, settings, repo.repository_registry_uuid)
     except registry.RegistryError as error:
-        raise registry_api_error(error) from error
+        raise registry_refusal(error) from error
     if unit.is_auto_update_from_repo_unit:
         if repo.default_branch not in branches:
             raise UnitError(f"The repo's default branch {repo.default_branch} does not exist")
@@ -301,7 +301,7 @@ def _raise_nodes_visibility(session: Session, unit: Unit) -> None:
 
 
 def own_unit(session: Session, user: User, uuid: UUID) -> Unit:
-    """The unit, for its creator (404 if missing, 403 for anyone else)."""
+    """The unit, for its creator (NotFoundError if missing, NoAccessError for anyone else)."""
     unit = session.get(Unit, uuid)
     if unit is None:
         raise NotFoundError.of("Unit", uuid)

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from fastapi import FastAPI
@@ -29,11 +30,14 @@ from control_plane.schedules import (
     Scheduler,
     make_leader_lock,
 )
+from control_plane.schedules.jobs import sync_registries
 from control_plane.schedules.leader_lock import ADVISORY_LOCK_NAMESPACE, SCHEDULES_LOCK_ID
 from control_plane.services.registry import registry_clone_path
 from control_plane.services.registry.git_repository import is_clone
 from pepeunit_core.db.engine import make_engine
-from pepeunit_core.db.enums import FirmwareUpdateStatus
+from pepeunit_core.db.enums import FirmwareUpdateStatus, SyncStatus
+from pepeunit_core.db.models import RepositoryRegistry
+from pepeunit_core.db.types import utc_now
 from pepeunit_core.settings import Settings
 from pepeunit_core.topics import CommandTopicName, command_topic
 from tests.control_plane_registry.git_sources import SourceRepository
@@ -381,6 +385,23 @@ def test_registries_are_cloned_at_election_and_synced_periodically(
         )
     assert registry(client, user, fetched_uuid)["sync_status"] == "Updated"
     assert "registries: 2 synced, 0 failed, 0 skipped" in caplog.text
+
+
+def test_a_registry_being_synced_elsewhere_is_skipped_not_failed(
+    client: TestClient, settings: Settings, tmp_path: Path
+):
+    user = user_token(client)
+    busy_uuid = create_registry(client, user, unit_source(tmp_path / "sources", "busy").url)
+    context = client.app.state.context  # type: ignore[attr-defined]
+    with context.session_factory() as session:
+        busy = session.get(RepositoryRegistry, UUID(busy_uuid))
+        assert busy is not None
+        busy.sync_status, busy.sync_last_datetime = SyncStatus.PROCESSING, utc_now()
+        session.commit()
+    report = sync_registries(
+        context.session_factory, settings, threading.Event(), only_missing=False
+    )
+    assert (report.synced, report.failed, report.skipped) == (0, 0, 1)
 
 
 def create_unit(client: TestClient, headers: dict, url: str) -> str:

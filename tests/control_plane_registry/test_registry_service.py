@@ -13,6 +13,7 @@ from control_plane.services.registry.directory_size import directory_size
 from control_plane.services.registry.registry_service import (
     RegistryError,
     RegistryGitError,
+    RegistryRefusal,
     create_registry,
     delete_registry,
     get_credentials,
@@ -81,7 +82,7 @@ def test_create_clones_the_repository_and_lists_its_versions(session, settings, 
     ]
     with pytest.raises(RegistryError, match="does not exist") as raised:
         list_commits(session, settings, registry.uuid, "nope")
-    assert raised.value.status_code == 422
+    assert raised.value.reason == RegistryRefusal.INVALID
 
 
 def test_create_refuses_bad_and_taken_urls(session, settings, unit_repository):
@@ -90,7 +91,7 @@ def test_create_refuses_bad_and_taken_urls(session, settings, unit_repository):
         create_registry(
             session, settings, user, unit_repository.url, RepositoryPlatform.GITHUB, True, None
         )
-    assert raised.value.status_code == 422
+    assert raised.value.reason == RegistryRefusal.INVALID
     create(session, settings, user, unit_repository.url)
     with pytest.raises(RegistryError, match="already exists"):
         create(session, settings, add_user(session), unit_repository.url)
@@ -105,7 +106,7 @@ def test_failed_creates_leave_no_row_and_no_directory(session, settings, sources
 
     with pytest.raises(RegistryGitError, match="was not found") as raised:
         create(session, settings, user, (sources / "missing.git").as_uri())
-    assert raised.value.status_code == 422
+    assert raised.value.reason == RegistryRefusal.INVALID
     with pytest.raises(RegistryGitError, match="larger than the limit of 1 MB"):
         create(session, settings, user, big.url)
 
@@ -141,10 +142,10 @@ def test_private_registry_with_per_user_credentials(
     for call in (get_credentials, sync_registry):
         with pytest.raises(RegistryError, match="visible only to its creator") as raised:
             call(session, settings, registry.uuid, other)
-        assert raised.value.status_code == 403
+        assert raised.value.reason == RegistryRefusal.FORBIDDEN
     with pytest.raises(RegistryError, match="Only the registry's creator") as raised:
         set_credentials(session, settings, registry.uuid, other, right_credentials)
-    assert raised.value.status_code == 403
+    assert raised.value.reason == RegistryRefusal.FORBIDDEN
 
     # The creator's credentials are what every sync uses.
     status = set_credentials(session, settings, registry.uuid, creator, wrong_credentials)
@@ -206,7 +207,7 @@ def test_a_sync_is_refused_only_while_another_one_runs(session, settings, unit_r
     session.commit()
     with pytest.raises(RegistryError, match="being synced right now") as raised:
         sync_registry(session, patient, registry.uuid, user)
-    assert raised.value.status_code == 429
+    assert raised.value.reason == RegistryRefusal.BUSY
     session.refresh(registry)
     assert registry.sync_status is SyncStatus.PROCESSING
 
@@ -266,7 +267,7 @@ def test_only_the_creator_deletes_an_unused_registry(session, settings, unit_rep
 
     with pytest.raises(RegistryError, match="Only the creator") as raised:
         delete_registry(session, settings, registry.uuid, other)
-    assert raised.value.status_code == 403
+    assert raised.value.reason == RegistryRefusal.FORBIDDEN
     repo = add_repo(session, other, registry)
     session.commit()
     with pytest.raises(RegistryError, match="used by repos"):
@@ -282,4 +283,4 @@ def test_only_the_creator_deletes_an_unused_registry(session, settings, unit_rep
         RegistryError, match=f"Repository registry {registry.uuid}: not found"
     ) as raised:
         sync_registry(session, settings, registry.uuid, creator)
-    assert raised.value.status_code == 404
+    assert raised.value.reason == RegistryRefusal.NOT_FOUND

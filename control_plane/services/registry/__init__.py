@@ -25,6 +25,7 @@ from .git_repository import (
 from .registry_service import (
     RegistryError,
     RegistryGitError,
+    RegistryRefusal,
     check_usable,
     create_registry,
     delete_registry,
@@ -55,6 +56,7 @@ __all__ = [
     "InvalidRepositoryUrlError",
     "RegistryError",
     "RegistryGitError",
+    "RegistryRefusal",
     "RepositoryNotFoundError",
     "RepositoryTooLargeError",
     "RevisionNotFoundError",

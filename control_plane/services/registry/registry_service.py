@@ -15,6 +15,7 @@ the caller commits.
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from enum import StrEnum
 from pathlib import Path
 from uuid import UUID
 
@@ -63,19 +64,30 @@ from .repository_url import (
 )
 from .transfer_slots import TransfersBusyError, transfer_slots
 
-FORBIDDEN = 403
-NOT_FOUND = 404
-UNPROCESSABLE = 422
-TOO_MANY_REQUESTS = 429
-SERVICE_UNAVAILABLE = 503
+
+class RegistryRefusal(StrEnum):
+    """Why the registry refuses a request."""
+
+    NOT_FOUND = "not found"
+    FORBIDDEN = "forbidden"
+    INVALID = "invalid"
+    BUSY = "busy"
+    """The registry is being synced, or the caller's git transfers are all running."""
+    NO_TRANSFER_SLOT = "no transfer slot"
+    """The server runs as many git transfers as it allows."""
+
+
+FORBIDDEN = RegistryRefusal.FORBIDDEN
+NOT_FOUND = RegistryRefusal.NOT_FOUND
+INVALID = RegistryRefusal.INVALID
 
 
 class RegistryError(Exception):
     """A request the registry cannot fulfil; `detail` is safe to show to the caller."""
 
-    def __init__(self, status_code: int, detail: str) -> None:
+    def __init__(self, reason: RegistryRefusal, detail: str) -> None:
         super().__init__(detail)
-        self.status_code = status_code
+        self.reason = reason
         self.detail = detail
 
 
@@ -163,11 +175,11 @@ def create_registry(
         if url_scheme(url) == "file":
             check_file_url(url, RemotePolicy.from_settings(settings))
     except (InvalidRepositoryUrlError, RemoteNotAllowedError) as error:
-        raise RegistryError(UNPROCESSABLE, str(error)) from error
+        raise RegistryError(INVALID, str(error)) from error
     if session.scalar(select(exists().where(RepositoryRegistry.repository_url == url))):
-        raise RegistryError(UNPROCESSABLE, "A registry for this URL already exists")
+        raise RegistryError(INVALID, "A registry for this URL already exists")
     if not is_public and credentials is None:
-        raise RegistryError(UNPROCESSABLE, "A private repository needs credentials")
+        raise RegistryError(INVALID, "A private repository needs credentials")
     registry = RepositoryRegistry(
         platform=platform,
         repository_url=url,
@@ -182,7 +194,7 @@ def create_registry(
                     url, clone_credentials, timeout=settings.registry_git_timeout, target=target
                 )
             except GitError as error:
-                raise RegistryGitError(UNPROCESSABLE, str(error)) from error
+                raise RegistryGitError(INVALID, str(error)) from error
             entry = CredentialsEntry(clone_credentials, CredentialsStatus.VALID)
             _store_credentials(registry, settings, creator.uuid, entry)
         _mark_sync_started(registry)
@@ -191,7 +203,7 @@ def create_registry(
             session.commit()
         except IntegrityError as error:
             session.rollback()
-            raise RegistryError(UNPROCESSABLE, "A registry for this URL already exists") from error
+            raise RegistryError(INVALID, "A registry for this URL already exists") from error
 
         try:
             size = clone(
@@ -206,7 +218,7 @@ def create_registry(
             session.delete(registry)
             session.commit()
             if isinstance(error, GitError):
-                raise RegistryGitError(UNPROCESSABLE, str(error)) from error
+                raise RegistryGitError(INVALID, str(error)) from error
             raise
     # Creation is not a sync that a following one has to wait for (reference).
     _mark_sync_succeeded(registry, size)
@@ -247,7 +259,7 @@ def sync_registry(
                 registry.local_repository_size = 0
             _mark_sync_failed(registry, str(error))
             session.commit()
-            raise RegistryGitError(UNPROCESSABLE, str(error)) from error
+            raise RegistryGitError(INVALID, str(error)) from error
         except Exception:
             _mark_sync_failed(registry, "Internal error")
             session.commit()
@@ -267,13 +279,13 @@ def git_transfer(
             try:
                 target = prepare_remote(url, RemotePolicy.from_settings(settings))
             except RemoteNotAllowedError as error:
-                raise RegistryError(UNPROCESSABLE, str(error)) from error
+                raise RegistryError(INVALID, str(error)) from error
             except GitError as error:
-                raise RegistryGitError(UNPROCESSABLE, str(error)) from error
+                raise RegistryGitError(INVALID, str(error)) from error
             yield target
     except TransfersBusyError as error:
-        status = TOO_MANY_REQUESTS if error.per_user else SERVICE_UNAVAILABLE
-        raise RegistryError(status, str(error)) from error
+        reason = RegistryRefusal.BUSY if error.per_user else RegistryRefusal.NO_TRANSFER_SLOT
+        raise RegistryError(reason, str(error)) from error
 
 
 def sync_missing_registries(session: Session, settings: Settings) -> dict[UUID, str | None]:
@@ -312,12 +324,12 @@ def list_commits(
 ) -> list[CommitInfo]:
     """Commits of `branch`, newest first, each with the tags pointing at it."""
     if offset < 0 or limit < 0:
-        raise RegistryError(UNPROCESSABLE, "offset and limit must not be negative")
+        raise RegistryError(INVALID, "offset and limit must not be negative")
     path = _local_clone(session, settings, registry_uuid)
     try:
         return commits(path, branch, limit, offset=offset, only_tagged=only_tags)
     except RevisionNotFoundError as error:
-        raise RegistryError(UNPROCESSABLE, str(error)) from error
+        raise RegistryError(INVALID, str(error)) from error
 
 
 def delete_registry(
@@ -332,9 +344,7 @@ def delete_registry(
     if registry.creator_uuid != caller.uuid:
         raise RegistryError(FORBIDDEN, "Only the creator can delete a repository registry")
     if session.scalar(select(exists().where(Repo.repository_registry_uuid == registry.uuid))):
-        raise RegistryError(
-            UNPROCESSABLE, "The repository registry is used by repos; delete them first"
-        )
+        raise RegistryError(INVALID, "The repository registry is used by repos; delete them first")
     session.delete(registry)
     session.flush()
     remove_clone(registry_clone_path(settings, registry.uuid))
@@ -353,7 +363,7 @@ def set_credentials(
     if registry.creator_uuid != caller.uuid:
         raise RegistryError(FORBIDDEN, "Only the registry's creator can set its credentials")
     if registry.is_public_repository:
-        raise RegistryError(UNPROCESSABLE, "Only private registries take credentials")
+        raise RegistryError(INVALID, "Only private registries take credentials")
     with git_transfer(settings, registry.repository_url, caller.uuid) as target:
         status = verify_credentials(
             registry.repository_url,
@@ -375,7 +385,7 @@ def get_credentials(
     try:
         return get_user_credentials(registry, _cipher(settings), caller.uuid)
     except CredentialsStoreError as error:
-        raise RegistryError(UNPROCESSABLE, str(error)) from error
+        raise RegistryError(INVALID, str(error)) from error
 
 
 def _sync_credentials(
@@ -394,7 +404,7 @@ def _creator_credentials(registry: RepositoryRegistry, settings: Settings) -> Gi
         try:
             entry = get_user_credentials(registry, _cipher(settings), registry.creator_uuid)
         except CredentialsStoreError as error:
-            raise RegistryError(UNPROCESSABLE, str(error)) from error
+            raise RegistryError(INVALID, str(error)) from error
     if entry is None or entry.status is not CredentialsStatus.VALID:
         raise RegistryError(
             FORBIDDEN, "This private registry has no valid credentials; its creator must set them"
@@ -426,7 +436,7 @@ def _claim_sync(session: Session, registry: RepositoryRegistry, settings: Settin
     )
     if claimed.rowcount == 0:
         raise RegistryError(
-            TOO_MANY_REQUESTS, "The registry is being synced right now; try again when it ends"
+            RegistryRefusal.BUSY, "The registry is being synced right now; try again when it ends"
         )
     session.refresh(registry)
 
@@ -459,7 +469,7 @@ def _local_clone(session: Session, settings: Settings, registry_uuid: UUID) -> P
     registry = get_registry(session, registry_uuid)
     path = registry_clone_path(settings, registry.uuid)
     if not is_clone(path):
-        raise RegistryError(UNPROCESSABLE, "The repository registry has not been synced yet")
+        raise RegistryError(INVALID, "The repository registry has not been synced yet")
     return path
 
 
@@ -471,7 +481,7 @@ def _store_credentials(
             registry, _cipher(settings), user_uuid, entry, max_length=settings.max_cipher_length
         )
     except CredentialsStoreError as error:
-        raise RegistryError(UNPROCESSABLE, str(error)) from error
+        raise RegistryError(INVALID, str(error)) from error
 
 
 def _mark_sync_started(registry: RepositoryRegistry) -> None:
