@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from control_plane.security import Agent, AgentType, make_unit_token
 from control_plane.services import registry, units
-from control_plane.services.errors import NoAccessError, NotFoundError, UnitError
+from control_plane.services.errors import UnitError
 from control_plane.services.firmware import (
     ENV_EXAMPLE_FILE,
     SCHEMA_EXAMPLE_FILE,
@@ -34,6 +34,7 @@ from control_plane.services.firmware import (
     parse_env_object,
     parse_schema_example,
 )
+from control_plane.services.units import device_unit
 from pepeunit_core.crypto import Cipher, DecryptionError
 from pepeunit_core.db.enums import UnitNodeType
 from pepeunit_core.db.models import Repo, Unit, UnitNode, User
@@ -49,30 +50,23 @@ class DeviceUnit:
     commit: str
 
 
-def device_unit(session: Session, agent: Agent, uuid: UUID) -> Unit:
-    """The unit, for its creator or the unit itself (NotFoundError if missing, NoAccessError
-    for anyone else)."""
-    unit = session.get(Unit, uuid)
-    if unit is None:
-        raise NotFoundError.of("Unit", uuid)
-    is_creator = agent.type == AgentType.USER and agent.uuid == unit.creator_uuid
-    is_self = agent.type == AgentType.UNIT and agent.uuid == unit.uuid
-    if not (is_creator or is_self):
-        raise NoAccessError("Only the unit or its creator can read this")
-    return unit
-
-
 def device_target(session: Session, settings: Settings, agent: Agent, uuid: UUID) -> DeviceUnit:
-    target = units.target_version_for(session, settings, agent, uuid)
-    unit = session.get_one(Unit, uuid)
-    return DeviceUnit(unit, session.get_one(Repo, unit.repo_uuid), target.commit)
+    """Checks that `agent` may read the unit's device files and resolves its target: one read
+    of the branch history, to pass on to everything a request builds from it."""
+    unit = device_unit(session, agent, uuid)
+    repo = session.get_one(Repo, unit.repo_uuid)
+    return DeviceUnit(unit, repo, units.target_of(settings, repo, unit).commit)
 
 
 def unit_env(
     session: Session, settings: Settings, cipher: Cipher, agent: Agent, uuid: UUID
 ) -> EnvJson:
     """The unit's env.json: its stored env over env_example.json at the target commit."""
-    target = device_target(session, settings, agent, uuid)
+    return env_of(session, settings, cipher, device_target(session, settings, agent, uuid))
+
+
+def env_of(session: Session, settings: Settings, cipher: Cipher, target: DeviceUnit) -> EnvJson:
+    """env.json of a resolved unit; the first read stores the unit's secrets."""
     example = _env_example(settings, target)
     stored = _stored_env(cipher, target.unit)
     secrets = _secrets_of(stored)
@@ -153,7 +147,11 @@ def _check_editable(edit: EnvJson, example: EnvJson, env_settings: UnitEnvSettin
 
 def unit_schema(session: Session, settings: Settings, agent: Agent, uuid: UUID) -> SchemaJson:
     """schema.json from schema_example.json at the target commit, with the unit's nodes."""
-    target = device_target(session, settings, agent, uuid)
+    return schema_of(session, settings, device_target(session, settings, agent, uuid))
+
+
+def schema_of(session: Session, settings: Settings, target: DeviceUnit) -> SchemaJson:
+    """schema.json of a resolved unit."""
     content = _file(settings, target, SCHEMA_EXAMPLE_FILE)
     if content is None:
         raise UnitError(f"{SCHEMA_EXAMPLE_FILE} is missing at commit {target.commit}")

@@ -20,7 +20,7 @@ from control_plane.services.firmware import (
     build_archive,
     validate_tgz_options,
 )
-from control_plane.services.unit_env import device_target, unit_env, unit_schema
+from control_plane.services.unit_env import device_target, env_of, schema_of
 from pepeunit_core.crypto import Cipher
 from pepeunit_core.settings import Settings
 
@@ -42,8 +42,8 @@ def unit_firmware(
         except ArchiveOptionError as error:
             raise UnitError(str(error)) from error
     target = device_target(session, settings, agent, uuid)
-    env = unit_env(session, settings, cipher, agent, uuid)
-    schema = unit_schema(session, settings, agent, uuid)
+    env = env_of(session, settings, cipher, target)
+    schema = schema_of(session, settings, target)
     clone = registry.registry_clone_path(settings, target.repo.repository_registry_uuid)
     with tempfile.TemporaryDirectory(prefix="pepeunit-unit-tree-") as workdir:
         tree: Path | None = None

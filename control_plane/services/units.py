@@ -196,10 +196,9 @@ def visible_nodes(
     return found
 
 
-def target_version_for(
-    session: Session, settings: Settings, agent: Agent, uuid: UUID
-) -> TargetVersion:
-    """For the unit's creator or the unit itself."""
+def device_unit(session: Session, agent: Agent, uuid: UUID) -> Unit:
+    """The unit whose device files (target, env, schema, firmware, state, logs) `agent` may
+    read: only its creator or the unit itself (404 if missing, 403 for anyone else)."""
     unit = session.get(Unit, uuid)
     if unit is None:
         raise NotFoundError.of("Unit", uuid)
@@ -207,7 +206,15 @@ def target_version_for(
     is_self = agent.type == AgentType.UNIT and agent.uuid == unit.uuid
     if not (is_creator or is_self):
         raise NoAccessError("Only the unit or its creator can read this")
-    return _target(settings, session.get_one(Repo, unit.repo_uuid), unit)
+    return unit
+
+
+def target_version_for(
+    session: Session, settings: Settings, agent: Agent, uuid: UUID
+) -> TargetVersion:
+    """For the unit's creator or the unit itself."""
+    unit = device_unit(session, agent, uuid)
+    return target_of(settings, session.get_one(Repo, unit.repo_uuid), unit)
 
 
 def _validated_target(
@@ -231,7 +238,7 @@ def _validated_target(
         raise UnitError("Without auto-update the unit needs repo_branch and repo_commit")
     elif unit.repo_branch not in branches:
         raise UnitError(f"Branch {unit.repo_branch} does not exist in the registry")
-    target = _target(settings, repo, unit)
+    target = target_of(settings, repo, unit)
     schema = _schema_at(settings, repo, target.commit)
     if not unit.is_auto_update_from_repo_unit:
         _check_env_example(settings, repo, target.commit)
@@ -247,7 +254,8 @@ def _validated_target(
     return target, schema
 
 
-def _target(settings: Settings, repo: Repo, unit: Unit) -> TargetVersion:
+def target_of(settings: Settings, repo: Repo, unit: Unit) -> TargetVersion:
+    """The commit (and tag) the unit should run: one read of its branch's history."""
     auto = unit.is_auto_update_from_repo_unit
     branch = repo.default_branch if auto else unit.repo_branch
     history = branch_history(settings, repo.repository_registry_uuid, branch or "")

@@ -18,7 +18,7 @@ from flows.dataflow.items import MESSAGE, NodeItem
 from flows.metrics import FlowMetrics
 from flows.registry import PipelineSet
 from flows.storage.ingested import IngestedRow
-from flows.storage.rejections_writer import NodeRejectionsRow
+from flows.storage.node_rejections_row import NodeRejectionsRow
 from pepeunit_core.pipe_rejections import RejectedMessage, RejectionLog, value_preview
 from pipelines import rejections
 from pipelines.clock import from_epoch_ms

@@ -9,22 +9,15 @@ every process owns one and the tables are spread over them.
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
 
 from flows.metrics import FlowMetrics
-from flows.storage.alert_event_writer import AlertEventWriter
-from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.ingested import IngestedRow
-from flows.storage.last_value_writer import LastValueWriter
-from flows.storage.rejections_writer import NodeRejectionsRow, RejectionsWriter
 from flows.storage.retry import BatchNotStoredError
-from flows.storage.unit_state_writer import UnitStateWriter
-from flows.units.rows import UnitStateRow
-from pipelines.alerting import AlertEventRow
+from flows.storage.writer import StorageWriter
 from pipelines.clock import to_epoch_ms
-from pipelines.rows import LastValueRow, NRecordsRow, TimeWindowRow
+from pipelines.rows import NRecordsRow, TimeWindowRow
 
 logger = logging.getLogger("pepeunit.flow.storage")
 
@@ -36,16 +29,23 @@ def storage_partition_name(index: int) -> str:
     return f"storage-{index}"
 
 
-@dataclass(frozen=True, slots=True)
 class Writers:
-    """One storage partition's writers: ClickHouse tables, node values, unit states, the
-    alert outbox and the nodes' rejected messages."""
+    """One storage partition's writers (ClickHouse tables, node values, unit states, the alert
+    outbox, the nodes' rejected messages), found by the table of the rows to store."""
 
-    clickhouse: ClickHouseWriter
-    last_values: LastValueWriter
-    unit_states: UnitStateWriter
-    alert_events: AlertEventWriter
-    rejections: RejectionsWriter
+    def __init__(self, *writers: StorageWriter) -> None:
+        self._by_table: dict[str, StorageWriter] = {}
+        for writer in writers:
+            for table in writer.tables:
+                if table in self._by_table:
+                    raise ValueError(f"Two storage writers take the table {table}")
+                self._by_table[table] = writer
+
+    def for_table(self, table: str) -> StorageWriter:
+        writer = self._by_table.get(table)
+        if writer is None:
+            raise LookupError(f"No storage writer takes the table {table}")
+        return writer
 
 
 class StoragePartition(StatefulSinkPartition[TableBatch, None]):
@@ -59,24 +59,9 @@ class StoragePartition(StatefulSinkPartition[TableBatch, None]):
                 self._write_isolating_bad_rows(rows)
 
     def _write(self, rows: TableBatch) -> None:
-        first = rows[0].row
-        if isinstance(first, LastValueRow):
-            self._writers.last_values.write(
-                [r.row for r in rows if isinstance(r.row, LastValueRow)]
-            )
-        elif isinstance(first, UnitStateRow):
-            self._writers.unit_states.write(
-                [r.row for r in rows if isinstance(r.row, UnitStateRow)]
-            )
-        elif isinstance(first, AlertEventRow):
-            self._writers.alert_events.write(rows)
-        elif isinstance(first, NodeRejectionsRow):
-            self._writers.rejections.write(
-                [r.row for r in rows if isinstance(r.row, NodeRejectionsRow)]
-            )
-        else:
-            self._writers.clickhouse.write(rows)
-            self._observe_latency(rows)
+        """A batch holds rows of one table (the batching step groups them so)."""
+        self._writers.for_table(rows[0].row.table).write(rows)
+        self._observe_latency(rows)
 
     def _write_isolating_bad_rows(self, rows: TableBatch) -> None:
         """Transient failures are retried inside the writers; what escapes them is a row the

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from flows.storage.ingested import IngestedRow
 from flows.storage.metrics import metered_write
 from flows.storage.sql_writer import SqlWriter
+from flows.storage.writer import WriteResult, count_result, rows_of
 from pepeunit_core.db.models import AlertEvent, UnitNode
 from pipelines.alerting import AlertEventRow
 
@@ -21,22 +22,27 @@ _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 class AlertEventWriter(SqlWriter):
-    def write(self, rows: Sequence[IngestedRow]) -> int:
-        """Stores the batch (retrying until it succeeds); returns the events inserted."""
-        if not rows:
-            return 0
-        metrics = self._metrics
-        inserted, unknown = metered_write(
-            self._retrier, metrics, TABLE, len(rows), lambda: self._insert(rows)
-        )
-        metrics.rows_stored.labels(TABLE).inc(inserted)
-        metrics.rows_ignored.labels(TABLE, "unknown_node").inc(unknown)
-        return inserted
+    """Ignored rows: `unknown_node`. An event stored before (a replay) is neither stored nor
+    ignored."""
 
-    def _insert(self, ingested: Sequence[IngestedRow]) -> tuple[int, int]:
-        rows = [(item.ingest_id, item.row) for item in ingested]
+    tables = frozenset({TABLE})
+
+    def write(self, rows: Sequence[IngestedRow]) -> WriteResult:
+        """Stores the batch (retrying until it succeeds); `stored` counts the events inserted."""
+        ingest_ids = [item.ingest_id for item in rows]
+        events = list(zip(ingest_ids, rows_of(rows, AlertEventRow), strict=True))
+        if not events:
+            return WriteResult(0)
+        inserted, unknown = metered_write(
+            self._retrier, self._metrics, TABLE, len(events), lambda: self._insert(events)
+        )
+        return count_result(self._metrics, TABLE, WriteResult(inserted, {"unknown_node": unknown}))
+
+    def _insert(self, rows: Sequence[tuple[int, AlertEventRow]]) -> tuple[int, int]:
+        """(events inserted, events of unknown nodes), in one transaction; `rows` pairs each
+        event with its ingest id, kept as its sequence in the outbox."""
         with self._session_factory() as session, session.begin():
-            nodes = {UUID(row.unit_node_uuid) for _, row in rows if isinstance(row, AlertEventRow)}
+            nodes = {UUID(row.unit_node_uuid) for _, row in rows}
             existing = set(session.scalars(select(UnitNode.uuid).where(UnitNode.uuid.in_(nodes))))
             values = [
                 {
@@ -50,7 +56,7 @@ class AlertEventWriter(SqlWriter):
                     "sequence": sequence,
                 }
                 for sequence, row in rows
-                if isinstance(row, AlertEventRow) and UUID(row.unit_node_uuid) in existing
+                if UUID(row.unit_node_uuid) in existing
             ]
             if not values:
                 return 0, len(rows)

@@ -14,6 +14,7 @@ from flows.storage.clickhouse_columns import COLUMNS_BY_TABLE, Columns, columns_
 from flows.storage.ingested import IngestedRow
 from flows.storage.metrics import StorageMetrics, metered_write
 from flows.storage.retry import DEFAULT_RETRY, Retrier, RetryPolicy
+from flows.storage.writer import WriteResult
 
 
 def clickhouse_may_heal(error: Exception) -> bool:
@@ -23,6 +24,8 @@ def clickhouse_may_heal(error: Exception) -> bool:
 
 
 class ClickHouseWriter:
+    tables = frozenset(COLUMNS_BY_TABLE)
+
     def __init__(
         self,
         client: Client,
@@ -35,25 +38,24 @@ class ClickHouseWriter:
         self._metrics = metrics if metrics is not None else StorageMetrics()
         self._retrier = Retrier(retry, clickhouse_may_heal, sleep)
 
-    def write(self, rows: Sequence[IngestedRow]) -> None:
+    def write(self, rows: Sequence[IngestedRow]) -> WriteResult:
         """Stores `rows`, retrying each table's INSERT until it succeeds.
 
         Raises BatchNotStoredError if `stop()` is called while an INSERT keeps failing, and the
         error itself if retrying cannot help (a value that cannot be encoded). Tables written
         before that keep their rows; writing the whole batch again is harmless.
         """
-        self.write_columns(columns_by_table(rows))
+        return self.write_columns(columns_by_table(rows))
 
-    def write_columns(self, tables: dict[str, Columns]) -> None:
+    def write_columns(self, tables: dict[str, Columns]) -> WriteResult:
         """`write` for rows already made into each table's columns (`columns_by_table`)."""
-        for table, columns in tables.items():
-            self._insert(table, columns)
+        return WriteResult(sum(self._insert(table, columns) for table, columns in tables.items()))
 
     def stop(self) -> None:
         """Makes a write that is failing give up (from any thread), e.g. on shutdown."""
         self._retrier.stop()
 
-    def _insert(self, table: str, columns: Columns) -> None:
+    def _insert(self, table: str, columns: Columns) -> int:
         metrics = self._metrics
         row_count = len(columns[0])
         metered_write(
@@ -66,3 +68,4 @@ class ClickHouseWriter:
             ),
         )
         metrics.rows_stored.labels(table).inc(row_count)
+        return row_count

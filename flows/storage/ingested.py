@@ -3,7 +3,7 @@ from."""
 
 from dataclasses import dataclass
 
-from flows.storage.rejections_writer import NodeRejectionsRow
+from flows.storage.node_rejections_row import NodeRejectionsRow
 from flows.units.rows import UnitLogRow, UnitStateRow
 from pipelines.alerting import AlertEventRow
 from pipelines.rows import Row

@@ -6,11 +6,11 @@ value that is newer. Rows for nodes that do not exist are counted and skipped.
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from uuid import UUID
 
 from sqlalchemy.orm import Session
 
+from flows.storage.ingested import IngestedRow
 from flows.storage.metrics import StorageMetrics, metered_write
 from flows.storage.node_state_updates import (
     NodeStateUpdate,
@@ -20,19 +20,10 @@ from flows.storage.node_state_updates import (
 )
 from flows.storage.retry import DEFAULT_RETRY, RetryPolicy
 from flows.storage.sql_writer import SqlWriter
+from flows.storage.writer import WriteResult, count_result, rows_of
 from pipelines.rows import LastValueRow
 
 TABLE = LastValueRow.table
-
-
-@dataclass(frozen=True, slots=True)
-class LastValueWriteResult:
-    updated: int
-    unknown_nodes: int
-    stale: int
-    """Nodes whose stored value was already newer (a replay, or another process was ahead)."""
-    superseded: int
-    """Rows replaced by a newer row for the same node within the batch."""
 
 
 def newest_per_node(rows: Sequence[LastValueRow]) -> list[NodeValue]:
@@ -49,6 +40,12 @@ def newest_per_node(rows: Sequence[LastValueRow]) -> list[NodeValue]:
 
 
 class LastValueWriter(SqlWriter):
+    """Ignored rows: `unknown_node`; `stale`, nodes whose stored value was already newer (a
+    replay, or another process was ahead); `superseded`, rows replaced by a newer row for the
+    same node within the batch."""
+
+    tables = frozenset({TABLE})
+
     def __init__(
         self,
         session_factory: Callable[[], Session],
@@ -60,27 +57,26 @@ class LastValueWriter(SqlWriter):
         super().__init__(session_factory, metrics, retry, sleep=sleep)
         self._dialect_name: str | None = None
 
-    def write(self, rows: Sequence[LastValueRow]) -> LastValueWriteResult:
+    def write(self, rows: Sequence[IngestedRow]) -> WriteResult:
         """Stores the batch, retrying until it succeeds.
 
         Raises BatchNotStoredError if `stop()` is called while the UPDATE keeps failing, and
         the error itself if retrying cannot help (e.g. PostgreSQL refuses a NUL character).
         """
-        values = newest_per_node(rows)
-        superseded = len(rows) - len(values)
+        last_values = rows_of(rows, LastValueRow)
+        values = newest_per_node(last_values)
         if not values:
-            return LastValueWriteResult(0, 0, 0, superseded)
+            return WriteResult(0)
         update = node_state_update(self._dialect(), values)
-        metrics = self._metrics
         updated, unknown = metered_write(
-            self._retrier, metrics, TABLE, len(values), lambda: self._update(update, values)
+            self._retrier, self._metrics, TABLE, len(values), lambda: self._update(update, values)
         )
-        result = LastValueWriteResult(updated, unknown, len(values) - updated - unknown, superseded)
-        metrics.rows_stored.labels(TABLE).inc(result.updated)
-        metrics.rows_ignored.labels(TABLE, "unknown_node").inc(result.unknown_nodes)
-        metrics.rows_ignored.labels(TABLE, "stale").inc(result.stale)
-        metrics.rows_ignored.labels(TABLE, "superseded").inc(result.superseded)
-        return result
+        ignored = {
+            "unknown_node": unknown,
+            "stale": len(values) - updated - unknown,
+            "superseded": len(last_values) - len(values),
+        }
+        return count_result(self._metrics, TABLE, WriteResult(updated, ignored))
 
     def _dialect(self) -> str:
         if self._dialect_name is None:

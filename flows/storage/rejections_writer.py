@@ -9,25 +9,16 @@ node wins and it replaces what is stored. Rows for nodes that do not exist are s
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import ClassVar
 from uuid import UUID
 
 from sqlalchemy import bindparam, update
 
+from flows.storage.ingested import IngestedRow
 from flows.storage.metrics import metered_write
+from flows.storage.node_rejections_row import NodeRejectionsRow
 from flows.storage.sql_writer import SqlWriter
+from flows.storage.writer import WriteResult, count_result, rows_of
 from pepeunit_core.db.models import UnitNode
-
-
-@dataclass(slots=True)
-class NodeRejectionsRow:
-    table: ClassVar[str] = "data_pipe_rejections"
-    unit_node_uuid: str
-    rejected_count: int
-    stored_log: str
-    """`RejectionLog.to_stored()`."""
-
 
 TABLE = NodeRejectionsRow.table
 
@@ -50,23 +41,25 @@ def last_per_node(rows: Sequence[NodeRejectionsRow]) -> dict[UUID, NodeRejection
 
 
 class RejectionsWriter(SqlWriter):
-    def write(self, rows: Sequence[NodeRejectionsRow]) -> int:
+    """Ignored rows: `unknown_node`."""
+
+    tables = frozenset({TABLE})
+
+    def write(self, rows: Sequence[IngestedRow]) -> WriteResult:
         """Stores the batch, retrying until it succeeds (BatchNotStoredError after `stop()`);
-        returns the number of nodes updated."""
-        last = last_per_node(rows)
+        `stored` counts the nodes updated."""
+        last = last_per_node(rows_of(rows, NodeRejectionsRow))
         if not last:
-            return 0
+            return WriteResult(0)
         parameters = [
             {"node_uuid": node, "new_count": row.rejected_count, "new_log": row.stored_log}
             for node, row in last.items()
         ]
-        metrics = self._metrics
         updated = metered_write(
-            self._retrier, metrics, TABLE, len(last), lambda: self._update(parameters)
+            self._retrier, self._metrics, TABLE, len(last), lambda: self._update(parameters)
         )
-        metrics.rows_stored.labels(TABLE).inc(updated)
-        metrics.rows_ignored.labels(TABLE, "unknown_node").inc(len(last) - updated)
-        return updated
+        ignored = {"unknown_node": len(last) - updated}
+        return count_result(self._metrics, TABLE, WriteResult(updated, ignored))
 
     def _update(self, parameters: list[dict[str, object]]) -> int:
         with self._session_factory() as session, session.begin():

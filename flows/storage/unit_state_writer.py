@@ -12,28 +12,22 @@ skipped.
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from flows.storage.ingested import IngestedRow
 from flows.storage.metrics import StorageMetrics, metered_write
 from flows.storage.retry import DEFAULT_RETRY, RetryPolicy
 from flows.storage.sql_writer import SqlWriter
+from flows.storage.writer import WriteResult, count_result, rows_of
 from flows.units.rows import UnitStateRow
 from pepeunit_core.db.enums import FirmwareUpdateStatus
 from pepeunit_core.db.models import Unit
 
 TABLE = UnitStateRow.table
-
-
-@dataclass(frozen=True, slots=True)
-class UnitStateWriteResult:
-    updated: int
-    unknown_units: int
-    stale: int
 
 
 def newest_per_unit(rows: Sequence[UnitStateRow]) -> dict[UUID, UnitStateRow]:
@@ -68,6 +62,10 @@ def apply_state_report(unit: Unit, row: UnitStateRow, update_timeout: timedelta)
 
 
 class UnitStateWriter(SqlWriter):
+    """Ignored rows: `unknown_unit`; `stale`, reports older than what the unit's row holds."""
+
+    tables = frozenset({TABLE})
+
     def __init__(
         self,
         session_factory: Callable[[], Session],
@@ -80,21 +78,19 @@ class UnitStateWriter(SqlWriter):
         super().__init__(session_factory, metrics, retry, sleep=sleep)
         self._update_timeout = timedelta(seconds=2 * state_send_interval_s)
 
-    def write(self, rows: Sequence[UnitStateRow]) -> UnitStateWriteResult:
+    def write(self, rows: Sequence[IngestedRow]) -> WriteResult:
         """Stores the batch, retrying until it succeeds (BatchNotStoredError after `stop()`)."""
-        newest = newest_per_unit(rows)
+        newest = newest_per_unit(rows_of(rows, UnitStateRow))
         if not newest:
-            return UnitStateWriteResult(0, 0, 0)
-        metrics = self._metrics
-        result = metered_write(
-            self._retrier, metrics, TABLE, len(newest), lambda: self._update(newest)
+            return WriteResult(0)
+        updated, unknown, stale = metered_write(
+            self._retrier, self._metrics, TABLE, len(newest), lambda: self._update(newest)
         )
-        metrics.rows_stored.labels(TABLE).inc(result.updated)
-        metrics.rows_ignored.labels(TABLE, "unknown_unit").inc(result.unknown_units)
-        metrics.rows_ignored.labels(TABLE, "stale").inc(result.stale)
-        return result
+        ignored = {"unknown_unit": unknown, "stale": stale}
+        return count_result(self._metrics, TABLE, WriteResult(updated, ignored))
 
-    def _update(self, newest: dict[UUID, UnitStateRow]) -> UnitStateWriteResult:
+    def _update(self, newest: dict[UUID, UnitStateRow]) -> tuple[int, int, int]:
+        """(units updated, units unknown, reports stale), in one transaction."""
         with self._session_factory() as session, session.begin():
             units = session.scalars(
                 select(Unit).where(Unit.uuid.in_(list(newest))).with_for_update()
@@ -106,7 +102,7 @@ class UnitStateWriter(SqlWriter):
                     stale += 1
                     continue
                 apply_state_report(unit, row, self._update_timeout)
-            return UnitStateWriteResult(len(units) - stale, len(newest) - len(units), stale)
+            return len(units) - stale, len(newest) - len(units), stale
 
 
 def _already_newer(unit: Unit, row: UnitStateRow) -> bool:

@@ -1,13 +1,13 @@
 """Rows and node records for storage tests."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from flows.storage.ingested import IngestedRow
+from flows.storage.ingested import IngestedRow, StoredRow
 from flows.storage.retry import RetryPolicy
 from pepeunit_core.db.enums import UnitNodeType
 from pepeunit_core.db.models import UnitNode
@@ -29,6 +29,11 @@ def new_node() -> str:
 def n_record(node: str, seconds: float, state: str, cap: int, ingest_id: int) -> IngestedRow:
     row = NRecordsRow(node, state, "Text", at(seconds), cap, len(state.encode()))
     return IngestedRow(ingest_id, row)
+
+
+def ingested(rows: Iterable[StoredRow]) -> list[IngestedRow]:
+    """`rows` as the sink hands them to a writer, numbered from 1 as their messages."""
+    return [IngestedRow(number, row) for number, row in enumerate(rows, 1)]
 
 
 def recent(seconds: float = 0) -> datetime:

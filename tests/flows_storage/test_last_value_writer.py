@@ -10,12 +10,13 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 from sqlalchemy.exc import DataError
 
-from flows.storage.last_value_writer import LastValueWriter, LastValueWriteResult
+from flows.storage.last_value_writer import LastValueWriter
 from flows.storage.metrics import StorageMetrics
 from flows.storage.reads import read_last_value
 from flows.storage.retry import BatchNotStoredError
+from flows.storage.writer import WriteResult
 from pipelines.rows import LastValueRow
-from tests.flows_storage.builders import FAST_RETRY, T0, add_nodes, at, new_node
+from tests.flows_storage.builders import FAST_RETRY, T0, add_nodes, at, ingested, new_node
 
 
 def stored(session_factory, node: str) -> LastValueRow | None:
@@ -34,15 +35,17 @@ def test_newest_value_of_the_batch_wins(session_factory):
     writer = LastValueWriter(session_factory)
 
     result = writer.write(
-        [
-            LastValueRow(first, "newest", at(5)),
-            LastValueRow(first, "older, later in the batch", at(1)),
-            LastValueRow(second, "tie, earlier in the batch", at(2)),
-            LastValueRow(second, "tie, later in the batch", at(2)),
-        ]
+        ingested(
+            [
+                LastValueRow(first, "newest", at(5)),
+                LastValueRow(first, "older, later in the batch", at(1)),
+                LastValueRow(second, "tie, earlier in the batch", at(2)),
+                LastValueRow(second, "tie, later in the batch", at(2)),
+            ]
+        )
     )
 
-    assert result == LastValueWriteResult(updated=2, unknown_nodes=0, stale=0, superseded=2)
+    assert result == WriteResult(2, {"unknown_node": 0, "stale": 0, "superseded": 2})
     assert stored(session_factory, first) == LastValueRow(first, "newest", at(5))
     assert stored(session_factory, second) == LastValueRow(second, "tie, later in the batch", at(2))
 
@@ -51,13 +54,13 @@ def test_an_older_value_never_replaces_a_newer_one(session_factory):
     (node,) = add_nodes(session_factory, 1)
     metrics = StorageMetrics(CollectorRegistry())
     writer = LastValueWriter(session_factory, metrics)
-    writer.write([LastValueRow(node, "new", at(10))])
+    writer.write(ingested([LastValueRow(node, "new", at(10))]))
 
-    late = writer.write([LastValueRow(node, "from a slower process", at(9))])
-    replay = writer.write([LastValueRow(node, "new", at(10))])
+    late = writer.write(ingested([LastValueRow(node, "from a slower process", at(9))]))
+    replay = writer.write(ingested([LastValueRow(node, "new", at(10))]))
 
-    assert late == LastValueWriteResult(updated=0, unknown_nodes=0, stale=1, superseded=0)
-    assert replay.updated == 1  # the same time: harmless
+    assert late == WriteResult(0, {"unknown_node": 0, "stale": 1, "superseded": 0})
+    assert replay.stored == 1  # the same time: harmless
     assert stored(session_factory, node) == LastValueRow(node, "new", at(10))
     assert counted(metrics, "rows_ignored", reason="stale") == 1
 
@@ -67,7 +70,7 @@ def test_microseconds_and_other_zones_are_kept_exactly(session_factory):
     moment = at(1) + timedelta(microseconds=123_457)
 
     LastValueWriter(session_factory).write(
-        [LastValueRow(node, "x", moment.astimezone(timezone(timedelta(hours=3))))]
+        ingested([LastValueRow(node, "x", moment.astimezone(timezone(timedelta(hours=3))))])
     )
 
     value = stored(session_factory, node)
@@ -79,7 +82,7 @@ def test_any_text_round_trips(session_factory):
     (node,) = add_nodes(session_factory, 1)
     text_value = 'ünïcödé ✓ 🌡 "quoted" \\ back\nslash\ttab'
 
-    LastValueWriter(session_factory).write([LastValueRow(node, text_value, at(1))])
+    LastValueWriter(session_factory).write(ingested([LastValueRow(node, text_value, at(1))]))
 
     assert stored(session_factory, node) == LastValueRow(node, text_value, at(1))
 
@@ -90,10 +93,10 @@ def test_unknown_nodes_are_counted_and_skipped(session_factory):
     stranger = new_node()
 
     result = LastValueWriter(session_factory, metrics).write(
-        [LastValueRow(node, "1", at(1)), LastValueRow(stranger, "2", at(1))]
+        ingested([LastValueRow(node, "1", at(1)), LastValueRow(stranger, "2", at(1))])
     )
 
-    assert result == LastValueWriteResult(updated=1, unknown_nodes=1, stale=0, superseded=0)
+    assert result == WriteResult(1, {"unknown_node": 1, "stale": 0, "superseded": 0})
     assert stored(session_factory, stranger) is None
     assert counted(metrics, "rows_ignored", reason="unknown_node") == 1
     assert counted(metrics, "rows_stored") == 1
@@ -112,8 +115,8 @@ def test_interleaved_batches_from_two_writers_end_at_the_newest_values(session_f
     writers = [LastValueWriter(session_factory), LastValueWriter(session_factory)]
 
     for step in reversed(range(10)):  # newest first: every later batch is stale
-        writers[0].write(even[step * 50 : (step + 1) * 50])
-        writers[1].write(odd[step * 50 : (step + 1) * 50])
+        writers[0].write(ingested(even[step * 50 : (step + 1) * 50]))
+        writers[1].write(ingested(odd[step * 50 : (step + 1) * 50]))
 
     assert {stored(session_factory, node).state for node in nodes} == {"odd 19"}
 
@@ -135,7 +138,7 @@ def test_write_in_progress_completes_once_the_table_is_back(session_factory, ren
 
     def write() -> None:
         try:
-            writer.write([LastValueRow(node, "kept through the outage", at(1))])
+            writer.write(ingested([LastValueRow(node, "kept through the outage", at(1))]))
         except BaseException as error:
             errors.append(error)
 
@@ -165,7 +168,7 @@ def test_stop_makes_a_failing_write_give_up(session_factory, rename_nodes_table)
     writer = LastValueWriter(session_factory, sleep=sleep)
     rename_nodes_table("units_nodes", "units_nodes_away")
     with pytest.raises(BatchNotStoredError, match="1 rows for last_value were NOT stored"):
-        writer.write([LastValueRow(node, "lost", at(1))])
+        writer.write(ingested([LastValueRow(node, "lost", at(1))]))
 
     rename_nodes_table("units_nodes_away", "units_nodes")
     assert len(stops_after_two_failures) == 2
@@ -176,7 +179,9 @@ def test_naive_datetimes_are_refused_before_writing(session_factory):
     (node,) = add_nodes(session_factory, 1)
 
     with pytest.raises(ValueError, match="naive"):
-        LastValueWriter(session_factory).write([LastValueRow(node, "x", T0.replace(tzinfo=None))])
+        LastValueWriter(session_factory).write(
+            ingested([LastValueRow(node, "x", T0.replace(tzinfo=None))])
+        )
 
 
 def test_a_value_the_database_cannot_hold_is_raised_at_once(session_factory, sql_url):
@@ -186,7 +191,9 @@ def test_a_value_the_database_cannot_hold_is_raised_at_once(session_factory, sql
     metrics = StorageMetrics(CollectorRegistry())
 
     with pytest.raises(DataError):
-        LastValueWriter(session_factory, metrics).write([LastValueRow(node, "a\x00b", at(1))])
+        LastValueWriter(session_factory, metrics).write(
+            ingested([LastValueRow(node, "a\x00b", at(1))])
+        )
 
     assert counted(metrics, "write_retries") == 0
     assert stored(session_factory, node) is None

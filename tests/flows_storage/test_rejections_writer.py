@@ -6,7 +6,7 @@ from uuid import UUID, uuid4
 from flows.storage.metrics import StorageMetrics
 from flows.storage.rejections_writer import NodeRejectionsRow, RejectionsWriter
 from pepeunit_core.db.models import UnitNode
-from tests.flows_storage.builders import add_nodes
+from tests.flows_storage.builders import add_nodes, ingested
 
 
 def stored(session_factory, node: str) -> tuple[int, str | None]:
@@ -25,8 +25,8 @@ def test_the_last_record_of_each_node_is_stored(session_factory):
         NodeRejectionsRow(first, 2, "two"),
         NodeRejectionsRow(str(uuid4()), 9, "a node that was deleted"),
     ]
-    assert writer.write(batch) == 2
-    assert writer.write(batch) == 2  # a replay: the same values
+    assert writer.write(ingested(batch)).stored == 2
+    assert writer.write(ingested(batch)).stored == 2  # a replay: the same values
     assert stored(session_factory, first) == (2, "two")
     assert stored(session_factory, second) == (4, "four")
     labels = {"table": "data_pipe_rejections", "reason": "unknown_node"}

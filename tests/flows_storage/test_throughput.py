@@ -11,7 +11,7 @@ from flows.storage.last_value_writer import LastValueWriter, newest_per_node
 from flows.storage.node_state_updates import NodeStateUpdate, json_join_update, per_node_update
 from flows.storage.reads import read_n_records
 from pipelines.rows import LastValueRow
-from tests.flows_storage.builders import add_nodes, at, n_record, new_node
+from tests.flows_storage.builders import add_nodes, at, ingested, n_record, new_node
 
 CLICKHOUSE_BATCH_ROWS = 10_000
 CLICKHOUSE_BATCHES = 5
@@ -70,8 +70,8 @@ def test_last_value_writer(session_factory, sql_url, capsys):
         return [LastValueRow(node, f"{index}", moment) for index, node in enumerate(nodes)]
 
     writer = LastValueWriter(session_factory)
-    writer.write(batch())
-    write_s = best_seconds(lambda: writer.write(batch()), repeat=3)
+    writer.write(ingested(batch()))
+    write_s = best_seconds(lambda: writer.write(ingested(batch())), repeat=3)
     dialect = sql_url.split(":")[0].split("+")[0]
     report(
         capsys,

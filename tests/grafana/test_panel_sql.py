@@ -98,7 +98,8 @@ def seed_fleet(url: str, clickhouse: Client | None) -> Fleet:
             add_units(session, [UnitSpec(uuid4(), UNIT, specs)])
         started = truncate_to_ms(datetime.now(UTC))
         rows = _stored_rows(nodes, started)
-        LastValueWriter(sessions).write([row for row in rows if isinstance(row, LastValueRow)])
+        last_values = [row for row in rows if isinstance(row, LastValueRow)]
+        LastValueWriter(sessions).write([IngestedRow(0, row) for row in last_values])
         if clickhouse is not None:
             stored = [
                 IngestedRow(number, row)
