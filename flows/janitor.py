@@ -1,5 +1,6 @@
-"""Periodic clean-up of ClickHouse rows readers no longer see (pipelines.md §3.4): NRecords rows
-beyond each node's N and expired TimeWindow rows. Reads already hide both; this reclaims space."""
+"""Periodic clean-up of ClickHouse rows readers no longer see
+(docs/compatibility.md#reads-honour-n-and-expiry): NRecords rows beyond each node's N and expired
+TimeWindow rows. Reads already hide both; this reclaims space."""
 
 import logging
 import threading

@@ -1,9 +1,9 @@
 """What the dataflow reads from the SQL database and keeps current: the active pipeline of
 every node, and (in the intake) the Output→Input routes.
 
-The SQL database is the runtime source of truth (pipelines.md §1). A background thread watches
-the dataflow config version (polled; whoever changes a config or an edge bumps it in the same
-transaction) and reloads everything when it moves, swapping the whole view at once.
+The SQL database is the runtime source of truth (docs/compatibility.md#no-redis). A background
+thread watches the dataflow config version (polled; whoever changes a config or an edge bumps it in
+the same transaction) and reloads everything when it moves, swapping the whole view at once.
 """
 
 import logging

@@ -1,5 +1,5 @@
-"""Physical MQTT topics of units and nodes (reference §5.1), shared by the control plane and the
-dataflow; `{D}` is `PU_DOMAIN` and may carry `:port`.
+"""Physical MQTT topics of units and nodes (docs/compatibility.md#topics), shared by the control
+plane and the dataflow; `{D}` is `PU_DOMAIN` and may carry `:port`.
 
 - commands to the unit: `{D}/input_base_topic/{unit}/{cmd}/pepeunit`
 - reports of the unit: `{D}/output_base_topic/{unit}/{state|log}/pepeunit`

@@ -1,5 +1,5 @@
-"""Dashboards that users put together through the API (`/grafana/*`, reference §2.9): panels
-of a type they choose, each showing the unit nodes linked to it.
+"""Dashboards that users put together through the API (`/grafana/*`, docs/operations.md#grafana):
+panels of a type they choose, each showing the unit nodes linked to it.
 
 A node's target is the one the generated dashboards use for it (`panels.py`): its pipeline
 decides the SQL (ClickHouse for NRecords, TimeWindow and Aggregation, the SQL database for

@@ -1,4 +1,5 @@
-"""The `alerts:` section of a pipeline (pipelines.md §4), an extension beyond the reference:
+"""The `alerts:` section of a pipeline (docs/pipelines.md#alerts), an extension beyond the
+reference:
 
 ```yaml
 alerts:

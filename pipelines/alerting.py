@@ -1,6 +1,6 @@
-"""Alert rules evaluated on a node's accepted values and on the passing of time (pipelines.md
-§4). Plain Python with no I/O; the state lives with the node's pipeline state, so it is
-recovered after a crash like the rest.
+"""Alert rules evaluated on a node's accepted values and on the passing of time
+(docs/pipelines.md#alerts). Plain Python with no I/O; the state lives with the node's pipeline
+state, so it is recovered after a crash like the rest.
 
 Per rule: `active` follows the condition with hysteresis; an alert is raised when the rule
 turns active, no alert of it is open, and its cooldown has passed since its last alert; the

@@ -115,7 +115,8 @@ class ActivePeriod(BaseModel):
     )
 
     type: ActivePeriodType
-    # Fix 8 of pipelines.md: a datetime without a zone is an error, never a silently dead node.
+    # docs/compatibility.md#naive-datetimes-are-errors: a datetime without a zone is an error, never
+    # a silently dead node.
     start: AwareDatetime | None = None
     end: AwareDatetime | None = None
 
@@ -320,7 +321,7 @@ class PipelineConfig(BaseModel):
     alerts: list[AlertRule] | None = Field(
         default=None,
         max_length=MAX_ALERT_RULES,
-        description="Alert rules on accepted values (an extension; see pipelines.md §4).",
+        description="Alert rules on accepted values (an extension; see docs/pipelines.md#alerts).",
     )
 
     @field_validator("alerts")

@@ -1,6 +1,7 @@
 """The `filters` stage, in the reference order: list, threshold, max_rate, max_size,
 last_unique_check. Under `Number` a payload that is not a finite number is rejected first
-(fix 3 of pipelines.md); `last_unique_check` compares with the last accepted *raw* payload (fix 2).
+(docs/compatibility.md#number-means-a-finite-number); `last_unique_check` compares with the last
+accepted *raw* payload (docs/compatibility.md#duplicate-check-on-raw-payloads).
 """
 
 from dataclasses import dataclass

@@ -1,5 +1,5 @@
-"""The Telegram bot (reference §9): account linking, instance counts, units with their state,
-versions and logs, and the owner's actions (commands, env.json, firmware).
+"""The Telegram bot (docs/operations.md#telegram): account linking, instance counts, units with
+their state, versions and logs, and the owner's actions (commands, env.json, firmware).
 
 Handlers call the same services as the API, as the user linked to the chat or, for a chat no
 user linked, as the anonymous agent (public data only). `pepeunit bot` runs it by long polling,

@@ -1,6 +1,6 @@
 """What `/registry`, `/repo` and `/dashboard` read or do, through the API's services, as the
-chat's agent (reference §9): the same visibility rules as REST, so a chat never sees more than
-its user could read with a token (anonymous chats: public registries and repos only).
+chat's agent (docs/operations.md#telegram): the same visibility rules as REST, so a chat never sees
+more than its user could read with a token (anonymous chats: public registries and repos only).
 
 Blocking functions of a session, run off the event loop by `BotServices.run`; they return plain
 data for `catalog_views` and raise the services' `ServiceError`s unchanged.

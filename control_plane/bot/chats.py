@@ -1,4 +1,5 @@
-"""Who a chat acts as: the user linked to it (reference §9), or the anonymous agent."""
+"""Who a chat acts as: the user linked to it (docs/operations.md#telegram), or the anonymous
+agent."""
 
 from sqlalchemy.orm import Session
 

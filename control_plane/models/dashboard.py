@@ -1,4 +1,4 @@
-"""Dashboard API schemas (reference §1.9, §2.9), with the reference's names."""
+"""Dashboard API schemas (docs/operations.md#grafana), with the reference's names."""
 
 from datetime import datetime
 from enum import StrEnum

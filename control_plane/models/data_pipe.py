@@ -1,4 +1,5 @@
-"""DataPipe API schemas: config check issues, read-back query and rows (reference §3)."""
+"""DataPipe API schemas: config check issues, read-back query and rows
+(docs/pipelines.md#reading-stored-values)."""
 
 from datetime import datetime
 from typing import Annotated

@@ -1,4 +1,4 @@
-"""`GET /metrics/`: how many of each entity the instance holds (reference §2.8)."""
+"""`GET /metrics/`: how many of each entity the instance holds (docs/operations.md#metrics)."""
 
 from pydantic import BaseModel
 

@@ -1,4 +1,5 @@
-"""Unit log API schemas: the `GET /units/log_list/` query and its rows (reference §1.10)."""
+"""Unit log API schemas: the `GET /units/log_list/` query and its rows
+(docs/compatibility.md#state-and-log-reports)."""
 
 from datetime import datetime
 from uuid import UUID

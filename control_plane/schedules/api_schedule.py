@@ -1,5 +1,5 @@
-"""The API's timetable (reference §7.2), run by one API process among all workers and machines
-that share the SQL database:
+"""The API's timetable (docs/operations.md#schedules), run by one API process among all workers and
+machines that share the SQL database:
 
 - on election: clone every registry whose local clone is missing (e.g. after a restore);
 - every `PU_REGISTRY_SYNC_INTERVAL` s: sync every registry as the Backend agent;

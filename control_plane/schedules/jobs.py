@@ -1,6 +1,6 @@
-"""The scheduled work (reference §7.2): syncing registries as the Backend agent and moving the
-fleet to new firmware. Each registry syncs in a session of its own, so one that fails (remote
-gone, no valid credentials, too large) is logged and the others go on."""
+"""The scheduled work (docs/operations.md#schedules): syncing registries as the Backend agent and
+moving the fleet to new firmware. Each registry syncs in a session of its own, so one that fails
+(remote gone, no valid credentials, too large) is logged and the others go on."""
 
 import logging
 import threading

@@ -1,4 +1,5 @@
-"""Who may publish and subscribe to which MQTT topic (contract decision 2).
+"""Who may publish and subscribe to which MQTT topic
+(docs/compatibility.md#least-privilege-broker-access).
 
 `BrokerAccess.authorize(agent, topic, action)` is the one decision every broker integration
 uses (the HTTP hook, the Mosquitto ACL file, the embedded broker):
@@ -121,7 +122,7 @@ UnitTopicsLookup = Callable[[UUID], UnitTopics | None]
 
 
 def decide(agent: Agent, topic: str, action: BrokerAction, topics_of: UnitTopicsLookup) -> Decision:
-    """Contract decision 2 for an agent whose token was already checked (see module doc)."""
+    """The broker access decision for an agent whose token was already checked (see module doc)."""
     if agent.type is AgentType.BACKEND:
         return Decision.ALLOW
     if agent.type is AgentType.UNIT and agent.uuid is not None:

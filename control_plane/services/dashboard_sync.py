@@ -1,5 +1,5 @@
-"""`POST /grafana/sync_dashboard` (reference §10): a user's dashboard as Grafana JSON, built by
-the dashboard generator from the pipelines of its nodes, saved through Grafana's HTTP API
+"""`POST /grafana/sync_dashboard` (docs/operations.md#grafana): a user's dashboard as Grafana JSON,
+built by the dashboard generator from the pipelines of its nodes, saved through Grafana's HTTP API
 (`PU_GRAFANA_URL`, `PU_GRAFANA_TOKEN`), overwriting what is there.
 
 The dashboard must have a panel and every linked node an active, readable pipeline (else 422,

@@ -1,4 +1,4 @@
-"""Users' dashboards, their panels and the unit nodes linked to panels (reference §1.9, §2.9).
+"""Users' dashboards, their panels and the unit nodes linked to panels (docs/operations.md#grafana).
 
 Everything is the creator's alone, listing included; linking a node also needs the node's
 creator. A panel shows at most `PU_GRAFANA_LIMIT_UNIT_NODE_PER_ONE_PANEL` nodes, each once.

@@ -1,7 +1,8 @@
 """DataPipe of a unit node: its config (check, set, get), stored data (read, CSV export and
 import, delete). Reads go through flows/storage/paged_reads.py, so they never return more than
-the newest N rows of NRecords nor expired TimeWindow rows (pipelines.md §3 fix 4), and cost the
-page asked for rather than every row the node holds."""
+the newest N rows of NRecords nor expired TimeWindow rows
+(docs/compatibility.md#reads-honour-n-and-expiry), and cost the page asked for rather than every row
+the node holds."""
 
 import csv
 import io
@@ -102,7 +103,7 @@ def get_node(session: Session, uuid: UUID) -> UnitNode:
 
 
 def ensure_creator(agent: Agent, node: UnitNode) -> None:
-    """Config and data changes: only the node's creator (reference §8.3)."""
+    """Config and data changes: only the node's creator (docs/compatibility.md#access-model)."""
     if agent.type is not AgentType.USER or agent.uuid != node.creator_uuid:
         raise NoAccessError("Only the creator of this unit node may do this")
 
@@ -379,10 +380,11 @@ class _ImportState:
 def import_csv(
     client: Client, node: UnitNode, upload: BinaryIO, max_bytes: int, now: datetime
 ) -> int:
-    """Validates every row of the uploaded CSV against the node's config (reference §3.4), then
-    replaces the node's stored data with them. Any invalid row raises before anything is
-    deleted. An upload larger than `max_bytes` is refused before a row is read; the rows go
-    through memory a batch at a time (validated batches wait in a temporary file)."""
+    """Validates every row of the uploaded CSV against the node's config
+    (docs/compatibility.md#csv-import-validates-before-deleting), then replaces the node's stored
+    data with them. Any invalid row raises before anything is deleted. An upload larger than
+    `max_bytes` is refused before a row is read; the rows go through memory a batch at a time
+    (validated batches wait in a temporary file)."""
     config = _csv_config(node)
     size = upload.seek(0, io.SEEK_END)
     if size > max_bytes:

@@ -1,5 +1,5 @@
-"""Edges from Output to Input nodes (reference §1.7): the dataflow republishes every message of
-an Output node to the Inputs linked to it (contract decision 1), so each change bumps the
+"""Edges from Output to Input nodes: the dataflow republishes every message of an Output node to
+the Inputs linked to it (docs/compatibility.md#routing-by-the-dataflow), so each change bumps the
 dataflow config version instead of sending `SchemaUpdate` to devices."""
 
 from uuid import UUID

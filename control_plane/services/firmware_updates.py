@@ -1,6 +1,7 @@
-"""Moving units to new firmware (reference §5.2, §6, §7.2): after a unit's settings change, for
-every auto-updating unit of a repo on request, and for the whole fleet on schedule. Each unit's
-nodes follow its target first, then it is sent an Update (when its schema lists the topic). A
+"""Moving units to new firmware (docs/compatibility.md#commands,
+docs/compatibility.md#firmware-archives, docs/operations.md#schedules): after a unit's settings
+change, for every auto-updating unit of a repo on request, and for the whole fleet on schedule. Each
+unit's nodes follow its target first, then it is sent an Update (when its schema lists the topic). A
 unit that cannot follow (its target is broken, the broker is down) keeps the reason in its
 firmware status and the others go on."""
 

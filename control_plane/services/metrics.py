@@ -1,4 +1,4 @@
-"""`GET /metrics/` (reference §2.8): entity counts, recounted at most every
+"""`GET /metrics/` (docs/operations.md#metrics): entity counts, recounted at most every
 `PU_METRICS_CACHE_SECONDS` since anyone, anonymous included, may ask."""
 
 import threading

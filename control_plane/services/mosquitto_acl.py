@@ -1,4 +1,6 @@
-"""The Mosquitto ACL file that carries broker authorisation (contract decisions 2 and 3).
+"""The Mosquitto ACL file that carries broker authorisation
+(docs/compatibility.md#least-privilege-broker-access,
+docs/compatibility.md#broker-login-with-the-unit-token).
 
 Units log in with username = their token and an empty password, which Mosquitto's password
 checks refuse; so Mosquitto runs with `allow_anonymous true` and `acl_file`, and the ACL is keyed

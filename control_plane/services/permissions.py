@@ -1,7 +1,8 @@
-"""Permission rows: the automatic ones (reference §8.2) and the `/permission` API (§2.7).
+"""Permission rows: the automatic ones (docs/compatibility.md#access-model) and the `/permission`
+API (docs/compatibility.md#permission-api-creator-only).
 
-Only the creator of a resource may grant, list or revoke access to it (contract decision 4);
-an agent may also revoke its own access. Some rows can never be revoked (reference §1.8).
+Only the creator of a resource may grant, list or revoke access to it; an agent
+may also revoke its own access. Some rows can never be revoked.
 """
 
 from dataclasses import dataclass

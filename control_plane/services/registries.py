@@ -1,7 +1,7 @@
-"""Registries as an agent may read them (reference §1.3, §8): public ones for everyone, private
-ones for their creator, the users granted a repo built on them and the Backend agent (issue
-11.4); the registry service's errors as the services' refusals. Shared by the REST routes
-and the Telegram bot.
+"""Registries as an agent may read them (docs/compatibility.md#user-routes,
+docs/compatibility.md#access-model): public ones for everyone, private ones for their creator, the
+users granted a repo built on them and the Backend agent (issue 11.4); the registry service's errors
+as the services' refusals. Shared by the REST routes and the Telegram bot.
 """
 
 from collections.abc import Iterator, Sequence

@@ -1,8 +1,8 @@
 """Repos: a user's product on a registry (a branch plus an update policy).
 
-Visibility (reference §8.1): Public to everyone, Internal to users, Private to users holding a
-Permission row for the repo (its creator gets one on create); the Backend agent sees all.
-Lists follow the reference: anonymous callers get Public only; a user without any repo
+Visibility (docs/compatibility.md#access-model): Public to everyone, Internal to users, Private to
+users holding a Permission row for the repo (its creator gets one on create); the Backend agent sees
+all. Lists follow the reference: anonymous callers get Public only; a user without any repo
 permission gets Public and Internal (of the levels asked for); otherwise Private rows are
 limited to the permitted ones.
 """
@@ -111,7 +111,8 @@ def list_repos(
 def update_repo(
     session: Session, settings: Settings, user: User, uuid: UUID, data: RepoUpdate
 ) -> Repo:
-    """Change the creator's repo; the result must be a valid update policy (reference §1.4)."""
+    """Change the creator's repo; the result must be a valid update policy
+    (docs/compatibility.md#version-resolution)."""
     repo = own_repo(session, user, uuid)
     changes = data.model_dump(exclude_none=True)
     if "name" in changes and changes["name"] != repo.name:

@@ -1,5 +1,6 @@
-"""A unit's state storage (reference §1.12): free text the device writes and reads back over
-REST, kept AES-GCM encrypted in `units.cipher_state_storage`. Creator or the unit only."""
+"""A unit's state storage (docs/compatibility.md#device-routes): free text the device writes and
+reads back over REST, kept AES-GCM encrypted in `units.cipher_state_storage`. Creator or the unit
+only."""
 
 from uuid import UUID
 

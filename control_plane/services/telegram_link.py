@@ -1,5 +1,5 @@
-"""Linking a Telegram chat to a user (reference §9): a logged-in user gets a one-time code
-(`GET /users/generate_verification_link/`) and sends `/start <code>` to the bot, which stores
+"""Linking a Telegram chat to a user (docs/operations.md#telegram): a logged-in user gets a one-time
+code (`GET /users/generate_verification_link/`) and sends `/start <code>` to the bot, which stores
 the chat id on the user and marks them Verified.
 
 Codes live in the SQL database (`telegram_verification_codes`), not in Redis: 8 characters,

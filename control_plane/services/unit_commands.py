@@ -1,4 +1,4 @@
-"""Commands the platform sends to a unit on its input base topic (reference §5.2):
+"""Commands the platform sends to a unit on its input base topic (docs/compatibility.md#commands):
 `{"COMMAND": "Update" | "EnvUpdate" | "SchemaUpdate" | "LogSync"}`, `Update` with the target
 `PU_COMMIT_VERSION` (and `COMPILED_FIRMWARE_LINK` for compilable repos).
 
@@ -94,7 +94,7 @@ def send_command(
 def send_update_if_supported(
     session: Session, settings: Settings, publisher: BrokerPublisher, unit: Unit
 ) -> None:
-    """The automatic Update after a change of the unit's target (reference §5.2): skipped for
+    """The automatic Update after a change of the unit's target: skipped for
     a unit whose schema has no update topic; a broker failure is left on the unit's status."""
     try:
         send_command(session, settings, publisher, unit, UnitCommand.UPDATE)

@@ -1,10 +1,11 @@
-"""A unit's env.json and schema.json (reference §2.5, §3): read by the unit's creator or the
-unit itself, edited or reset by the creator.
+"""A unit's env.json and schema.json (docs/compatibility.md#device-routes,
+docs/compatibility.md#env-file): read by the unit's creator or the unit itself, edited or reset by
+the creator.
 
 The first read of an env stores it (encrypted, without PU_COMMIT_VERSION) so `PU_SECRET_KEY` /
-`PU_ENCRYPT_KEY` stay stable per unit (contract decision 5); PU_COMMIT_VERSION is the target
-commit at every read. A reset forgets the stored env, secrets included: the next read makes new
-ones, as in the reference.
+`PU_ENCRYPT_KEY` stay stable per unit (docs/compatibility.md#stable-unit-secrets); PU_COMMIT_VERSION
+is the target commit at every read. A reset forgets the stored env, secrets included: the next read
+makes new ones, as in the reference.
 """
 
 import json

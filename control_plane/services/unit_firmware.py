@@ -1,6 +1,6 @@
-"""A unit's firmware archive (reference §6): the repository at the target commit (nothing for a
-compilable repo) with the unit's env.json and schema.json at the root, as zip, tar or tgz.
-For the unit's creator or the unit itself."""
+"""A unit's firmware archive (docs/compatibility.md#firmware-archives): the repository at the target
+commit (nothing for a compilable repo) with the unit's env.json and schema.json at the root, as zip,
+tar or tgz. For the unit's creator or the unit itself."""
 
 import tempfile
 from pathlib import Path

@@ -1,6 +1,6 @@
-"""A unit's logs (reference §1.10), read from ClickHouse `unit_logs` by the unit's creator or
-the unit itself. Rows past their expiration are hidden even before the table's TTL removes
-them; FINAL returns a log entry written twice (a replayed batch) once."""
+"""A unit's logs (docs/compatibility.md#state-and-log-reports), read from ClickHouse `unit_logs` by
+the unit's creator or the unit itself. Rows past their expiration are hidden even before the table's
+TTL removes them; FINAL returns a log entry written twice (a replayed batch) once."""
 
 from datetime import datetime
 from uuid import UUID

@@ -1,5 +1,5 @@
-"""Unit nodes (reference §1.6, §2.6): reading with the visibility rules of §8.1, the creator's
-settings and the value of Input nodes."""
+"""Unit nodes (docs/compatibility.md#user-routes): reading with the visibility rules of
+docs/compatibility.md#access-model, the creator's settings and the value of Input nodes."""
 
 from uuid import UUID
 
@@ -74,7 +74,8 @@ def get_visible_node(session: Session, agent: Agent, uuid: UUID) -> UnitNode:
 
 
 def _visible_to(agent: Agent, asked: list[VisibilityLevel]) -> ColumnElement[bool]:
-    """§8.1 list semantics; a creator (or the node's own unit) always sees its Private nodes."""
+    """List semantics of docs/compatibility.md#access-model; a creator (or the node's own unit)
+    always sees its Private nodes."""
     levels = set(asked or VisibilityLevel)
     if agent.type == AgentType.BACKEND:
         return UnitNode.visibility_level.in_(levels)

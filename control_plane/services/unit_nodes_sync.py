@@ -1,6 +1,6 @@
 """A unit's nodes follow its schema_example.json: one UnitNode per `input_topic` and
-`output_topic` entry (reference §1.5, §1.6), with the default LastValue pipeline on `/pepeunit`
-topics when `PU_FF_DATAPIPE_DEFAULT_LAST_VALUE_ENABLE` is on."""
+`output_topic` entry (docs/compatibility.md#schema-files), with the default LastValue pipeline on
+`/pepeunit` topics when `PU_FF_DATAPIPE_DEFAULT_LAST_VALUE_ENABLE` is on."""
 
 from uuid import UUID
 

@@ -1,4 +1,5 @@
-"""Units: devices built from a Repo at a target version (reference §1.5, §7.3, §8).
+"""Units: devices built from a Repo at a target version (docs/compatibility.md#version-resolution,
+docs/compatibility.md#access-model).
 
 Visibility follows repos: Public to everyone, Internal to users and units, Private to agents
 (a User or a Unit) holding a Permission row for the unit (its creator and the unit itself get

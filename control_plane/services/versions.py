@@ -1,4 +1,5 @@
-"""Version resolution (reference §7.3): which commit (and tag) a Repo or a Unit should run.
+"""Version resolution (docs/compatibility.md#version-resolution): which commit (and tag) a Repo or a
+Unit should run.
 
 Pure functions over the repo's update settings and a branch's history, so they are testable
 without git: the history is the branch's commits newest first (git rev-list order), each with

@@ -1,6 +1,6 @@
-"""Topics the dataflow reads (reference §5.1): node topics `{domain}/{node_uuid}/pepeunit`,
-plain node topics `{domain}/{node_uuid}` (only routed, never stored) and unit reports
-`{domain}/output_base_topic/{unit_uuid}/{state|log}/pepeunit`."""
+"""Topics the dataflow reads (docs/compatibility.md#topics): node topics
+`{domain}/{node_uuid}/pepeunit`, plain node topics `{domain}/{node_uuid}` (only routed, never
+stored) and unit reports `{domain}/output_base_topic/{unit_uuid}/{state|log}/pepeunit`."""
 
 from pepeunit_core.topics import BaseTopicDestination, ReportTopicName
 

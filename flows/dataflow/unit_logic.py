@@ -1,4 +1,5 @@
-"""Per-unit processing of state and log reports inside the dataflow (reference §5.3).
+"""Per-unit processing of state and log reports inside the dataflow
+(docs/compatibility.md#state-and-log-reports).
 
 A state report is accepted at most once per `PU_STATE_SEND_INTERVAL` per unit, measured on the
 logged receive times, so a replay after a crash accepts exactly the reports the first run did;

@@ -1,10 +1,10 @@
 """Receives node messages over MQTT (QoS 1, persistent session, optionally a shared
 subscription) and makes each durable in the write-ahead log before acknowledging it.
 
-Routing (contract decision 1) happens here too, as a message arrives: a message on an Output
-node topic is republished (QoS 1, over a connection of its own) to every linked Input node
-topic, and the original is acknowledged only once it is logged and the broker confirmed its
-copies. So routing never waits for the dataflow or its
+Routing (docs/compatibility.md#routing-by-the-dataflow) happens here too, as a message arrives: a
+message on an Output node topic is republished (QoS 1, over a connection of its own) to every linked
+Input node topic, and the original is acknowledged only once it is logged and the broker confirmed
+its copies. So routing never waits for the dataflow or its
 storage, and no copy is lost: a redelivered original is routed again, whether or not it made it
 into the log (at least once).
 

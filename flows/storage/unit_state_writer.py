@@ -1,5 +1,6 @@
 """Writes accepted unit state reports to the `units` rows of the SQL database, batched, and
-moves the firmware update status along (reference §5.3, §6):
+moves the firmware update status along (docs/compatibility.md#state-and-log-reports,
+docs/compatibility.md#firmware-archives):
 
 - RequestSent and the reported `pu_commit_version` is the commit the Update asked for →
   Success (the request time is cleared);

@@ -1,2 +1,3 @@
-"""What units report about themselves (reference §5.3): `state/pepeunit` and `log/pepeunit` on
-their output base topic. Plain parsing and rows, no I/O; the dataflow wires them."""
+"""What units report about themselves (docs/compatibility.md#state-and-log-reports):
+`state/pepeunit` and `log/pepeunit` on their output base topic. Plain parsing and rows, no I/O; the
+dataflow wires them."""

@@ -1,7 +1,7 @@
-"""`log/pepeunit` (reference §5.3): one entry `{level, text, create_datetime?}` or a list of
-them. Levels are matched case-insensitively; an entry without a usable `create_datetime` is
-dated at the receive time plus its index in seconds, which keeps a batch in order. Entries
-that are not objects, or lack a known level or a text, are skipped and counted."""
+"""`log/pepeunit` (docs/compatibility.md#state-and-log-reports): one entry `{level, text,
+create_datetime?}` or a list of them. Levels are matched case-insensitively; an entry without a
+usable `create_datetime` is dated at the receive time plus its index in seconds, which keeps a batch
+in order. Entries that are not objects, or lack a known level or a text, are skipped and counted."""
 
 import json
 import uuid

@@ -1,5 +1,5 @@
-"""`state/pepeunit` (reference §5.3): a JSON object of which only the reserved keys are kept;
-a value of the wrong type becomes null (numbers, strings) or [] (lists)."""
+"""`state/pepeunit` (docs/compatibility.md#state-and-log-reports): a JSON object of which only the
+reserved keys are kept; a value of the wrong type becomes null (numbers, strings) or [] (lists)."""
 
 import json
 import math

@@ -315,7 +315,7 @@ class TelegramVerificationCode(Base):
 
 
 class Dashboard(Base):
-    """A user's Grafana dashboard (reference §1.9)."""
+    """A user's Grafana dashboard (docs/operations.md#grafana)."""
 
     __tablename__ = "dashboards"
 

@@ -1,4 +1,5 @@
-"""What a reader sees of the stored rows at a given moment (pipelines.md §3.4):
+"""What a reader sees of the stored rows at a given moment
+(docs/compatibility.md#reads-honour-n-and-expiry):
 
 - last_value: the latest value per node;
 - n_last_entry: per node, the newest N rows, N being the `max_count` of the node's newest row;

@@ -1,7 +1,7 @@
 """The broker authorisation matrix: two units A and B (each with inputs and outputs under a
 `/pepeunit` template and a plain one), the agents that try them, the topics they try, and what
-contract decision 2 says should happen — written out here topic by topic, independently of the
-code under test."""
+docs/compatibility.md#least-privilege-broker-access says should happen — written out here topic by
+topic, independently of the code under test."""
 
 import base64
 from dataclasses import dataclass
@@ -210,7 +210,7 @@ def subscription_filters(matrix: Matrix) -> list[str]:
 
 
 def expected_allowed(matrix: Matrix, agent: str, topic: str, action: str) -> bool:
-    """Contract decision 2, spelled out."""
+    """docs/compatibility.md#least-privilege-broker-access, spelled out."""
     if agent == "backend":
         return True
     unit = matrix.units.get(agent)

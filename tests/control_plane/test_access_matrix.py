@@ -1,4 +1,5 @@
-"""Who may call what, route by route (reference §8.3 with contract decision 4), over HTTP on
+"""Who may call what, route by route (docs/compatibility.md#access-model with
+docs/compatibility.md#permission-api-creator-only), over HTTP on
 SQLite and PostgreSQL.
 
 `ROWS` lists every route the app serves with, for each case, the actors that must succeed;
@@ -13,7 +14,7 @@ Routes that change or delete what they touch get a fresh resource for every atte
 `build_world` is shared with test_bad_input.py.
 
 Decisions the table encodes, beyond the reference's matrix: units have no access to repos or
-registries (§8.3, although §8.1 lets them see Internal entities); the Backend agent reads
+registries (although visibility lets them see Internal entities); the Backend agent reads
 everything but changes nothing of users' (its own sync aside); a unit reads the DataPipe data
 of its own nodes only (the reference lets any unit read any node's); the broker hook
 (`POST /units/auth`) answers anyone, since the token it judges is in the body. Rows in

@@ -1,7 +1,7 @@
-"""Broker authorisation (contract decision 2) on SQLite and PostgreSQL: the decision function
-and the HTTP hook `POST /units/auth` answer the whole matrix of tests/broker/matrix.py; a body
-the hook cannot read is a deny with 200; a unit's allowed topics follow its nodes at once when
-the units API changes them, and so does the Mosquitto ACL file.
+"""Broker authorisation (docs/compatibility.md#least-privilege-broker-access) on SQLite and
+PostgreSQL: the decision function and the HTTP hook `POST /units/auth` answer the whole matrix of
+tests/broker/matrix.py; a body the hook cannot read is a deny with 200; a unit's allowed topics
+follow its nodes at once when the units API changes them, and so does the Mosquitto ACL file.
 """
 
 import json
@@ -73,7 +73,7 @@ def matrix_cases(matrix: Matrix) -> list[tuple[str, str, str]]:
 
 
 def wrong_answers(matrix: Matrix, answer) -> list[tuple[str, str, str, bool]]:
-    """The cases whose answer differs from contract decision 2."""
+    """The cases whose answer differs from docs/compatibility.md#least-privilege-broker-access."""
     return [
         (agent, topic, action, allowed)
         for agent, topic, action in matrix_cases(matrix)

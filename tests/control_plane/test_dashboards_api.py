@@ -1,7 +1,7 @@
-"""`/grafana` dashboards, panels and node links over HTTP, on SQLite and PostgreSQL (reference
-§1.9, §2.9): the creator-only rules, the one-link-per-node and per-panel limits, and the sync,
-which builds the dashboard with the generator's panel SQL and saves it to a Grafana HTTP API
-(a real local server recording requests), recording Success or Error on the dashboard."""
+"""`/grafana` dashboards, panels and node links over HTTP, on SQLite and PostgreSQL
+(docs/operations.md#grafana): the creator-only rules, the one-link-per-node and per-panel limits,
+and the sync, which builds the dashboard with the generator's panel SQL and saves it to a Grafana
+HTTP API (a real local server recording requests), recording Success or Error on the dashboard."""
 
 import copy
 import json

@@ -1,5 +1,5 @@
-"""`GET /metrics/` over HTTP, on SQLite and PostgreSQL (reference §2.8): entity counts for
-any caller, recounted once the cache has aged."""
+"""`GET /metrics/` over HTTP, on SQLite and PostgreSQL (docs/operations.md#metrics): entity counts
+for any caller, recounted once the cache has aged."""
 
 from dataclasses import replace
 

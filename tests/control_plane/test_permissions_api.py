@@ -1,8 +1,9 @@
-"""`/permission` over HTTP, on SQLite and PostgreSQL (reference §1.8, §2.7, contract decision 4).
+"""`/permission` over HTTP, on SQLite and PostgreSQL
+(docs/compatibility.md#permission-api-creator-only).
 
 Only the resource's creator grants, lists and revokes; an agent may revoke its own access; the
-rows of §1.8 can never be revoked; a grant opens a Private resource to its agent; bad input is a
-4xx with a detail, never a 500.
+rows the platform creates can never be revoked; a grant opens a Private resource to its agent;
+bad input is a 4xx with a detail, never a 500.
 """
 
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ PERMISSION_ERROR = "422: 4: Permission Validation Error: "
 @dataclass(frozen=True)
 class World:
     """alice's Private unit (the actors' unit) with a Private node, its repo, and the rows
-    §8.2 creates for them."""
+    the platform creates for them (docs/compatibility.md#access-model)."""
 
     actors: Actors
     repo: UUID

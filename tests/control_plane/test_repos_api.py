@@ -1,8 +1,8 @@
 """`/repos` over HTTP, on SQLite and PostgreSQL, with registries cloned from real git
 repositories over file://.
 
-Who may call what (reference §8.3), visibility of single reads and lists (§8.1), create rules
-(forced tag updates, existing branch, creator permission), update policy validation (§1.4),
+Who may call what (docs/compatibility.md#access-model), visibility of single reads and lists, create
+rules (forced tag updates, existing branch, creator permission), update policy validation,
 delete, and bad input (always a 4xx with a detail, never a 500).
 """
 
@@ -162,7 +162,7 @@ def levels(client: TestClient, world: World) -> dict[str, str]:
     }
 
 
-# Who sees which level (reference §8.1): no Admin bypass, no Unit access.
+# Who sees which level (docs/compatibility.md#access-model): no Admin bypass, no Unit access.
 SEES = {
     "anonymous": {"Public"},
     "unit": set(),

@@ -1,8 +1,8 @@
 """`/repository_registry` over HTTP, on SQLite and PostgreSQL, with real git repositories: a
 public one over file:// and a private one behind a basic-auth `git http-backend` server.
 
-Who may call what (reference §8.3), create/sync/read/delete, per-user credentials, list
-filters, and bad input (always a 4xx with a detail, never a 500).
+Who may call what (docs/compatibility.md#access-model), create/sync/read/delete, per-user
+credentials, list filters, and bad input (always a 4xx with a detail, never a 500).
 """
 
 import itertools

@@ -1,6 +1,6 @@
-"""Schedules (reference §7.2) on SQLite and PostgreSQL: of several schedulers on one database
-(in this process, in another process, in several apps) exactly one runs the jobs, and another
-takes over when it stops, dies or loses its connection; a failing job does not stop the
+"""Schedules (docs/operations.md#schedules) on SQLite and PostgreSQL: of several schedulers on one
+database (in this process, in another process, in several apps) exactly one runs the jobs, and
+another takes over when it stops, dies or loses its connection; a failing job does not stop the
 timetable; and the real jobs work: missing clones are cloned at election, every registry is
 synced periodically (a new commit in the remote arrives), and auto-updating units get an Update
 on a real Mosquitto, from the first runner and from its successor."""

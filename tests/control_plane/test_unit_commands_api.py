@@ -1,7 +1,7 @@
 """Commands to units and values for input nodes, over HTTP on SQLite and PostgreSQL, published
 to a real private Mosquitto and received by a subscriber standing in for the device
-(reference §5.2, §2.6): only topics the unit's schema lists, Update with the target commit and
-the firmware status, LogSync after deleting the stored logs, and a broker that is down giving a
+(docs/compatibility.md#commands): only topics the unit's schema lists, Update with the target commit
+and the firmware status, LogSync after deleting the stored logs, and a broker that is down giving a
 clear 4xx and an Error status instead of a 500."""
 
 import json

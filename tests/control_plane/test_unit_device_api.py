@@ -1,6 +1,7 @@
 """Device routes under `/units` over HTTP, on SQLite and PostgreSQL, with a registry cloned
-from a real git repository: env.json, schema.json and the state storage (reference §2.5, §3,
-§1.12). Only the unit's creator or the unit itself may call them (§8.3); bad input is a 4xx."""
+from a real git repository: env.json, schema.json and the state storage
+(docs/compatibility.md#device-routes, docs/compatibility.md#env-file). Only the unit's creator or
+the unit itself may call them (docs/compatibility.md#access-model); bad input is a 4xx."""
 
 import base64
 import io

@@ -1,5 +1,5 @@
 """`PATCH` and `DELETE /units/env/{uuid}` over HTTP, on SQLite and PostgreSQL, with a registry
-cloned from a real git repository (reference §2.5, §3.2): the creator edits variables the
+cloned from a real git repository (docs/compatibility.md#env-file): the creator edits variables the
 unit's env.json has, the edit is stored encrypted and survives reads; a reset forgets it.
 Nobody else may do either, and a refused edit changes nothing."""
 

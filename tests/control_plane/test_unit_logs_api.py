@@ -1,6 +1,6 @@
-"""`GET /units/log_list/` over HTTP, on SQLite and PostgreSQL with real chdb (reference
-§1.10): the unit's own unexpired entries, filtered by level, ordered and paginated, for its
-creator or the unit itself; an entry stored twice is listed once."""
+"""`GET /units/log_list/` over HTTP, on SQLite and PostgreSQL with real chdb
+(docs/compatibility.md#state-and-log-reports): the unit's own unexpired entries, filtered by level,
+ordered and paginated, for its creator or the unit itself; an entry stored twice is listed once."""
 
 import uuid as uuid_module
 from datetime import UTC, datetime, timedelta

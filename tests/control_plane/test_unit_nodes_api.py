@@ -1,9 +1,9 @@
 """`/unit_nodes` (reads, settings, Input values) and edges over HTTP, on SQLite and PostgreSQL.
 
-Who may call what (reference §8.3), visibility of single reads and lists (§8.1), the creator's
-update rules (§1.6), edge rules and automatic permissions (§1.7, §8.2), dataflow config version
-bumps (contract decision 1), and bad input (always a 4xx with a detail, never a 500).
-"""
+Who may call what (docs/compatibility.md#access-model), visibility of single reads and lists, the
+creator's update rules, edge rules and automatic permissions, dataflow config version
+bumps (docs/compatibility.md#routing-by-the-dataflow), and bad input (always a 4xx with a detail,
+never a 500)."""
 
 import json
 from dataclasses import dataclass

@@ -1,9 +1,9 @@
 """`/units` over HTTP, on SQLite and PostgreSQL, with a registry cloned from a real git
 repository over file://.
 
-Who may call what (reference §8.3), visibility of single reads and lists (§8.1), create rules
-(visibility ordering, update mode prerequisites, schema_example.json at the target), the nodes
-and permissions a unit gets (§1.5, §1.6, §8.2), node sync when the target commit changes,
+Who may call what (docs/compatibility.md#access-model), visibility of single reads and lists, create
+rules (visibility ordering, update mode prerequisites, schema_example.json at the target), the nodes
+and permissions a unit gets, node sync when the target commit changes,
 update, delete, the target version, and bad input (always a 4xx with a detail, never a 500).
 """
 

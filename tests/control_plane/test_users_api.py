@@ -22,8 +22,8 @@ AGENTS = ["anonymous", "alice", "bob", "admin", "unit"]
 
 Call = Callable[[TestClient, Actors, dict[str, str]], httpx.Response]
 
-# Each route with the agents that may call it (reference §8.3) and its success status. The
-# target user, where there is one, is alice.
+# Each route with the agents that may call it (docs/compatibility.md#access-model) and its success
+# status. The target user, where there is one, is alice.
 ROUTES: dict[str, tuple[Call, set[str], int]] = {
     "create": (
         lambda c, a, h: c.post(

@@ -1,4 +1,5 @@
-"""Version resolution (reference §7.3) as a table: settings and history → target or error."""
+"""Version resolution (docs/compatibility.md#version-resolution) as a table: settings and history →
+target or error."""
 
 from dataclasses import dataclass
 

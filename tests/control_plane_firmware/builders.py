@@ -1,5 +1,5 @@
 """Sample repository trees and unit data, and archive readers that do what the published
-clients do (pepeunit-clients.md §1.3 and §5) with the standard library only."""
+clients do (docs/compatibility.md#firmware-archives) with the standard library only."""
 
 import io
 import json

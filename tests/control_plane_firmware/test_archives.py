@@ -1,4 +1,5 @@
-"""Firmware archives (reference §6) as the published clients unpack them."""
+"""Firmware archives (docs/compatibility.md#firmware-archives) as the published clients unpack
+them."""
 
 import gzip
 import io

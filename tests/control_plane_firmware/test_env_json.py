@@ -1,5 +1,5 @@
-"""env.json: the 15 reserved variables with their JSON types (reference §3.1), the layer order
-(§3.2) and stable unit secrets (contract decision 5)."""
+"""env.json: the 15 reserved variables with their JSON types (docs/compatibility.md#env-file), the
+layer order and stable unit secrets (docs/compatibility.md#stable-unit-secrets)."""
 
 import base64
 import json

@@ -1,4 +1,5 @@
-"""`.pepeignore` follows gitignore rules (reference §4.5); git itself is the oracle."""
+"""`.pepeignore` follows gitignore rules (docs/compatibility.md#repository-files); git itself is the
+oracle."""
 
 import shutil
 import subprocess

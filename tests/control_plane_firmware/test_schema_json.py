@@ -1,5 +1,6 @@
-"""schema_example.json validation (reference §4.2) and the generated schema.json (§4.3 with
-contract decision 1: an input lists only the unit's own input node topic)."""
+"""schema_example.json validation and the generated schema.json
+(docs/compatibility.md#schema-files; with docs/compatibility.md#routing-by-the-dataflow an input
+lists only the unit's own input node topic)."""
 
 import json
 

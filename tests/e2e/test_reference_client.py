@@ -1,6 +1,8 @@
 """The published Python client (`pepeunit-client` 1.3.0 from PyPI), unmodified, as a device
 against `pepeunit up`: once with its embedded broker, once with a real Mosquitto authorised by
-the generated ACL file (contract decisions 1 to 3, reference §5 and §6).
+the generated ACL file (docs/compatibility.md#routing-by-the-dataflow,
+docs/compatibility.md#least-privilege-broker-access,
+docs/compatibility.md#broker-login-with-the-unit-token).
 
 One unit is the device: created from a local git repository, its tgz firmware unpacked the
 way the client unpacks it, its program run with the client. It publishes values a pipeline

@@ -19,7 +19,7 @@ from pipelines.validation import validate_config
 
 SOURCES = find_sources()
 EXAMPLES = [SOURCES.examples / example.example for example in EXAMPLE_UNITS]
-# Reference §4.4.
+# docs/compatibility.md#repository-files
 TOML_SECTIONS = {
     "general", "video", "images", "models", "files", "physical_io", "env_description",
     "topic_assignment", "work_algorithm", "installation",

@@ -1,6 +1,6 @@
-"""Output→Input routing by the dataflow (contract decision 1), through a real Mosquitto: a
-chain A→B→C delivers along the edges, and an edge added or removed changes delivery within
-2 s while the devices stay connected."""
+"""Output→Input routing by the dataflow (docs/compatibility.md#routing-by-the-dataflow), through a
+real Mosquitto: a chain A→B→C delivers along the edges, and an edge added or removed changes
+delivery within 2 s while the devices stay connected."""
 
 import os
 import signal

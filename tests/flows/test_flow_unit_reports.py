@@ -1,7 +1,7 @@
-"""Unit state and log reports through the live dataflow and a real Mosquitto (reference §5.3):
-reserved state keys stored on the unit row, one report per PU_STATE_SEND_INTERVAL, the firmware
-update status moved to Success or Error, log entries in ClickHouse `unit_logs`; malformed and
-oversized reports are counted and the flow goes on."""
+"""Unit state and log reports through the live dataflow and a real Mosquitto
+(docs/compatibility.md#state-and-log-reports): reserved state keys stored on the unit row, one
+report per PU_STATE_SEND_INTERVAL, the firmware update status moved to Success or Error, log entries
+in ClickHouse `unit_logs`; malformed and oversized reports are counted and the flow goes on."""
 
 import json
 import re

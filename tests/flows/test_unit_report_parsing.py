@@ -1,5 +1,5 @@
-"""Unit report grammar (reference §5.3) as plain functions: reserved state keys with their
-types, log entries with levels, dates and stable identities."""
+"""Unit report grammar (docs/compatibility.md#state-and-log-reports) as plain functions: reserved
+state keys with their types, log entries with levels, dates and stable identities."""
 
 from datetime import UTC, datetime, timedelta
 

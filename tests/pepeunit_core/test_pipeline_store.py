@@ -41,7 +41,7 @@ active_period: {type: Permanent}
 filters: {type_input_value: Text, max_rate: 5, last_unique_check: false, max_size: 100}
 processing_policy: {policy_type: LastValue}
 """
-"""What the platform stores on every new `/pepeunit` node (reference §1.8)."""
+"""What the platform stores on every new `/pepeunit` node (docs/pipelines.md#default-pipeline)."""
 DEFAULT_PIPELINE = PipelineConfig.model_validate(yaml.safe_load(DEFAULT_LAST_VALUE))
 
 AGGREGATION = """\

@@ -1,4 +1,4 @@
-"""Physical topics follow the grammar of reference §5.1 letter for letter."""
+"""Physical topics follow the grammar of docs/compatibility.md#topics letter for letter."""
 
 from uuid import UUID
 

@@ -1,5 +1,5 @@
-"""The `alerts:` section (pipelines.md §4): what is accepted, defaults, and each rule's error
-named as `Alerts.<field>`."""
+"""The `alerts:` section (docs/pipelines.md#alerts): what is accepted, defaults, and each rule's
+error named as `Alerts.<field>`."""
 
 import pytest
 

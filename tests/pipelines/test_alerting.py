@@ -1,5 +1,5 @@
-"""Alert semantics on the real engine (pipelines.md §4): thresholds with hysteresis, cooldown
-against flapping, offline detection on the clock, stable event identities, and the state
+"""Alert semantics on the real engine (docs/pipelines.md#alerts): thresholds with hysteresis,
+cooldown against flapping, offline detection on the clock, stable event identities, and the state
 surviving a snapshot."""
 
 from datetime import UTC, datetime, timedelta

@@ -1,4 +1,6 @@
-"""Filters in the reference order, with fixes 2 and 3 of pipelines.md."""
+"""Filters in the reference order, with
+docs/compatibility.md#duplicate-check-on-raw-payloads and
+docs/compatibility.md#number-means-a-finite-number."""
 
 import pytest
 
@@ -148,7 +150,8 @@ class TestLastUniqueCheck:
         assert reasons(pipeline, messages)[1] == rejections.DUPLICATE
 
     def test_compares_the_raw_payload_not_the_transformed_value(self):
-        # Fix 2: the reference compared "5" with "10.000000" and stored the repeat.
+        # docs/compatibility.md#duplicate-check-on-raw-payloads: the reference compared "5" with
+        # "10.000000" and stored the repeat.
         pipeline = make_pipeline(
             {"type_input_value": "Number", "last_unique_check": True},
             transformations={"multiplication_ratio": 2},
@@ -173,7 +176,8 @@ class TestNumberType:
         "payload", ["abc", "", "NaN", "Inf", "-Infinity", "1e400", " 1", "1,5"]
     )
     def test_non_finite_or_non_numeric_payload_is_rejected(self, payload):
-        # Fix 3, even where the reference's blacklist would have let it through
+        # docs/compatibility.md#number-means-a-finite-number, even where the reference's blacklist
+        # would have let it through
         pipeline = make_pipeline(
             {"type_input_value": "Number", "type_value_filtering": "BlackList"}
         )

@@ -1,5 +1,5 @@
-"""Pipeline files (pipelines.md §1): loading YAML, file-level errors, directory search, duplicate
-bindings and unknown top-level keys."""
+"""Pipeline files (docs/pipelines.md#pipeline-files): loading YAML, file-level errors, directory
+search, duplicate bindings and unknown top-level keys."""
 
 from pathlib import Path
 

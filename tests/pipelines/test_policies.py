@@ -1,4 +1,5 @@
-"""LastValue, NRecords and TimeWindow rows, with per-node policy parameters (fix 1)."""
+"""LastValue, NRecords and TimeWindow rows, with per-node policy parameters
+(docs/compatibility.md#policy-parameters-per-node)."""
 
 from datetime import UTC, datetime
 
@@ -47,7 +48,8 @@ def test_every_accepted_message_is_one_row():
 
 
 def test_policy_parameters_are_per_node():
-    # Fix 1: the reference took max_count / window size from the last node that used a buffer.
+    # docs/compatibility.md#policy-parameters-per-node: the reference took max_count / window size
+    # from the last node that used a buffer.
     small = make_pipeline(policy={"policy_type": "NRecords", "n_records_count": 3}, node="a")
     large = make_pipeline(policy={"policy_type": "NRecords", "n_records_count": 900}, node="b")
     short = make_pipeline(policy={"policy_type": "TimeWindow", "time_window_size": 60}, node="c")

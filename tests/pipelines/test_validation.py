@@ -1,5 +1,6 @@
-"""Validation of the reference pipeline config (reference §1.3-§1.7, fix 8 of pipelines.md) and of
-the node / unit+topic binding of a pipeline file."""
+"""Validation of the reference pipeline config (docs/pipelines.md#validation,
+docs/compatibility.md#naive-datetimes-are-errors) and of the node / unit+topic binding of a pipeline
+file."""
 
 import copy
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,8 @@ NODE = "5b3c6a1e-8f0e-4c5e-9a57-2f1d3c4b5a60"
 TIME_WINDOW_SIZES = [
     60, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 14400, 21600, 28800, 43200, 86400,
 ]  # fmt: skip
-"""Reference §1.6, written out here rather than imported from the code under test."""
+"""docs/pipelines.md#processing-policy, written out here rather than imported from the code under
+test."""
 
 _BASE: dict[str, Any] = {
     "active_period": {"type": "Permanent"},
@@ -76,7 +78,7 @@ def yaml_period(text: str) -> dict[str, Any]:
     return yaml.safe_load(text)
 
 
-# --- active_period (reference §1.3, fix 8) ---------------------------------------------------
+# --- active_period (docs/pipelines.md#active-period) ----------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -209,7 +211,8 @@ def test_active_period_datetimes_are_aware_and_keep_the_instant():
             "earlier",
             id="range-reversed",
         ),
-        # Fix 8: a datetime without a zone is an error (the reference silently ignored the node).
+        # docs/compatibility.md#naive-datetimes-are-errors: a datetime without a zone is an error
+        # (the reference silently ignored the node).
         pytest.param(
             {"type": "FromDate", "start": "2023-11-15T00:00:00"},
             "start",
@@ -266,7 +269,7 @@ def test_naive_yaml_timestamp_really_is_naive():
     assert zoned["start"].utcoffset() == timedelta(0)
 
 
-# --- filters (reference §1.4) ----------------------------------------------------------------
+# --- filters (docs/pipelines.md#filters) ----------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -588,7 +591,7 @@ def test_max_size_limit_follows_max_payload_size(max_payload_size, max_size, val
         )
 
 
-# --- transformations (reference §1.5) --------------------------------------------------------
+# --- transformations (docs/pipelines.md#transformations) ------------------------------------------
 
 
 def test_transformations_absent_or_null_is_none():
@@ -640,7 +643,7 @@ def test_transformations_invalid(section, field, rule, message_part):
     )
 
 
-# --- processing_policy (reference §1.6) ------------------------------------------------------
+# --- processing_policy (docs/pipelines.md#processing-policy) --------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -958,7 +961,7 @@ def test_issue_str_and_dict():
     }
 
 
-# --- reference example configs (reference §1.9) ----------------------------------------------
+# --- reference example configs --------------------------------------------------------------------
 
 EXAMPLE_A = """
 active_period:

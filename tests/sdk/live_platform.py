@@ -277,7 +277,7 @@ class BrokerProbe:
         payload: dict[str, Any],
         until: Callable[[], object] | None = None,
     ) -> None:
-        """Publish a command as the platform does (reference §5.2)."""
+        """Publish a command as the platform does (docs/compatibility.md#commands)."""
         self.publish(schema["input_base_topic"][name][0], json.dumps(payload), until)
 
     def wait_for(self, predicate: Callable[[Received], bool], timeout: float = 20.0) -> Received:

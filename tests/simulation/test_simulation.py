@@ -1,4 +1,5 @@
-"""The simulation runner and what a reader sees at the end (pipelines.md §3.4)."""
+"""The simulation runner and what a reader sees at the end
+(docs/compatibility.md#reads-honour-n-and-expiry)."""
 
 import io
 import json

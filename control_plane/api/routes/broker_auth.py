@@ -1,4 +1,5 @@
-"""`POST /units/auth`: the broker authorisation hook for EMQX-style brokers (contract decision 3).
+"""`POST /units/auth`: the broker authorisation hook for EMQX-style brokers
+(docs/compatibility.md#broker-login-with-the-unit-token).
 
 The broker asks, for each publish and subscribe, `{token, topic, action}` and gets
 `{"result": "allow" | "deny"}`; as an authenticator it asks `{token, clientid, action:

@@ -1,6 +1,6 @@
 """`/grafana`: users' dashboards, panels and the unit nodes on them, and their sync to Grafana
-(reference §2.9). Everything is the creator's; the OIDC bridge and the per-user Grafana orgs
-of the reference are left out (dashboards query the provisioned data sources)."""
+(docs/operations.md#grafana). Everything is the creator's; the OIDC bridge and the per-user Grafana
+orgs of the reference are left out (dashboards query the provisioned data sources)."""
 
 from typing import Annotated
 from uuid import UUID

@@ -1,4 +1,5 @@
-"""`/unit_nodes/…data_pipe…`: a node's DataPipe config and stored data (reference §3.1).
+"""`/unit_nodes/…data_pipe…`: a node's DataPipe config and stored data
+(docs/pipelines.md#reading-stored-values).
 
 Anyone may check a config; the node's creator sets it, imports and deletes data; the creator
 or the node's own unit reads the config and the data.

@@ -1,4 +1,4 @@
-"""`GET /metrics/`: entity counts, for anyone (reference §2.8)."""
+"""`GET /metrics/`: entity counts, for anyone (docs/operations.md#metrics)."""
 
 from fastapi import APIRouter
 

@@ -1,6 +1,7 @@
-"""`/permission`: who may access a Private Repo, Unit or UnitNode (reference §2.7).
+"""`/permission`: who may access a Private Repo, Unit or UnitNode
+(docs/compatibility.md#permission-api-creator-only).
 
-Only the resource's creator may grant, list or revoke (contract decision 4); any agent may
+Only the resource's creator may grant, list or revoke; any agent may
 revoke its own access.
 """
 

@@ -36,7 +36,8 @@ logger = logging.getLogger("pepeunit.api.repos")
 
 router = APIRouter(prefix="/repos", tags=["repos"])
 
-# Units have no access to repos (reference §8.3); the Backend agent sees every repo.
+# Units have no access to repos (docs/compatibility.md#access-model); the Backend agent sees every
+# repo.
 RepoReader = Annotated[
     Agent, Depends(agent_of_types(AgentType.BOT, AgentType.USER, AgentType.BACKEND))
 ]

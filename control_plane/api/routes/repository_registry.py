@@ -1,4 +1,5 @@
-"""`/repository_registry`: git repositories cloned onto the instance (reference §1.3, §2.3).
+"""`/repository_registry`: git repositories cloned onto the instance
+(docs/compatibility.md#user-routes).
 
 Public registries are visible to everyone; private ones (and their commits) only to their
 creator, to users granted a repo built on them, and to the Backend agent. Units have no

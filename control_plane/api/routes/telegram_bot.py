@@ -1,6 +1,7 @@
-"""`POST /bot`: the Telegram webhook (reference §2.1, §9). With PU_TELEGRAM_BOT_MODE=webhook
-Telegram posts every update here, with the secret `pepeunit bot` registered the webhook with;
-the bot's handlers answer through the Bot API. Telegram sends no token: anonymous only."""
+"""`POST /bot`: the Telegram webhook (docs/operations.md#telegram). With
+PU_TELEGRAM_BOT_MODE=webhook Telegram posts every update here, with the secret `pepeunit bot`
+registered the webhook with; the bot's handlers answer through the Bot API. Telegram sends no token:
+anonymous only."""
 
 import hmac
 from typing import Annotated, Any

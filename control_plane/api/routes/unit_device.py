@@ -1,6 +1,6 @@
-"""What a device reads and writes about itself under `/units` (reference §2.5): env.json,
-schema.json, the firmware archive, the state storage and its logs. Only the unit's creator or
-the unit itself may call these; editing or resetting the env is the creator's alone."""
+"""What a device reads and writes about itself under `/units` (docs/compatibility.md#device-routes):
+env.json, schema.json, the firmware archive, the state storage and its logs. Only the unit's creator
+or the unit itself may call these; editing or resetting the env is the creator's alone."""
 
 from datetime import UTC, datetime
 from typing import Annotated, Any

@@ -1,5 +1,6 @@
 """`/unit_nodes`: read nodes (visibility rules), the creator's settings, Input values, and the
-edges from Output to Input nodes (reference §2.6; the DataPipe routes live in `data_pipe`)."""
+edges from Output to Input nodes (docs/compatibility.md#user-routes; the DataPipe routes live in
+`data_pipe`)."""
 
 from typing import Annotated
 from uuid import UUID

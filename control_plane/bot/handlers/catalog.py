@@ -1,5 +1,6 @@
-"""`/registry`, `/repo` and `/dashboard` (reference §9): pages of what the chat may see, with
-buttons to open one and to page; a registry's sync and a repo's "update its units" for who may.
+"""`/registry`, `/repo` and `/dashboard` (docs/operations.md#telegram): pages of what the chat may
+see, with buttons to open one and to page; a registry's sync and a repo's "update its units" for who
+may.
 
 `/registry [mine] [WORDS]`, `/registry UUID`; `/repo [mine] [WORDS]`, `/repo NAME|UUID`: one
 word that names a repo (or a registry's uuid) opens it, anything else is a search.

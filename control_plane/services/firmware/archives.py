@@ -1,6 +1,6 @@
-"""Firmware archives (reference §6): the repository tree at the target commit, cleaned by
-`.pepeignore`, with the unit's env.json and schema.json (4-space indent) at the root. A compilable
-repo's archive holds only those two files (its binaries are release assets).
+"""Firmware archives (docs/compatibility.md#firmware-archives): the repository tree at the target
+commit, cleaned by `.pepeignore`, with the unit's env.json and schema.json (4-space indent) at the
+root. A compilable repo's archive holds only those two files (its binaries are release assets).
 
 Layouts are those of the reference's `shutil.make_archive(root_dir=...)`: zip members sit at the
 root (`env.json`, `lib/`, `lib/x.py`), tar members start with `./` (`.`, `./env.json`, ...), which

@@ -1,11 +1,11 @@
-"""A unit's env.json (reference §3): the reserved `PU_*` variables merged with the repo's
-`env_example.json`.
+"""A unit's env.json (docs/compatibility.md#env-file): the reserved `PU_*` variables merged with the
+repo's `env_example.json`.
 
 Layers, lowest priority first: env_example.json < generated `PU_*` values < the unit's stored
 env < the user's edit. The result keeps only env_example's own keys and the generated ones (users
-cannot add keys), then `PU_COMMIT_VERSION`. Contract decision 5: `PU_SECRET_KEY` and
-`PU_ENCRYPT_KEY` come from the unit's stable secrets (`new_unit_secrets()`, made once per unit),
-not fresh random bytes on every read.
+cannot add keys), then `PU_COMMIT_VERSION`. `PU_SECRET_KEY` and `PU_ENCRYPT_KEY`
+(docs/compatibility.md#stable-unit-secrets) come from the unit's stable secrets
+(`new_unit_secrets()`, made once per unit), not fresh random bytes on every read.
 """
 
 import base64

@@ -1,5 +1,5 @@
-"""`.pepeignore` (reference §4.5): gitignore patterns naming what an interpretable firmware
-archive leaves out of the repository tree.
+"""`.pepeignore` (docs/compatibility.md#repository-files): gitignore patterns naming what an
+interpretable firmware archive leaves out of the repository tree.
 
 Git's rules: blank lines and `#` comments are skipped, `\\` escapes, `!` re-includes, a trailing
 `/` matches directories only, a `/` at the start or in the middle anchors the pattern at the tree

@@ -1,8 +1,9 @@
-"""A repo's `schema_example.json` (reference §4.2) and the `schema.json` made from it per unit
-(reference §4.3).
+"""A repo's `schema_example.json` and the `schema.json` made from it per unit
+(docs/compatibility.md#schema-files).
 
-Contract decision 1: the dataflow routes linked outputs to inputs, so an input template lists
-only the unit's own input node topic, never the topics of the outputs linked to it.
+The dataflow routes linked outputs to inputs (docs/compatibility.md#routing-by-the-dataflow), so
+an input template lists only the unit's own input node topic, never the topics of the outputs
+linked to it.
 """
 
 import json
