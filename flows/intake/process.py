@@ -61,8 +61,11 @@ def _route_registry(routing: RoutingArgs) -> VersionedRegistry[RouteTable]:
 def _run_intake(
     args: IntakeProcessArgs, progress: IntakeProgress, stop: Event, parent_pid: int
 ) -> None:
-    # Ctrl-C reaches the whole process group; the parent's stop request is what ends us.
+    # Ctrl-C reaches the whole process group, and systemd's SIGTERM the whole control group;
+    # the parent's stop request is what ends us (killed by a signal, we could leave the stop
+    # event's lock held and the parent waiting on it forever).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -127,7 +130,8 @@ class IntakeProcess:
         """Asks the intake to log and acknowledge what it holds, then waits for it."""
         if self._process is None:
             return
-        self._stop.set()
+        if self._process.is_alive():  # a dead one may have left the event's lock held
+            self._stop.set()
         self._process.join(timeout_s)
         if self._process.is_alive():
             logger.error("partition %s: intake did not stop in time; killing it",

@@ -58,11 +58,16 @@ def _answers(url: str) -> bool:
 
 @contextmanager
 def running_platform(
-    data_dir: Path, stop_signal: int = signal.SIGINT, **environment: str
+    data_dir: Path,
+    stop_signal: int = signal.SIGINT,
+    *,
+    signal_every_process: bool = False,
+    **environment: str,
 ) -> Iterator[RunningPlatform]:
     """`pepeunit up` on a free API port with `environment` (PU_ variables) added; stopped
-    afterwards with `stop_signal` (SIGINT as Ctrl-C, SIGTERM as systemd or Docker), which must
-    end it cleanly: the dataflow stores what it holds, and nothing is left behind."""
+    afterwards with `stop_signal` (SIGINT as Ctrl-C, SIGTERM as Docker), sent to each of its
+    processes at once with `signal_every_process` (as systemd stops a service), which must end
+    it cleanly: the dataflow stores what it holds, and nothing is left behind."""
     port = free_loopback_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {
@@ -81,6 +86,7 @@ def running_platform(
         process = subprocess.Popen(
             [str(CLI), "up", "--port", str(port)],
             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=data_dir,
+            start_new_session=signal_every_process,
         )  # fmt: skip
     platform = RunningPlatform(
         f"http://localhost:{port}/pepeunit/api/v1",
@@ -96,7 +102,10 @@ def running_platform(
             time.sleep(0.2)
         yield platform
     finally:
-        process.send_signal(stop_signal)
+        if signal_every_process:
+            os.killpg(process.pid, stop_signal)
+        else:
+            process.send_signal(stop_signal)
         name = signal.Signals(stop_signal).name
         try:
             code = process.wait(timeout=60)

@@ -29,8 +29,10 @@ def walkthrough_script() -> str:
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_readme_walkthrough_works_twice_against_pepeunit_up(tmp_path: Path):
     data, mqtt_port = tmp_path / "data", str(free_loopback_port())
-    # Stopped with SIGTERM, as systemd, Docker and CI stop it: as clean as Ctrl-C.
-    with running_platform(data, signal.SIGTERM, PU_MQTT_PORT=mqtt_port) as up:
+    # Stopped as systemd stops a service, SIGTERM to each of its processes: as clean as Ctrl-C.
+    with running_platform(
+        data, signal.SIGTERM, signal_every_process=True, PU_MQTT_PORT=mqtt_port
+    ) as up:
         for run in ("first", "second"):
             work = tmp_path / run
             work.mkdir()
