@@ -200,6 +200,9 @@ def run_flow(
     placement = placement or ClusterPlacement()
     stop_requested = stop_requested or threading.Event()
     _install_stop_signals(stop_requested)
+    # The MQTT identity may derive from the generated secrets: read (or made) here, where a
+    # failure is a plain error and not a panic of a bytewax worker thread.
+    _ = settings.resolved_flow_client_id, settings.resolved_flow_shared_group
     if migrate and placement.process_id == 0:
         migrate_sql(settings.resolved_sqlalchemy_url)
         migrate_clickhouse(settings.resolved_clickhouse_url)

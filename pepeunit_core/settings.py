@@ -292,13 +292,28 @@ _SECRET_NAMES = ("secret_key", "encrypt_key")
 
 
 def load_or_create_secrets(data_dir: Path) -> dict[str, str]:
-    """The keys of an installation without configured ones: made once, then kept (0600)."""
+    """The keys of an installation without configured ones: made once, then kept (0600).
+
+    Processes sharing a data directory (the flow processes of a cluster, `pepeunit up`'s API
+    and dataflow) may get here at the same moment: the file is written whole under a private
+    name and hard-linked into place, which fails if it is there already, so every process
+    either publishes its keys or reads complete ones another published, never a half-written
+    file."""
     path = data_dir / "secrets.json"
     if path.exists():
         return json.loads(path.read_text())
     data_dir.mkdir(parents=True, exist_ok=True)
     made = {name: base64.b64encode(secrets.token_bytes(32)).decode() for name in _SECRET_NAMES}
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        json.dump(made, file)
+    draft = data_dir / f".secrets-{os.getpid()}-{secrets.token_hex(4)}.json"
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as file:
+            json.dump(made, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.link(draft, path)
+    except FileExistsError:
+        return json.loads(path.read_text())
+    finally:
+        draft.unlink(missing_ok=True)
     return made
