@@ -28,22 +28,32 @@ class Companion(Protocol):
     def stop(self) -> None: ...
 
 
-def start_when_serving(companion: Companion, server: "uvicorn.Server", settings: Settings) -> None:
-    """Starts the companion in a daemon thread as soon as `server` has started; an exception
-    from it stops the platform."""
-
-    def stop_platform() -> None:
-        server.should_exit = True
+def run_when_serving(server: "uvicorn.Server", action: Callable[[], None], name: str) -> None:
+    """Runs `action` in a daemon thread as soon as `server` has started (not if it stops
+    first)."""
 
     def when_serving() -> None:
         while not server.started:
             if server.should_exit:
                 return
             time.sleep(SERVING_POLL_S)
+        action()
+
+    threading.Thread(target=when_serving, name=name, daemon=True).start()
+
+
+def start_when_serving(companion: Companion, server: "uvicorn.Server", settings: Settings) -> None:
+    """Starts the companion as soon as `server` has started; an exception from it stops the
+    platform."""
+
+    def stop_platform() -> None:
+        server.should_exit = True
+
+    def start() -> None:
         try:
             companion.start(settings, stop_platform)
         except Exception:
             logger.exception("what runs beside the platform failed: stopping")
             stop_platform()
 
-    threading.Thread(target=when_serving, name="companion", daemon=True).start()
+    run_when_serving(server, start, "companion")

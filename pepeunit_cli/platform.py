@@ -20,12 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pepeunit_cli.companion import Companion, start_when_serving
+from pepeunit_cli.companion import Companion, run_when_serving, start_when_serving
 from pepeunit_core.settings import Settings
 
 if TYPE_CHECKING:
-    import uvicorn
-
     from control_plane.bot.in_thread import BotThread
     from control_plane.notifier.service import Notifier
     from control_plane.services.broker_publisher import MqttPublisher
@@ -268,21 +266,6 @@ class _FlowThread:
         return None
 
 
-def _welcome_when_serving(
-    server: "uvicorn.Server", settings: Settings, options: UpOptions, broker: str
-) -> None:
-    """\"Pepeunit is up.\" only once the API answers (the broker and the dataflow run by then)."""
-
-    def when_serving() -> None:
-        while not server.started:
-            if server.should_exit:
-                return
-            time.sleep(0.1)
-        _print_welcome(settings, options, broker)
-
-    threading.Thread(target=when_serving, name="welcome", daemon=True).start()
-
-
 def run_platform(
     settings: Settings, options: UpOptions, companion: Companion | None = None
 ) -> None:
@@ -342,7 +325,10 @@ def run_platform(
 
         flow.on_death = stop_serving
         if companion is None:
-            _welcome_when_serving(server, settings, options, broker_text)
+            # "Pepeunit is up." only once the API answers (the broker and the dataflow run by then)
+            run_when_serving(
+                server, lambda: _print_welcome(settings, options, broker_text), "welcome"
+            )
         else:
             start_when_serving(companion, server, settings)
         try:

@@ -114,6 +114,7 @@ def running_platform(
             raise AssertionError(f"pepeunit up did not stop on {name}:\n{platform.log()}") from None
         log = platform.log()
         assert code == 0, f"pepeunit up exited with {code} on {name}:\n{log}"
+        assert "Pepeunit is up." in log, log  # said once the API answered
         assert "stopping the dataflow (storing what it holds)" in log, log
         assert "Pepeunit stopped" in log, log
         assert "leaked semaphore" not in log, log
