@@ -11,6 +11,7 @@ from control_plane.api.docs import install_docs
 from control_plane.api.error_responses import install_error_responses
 from control_plane.api.errors import install_error_handlers
 from control_plane.api.routes import api_router, make_info_router
+from control_plane.console import install_console
 from control_plane.context import ControlPlaneContext
 from control_plane.schedules.api_schedule import make_api_scheduler
 from control_plane.security import PasswordHashing
@@ -84,6 +85,7 @@ def create_app(
     app.include_router(api_router, prefix=api_prefix)
     install_error_responses(app)
     install_docs(app, settings.app_prefix, f"{api_prefix}/openapi.json")
+    install_console(app, settings.app_prefix)
     return app
 
 

@@ -1,0 +1,14 @@
+"""Every page of the console, assembled in one place (a module per page or group of pages;
+each makes its router with `routing.console_router()`)."""
+
+from control_plane.console.routing import console_router
+
+from . import not_yet, sign_in, units
+
+console_pages = console_router()
+"""Everything under `{PU_APP_PREFIX}` but `static/`."""
+console_pages.include_router(sign_in.router)
+console_pages.include_router(units.router)
+console_pages.include_router(not_yet.router)
+
+__all__ = ["console_pages"]
