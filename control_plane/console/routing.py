@@ -7,7 +7,8 @@ can forget it.
   `csrf_token` form field, or it is refused with 403 before the route runs.
 - `SignInRequiredError` (no valid session) becomes a redirect to the sign-in page, or a 401
   for htmx and SSE requests (with `HX-Redirect` to the sign-in page).
-- A service's refusal (`ServiceError`) and bad input (`RequestValidationError`) become a page,
+- A service's refusal (`ServiceError`) and bad input (`RequestValidationError`, or a pydantic
+  `ValidationError` of a model built from the input) become a page,
   or for htmx a fragment, that shows the message, with the status the API would answer.
 """
 
@@ -18,6 +19,7 @@ from urllib.parse import quote
 from fastapi import APIRouter
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -78,7 +80,8 @@ def sign_in_redirect(request: Request, reason: str) -> Response:
     return RedirectResponse(location, status_code=303)
 
 
-def describe_validation(error: RequestValidationError) -> str:
+def describe_validation(error: RequestValidationError | ValidationError) -> str:
+    """`login: String should have at least 4 characters; page: …`, for people."""
     parts = []
     for item in error.errors():
         where = ".".join(str(part) for part in item.get("loc", ()) if part not in ("body", "query"))
@@ -136,7 +139,8 @@ async def _checked(request: Request, handler: Handler) -> Response:
     except ServiceError as error:
         family = error_family(error)
         return message_response(request, family.status_code, family.kind, error.message)
-    except RequestValidationError as error:
+    except (RequestValidationError, ValidationError) as error:
+        # ValidationError: a service's input model built from what the user typed.
         return message_response(request, 422, "Invalid input", describe_validation(error))
 
 

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
 from control_plane.api.deps import ContextDep, SessionDep
-from control_plane.console.routing import console_router, message_response
+from control_plane.console.routing import console_router, describe_validation, message_response
 from control_plane.console.session import clear_session, set_session
 from control_plane.console.templating import render
 from control_plane.models.user import UserAuth, UserCreate, UserFilter
@@ -52,15 +52,6 @@ def _signed_in(request: Request, context: ContextDep, user: User, target: str) -
     response = RedirectResponse(target, status_code=303)
     set_session(request, response, settings.app_prefix, token, settings.auth_token_expiration)
     return response
-
-
-def validation_message(error: ValidationError) -> str:
-    """`login: String should have at least 4 characters; …`, for a form."""
-    parts = []
-    for item in error.errors():
-        field = ".".join(str(part) for part in item.get("loc", ()))
-        parts.append(f"{field}: {item.get('msg', 'invalid value')}" if field else item["msg"])
-    return "; ".join(parts)
 
 
 @router.get("/")
@@ -158,7 +149,7 @@ def first_run(
                 session, context.passwords, UserCreate(login=login, password=password)
             )
         except ValidationError as invalid:
-            error = validation_message(invalid)
+            error = describe_validation(invalid)
         except UserError as refusal:
             error = refusal.message
         else:
