@@ -47,7 +47,27 @@ def event_stream(
     )
 
 
+_open_streams = 0
+
+
+def open_streams() -> int:
+    """How many streams this process is sending now."""
+    return _open_streams
+
+
 async def _events(
+    poll: Callable[[], Sequence[ServerEvent]], interval_s: float, lifetime_s: float
+) -> AsyncIterator[str]:
+    global _open_streams  # one counter per process, changed on the event loop only
+    _open_streams += 1
+    try:
+        async for text in _changes(poll, interval_s, lifetime_s):
+            yield text
+    finally:
+        _open_streams -= 1
+
+
+async def _changes(
     poll: Callable[[], Sequence[ServerEvent]], interval_s: float, lifetime_s: float
 ) -> AsyncIterator[str]:
     started = last_sent_at = time.monotonic()
