@@ -69,7 +69,7 @@ def test_each_unit_with_status_versions_and_last_values(console: ConsoleClient, 
     assert "01234567" in online_row and "0123456789abcdef0" not in online_row
     assert "not reported" in silent_row
     # The caller's own units show a target, or why there is none (this registry is not cloned).
-    assert "no target:" in online_row
+    assert "none: The repository has no local clone" in online_row
     assert f'sse-swap="value-{ids["temp"]}"' in online_row and ">21.5</output>" in online_row
     assert "temperature/pepeunit" in online_row and "setpoint/pepeunit" not in online_row
     assert f'id="value-{ids["quiet"]}"' in online_row and "no value" in online_row
@@ -98,7 +98,7 @@ def test_a_user_sees_what_the_api_lets_them_see(console: ConsoleClient, app: Fas
     assert str(theirs[0]) not in shown
     # Bob's target versions are not alice's to see.
     bob_row = console.get(f"{PREFIX}/units?q=bob-public").text
-    assert "no target" not in bob_row
+    assert "<dt>target</dt>" not in bob_row
 
 
 def test_search_and_pages(console: ConsoleClient, app: FastAPI):
