@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import anyio
 from starlette.responses import StreamingResponse
 
-POLL_INTERVAL_S = 0.5
+POLL_INTERVAL_S = 0.25
 STREAM_LIFETIME_S = 300.0
 HEARTBEAT_S = 15.0
 RECONNECT_MS = 1000

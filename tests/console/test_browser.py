@@ -136,7 +136,7 @@ def test_first_run_units_list_and_main_pages(browser: Browser, served: tuple[Fas
 
 
 def test_an_expired_session_inside_htmx_goes_to_sign_in(browser: Browser, served):
-    app, origin = served
+    _, origin = served
     with watched_page(browser) as watched:
         page = watched.page
         page.goto(f"{origin}{PREFIX}/first-run")
@@ -147,4 +147,6 @@ def test_an_expired_session_inside_htmx_goes_to_sign_in(browser: Browser, served
         expect(page).to_have_url(f"{origin}{PREFIX}/units")
         page.context.clear_cookies()
         page.get_by_label("Search by name").fill("x")
-        expect(page).to_have_url(f"{origin}{PREFIX}/sign-in?next=%2Fpepeunit%2Funits%2Frows%3Fq%3Dx")
+        expect(page).to_have_url(
+            f"{origin}{PREFIX}/sign-in?next=%2Fpepeunit%2Funits%2Frows%3Fq%3Dx"
+        )
