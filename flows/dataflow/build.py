@@ -19,7 +19,7 @@ from flows.dataflow.topics import is_plain_node_topic, node_of_topic, unit_repor
 from flows.dataflow.unit_logic import UnitLogicContext, UnitReportLogic
 from flows.metrics import FlowMetrics
 from flows.registry import PipelineSet
-from flows.storage.ingested import IngestedRow
+from pepeunit_core.stored_data.rows import IngestedRow
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,8 @@ from bytewax.operators import StatefulBatchLogic
 from flows.dataflow.items import MESSAGE, NodeItem
 from flows.metrics import FlowMetrics
 from flows.registry import PipelineSet
-from flows.storage.ingested import IngestedRow
-from flows.storage.node_rejections_row import NodeRejectionsRow
 from pepeunit_core.pipe_rejections import RejectedMessage, RejectionLog, value_preview
+from pepeunit_core.stored_data.rows import IngestedRow, NodeRejectionsRow
 from pipelines import rejections
 from pipelines.clock import from_epoch_ms
 from pipelines.engine import NodeState, Pipeline

@@ -16,10 +16,9 @@ from bytewax.operators import StatefulBatchLogic
 
 from flows.dataflow.items import UnitReport
 from flows.metrics import FlowMetrics
-from flows.storage.ingested import IngestedRow
 from flows.units.log_report import parse_log_report
-from flows.units.rows import UnitStateRow
 from flows.units.state_report import MalformedReportError, parse_state_report, state_json
+from pepeunit_core.stored_data.rows import IngestedRow, UnitStateRow
 from pepeunit_core.topics import ReportTopicName
 from pipelines.clock import from_epoch_ms
 

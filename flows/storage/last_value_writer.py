@@ -10,7 +10,6 @@ from uuid import UUID
 
 from sqlalchemy.orm import Session
 
-from flows.storage.ingested import IngestedRow
 from flows.storage.metrics import StorageMetrics, metered_write
 from flows.storage.node_state_updates import (
     NodeStateUpdate,
@@ -18,9 +17,10 @@ from flows.storage.node_state_updates import (
     count_existing_nodes,
     node_state_update,
 )
-from flows.storage.retry import DEFAULT_RETRY, RetryPolicy
 from flows.storage.sql_writer import SqlWriter
 from flows.storage.writer import WriteResult, count_result, rows_of
+from pepeunit_core.retry import DEFAULT_RETRY, RetryPolicy
+from pepeunit_core.stored_data.rows import IngestedRow
 from pipelines.rows import LastValueRow
 
 TABLE = LastValueRow.table

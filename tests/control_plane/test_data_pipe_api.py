@@ -21,10 +21,10 @@ from sqlalchemy import select
 from control_plane.security import make_unit_token, make_user_token
 from control_plane.services import data_pipe
 from flows.storage.clickhouse_writer import ClickHouseWriter
-from flows.storage.ingested import IngestedRow
 from pepeunit_core.clickhouse.schema import apply_clickhouse_migrations
 from pepeunit_core.db.models import DataflowConfigVersion, UnitNode
 from pepeunit_core.settings import Settings
+from pepeunit_core.stored_data.rows import IngestedRow
 from pipelines.engine import NodeState, Pipeline
 from pipelines.rows import AggregationRow, NRecordsRow, Row, TimeWindowRow
 from pipelines.validation import validate_config

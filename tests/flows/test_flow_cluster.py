@@ -11,8 +11,8 @@ from collections import defaultdict
 
 import pytest
 
-from flows.storage.reads import read_last_value
 from pepeunit_core.db.engine import make_engine, make_session_factory
+from pepeunit_core.stored_data.reads import read_last_value
 from pipelines.simulation.runner import simulate
 from tests.flows.support import (
     Publisher,

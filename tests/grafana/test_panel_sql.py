@@ -16,16 +16,16 @@ from clickhouse_connect.driver.client import Client
 from sqlalchemy.engine import make_url
 
 from flows.storage.clickhouse_writer import ClickHouseWriter
-from flows.storage.ingested import IngestedRow
 from flows.storage.last_value_writer import LastValueWriter
-from flows.storage.reads import (
+from pepeunit_core.db.engine import make_engine, make_session_factory
+from pepeunit_core.migrate import migrate_sql
+from pepeunit_core.stored_data.reads import (
     read_aggregations,
     read_last_value,
     read_n_records,
     read_time_window,
 )
-from pepeunit_core.db.engine import make_engine, make_session_factory
-from pepeunit_core.migrate import migrate_sql
+from pepeunit_core.stored_data.rows import IngestedRow
 from pepeunit_grafana import SqlDialect, build_dashboard, read_inventory
 from pipelines.clock import to_epoch_ms, truncate_to_ms
 from pipelines.engine import NodeState, Pipeline
