@@ -5,10 +5,10 @@ backends."""
 
 from sqlalchemy import func, select
 
+from flows.config_cache import PipelineSet
 from flows.dataflow.items import MESSAGE, ingest_id
 from flows.dataflow.node_logic import NodeLogic, NodeLogicContext
 from flows.metrics import FlowMetrics
-from flows.registry import PipelineSet
 from flows.storage.alert_event_writer import AlertEventWriter
 from flows.storage.metrics import StorageMetrics
 from pepeunit_core.db.engine import make_engine, make_session_factory

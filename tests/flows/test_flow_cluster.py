@@ -47,7 +47,7 @@ print(json.dumps({
 }))
 """
 
-# order-independent pipelines: with two intakes, one node's messages reach its state through
+# order-independent pipelines: with two intakes, one node's messages reach its pipeline through
 # both, so only results that do not depend on arrival order can equal a single process's
 CONFIGS = {
     **{f"rec{i}": pipeline_config({"policy_type": "NRecords", "n_records_count": 1024})

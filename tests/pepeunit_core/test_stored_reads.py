@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from pepeunit_core.stored_data.reads import read_aggregations, read_n_records, read_time_window
 from pepeunit_core.stored_data.rows import IngestedRow
-from pipelines.engine import NodeState
+from pipelines.engine import NodeMemory
 from pipelines.rows import AggregationRow, NRecordsRow, Row, TimeWindowRow
 from pipelines.simulation.reader_view import visible_rows
 from tests.flows_storage.builders import n_record, new_node, recent, window_record
@@ -101,7 +101,7 @@ def test_reads_match_the_simulated_reader_view(clickhouse):
         make_pipeline({"type_input_value": "Number"}, policies[name], node=nodes[name])
         for name in policies
     ]
-    node_states = [NodeState() for _ in pipelines]
+    node_memories = [NodeMemory() for _ in pipelines]
     # 5 minutes of messages up to now, 10 s apart and half a second off the whole seconds of
     # the expirations: the next TimeWindow row expires 9.5 s after `now`, so none expires
     # between `now` and the reads, even by the real clock (ClickHouse's TTL uses that).
@@ -111,7 +111,7 @@ def test_reads_match_the_simulated_reader_view(clickhouse):
     for step in range(30):
         moment = start + timedelta(seconds=10 * step)
         for index, pipeline in enumerate(pipelines):
-            result = pipeline.process(node_states[index], str(step % 7), moment)
+            result = pipeline.process(node_memories[index], str(step % 7), moment)
             ingested.extend(IngestedRow(3 * step + index, row) for row in result.rows)
     store(clickhouse, ingested[:50])
     store(clickhouse, ingested[30:])
