@@ -24,7 +24,7 @@ from control_plane.models.data_pipe import (
     PipeDataResult,
 )
 from control_plane.services import data_pipe
-from flows.storage.paged_reads import RowPage
+from pepeunit_core.stored_data.paged_reads import RowPage
 
 router = APIRouter(prefix="/unit_nodes", tags=["unit_nodes"])
 
