@@ -109,7 +109,8 @@ def _sync_mosquitto_acl(settings: Settings) -> None:
 
 
 def _print_welcome(settings: Settings, options: UpOptions, broker: str) -> None:
-    api = f"http://{settings.domain}{settings.app_prefix}{settings.api_v1_prefix}"
+    site = f"http://{settings.domain}{settings.app_prefix}"
+    api = f"{site}{settings.api_v1_prefix}"
     metrics = (
         f"http://{settings.flow_metrics_host}:{settings.flow_metrics_port}/metrics (the dataflow's)"
         if settings.flow_metrics_port
@@ -118,11 +119,12 @@ def _print_welcome(settings: Settings, options: UpOptions, broker: str) -> None:
     lines = [
         "",
         "Pepeunit is up.",
-        f"  API:     {api}   (docs: http://{settings.domain}{settings.app_prefix}/docs)",
+        f"  Console: {site}/   (the first visit creates the Admin)",
+        f"  API:     {api}   (docs: {site}/docs)",
         f"  MQTT:    {broker}",
         f"  Metrics: {metrics}",
         f"  Data:    {Path(settings.data_dir).resolve()}",
-        "Create the first user (it becomes the Admin), then log in:",
+        "Or create the first user (it becomes the Admin) with the API, then log in:",
         f"  curl -s -X POST {api}/users -H 'content-type: application/json' "
         '-d \'{"login": "admin", "password": "change-me-now"}\'',
         f"  curl -s -X POST {api}/users/auth -H 'content-type: application/json' "
