@@ -170,3 +170,11 @@ def test_cookie_flags(app: FastAPI):
             assert session["samesite"].lower() == "lax"
             assert csrf["samesite"].lower() == "strict"
             assert int(session["max-age"]) == app.state.context.settings.auth_token_expiration
+
+
+def test_the_api_keeps_its_answers(console: ConsoleClient):
+    api = console.get(f"{PREFIX}/api/v1/no-such-route")
+    assert api.status_code == 404 and api.json() == {"detail": "Not Found"}
+    assert console.get(f"{PREFIX}/static/no-such-file.css").status_code == 404
+    info = console.get(PREFIX)
+    assert info.status_code == 200 and info.json()["name"] == "Pepeunit"
