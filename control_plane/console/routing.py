@@ -14,7 +14,7 @@ can forget it.
 
 from collections.abc import Callable, Coroutine
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter
 from fastapi.exceptions import RequestValidationError
@@ -63,9 +63,18 @@ def message_response(request: Request, status_code: int, title: str, message: st
     )
 
 
+def _return_target(request: Request) -> str:
+    """Where to come back after signing in: the page itself, or for htmx the page the
+    fragment was asked from (`HX-Current-URL`), when it is on this site."""
+    current = urlsplit(request.headers.get("hx-current-url", "")) if is_htmx(request) else None
+    if current is not None and current.netloc == request.url.netloc and current.path:
+        return current.path + (f"?{current.query}" if current.query else "")
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
 def sign_in_redirect(request: Request, reason: str) -> Response:
     prefix = app_prefix(request)
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    target = _return_target(request)
     location = f"{prefix}/sign-in?next={quote(target, safe='')}"
     if reason:
         location += f"&reason={quote(reason, safe='')}"

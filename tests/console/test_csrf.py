@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from control_plane.console.pages import console_pages
 from control_plane.console.routing import SAFE_METHODS, ConsoleRoute
@@ -14,30 +14,31 @@ from control_plane.console.session import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, 
 from tests.console.console_client import PREFIX, ConsoleClient, register
 
 
-def routes_of(routes: list, prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
-    """(full path, route) of every route in a router tree (FastAPI keeps included routers as
-    nodes of their own: `original_router`, with the prefix of their `include_context`)."""
-    for route in routes:
-        included = getattr(route, "original_router", None)
-        if included is not None:
-            yield from routes_of(included.routes, prefix + route.include_context.prefix)
-        else:
-            assert isinstance(route, APIRoute), route
-            yield prefix + route.path, route
+def console_routes(app: FastAPI) -> Iterator[tuple[str, set[str]]]:
+    """(path, methods) of every console route the app serves; each must be a ConsoleRoute."""
+    for context in iter_route_contexts(console_pages.routes):
+        assert isinstance(context.original_route, ConsoleRoute), context.path
+    console_paths = {
+        f"{PREFIX}{context.path}" for context in iter_route_contexts(console_pages.routes)
+    }
+    for context in iter_route_contexts(app.routes):
+        if context.path in console_paths and isinstance(context.original_route, APIRoute):
+            assert isinstance(context.original_route, ConsoleRoute), context.path
+            yield context.path, set(context.methods or ())
 
 
-def unsafe_console_endpoints(_app: FastAPI) -> list[tuple[str, str]]:
-    endpoints = []
-    for path, route in routes_of(console_pages.routes, PREFIX):
-        assert isinstance(route, ConsoleRoute), path
-        endpoints += [(method, path) for method in route.methods - SAFE_METHODS]
-    return sorted(endpoints)
+def unsafe_console_endpoints(app: FastAPI) -> list[tuple[str, str]]:
+    return sorted(
+        (method, path) for path, methods in console_routes(app) for method in methods - SAFE_METHODS
+    )
 
 
 def test_every_console_path_is_served(console: ConsoleClient, app: FastAPI):
     """The walk sees the app's real paths: each answers something but 404/405."""
-    for path, route in routes_of(console_pages.routes, PREFIX):
-        for method in route.methods:
+    paths = list(console_routes(app))
+    assert len(paths) >= 8
+    for path, methods in paths:
+        for method in methods:
             answer = console.request(method, concrete(path))
             assert answer.status_code not in (404, 405), (method, path)
 

@@ -127,7 +127,13 @@ def test_anonymous_pages_redirect_and_htmx_and_streams_get_401(console: ConsoleC
         assert console.get(f"{PREFIX}{path}").status_code == 303, path
     fragment = console.get(f"{PREFIX}/units/rows", headers={"HX-Request": "true"})
     assert fragment.status_code == 401
-    assert fragment.headers["HX-Redirect"].startswith(f"{PREFIX}/sign-in?next=")
+    assert fragment.headers["HX-Redirect"] == f"{PREFIX}/sign-in?next=%2Fpepeunit%2Funits%2Frows"
+    from_page = {"HX-Request": "true", "HX-Current-URL": "http://testserver/pepeunit/units?q=a"}
+    fragment = console.get(f"{PREFIX}/units/rows?q=ab", headers=from_page)
+    assert fragment.headers["HX-Redirect"] == page.headers["location"]
+    elsewhere = from_page | {"HX-Current-URL": "https://elsewhere.example/pepeunit/units"}
+    fragment = console.get(f"{PREFIX}/units/rows", headers=elsewhere)
+    assert "elsewhere" not in fragment.headers["HX-Redirect"]
     stream = console.get(
         f"{PREFIX}/units/live?unit=7d1c0f3e-0000-4000-8000-000000000000",
         headers={"Accept": "text/event-stream"},
