@@ -72,4 +72,6 @@ def clear_session(request: Request, response: Response, app_prefix: str) -> None
 
 
 def set_csrf_secret(request: Request, response: Response, app_prefix: str, secret: str) -> None:
-    _set_cookie(request, response, app_prefix, CSRF_COOKIE, secret, None, "strict")
+    # Lax, not Strict: a Strict cookie stays behind when a link from another site opens a page,
+    # which would then hand out a new secret and void the forms of the tabs already open.
+    _set_cookie(request, response, app_prefix, CSRF_COOKIE, secret, None, "lax")

@@ -40,10 +40,18 @@ class NodeValue:
 
 @dataclass(frozen=True)
 class UnitStatus:
+    """What the unit's state reports move: shown live."""
+
     online: bool
     last_report: datetime | None
     firmware: FirmwareUpdateStatus | None
     firmware_error: str | None
+    current_commit: str | None
+    """The commit the unit last reported."""
+
+    @property
+    def current(self) -> str | None:
+        return _short(self.current_commit)
 
 
 @dataclass(frozen=True)
@@ -61,19 +69,13 @@ class UnitRow:
     name: str
     visibility: str
     status: UnitStatus
-    current_commit: str | None
-    """The commit the unit last reported."""
     target: Target | None
     """What it should run; None when it is not the caller's unit."""
     outputs: list[NodeValue]
 
     @property
-    def current(self) -> str | None:
-        return _short(self.current_commit)
-
-    @property
     def up_to_date(self) -> bool:
-        return self.target is not None and self.target.commit == self.current_commit
+        return self.target is not None and self.target.commit == self.status.current_commit
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,6 @@ def units_page(
             name=unit.name,
             visibility=unit.visibility_level.value,
             status=unit_status(settings, unit, moment),
-            current_commit=unit.current_commit_version,
             target=targets.get(unit.uuid),
             outputs=[node_value(node) for node in nodes.get(unit.uuid, [])],
         )
@@ -144,6 +145,7 @@ def unit_status(settings: Settings, unit: Unit, now: datetime) -> UnitStatus:
         last_report=reported,
         firmware=unit.firmware_update_status,
         firmware_error=unit.firmware_update_error,
+        current_commit=unit.current_commit_version,
     )
 
 

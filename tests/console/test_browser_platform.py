@@ -57,7 +57,8 @@ class UnitClient:
         self._client.disconnect()
 
 
-def make_source(root: Path) -> SourceRepository:
+def make_source(root: Path) -> tuple[SourceRepository, str]:
+    """The unit's repository, and its commit tagged v1.0.0."""
     (root / "git").mkdir()
     source = SourceRepository(root / "git", "thermometer")
     first = source.commit(
@@ -70,7 +71,7 @@ def make_source(root: Path) -> SourceRepository:
     )
     source.tag("v1.0.0", first)
     source.publish()
-    return source
+    return source, first
 
 
 def create_unit(api: str, source: SourceRepository) -> tuple[str, str]:
@@ -110,7 +111,7 @@ def create_unit(api: str, source: SourceRepository) -> tuple[str, str]:
 
 
 def test_a_unit_goes_online_and_its_value_shows_live(tmp_path: Path):
-    source = make_source(tmp_path)
+    source, version = make_source(tmp_path)
     broker_port = free_loopback_port()
     with (
         running_platform(tmp_path / "data", PU_MQTT_PORT=str(broker_port)) as platform,
@@ -136,9 +137,10 @@ def test_a_unit_goes_online_and_its_value_shows_live(tmp_path: Path):
 
         device = UnitClient(broker_port, make_unit_token(UUID(unit), SECRET_KEY))
         try:
-            state = json.dumps({"millis": 1000, "mem_free": 20000, "pu_commit_version": None})
+            state = json.dumps({"millis": 1000, "mem_free": 20000, "pu_commit_version": version})
             device.publish(report_topic(platform.domain, unit, ReportTopicName.STATE), state)
             expect(row.locator(".badge", has_text="online")).to_be_visible(timeout=15_000)
+            expect(row.locator(f"[sse-swap='current-{unit}']")).to_have_text(version[:8])
 
             value = page.locator(f"#value-{node}")
             topic = node_topic(platform.domain, node, "temperature/pepeunit")

@@ -110,11 +110,13 @@ def test_changed_values_and_status_arrive_within_a_poll(console: ConsoleClient, 
             stored.state, stored.last_update_datetime = "23.25", datetime.now(UTC)
             reported = session.get_one(Unit, unit_uuid)
             reported.unit_state_dict = '{"millis": 5}'
+            reported.current_commit_version = "fedcba9876543210"
             reported.last_update_datetime = datetime.now(UTC)
             session.commit()
         took = alice_events.wait_for(f"value-{node_uuid}", ">23.25<", 2)
         assert took < 1.0, took
         alice_events.wait_for(f"status-{unit_uuid}", "online", 2)
+        alice_events.wait_for(f"current-{unit_uuid}", "fedcba98", 2)
         bob_events.wait_for(f"status-{unit_uuid}", "online", 2)
         time.sleep(0.6)
         names = {name for name, _ in bob_events.events}

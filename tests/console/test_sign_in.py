@@ -174,7 +174,7 @@ def test_cookie_flags(app: FastAPI):
                 assert cookie["path"] == PREFIX
                 assert bool(cookie["secure"]) is secure, base_url
             assert session["samesite"].lower() == "lax"
-            assert csrf["samesite"].lower() == "strict"
+            assert csrf["samesite"].lower() == "lax"
             assert int(session["max-age"]) == app.state.context.settings.auth_token_expiration
 
 

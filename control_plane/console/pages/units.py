@@ -2,7 +2,7 @@
 
 `GET /units` is the page; `GET /units/rows` the table alone (htmx swaps it in as the search
 changes); `GET /units/live?unit=…` the SSE stream of the shown units' status and output
-values (events `status-<unit uuid>` and `value-<node uuid>`).
+values (events `status-<unit uuid>`, `current-<unit uuid>` and `value-<node uuid>`).
 """
 
 from datetime import UTC, datetime
@@ -71,8 +71,9 @@ def units_live(
                 session, context.settings, agent, watched, datetime.now(UTC)
             )
         events = [
-            ServerEvent(f"status-{uuid}", render_text(request, "units/status.html", status=status))
+            ServerEvent(f"{name}-{uuid}", render_text(request, f"units/{name}.html", status=status))
             for uuid, status in statuses.items()
+            for name in ("status", "current")
         ]
         events += [
             ServerEvent(f"value-{node.uuid}", render_text(request, "units/value.html", node=node))
