@@ -742,6 +742,8 @@ def test_a_slash_more_or_less_is_not_a_redirect(world: World) -> None:
         request = base_request(world, item)
         path = "/".join(request.segments)
         toggled = path[:-1] if path.endswith("/") else f"{path}/"
+        if toggled == f"{world.settings.app_prefix}/":
+            continue  # the console's home page (docs/console.md), for browsers
         headers = world.headers[actor_of(item)]
         response = client.request(item.method, toggled, params=request.params, headers=headers)
         assert response.status_code < 500, (key, response.text)
