@@ -14,7 +14,7 @@ from control_plane.api.routes import api_router, make_info_router
 from control_plane.context import ControlPlaneContext
 from control_plane.schedules.api_schedule import make_api_scheduler
 from control_plane.security import PasswordHashing
-from control_plane.services.broker_publisher import BrokerPublisher, MqttPublisher
+from control_plane.services.broker.publisher import BrokerPublisher, MqttPublisher
 from control_plane.services.metrics import CachedMetrics
 from pepeunit_core.clickhouse.pool import shared_clickhouse_pool
 from pepeunit_core.crypto import Cipher

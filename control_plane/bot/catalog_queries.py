@@ -24,11 +24,14 @@ from control_plane.models.repository_registry import (
 )
 from control_plane.models.unit import OrderByName, UnitFilter, UnitRead
 from control_plane.security import Agent, AgentType
-from control_plane.services import dashboards, firmware_updates, registries, repos, units
 from control_plane.services import registry as registry_service
+from control_plane.services.dashboards import dashboards
 from control_plane.services.errors import InputValidationError, NoAccessError, ServiceError
 from control_plane.services.paging import Page
-from control_plane.services.versions import TargetVersion, VersionError, target_repo_version
+from control_plane.services.registry import access as registries
+from control_plane.services.repos import firmware_updates, repos
+from control_plane.services.repos.versions import TargetVersion, VersionError, target_repo_version
+from control_plane.services.units import units
 from pepeunit_core.db.models import Repo, RepositoryRegistry, User
 from pepeunit_core.settings import Settings
 

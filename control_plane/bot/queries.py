@@ -19,20 +19,22 @@ from control_plane.models.metrics import BaseMetrics
 from control_plane.models.unit import OrderByName, UnitFilter, UnitRead
 from control_plane.models.unit_log import UnitLogFilter, UnitLogsResult
 from control_plane.security import AgentType
-from control_plane.services import (
-    metrics,
-    telegram_link,
-    unit_commands,
-    unit_env,
-    unit_firmware,
-    unit_logs,
-    units,
-)
+from control_plane.services import metrics
 from control_plane.services.errors import NotFoundError, ServiceError, UnitError
-from control_plane.services.firmware import DEFAULT_TGZ_LEVEL, DEFAULT_TGZ_WBITS, ArchiveFormat
+from control_plane.services.firmware import (
+    DEFAULT_TGZ_LEVEL,
+    DEFAULT_TGZ_WBITS,
+    ArchiveFormat,
+    unit_firmware,
+)
 from control_plane.services.paging import Page
-from control_plane.services.unit_commands import UnitCommand
-from control_plane.services.versions import TargetVersion
+from control_plane.services.repos.versions import TargetVersion
+from control_plane.services.units import commands as unit_commands
+from control_plane.services.units import env as unit_env
+from control_plane.services.units import logs as unit_logs
+from control_plane.services.units import units
+from control_plane.services.units.commands import UnitCommand
+from control_plane.services.users import telegram_link
 from pepeunit_core.clickhouse.pool import shared_clickhouse_pool
 from pepeunit_core.db.models import Repo, Unit
 from pepeunit_core.settings import Settings

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from control_plane.security import make_unit_token, make_user_token
-from control_plane.services import data_pipe
+from control_plane.services.nodes import pipelines as data_pipe
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.ingested import IngestedRow
 from pepeunit_core.clickhouse.schema import apply_clickhouse_migrations

@@ -23,7 +23,7 @@ from control_plane.models.data_pipe import (
     PipeDataFilter,
     PipeDataResult,
 )
-from control_plane.services import data_pipe
+from control_plane.services.nodes import pipelines as data_pipe
 from flows.storage.paged_reads import RowPage
 
 router = APIRouter(prefix="/unit_nodes", tags=["unit_nodes"])

@@ -30,7 +30,7 @@ from control_plane.models.repo import (
     TagName,
 )
 from control_plane.security import Agent, AgentType
-from control_plane.services import firmware_updates, repos
+from control_plane.services.repos import firmware_updates, repos
 
 logger = logging.getLogger("pepeunit.api.repos")
 

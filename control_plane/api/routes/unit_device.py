@@ -19,9 +19,17 @@ from control_plane.api.deps import (
 from control_plane.api.file_responses import file_response
 from control_plane.api.pagination import PageDep
 from control_plane.models.unit_log import UnitLogFilter, UnitLogsResult
-from control_plane.services import state_storage, unit_commands, unit_env, unit_firmware, unit_logs
-from control_plane.services.firmware import DEFAULT_TGZ_LEVEL, DEFAULT_TGZ_WBITS, ArchiveFormat
-from control_plane.services.unit_commands import UnitCommand
+from control_plane.services.firmware import (
+    DEFAULT_TGZ_LEVEL,
+    DEFAULT_TGZ_WBITS,
+    ArchiveFormat,
+    unit_firmware,
+)
+from control_plane.services.units import commands as unit_commands
+from control_plane.services.units import env as unit_env
+from control_plane.services.units import logs as unit_logs
+from control_plane.services.units import state_storage
+from control_plane.services.units.commands import UnitCommand
 
 router = APIRouter(prefix="/units", tags=["units"])
 

@@ -18,7 +18,8 @@ from control_plane.models.unit_node import (
     UnitNodesResult,
     UnitNodeUpdate,
 )
-from control_plane.services import edges, unit_nodes
+from control_plane.services.nodes import edges
+from control_plane.services.nodes import nodes as unit_nodes
 
 router = APIRouter(prefix="/unit_nodes", tags=["unit_nodes"])
 

@@ -26,7 +26,8 @@ from control_plane.models.unit import (
     UnitUpdate,
 )
 from control_plane.security import Agent, AgentType
-from control_plane.services import unit_commands, units
+from control_plane.services.units import commands as unit_commands
+from control_plane.services.units import units
 from pepeunit_core.db.models import Unit, UnitNode
 
 router = APIRouter(prefix="/units", tags=["units"])

@@ -15,9 +15,11 @@ from enum import StrEnum
 from sqlalchemy.orm import Session
 
 from control_plane.security import Agent, AgentType
-from control_plane.services import repos, unit_env, units
-from control_plane.services.broker_publisher import BrokerPublisher, PublishError
+from control_plane.services.broker.publisher import BrokerPublisher, PublishError
 from control_plane.services.errors import MqttError, UnitError
+from control_plane.services.repos import repos
+from control_plane.services.units import env as unit_env
+from control_plane.services.units import units
 from pepeunit_core.clickhouse.pool import shared_clickhouse_pool
 from pepeunit_core.db.enums import FirmwareUpdateStatus
 from pepeunit_core.db.models import Repo, Unit

@@ -11,12 +11,11 @@ from sqlalchemy.orm import Session
 from control_plane.models.unit_node import UnitNodeEdgeCreate, UnitNodeEdgeRead
 from control_plane.security import Agent, AgentType
 from control_plane.services.errors import NoAccessError, NotFoundError, UnitNodeError
+from control_plane.services.nodes.nodes import can_see, get_node
+from control_plane.services.users.permissions import ensure_permission, remove_permission
 from pepeunit_core.db.config_version import bump_dataflow_config_version
 from pepeunit_core.db.enums import PermissionEntity, UnitNodeType
 from pepeunit_core.db.models import UnitNode, UnitNodeEdge, User
-
-from .permissions import ensure_permission, remove_permission
-from .unit_nodes import can_see, get_node
 
 
 def _edge_count(session: Session, condition: ColumnElement[bool]) -> int:

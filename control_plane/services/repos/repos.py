@@ -40,7 +40,7 @@ from control_plane.services.errors import (
     ServiceError,
 )
 from control_plane.services.paging import Page, paginate
-from control_plane.services.versions import (
+from control_plane.services.repos.versions import (
     CommitLike,
     RepoVersionSettings,
     VersionError,

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from control_plane.security import Agent, AgentType, make_unit_token
-from control_plane.services import registry, units
+from control_plane.services import registry
 from control_plane.services.errors import UnitError
 from control_plane.services.firmware import (
     ENV_EXAMPLE_FILE,
@@ -35,7 +35,8 @@ from control_plane.services.firmware import (
     parse_env_object,
     parse_schema_example,
 )
-from control_plane.services.units import device_unit
+from control_plane.services.units import units
+from control_plane.services.units.units import device_unit
 from pepeunit_core.crypto import Cipher, DecryptionError
 from pepeunit_core.db.enums import UnitNodeType
 from pepeunit_core.db.models import Repo, Unit, UnitNode, User

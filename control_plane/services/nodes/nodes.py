@@ -14,9 +14,10 @@ from control_plane.models.unit_node import (
     UnitNodeUpdate,
 )
 from control_plane.security import Agent, AgentType
-from control_plane.services.broker_publisher import BrokerPublisher, PublishError
+from control_plane.services.broker.publisher import BrokerPublisher, PublishError
 from control_plane.services.errors import MqttError, NoAccessError, NotFoundError, UnitNodeError
 from control_plane.services.paging import Page, paginate
+from control_plane.services.users.permissions import has_permission, permitted_resources
 from pepeunit_core.db.config_version import bump_dataflow_config_version
 from pepeunit_core.db.enums import PermissionEntity, UnitNodeType, VisibilityLevel
 from pepeunit_core.db.models import Unit, UnitNode, UnitNodeEdge
@@ -24,8 +25,6 @@ from pepeunit_core.db.types import utc_now
 from pepeunit_core.pipeline_store import refresh_data_pipe_status
 from pepeunit_core.settings import Settings
 from pepeunit_core.topics import node_topic
-
-from .permissions import has_permission, permitted_resources
 
 VISIBILITY_RANK = {
     VisibilityLevel.PUBLIC: 0,

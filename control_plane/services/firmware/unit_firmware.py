@@ -20,7 +20,7 @@ from control_plane.services.firmware import (
     build_archive,
     validate_tgz_options,
 )
-from control_plane.services.unit_env import device_target, env_of, schema_of
+from control_plane.services.units.env import device_target, env_of, schema_of
 from pepeunit_core.crypto import Cipher
 from pepeunit_core.settings import Settings
 

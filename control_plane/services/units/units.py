@@ -18,11 +18,12 @@ from control_plane.models.common import OrderByDate
 from control_plane.models.unit import OrderByName, UnitCreate, UnitFilter, UnitUpdate
 from control_plane.security import Agent, AgentType
 from control_plane.services import registry
-from control_plane.services.broker_changes import broker_access_changed
+from control_plane.services.broker.changes import broker_access_changed
 from control_plane.services.errors import NoAccessError, NotFoundError, UnitError
 from control_plane.services.firmware import SchemaExample, SchemaExampleError, parse_schema_example
+from control_plane.services.nodes.sync import sync_unit_nodes
 from control_plane.services.paging import Page, paginate
-from control_plane.services.repos import (
+from control_plane.services.repos.repos import (
     VISIBILITY_RANK,
     available_platforms,
     branch_history,
@@ -30,8 +31,7 @@ from control_plane.services.repos import (
     registry_refusal,
     version_settings,
 )
-from control_plane.services.unit_nodes_sync import sync_unit_nodes
-from control_plane.services.versions import (
+from control_plane.services.repos.versions import (
     TargetVersion,
     UnitVersionSettings,
     VersionError,
