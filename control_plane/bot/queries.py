@@ -29,9 +29,11 @@ from control_plane.services.firmware import (
 )
 from control_plane.services.paging import Page
 from control_plane.services.repos.versions import TargetVersion
+from control_plane.services.units import access as unit_access
 from control_plane.services.units import commands as unit_commands
 from control_plane.services.units import env as unit_env
 from control_plane.services.units import logs as unit_logs
+from control_plane.services.units import target as unit_target
 from control_plane.services.units import units
 from control_plane.services.units.commands import UnitCommand
 from control_plane.services.users import telegram_link
@@ -138,18 +140,18 @@ def find_unit(session: Session, chat_id: int, reference: str) -> UUID:
         if found is None:
             raise NotFoundError(f"No unit is called {reference}") from None
         uuid = found
-    return units.get_visible_unit(session, agent, uuid).uuid
+    return unit_access.visible_unit(session, agent, uuid).uuid
 
 
 def unit_detail(session: Session, settings: Settings, chat_id: int, uuid: UUID) -> UnitDetailView:
     agent = chat_agent(session, chat_id)
-    unit = units.get_visible_unit(session, agent, uuid)
+    unit = unit_access.visible_unit(session, agent, uuid)
     is_owner = agent.type == AgentType.USER and agent.uuid == unit.creator_uuid
     target: TargetVersion | None = None
     commands: list[UnitCommand] = []
     if is_owner:
         try:
-            target = units.target_version_for(session, settings, agent, uuid)
+            target = unit_target.device_target(session, settings, agent, uuid).target
             commands = [
                 command
                 for command in UnitCommand
@@ -166,7 +168,7 @@ def send_command(
 ) -> str:
     """Sends the command (the unit's creator only); returns the unit's name."""
     agent = chat_agent(session, chat_id)
-    unit = unit_env.device_unit(session, agent, uuid)
+    unit = unit_access.device_unit(session, agent, uuid)
     unit_commands.send_command(session, services.settings, services.publisher, unit, command)
     return unit.name
 
@@ -186,7 +188,7 @@ def firmware_file(
 ) -> UnitFile:
     """The archive as `<unit name>.<format>`, as the reference names it."""
     agent = chat_agent(session, chat_id)
-    unit = unit_env.device_unit(session, agent, uuid)
+    unit = unit_access.device_unit(session, agent, uuid)
     content = unit_firmware.unit_firmware(
         session,
         services.settings,
@@ -207,7 +209,7 @@ def recent_logs(
 ) -> LogsView:
     """The unit's log entries, newest first, a page at a time (the creator only)."""
     agent = chat_agent(session, chat_id)
-    unit = unit_env.device_unit(session, agent, uuid)
+    unit = unit_access.device_unit(session, agent, uuid)
     per_page = settings.telegram_items_per_page
     pool = shared_clickhouse_pool(settings.resolved_clickhouse_url, settings.clickhouse_pool_size)
     with pool.client() as client:

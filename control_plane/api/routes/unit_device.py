@@ -25,6 +25,7 @@ from control_plane.services.firmware import (
     ArchiveFormat,
     unit_firmware,
 )
+from control_plane.services.units import access as unit_access
 from control_plane.services.units import commands as unit_commands
 from control_plane.services.units import env as unit_env
 from control_plane.services.units import logs as unit_logs
@@ -89,7 +90,7 @@ def send_command(
     """Publishes a command on the unit's input base topic, if its schema lists that topic.
     LogSync deletes the stored logs first; an Update moves the firmware status to RequestSent
     (or to Error when the broker does not take it)."""
-    unit = unit_env.device_unit(session, agent, uuid)
+    unit = unit_access.device_unit(session, agent, uuid)
     unit_commands.send_command(session, context.settings, context.publisher, unit, command)
 
 

@@ -18,6 +18,7 @@ from control_plane.models.unit_node import (
     UnitNodesResult,
     UnitNodeUpdate,
 )
+from control_plane.services.nodes import access as node_access
 from control_plane.services.nodes import edges
 from control_plane.services.nodes import nodes as unit_nodes
 
@@ -70,7 +71,7 @@ def set_state_input(
 
 @router.get("/{uuid}")
 def get_unit_node(uuid: UUID, agent: CurrentAgent, session: SessionDep) -> UnitNodeRead:
-    return UnitNodeRead.model_validate(unit_nodes.get_visible_node(session, agent, uuid))
+    return UnitNodeRead.model_validate(node_access.visible_node(session, agent, uuid))
 
 
 @router.patch("/{uuid}")
