@@ -151,12 +151,9 @@ def unit_detail(session: Session, settings: Settings, chat_id: int, uuid: UUID) 
     commands: list[UnitCommand] = []
     if is_owner:
         try:
-            target = unit_target.device_target(session, settings, agent, uuid).target
-            commands = [
-                command
-                for command in UnitCommand
-                if unit_commands.supports(session, settings, unit, command)
-            ]
+            resolved = unit_target.device_target(session, settings, agent, uuid)
+            target = resolved.target
+            commands = unit_commands.supported_commands(session, settings, resolved)
         except ServiceError:  # the repository cannot be read now: show what is stored
             pass
     repo = session.get_one(Repo, unit.repo_uuid)

@@ -6,12 +6,12 @@ insiders holding a Permission row for them; the Backend agent sees all. One row 
 from collections.abc import Collection
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, or_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from control_plane.security import Agent, AgentType
+from control_plane.services.users.permissions import has_permission, permitted_resources
 from pepeunit_core.db.enums import PermissionEntity, VisibilityLevel
-from pepeunit_core.db.models import Permission
 
 VISIBILITY_RANK = {
     VisibilityLevel.PUBLIC: 0,
@@ -21,27 +21,15 @@ VISIBILITY_RANK = {
 USERS = frozenset({AgentType.USER})
 USERS_AND_UNITS = frozenset({AgentType.USER, AgentType.UNIT})
 
-_RESOURCE_COLUMNS: dict[PermissionEntity, InstrumentedAttribute[UUID | None]] = {
-    PermissionEntity.REPO: Permission.resource_repo_uuid,
-    PermissionEntity.UNIT: Permission.resource_unit_uuid,
-    PermissionEntity.UNIT_NODE: Permission.resource_unit_node_uuid,
-}
 
-
-def is_insider(agent: Agent, insiders: Collection[AgentType]) -> bool:
+def _is_insider(agent: Agent, insiders: Collection[AgentType]) -> bool:
     return agent.type in insiders and agent.uuid is not None
 
 
-def permitted(agent: Agent, resource: PermissionEntity) -> Select[tuple[UUID | None]]:
-    """The uuids of the `resource`s `agent` (a user or a unit) holds a permission on, as a
-    subquery: a statement using it stays the same size however many there are."""
-    column = _RESOURCE_COLUMNS[resource]
-    agent_column = (
-        Permission.agent_user_uuid if agent.type == AgentType.USER else Permission.agent_unit_uuid
-    )
-    return select(column).where(
-        agent_column == agent.uuid, Permission.resource_type == resource, column.is_not(None)
-    )
+def _permitted(agent: Agent, resource: PermissionEntity) -> Select[tuple[UUID | None]]:
+    """The uuids of the `resource`s `agent` (a user or a unit) holds a permission on."""
+    assert agent.uuid is not None  # an insider
+    return permitted_resources(_agent_kind(agent), agent.uuid, resource)
 
 
 def is_visible(
@@ -58,11 +46,12 @@ def is_visible(
     an insider sees without a permission (its creator's, a unit's own)."""
     if agent.type == AgentType.BACKEND or level == VisibilityLevel.PUBLIC:
         return True
-    if not is_insider(agent, insiders):
+    if not _is_insider(agent, insiders):
         return False
     if level == VisibilityLevel.INTERNAL or own:
         return True
-    return uuid in {found for found in session.scalars(permitted(agent, resource)) if found}
+    assert agent.uuid is not None  # an insider
+    return has_permission(session, _agent_kind(agent), agent.uuid, resource, uuid)
 
 
 def visible_clause(
@@ -80,13 +69,17 @@ def visible_clause(
     levels = set(asked or VisibilityLevel)
     if agent.type == AgentType.BACKEND:
         return level.in_(levels)
-    if not is_insider(agent, insiders):
+    if not _is_insider(agent, insiders):
         return level.in_(levels & {VisibilityLevel.PUBLIC})
     if VisibilityLevel.PRIVATE not in levels:
         private: ColumnElement[bool] = false()
     else:
-        granted = uuid.in_(permitted(agent, resource))
+        granted = uuid.in_(_permitted(agent, resource))
         private = and_(
             level == VisibilityLevel.PRIVATE, granted if own is None else or_(own, granted)
         )
     return or_(level.in_(levels - {VisibilityLevel.PRIVATE}), private)
+
+
+def _agent_kind(agent: Agent) -> PermissionEntity:
+    return PermissionEntity.USER if agent.type == AgentType.USER else PermissionEntity.UNIT

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from control_plane.security import Agent, AgentType
 from control_plane.services.broker.publisher import BrokerPublisher, PublishError
 from control_plane.services.errors import MqttError, UnitError
+from control_plane.services.firmware import SchemaJson
 from control_plane.services.repos.repos import available_platforms
 from control_plane.services.units.env import schema_of
 from control_plane.services.units.target import DeviceUnit, device_target
@@ -47,19 +48,15 @@ class CommandNotSupportedError(UnitError):
     """The unit's schema has no topic for the command (or no firmware link for an Update)."""
 
 
-def supports(session: Session, settings: Settings, unit: Unit, command: UnitCommand) -> bool:
-    return _supports(session, settings, _resolved(session, settings, unit), command)
-
-
-def _resolved(session: Session, settings: Settings, unit: Unit) -> DeviceUnit:
-    """Commands concern the unit itself: its target and schema are read with its own rights."""
-    return device_target(session, settings, Agent(AgentType.UNIT, unit.uuid), unit.uuid)
-
-
-def _supports(
-    session: Session, settings: Settings, target: DeviceUnit, command: UnitCommand
-) -> bool:
+def supported_commands(
+    session: Session, settings: Settings, target: DeviceUnit
+) -> list[UnitCommand]:
+    """The commands the resolved unit's schema lists a topic for."""
     schema = schema_of(session, settings, target)
+    return [command for command in UnitCommand if _listed(schema, command)]
+
+
+def _listed(schema: SchemaJson, command: UnitCommand) -> bool:
     return f"{COMMAND_TOPICS[command]}{PEPEUNIT_SUFFIX}" in schema["input_base_topic"]
 
 
@@ -73,8 +70,9 @@ def send_command(
     """Sends `command` to the unit. Raises CommandNotSupportedError when its schema does not
     list the topic and MqttError when the broker does not take it (an Update records that on
     the unit first)."""
-    target = _resolved(session, settings, unit)
-    if not _supports(session, settings, target, command):
+    # A command concerns the unit itself: its target and schema are read with its own rights.
+    target = device_target(session, settings, Agent(AgentType.UNIT, unit.uuid), unit.uuid)
+    if not _listed(schema_of(session, settings, target), command):
         raise CommandNotSupportedError(
             f"The unit's schema has no {COMMAND_TOPICS[command]}{PEPEUNIT_SUFFIX} input base topic"
         )
