@@ -26,7 +26,7 @@ from pepeunit_core.db.models import RepositoryRegistry, User
 from pepeunit_core.settings import Settings
 
 
-def check_usable(session: Session, settings: Settings, user: User, registry_uuid: UUID) -> None:
+def ensure_usable(session: Session, settings: Settings, registry_uuid: UUID, user: User) -> None:
     """Whether `user` may build a repo on the registry: a public one is open to every user, a
     private one to those who see it, once its creator's credentials are valid."""
     with registry_errors():

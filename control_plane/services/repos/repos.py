@@ -27,7 +27,7 @@ from control_plane.services import registry
 from control_plane.services.errors import RepoError
 from control_plane.services.paging import Page, paginate
 from control_plane.services.registry import git_failures_as, registry_errors
-from control_plane.services.registry.access import check_usable, synced_branches
+from control_plane.services.registry.access import ensure_usable, synced_branches
 from control_plane.services.repos.access import own_repo, visible_repos
 from control_plane.services.repos.versions import (
     CommitLike,
@@ -47,8 +47,8 @@ NAME_TAKEN = "Name is not unique"
 
 
 def create_repo(session: Session, settings: Settings, user: User, data: RepoCreate) -> Repo:
-    """A repo on a registry the user may use, following it by tags (forced, as the reference)."""
-    check_usable(session, settings, user, data.repository_registry_uuid)
+    """A repo on a registry the user may use, following it by tags (forced, as 1.x does)."""
+    ensure_usable(session, settings, data.repository_registry_uuid, user)
     if data.default_branch not in _branches(session, settings, data.repository_registry_uuid):
         raise RepoError(f"Branch {data.default_branch} does not exist in the registry")
     _ensure_name_free(session, data.name)
