@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pipelines.engine import NodeState, Pipeline
+from pipelines.engine import NodeMemory, Pipeline
 from pipelines.validation import validate_config
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -87,18 +87,18 @@ def make_messages(count: int, nodes: int, text: bool, seed: int) -> list[tuple[i
 
 def run(pipelines: list[Pipeline], messages: list[tuple[int, str]]) -> tuple[float, int, int]:
     """Returns (seconds, accepted, rows) for one pass; the clock advances 1 ms per message."""
-    states = [NodeState() for _ in pipelines]
+    memories = [NodeMemory() for _ in pipelines]
     step = timedelta(milliseconds=1)
     now = START
     accepted = rows = 0
     began = time.perf_counter()
     for node, payload in messages:
         now += step
-        result = pipelines[node].process(states[node], payload, now)
+        result = pipelines[node].process(memories[node], payload, now)
         accepted += result.rejection is None
         rows += len(result.rows)
-    for pipeline, state in zip(pipelines, states, strict=True):
-        rows += len(pipeline.close_due_windows(state, now + timedelta(days=1)))
+    for pipeline, memory in zip(pipelines, memories, strict=True):
+        rows += len(pipeline.close_due_windows(memory, now + timedelta(days=1)))
     return time.perf_counter() - began, accepted, rows
 
 

@@ -15,16 +15,16 @@ from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.run import cli_main
 from prometheus_client import CollectorRegistry, start_http_server
 
+from flows.config_cache import pipeline_config_cache
 from flows.dataflow.build import DataflowParts, build_dataflow
 from flows.dataflow.sinks import Writers, storage_partition_name
-from flows.dataflow.source import Intake, SourceSettings
+from flows.dataflow.source import SourcePartition, SourceSettings
 from flows.intake.mqtt_intake import IntakeSettings
 from flows.intake.process import IntakeProcess, IntakeProcessArgs, RoutingArgs
 from flows.intake.wal import WriteAheadLog
 from flows.janitor import StorageJanitor
 from flows.metrics import FlowMetrics
 from flows.mqtt_endpoint import MqttEndpoint
-from flows.registry import pipeline_registry
 from flows.storage.alert_event_writer import AlertEventWriter
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.last_value_writer import LastValueWriter
@@ -109,11 +109,11 @@ def intake_settings(
 
 
 @dataclass(frozen=True, slots=True)
-class IntakeOpener:
+class SourcePartitionOpener:
     settings: Settings
     placement: ClusterPlacement
 
-    def __call__(self, partition: int) -> Intake:
+    def __call__(self, partition: int) -> SourcePartition:
         settings = self.settings
         wal_path = _flow_dir(settings) / f"intake-p{partition}.sqlite"
         wal = WriteAheadLog(wal_path)
@@ -129,7 +129,7 @@ class IntakeOpener:
                 settings.flow_config_poll_interval,
             ),
         )
-        return Intake(wal, IntakeProcess(args))
+        return SourcePartition(wal, IntakeProcess(args))
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +213,7 @@ def run_flow(
     start_metrics_server(settings, registry)
 
     session_factory = make_session_factory(make_engine(settings.resolved_sqlalchemy_url))
-    pipelines = pipeline_registry(session_factory, settings.flow_config_poll_interval)
+    pipelines = pipeline_config_cache(session_factory, settings.flow_config_poll_interval)
     pipelines.start()
     janitor = None
     if placement.process_id == 0 and settings.nrecords_cleanup_interval > 0:
@@ -229,7 +229,7 @@ def run_flow(
             clock_ms=clock_with_offset(settings.flow_clock_offset_ms),
         ),
         partition_count=placement.process_count,
-        open_intake=IntakeOpener(settings, placement),
+        open_source_partition=SourcePartitionOpener(settings, placement),
         open_writers=WriterOpener(settings, storage_metrics),
         current_pipelines=lambda: pipelines.current,
         stop_requested=stop_requested,

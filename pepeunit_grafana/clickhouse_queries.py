@@ -1,9 +1,9 @@
 """ClickHouse SQL of the panels, with the time-range macros of the Grafana ClickHouse plugin.
 
 Every query returns `time` (a DateTime64 column) first and `value` second, and reads what
-`flows.storage.reads` reads: FINAL (a replayed row counts once), NRecords only the newest N
-(N of the node's newest row, counted before the time filter), TimeWindow only rows not yet
-expired at the moment of the query. Numbers are parsed from the stored text; a value that is not
+`pepeunit_core.stored_data.reads` reads: FINAL (a replayed row counts once), NRecords only the
+newest N (N of the node's newest row, counted before the time filter), TimeWindow only rows not
+yet expired at the moment of the query. Numbers are parsed from the stored text; a value that is not
 a plain decimal becomes NULL (a gap) instead of failing the panel.
 """
 

@@ -1,6 +1,6 @@
 """Alert rules evaluated on a node's accepted values and on the passing of time
-(docs/pipelines.md#alerts). Plain Python with no I/O; the state lives with the node's pipeline
-state, so it is recovered after a crash like the rest.
+(docs/pipelines.md#alerts). Plain Python with no I/O; the rule states live in the node's memory,
+so they are recovered after a crash like the rest.
 
 Per rule: `active` follows the condition with hysteresis; an alert is raised when the rule
 turns active, no alert of it is open, and its cooldown has passed since its last alert; the
@@ -32,18 +32,18 @@ class RuleState:
 
 
 @dataclass(slots=True)
-class AlertState:
+class AlertMemory:
     rules: dict[str, RuleState] = field(default_factory=dict)
     """By rule label."""
     last_value_ms: int | None = None
     """When the last value was accepted, or when watching began (for `offline`)."""
 
-    def copy(self) -> "AlertState":
+    def copy(self) -> "AlertMemory":
         rules = {
             label: RuleState(rule.active, rule.open_alert, rule.last_alert_ms)
             for label, rule in self.rules.items()
         }
-        return AlertState(rules, self.last_value_ms)
+        return AlertMemory(rules, self.last_value_ms)
 
 
 @dataclass(slots=True)
@@ -80,47 +80,47 @@ class CompiledAlerts:
         self.has_offline = bool(self._offline)
 
     def on_value(
-        self, state: AlertState, value: str, now_ms: int, message_id: int | None = None
+        self, memory: AlertMemory, value: str, now_ms: int, message_id: int | None = None
     ) -> list[AlertEventRow]:
         """After a value was accepted at `now_ms`. `message_id` (the dataflow's ingest id) is
         the identity of the message carrying it: events of one rule and kind raised in the
         same millisecond by different messages must not share a uuid."""
         events: list[AlertEventRow] = []
-        state.last_value_ms = now_ms
+        memory.last_value_ms = now_ms
         for rule in self._offline:
-            self._turn(state, rule, False, value, now_ms, events, message_id)
+            self._turn(memory, rule, False, value, now_ms, events, message_id)
         if self._thresholds:
             number = parse_finite_float(value)
             if number is not None:
                 for rule in self._thresholds:
-                    active = self._rule_state(state, rule).active
-                    self._turn(state, rule, _threshold_active(rule, number, active), value,
+                    active = self._rule_state(memory, rule).active
+                    self._turn(memory, rule, _threshold_active(rule, number, active), value,
                                now_ms, events, message_id)  # fmt: skip
         return events
 
-    def on_time(self, state: AlertState, now_ms: int) -> list[AlertEventRow]:
+    def on_time(self, memory: AlertMemory, now_ms: int) -> list[AlertEventRow]:
         """When the clock (the dataflow's watermark) reaches `now_ms`."""
         if not self._offline:
             return []
-        if state.last_value_ms is None:
-            state.last_value_ms = now_ms
+        if memory.last_value_ms is None:
+            memory.last_value_ms = now_ms
             return []
         events: list[AlertEventRow] = []
-        silence_ms = now_ms - state.last_value_ms
+        silence_ms = now_ms - memory.last_value_ms
         for rule in self._offline:
             if silence_ms >= rule.after * 1000:
-                self._turn(state, rule, True, None, now_ms, events)
+                self._turn(memory, rule, True, None, now_ms, events)
         return events
 
-    def _rule_state(self, state: AlertState, rule: ThresholdRule | OfflineRule) -> RuleState:
-        kept = state.rules.get(rule.label)
+    def _rule_state(self, memory: AlertMemory, rule: ThresholdRule | OfflineRule) -> RuleState:
+        kept = memory.rules.get(rule.label)
         if kept is None:
-            kept = state.rules[rule.label] = RuleState()
+            kept = memory.rules[rule.label] = RuleState()
         return kept
 
     def _turn(
         self,
-        state: AlertState,
+        memory: AlertMemory,
         rule: ThresholdRule | OfflineRule,
         active: bool,
         value: str | None,
@@ -128,7 +128,7 @@ class CompiledAlerts:
         events: list[AlertEventRow],
         message_id: int | None = None,
     ) -> None:
-        rule_state = self._rule_state(state, rule)
+        rule_state = self._rule_state(memory, rule)
         rule_state.active = active
         if active and not rule_state.open_alert:
             last = rule_state.last_alert_ms

@@ -1,6 +1,6 @@
 """One node's pipeline: active period → filters → transformations → processing policy.
 
-Plain Python with no I/O. The caller owns the per-node `NodeState` (so the live dataflow can keep
+Plain Python with no I/O. The caller owns each node's `NodeMemory` (so the live dataflow can keep
 it in recoverable state) and the clock (`now`, a timezone-aware datetime).
 """
 
@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from pipelines import rejections
 from pipelines.aggregation import OpenWindows
-from pipelines.alerting import AlertEventRow, AlertState, CompiledAlerts
+from pipelines.alerting import AlertEventRow, AlertMemory, CompiledAlerts
 from pipelines.clock import to_epoch_ms, truncate_to_ms
 from pipelines.config import PipelineConfig, PolicyType
 from pipelines.filters import CompiledFilters, FilterMemory
@@ -20,17 +20,17 @@ from pipelines.transformations import CompiledTransformations
 
 
 @dataclass(slots=True)
-class NodeState:
+class NodeMemory:
     """Everything a node's pipeline remembers between messages; survives config changes."""
 
     filter_memory: FilterMemory = field(default_factory=FilterMemory)
     open_windows: OpenWindows = field(default_factory=OpenWindows)
-    alerts: AlertState = field(default_factory=AlertState)
+    alerts: AlertMemory = field(default_factory=AlertMemory)
 
-    def copy(self) -> "NodeState":
+    def copy(self) -> "NodeMemory":
         """An independent copy (a snapshot for recovery), much cheaper than deepcopy."""
         memory = self.filter_memory
-        return NodeState(
+        return NodeMemory(
             FilterMemory(memory.last_accepted_at, memory.last_accepted_raw),
             self.open_windows.copy(),
             self.alerts.copy(),
@@ -97,17 +97,17 @@ class Pipeline:
         return is_aggregation or (self._alerts is not None and self._alerts.has_offline)
 
     def process(
-        self, state: NodeState, payload: str, now: datetime, message_id: int | None = None
+        self, memory: NodeMemory, payload: str, now: datetime, message_id: int | None = None
     ) -> ProcessResult:
         """Runs one message received at `now` through the pipeline; `message_id` identifies
         the message, and so the alert events it raises (see `CompiledAlerts.on_value`)."""
         now = truncate_to_ms(now)
         rows: list[Row] = []
-        if state.open_windows.earliest_end_ms is not None:
-            rows.extend(self.close_due_windows(state, now))
+        if memory.open_windows.earliest_end_ms is not None:
+            rows.extend(self.close_due_windows(memory, now))
         if not self._active_period.is_active(now):
             return ProcessResult(rows, rejections.INACTIVE_PERIOD)
-        rejection = self._filters.check(payload, now, state.filter_memory)
+        rejection = self._filters.check(payload, now, memory.filter_memory)
         if rejection is not None:
             return ProcessResult(rows, rejection)
         value = payload
@@ -116,27 +116,27 @@ class Pipeline:
             if transformed is None:
                 return ProcessResult(rows, rejections.NON_FINITE_RESULT)
             value = transformed
-        rejection = self._store(state, value, now, rows)
+        rejection = self._store(memory, value, now, rows)
         if rejection is not None:
             return ProcessResult(rows, rejection)
-        state.filter_memory.remember(payload, now)
+        memory.filter_memory.remember(payload, now)
         if self._alerts is None:
             return ProcessResult(rows)
-        alerts = self._alerts.on_value(state.alerts, value, to_epoch_ms(now), message_id)
+        alerts = self._alerts.on_value(memory.alerts, value, to_epoch_ms(now), message_id)
         return ProcessResult(rows, alerts=alerts)
 
-    def on_time(self, state: NodeState, now_ms: int) -> list[AlertEventRow]:
+    def on_time(self, memory: NodeMemory, now_ms: int) -> list[AlertEventRow]:
         """Offline alerts due when the clock reaches `now_ms` (none without such rules)."""
         if self._alerts is None:
             return []
-        return self._alerts.on_time(state.alerts, now_ms)
+        return self._alerts.on_time(memory.alerts, now_ms)
 
-    def close_due_windows(self, state: NodeState, now: datetime) -> list[AggregationRow]:
+    def close_due_windows(self, memory: NodeMemory, now: datetime) -> list[AggregationRow]:
         """Rows of the node's aggregation windows that ended at or before `now`."""
-        return state.open_windows.close_due(to_epoch_ms(now), self.unit_node_uuid)
+        return memory.open_windows.close_due(to_epoch_ms(now), self.unit_node_uuid)
 
     def _store(
-        self, state: NodeState, value: str, now: datetime, rows: list[Row]
+        self, memory: NodeMemory, value: str, now: datetime, rows: list[Row]
     ) -> Rejection | None:
         policy = self._policy
         match policy.policy_type:
@@ -173,7 +173,7 @@ class Pipeline:
                 number = parse_finite_float(value)
                 if number is None:
                     return rejections.AGGREGATED_NOT_A_NUMBER
-                if not state.open_windows.add(
+                if not memory.open_windows.add(
                     to_epoch_ms(now), number, policy.time_window_size, policy.aggregation_functions
                 ):
                     return rejections.WINDOW_ALREADY_CLOSED

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.markdown_headings import anchors, github_slug
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 THIS_FILE = Path(__file__).resolve().relative_to(ROOT).as_posix()
@@ -28,36 +30,6 @@ DOCS_CITATION = re.compile(r"(^|[^\w/.-])docs/([A-Za-z0-9_.-]+\.md)(?:#([A-Za-z0
 CITATION_OPENERS = ("", " ", "\t", "(", "[", "`")
 # Inside docs/, pages link to each other relatively: `[text](page.md#anchor)` or `(#anchor)`.
 RELATIVE_LINK = re.compile(r"\]\(([A-Za-z0-9_-]+\.md)?#([A-Za-z0-9_-]*)\)")
-FENCE = re.compile(r"^\s*(```|~~~)")
-HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$")
-
-
-def github_slug(heading: str) -> str:
-    """The anchor GitHub gives a heading: links reduced to their text, lowercase, every
-    character but letters, digits, spaces, hyphens and underscores dropped, spaces → hyphens."""
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading).strip().lower()
-    text = re.sub(r"[^\w\- ]", "", text)
-    return text.replace(" ", "-")
-
-
-def anchors(markdown: str) -> set[str]:
-    """The anchors of a Markdown page's headings (outside fenced code), with GitHub's `-1`,
-    `-2`… suffixes for repeated headings."""
-    found: set[str] = set()
-    seen: dict[str, int] = {}
-    in_fence = False
-    for line in markdown.splitlines():
-        if FENCE.match(line):
-            in_fence = not in_fence
-            continue
-        heading = None if in_fence else HEADING.match(line)
-        if heading is None:
-            continue
-        slug = github_slug(heading.group(1))
-        count = seen.get(slug, 0)
-        seen[slug] = count + 1
-        found.add(slug if count == 0 else f"{slug}-{count}")
-    return found
 
 
 def docs_anchors() -> dict[str, set[str]]:

@@ -50,6 +50,16 @@ def test_an_import_pointing_up_breaks_the_layers(tmp_path: Path):
     assert "pipelines.wrong -> pepeunit_core.settings" in result.stdout
 
 
+def test_the_planes_import_neither_each_other_nor_flows_the_dashboards(tmp_path: Path):
+    copy_of_the_tree(tmp_path)
+    (tmp_path / "control_plane" / "wrong.py").write_text("from flows.runner import run_flow\n")
+    (tmp_path / "flows" / "wrong.py").write_text("from pepeunit_grafana import build_dashboards\n")
+    result = lint_imports(tmp_path)
+    assert result.returncode == 1
+    assert "control_plane is not allowed to import flows" in result.stdout
+    assert "flows is not allowed to import pepeunit_grafana" in result.stdout
+
+
 def test_http_in_the_service_layer_breaks_the_contract(tmp_path: Path):
     copy_of_the_tree(tmp_path)
     (tmp_path / "control_plane" / "services" / "wrong.py").write_text(

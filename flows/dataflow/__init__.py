@@ -1,1 +1,2 @@
-"""The bytewax dataflow: MQTT intake log → pipelines per node → batched, idempotent storage."""
+"""The bytewax dataflow: intake logs → pipelines per node and unit reports per unit → batched,
+idempotent storage."""

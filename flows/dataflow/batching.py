@@ -27,13 +27,13 @@ class RowBatcher(StatefulBatchLogic[T, list[T], PendingBatch[T]]):
         self,
         max_rows: int,
         max_wait: timedelta,
-        state: PendingBatch[T] | None,
+        pending: PendingBatch[T] | None,
         now: Callable[[], datetime] = _utc_now,
     ) -> None:
         self._max_rows = max_rows
         self._max_wait = max_wait
         self._now = now
-        self._pending: PendingBatch[T] = state or PendingBatch()
+        self._pending: PendingBatch[T] = pending or PendingBatch()
 
     def on_batch(self, values: list[T]) -> tuple[Iterable[list[T]], bool]:
         pending = self._pending

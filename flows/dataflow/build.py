@@ -1,6 +1,6 @@
 """Wires the dataflow: intake log → node routing → per-node pipelines, and unit reports →
 per-unit state and logs → per-table batches → storage. Everything stateful (source offsets,
-node and unit states, unwritten batches) is recoverable."""
+node and unit memory, pending batches) is recoverable."""
 
 import threading
 from collections.abc import Callable
@@ -10,16 +10,16 @@ from datetime import timedelta
 import bytewax.operators as op
 from bytewax.dataflow import Dataflow
 
+from flows.config_cache import PipelineSet
 from flows.dataflow.batching import RowBatcher
 from flows.dataflow.items import MESSAGE, NodeItem, SourceItem, UnitReport
 from flows.dataflow.node_logic import NodeLogic, NodeLogicContext
 from flows.dataflow.sinks import StorageSink, Writers
-from flows.dataflow.source import Intake, LogSource, SourceSettings
+from flows.dataflow.source import LogSource, SourcePartition, SourceSettings
 from flows.dataflow.topics import is_plain_node_topic, node_of_topic, unit_report_of_topic
 from flows.dataflow.unit_logic import UnitLogicContext, UnitReportLogic
 from flows.metrics import FlowMetrics
-from flows.registry import PipelineSet
-from flows.storage.ingested import IngestedRow
+from pepeunit_core.stored_data.rows import IngestedRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +28,7 @@ class DataflowParts:
     source: SourceSettings
     partition_count: int
     """Source partitions in the whole cluster (each sends watermarks to every node)."""
-    open_intake: Callable[[int], Intake]
+    open_source_partition: Callable[[int], SourcePartition]
     open_writers: Callable[[], Writers]
     current_pipelines: Callable[[], PipelineSet]
     stop_requested: threading.Event
@@ -83,13 +83,15 @@ def _unit_router(parts: DataflowParts) -> Callable[[SourceItem], list[tuple[str,
 
 def build_dataflow(parts: DataflowParts) -> Dataflow:
     flow = Dataflow("pepeunit")
-    source = LogSource(parts.source, parts.open_intake, parts.stop_requested, parts.metrics)
+    source = LogSource(
+        parts.source, parts.open_source_partition, parts.stop_requested, parts.metrics
+    )
     read = op.input("intake", flow, source)
     by_node = op.flat_map("route_to_nodes", read, _router(parts))
     context = NodeLogicContext(
         parts.current_pipelines, parts.partition_count, parts.max_payload_size, parts.metrics
     )
-    node_rows = op.stateful_batch("pipelines", by_node, lambda state: NodeLogic(context, state))
+    node_rows = op.stateful_batch("pipelines", by_node, lambda memory: NodeLogic(context, memory))
     by_unit = op.flat_map("route_to_units", read, _unit_router(parts))
     unit_context = UnitLogicContext(
         state_interval_ms=int(parts.state_send_interval.total_seconds() * 1000),
@@ -98,7 +100,7 @@ def build_dataflow(parts: DataflowParts) -> Dataflow:
         metrics=parts.metrics,
     )
     unit_rows = op.stateful_batch(
-        "unit_reports", by_unit, lambda state: UnitReportLogic(unit_context, state)
+        "unit_reports", by_unit, lambda memory: UnitReportLogic(unit_context, memory)
     )
     rows = op.merge("all_rows", node_rows, unit_rows)
 
@@ -109,7 +111,7 @@ def build_dataflow(parts: DataflowParts) -> Dataflow:
     batches = op.stateful_batch(
         "batch_rows",
         per_table,
-        lambda state: RowBatcher(parts.batch_rows, parts.batch_wait, state),
+        lambda pending: RowBatcher(parts.batch_rows, parts.batch_wait, pending),
     )
     op.output(
         "store",

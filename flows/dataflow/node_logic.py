@@ -1,4 +1,5 @@
-"""Per-node processing inside the dataflow: the engine's `NodeState` kept in bytewax state.
+"""Per-node processing inside the dataflow: the node memory of the engine (`NodeMemory`) kept in
+bytewax's recoverable state.
 
 Messages run through the node's current pipeline with their logged receive time as the clock,
 so a replay after a crash decides exactly as the first run did. Aggregation windows close, and
@@ -14,15 +15,14 @@ from datetime import datetime
 
 from bytewax.operators import StatefulBatchLogic
 
+from flows.config_cache import PipelineSet
 from flows.dataflow.items import MESSAGE, NodeItem
 from flows.metrics import FlowMetrics
-from flows.registry import PipelineSet
-from flows.storage.ingested import IngestedRow
-from flows.storage.node_rejections_row import NodeRejectionsRow
 from pepeunit_core.pipe_rejections import RejectedMessage, RejectionLog, value_preview
+from pepeunit_core.stored_data.rows import IngestedRow, NodeRejectionsRow
 from pipelines import rejections
 from pipelines.clock import from_epoch_ms
-from pipelines.engine import NodeState, Pipeline
+from pipelines.engine import NodeMemory, Pipeline
 from pipelines.rejections import Rejection
 from pipelines.rows import AggregationRow
 
@@ -32,9 +32,11 @@ _NO_INGEST_ID = 0
 
 
 @dataclass(slots=True)
-class NodeFlowState:
+class NodeFlowMemory:
+    """What the dataflow keeps for one node in recoverable state."""
+
     node: str
-    engine_state: NodeState = field(default_factory=NodeState)
+    node_memory: NodeMemory = field(default_factory=NodeMemory)
     watermarks: dict[int, int] = field(default_factory=dict)
     """The latest watermark (epoch ms) of each source partition."""
     rejections: RejectionLog = field(default_factory=RejectionLog)
@@ -51,31 +53,31 @@ class NodeLogicContext:
     metrics: FlowMetrics
 
 
-class NodeLogic(StatefulBatchLogic[NodeItem, IngestedRow, NodeFlowState]):
+class NodeLogic(StatefulBatchLogic[NodeItem, IngestedRow, NodeFlowMemory]):
     """bytewax builds it without the key, so the node comes with every item."""
 
-    def __init__(self, context: NodeLogicContext, state: NodeFlowState | None) -> None:
+    def __init__(self, context: NodeLogicContext, memory: NodeFlowMemory | None) -> None:
         self._context = context
-        if state is not None and not hasattr(state, "rejections"):
+        if memory is not None and not hasattr(memory, "rejections"):
             # A snapshot taken before rejections were recorded: unpickling leaves the slot empty.
-            state.rejections = RejectionLog()
-        self._state = state
+            memory.rejections = RejectionLog()
+        self._memory = memory
 
     def on_batch(self, values: list[NodeItem]) -> tuple[Iterable[IngestedRow], bool]:
-        if self._state is None:
-            self._state = NodeFlowState(values[0][1])
-        pipeline = self._context.current_pipelines().by_node.get(self._state.node)
+        if self._memory is None:
+            self._memory = NodeFlowMemory(values[0][1])
+        pipeline = self._context.current_pipelines().by_node.get(self._memory.node)
         out: list[IngestedRow] = []
-        rejected_before = self._state.rejections.rejected_count
+        rejected_before = self._memory.rejections.rejected_count
         for value in values:
             if value[0] == MESSAGE:
                 self._process_message(pipeline, value[2], value[3], value[4], out)
             else:
-                self._state.watermarks[value[2]] = value[3]
+                self._memory.watermarks[value[2]] = value[3]
                 self._on_watermark(pipeline, out)
-        log = self._state.rejections
+        log = self._memory.rejections
         if log.rejected_count != rejected_before:
-            row = NodeRejectionsRow(self._state.node, log.rejected_count, log.to_stored())
+            row = NodeRejectionsRow(self._memory.node, log.rejected_count, log.to_stored())
             out.append(IngestedRow(_NO_INGEST_ID, row))
         return out, StatefulBatchLogic.RETAIN
 
@@ -88,7 +90,7 @@ class NodeLogic(StatefulBatchLogic[NodeItem, IngestedRow, NodeFlowState]):
         out: list[IngestedRow],
     ) -> None:
         metrics = self._context.metrics
-        assert self._state is not None
+        assert self._memory is not None
         if pipeline is None:
             metrics.dropped_for("no_pipeline").inc()
             return
@@ -110,7 +112,7 @@ class NodeLogic(StatefulBatchLogic[NodeItem, IngestedRow, NodeFlowState]):
             self._record(pipeline, rejections.NUL_CHARACTER, preview, from_epoch_ms(received_ms))
             return
         received = from_epoch_ms(received_ms)
-        result = pipeline.process(self._state.engine_state, text, received, ingest_id)
+        result = pipeline.process(self._memory.node_memory, text, received, ingest_id)
         for row in result.rows:
             row_id = _NO_INGEST_ID if isinstance(row, AggregationRow) else ingest_id
             out.append(IngestedRow(row_id, row))
@@ -124,33 +126,33 @@ class NodeLogic(StatefulBatchLogic[NodeItem, IngestedRow, NodeFlowState]):
     def _record(
         self, pipeline: Pipeline, rejection: Rejection, shown: str, received: datetime
     ) -> None:
-        assert self._state is not None
+        assert self._memory is not None
         message = f"{shown}: {pipeline.explain(rejection)}"
         entry = RejectedMessage(received, rejection.stage, rejection.reason, message)
-        self._state.rejections.record(entry)
+        self._memory.rejections.record(entry)
 
     def _on_watermark(self, pipeline: Pipeline | None, out: list[IngestedRow]) -> None:
         """Once every partition has passed a time: windows ending by then close and offline
         rules look at the silence."""
-        assert self._state is not None
-        watermarks = self._state.watermarks
+        assert self._memory is not None
+        watermarks = self._memory.watermarks
         if len(watermarks) < self._context.partition_count:
             return
         # Also when the node's pipeline was removed meanwhile: its open windows still end.
-        state = self._state
+        memory = self._memory
         watermark = min(watermarks.values())
-        rows = state.engine_state.open_windows.close_due(watermark, state.node)
+        rows = memory.node_memory.open_windows.close_due(watermark, memory.node)
         out.extend(IngestedRow(_NO_INGEST_ID, row) for row in rows)
         if pipeline is not None:
-            events = pipeline.on_time(state.engine_state, watermark)
+            events = pipeline.on_time(memory.node_memory, watermark)
             out.extend(IngestedRow(_NO_INGEST_ID, event) for event in events)
 
-    def snapshot(self) -> NodeFlowState:
-        assert self._state is not None
-        state = self._state
-        return NodeFlowState(
-            state.node,
-            state.engine_state.copy(),
-            dict(state.watermarks),
-            state.rejections.copy(),
+    def snapshot(self) -> NodeFlowMemory:
+        assert self._memory is not None
+        memory = self._memory
+        return NodeFlowMemory(
+            memory.node,
+            memory.node_memory.copy(),
+            dict(memory.watermarks),
+            memory.rejections.copy(),
         )

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
 
 from flows.metrics import FlowMetrics
-from flows.storage.ingested import IngestedRow
-from flows.storage.retry import BatchNotStoredError
 from flows.storage.writer import StorageWriter
+from pepeunit_core.retry import BatchNotStoredError
+from pepeunit_core.stored_data.rows import IngestedRow
 from pipelines.clock import to_epoch_ms
 from pipelines.rows import NRecordsRow, TimeWindowRow
 

@@ -32,8 +32,8 @@ def _clock_ms() -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class Intake:
-    """A partition's log (read here) and the intake process that fills it."""
+class SourcePartition:
+    """One intake's log (read here) and the intake process that fills it."""
 
     wal: WriteAheadLog
     process: IntakeProcess
@@ -53,14 +53,14 @@ class LogPartition(StatefulSourcePartition[SourceItem, int]):
     def __init__(
         self,
         index: int,
-        intake: Intake,
+        source: SourcePartition,
         next_offset: int,
         settings: SourceSettings,
         stop_requested: threading.Event,
         metrics: FlowMetrics,
     ) -> None:
         self._index = index
-        self._intake = intake
+        self._source = source
         self._next_offset = next_offset
         self._settings = settings
         self._stop_requested = stop_requested
@@ -76,13 +76,13 @@ class LogPartition(StatefulSourcePartition[SourceItem, int]):
     def next_batch(self) -> list[SourceItem]:
         if self._stop_requested.is_set():
             logger.info("partition %s: stopping intake, then ending input", self._label)
-            self._intake.process.stop()
+            self._source.process.stop()
             self._report_intake()
             raise StopIteration
-        progress = self._intake.process.progress
+        progress = self._source.process.progress
         # the watermark before the logged offset: see `_watermark_ms`
         watermark_ms, logged_offset = progress.watermark_ms.value, progress.logged_offset.value
-        messages = self._intake.wal.read_from(self._next_offset, self._settings.batch_size)
+        messages = self._source.wal.read_from(self._next_offset, self._settings.batch_size)
         index = self._index
         items: list[SourceItem] = [
             (MESSAGE, ingest_id(index, m.offset), m.received_ms, m.topic, m.payload)
@@ -99,7 +99,7 @@ class LogPartition(StatefulSourcePartition[SourceItem, int]):
         if now_ms >= self._next_tick_ms:
             items.append((TICK, index, self._watermark_ms(watermark_ms, logged_offset)))
             self._next_tick_ms = now_ms + self._settings.tick_interval_ms
-            self._intake.process.ensure_running()
+            self._source.process.ensure_running()
             self._report_intake()
         self._idle = not messages
         return items
@@ -112,7 +112,7 @@ class LogPartition(StatefulSourcePartition[SourceItem, int]):
         return self._last_received_ms
 
     def _report_intake(self) -> None:
-        progress = self._intake.process.progress
+        progress = self._source.process.progress
         counts = (
             progress.received.value,
             progress.redelivered_duplicates.value,
@@ -154,24 +154,24 @@ class LogPartition(StatefulSourcePartition[SourceItem, int]):
             safe_offset = self._snapshots.popleft()[1]
         if safe_offset is not None:
             self._snapshots.appendleft((horizon, safe_offset))
-            removed = self._intake.wal.trim_below(safe_offset)
+            removed = self._source.wal.trim_below(safe_offset)
             if removed:
                 logger.debug("partition %s: trimmed %d logged messages", self._label, removed)
 
     def close(self) -> None:
-        self._intake.process.stop()
+        self._source.process.stop()
 
 
 class LogSource(FixedPartitionedSource[SourceItem, int]):
     def __init__(
         self,
         settings: SourceSettings,
-        open_intake: Callable[[int], Intake],
+        open_source_partition: Callable[[int], SourcePartition],
         stop_requested: threading.Event,
         metrics: FlowMetrics,
     ) -> None:
         self._settings = settings
-        self._open_intake = open_intake
+        self._open_source_partition = open_source_partition
         self._stop_requested = stop_requested
         self._metrics = metrics
 
@@ -180,16 +180,16 @@ class LogSource(FixedPartitionedSource[SourceItem, int]):
 
     def build_part(self, step_id: str, for_part: str, resume_state: int | None) -> LogPartition:
         index = int(for_part.removeprefix("p"))
-        intake = self._open_intake(index)
+        source = self._open_source_partition(index)
         next_offset = resume_state if resume_state is not None else _FIRST_OFFSET
         logger.info(
             "partition %s: resuming at log offset %d (last logged: %d)",
             for_part,
             next_offset,
-            intake.wal.last_offset(),
+            source.wal.last_offset(),
         )
-        intake.process.progress.consumed_offset.value = next_offset - 1
-        intake.process.start()
+        source.process.progress.consumed_offset.value = next_offset - 1
+        source.process.start()
         return LogPartition(
-            index, intake, next_offset, self._settings, self._stop_requested, self._metrics
+            index, source, next_offset, self._settings, self._stop_requested, self._metrics
         )

@@ -3,8 +3,9 @@
 
 A state report is accepted at most once per `PU_STATE_SEND_INTERVAL` per unit, measured on the
 logged receive times, so a replay after a crash accepts exactly the reports the first run did;
-the memory of the last accepted one lives in bytewax state. Log entries all go to `unit_logs`.
-Malformed or oversized reports are counted and dropped, never raised.
+the time of the last accepted one is the unit's memory, in bytewax's recoverable state. Log
+entries all go to `unit_logs`. Malformed or oversized reports are counted and dropped, never
+raised.
 """
 
 import uuid
@@ -16,17 +17,18 @@ from bytewax.operators import StatefulBatchLogic
 
 from flows.dataflow.items import UnitReport
 from flows.metrics import FlowMetrics
-from flows.storage.ingested import IngestedRow
 from flows.units.log_report import parse_log_report
-from flows.units.rows import UnitStateRow
 from flows.units.state_report import MalformedReportError, parse_state_report, state_json
+from pepeunit_core.stored_data.rows import IngestedRow, UnitStateRow
 from pepeunit_core.topics import ReportTopicName
 from pipelines.clock import from_epoch_ms
 
 
 @dataclass(slots=True)
-class UnitFlowState:
-    last_state_ms: int | None = None
+class UnitMemory:
+    """What the dataflow keeps for one unit in recoverable state."""
+
+    last_state_report_ms: int | None = None
     """Receive time of the last accepted state report."""
 
 
@@ -38,10 +40,10 @@ class UnitLogicContext:
     metrics: FlowMetrics
 
 
-class UnitReportLogic(StatefulBatchLogic[UnitReport, IngestedRow, UnitFlowState]):
-    def __init__(self, context: UnitLogicContext, state: UnitFlowState | None) -> None:
+class UnitReportLogic(StatefulBatchLogic[UnitReport, IngestedRow, UnitMemory]):
+    def __init__(self, context: UnitLogicContext, memory: UnitMemory | None) -> None:
         self._context = context
-        self._state = state or UnitFlowState()
+        self._memory = memory or UnitMemory()
 
     def on_batch(self, values: list[UnitReport]) -> tuple[Iterable[IngestedRow], bool]:
         out: list[IngestedRow] = []
@@ -76,11 +78,11 @@ class UnitReportLogic(StatefulBatchLogic[UnitReport, IngestedRow, UnitFlowState]
     def _state_report(
         self, unit: str, ingest_id: int, received_ms: int, text: str, out: list[IngestedRow]
     ) -> str:
-        last = self._state.last_state_ms
+        last = self._memory.last_state_report_ms
         if last is not None and received_ms - last < self._context.state_interval_ms:
             return "throttled"
         state = parse_state_report(text)
-        self._state.last_state_ms = received_ms
+        self._memory.last_state_report_ms = received_ms
         row = UnitStateRow(
             unit, state_json(state), state["pu_commit_version"], from_epoch_ms(received_ms)
         )
@@ -100,5 +102,5 @@ class UnitReportLogic(StatefulBatchLogic[UnitReport, IngestedRow, UnitFlowState]
             self._context.metrics.unit_log_entries_skipped.inc(parsed.skipped)
         return "accepted" if parsed.rows or not parsed.skipped else "malformed"
 
-    def snapshot(self) -> UnitFlowState:
-        return UnitFlowState(self._state.last_state_ms)
+    def snapshot(self) -> UnitMemory:
+        return UnitMemory(self._memory.last_state_report_ms)

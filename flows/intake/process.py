@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from multiprocessing.synchronize import Event
 from pathlib import Path
 
+from flows.config_cache import ConfigCache
 from flows.intake.mqtt_intake import IntakeSettings, MqttIntake
 from flows.intake.progress import IntakeProgress
 from flows.intake.wal import WriteAheadLog
-from flows.registry import VersionedRegistry
 from flows.routing.routes import RouteTable, load_route_table
 from pepeunit_core.db.engine import make_engine, make_session_factory
 
@@ -46,16 +46,16 @@ class IntakeProcessArgs:
     routing: RoutingArgs | None = None
 
 
-def _route_registry(routing: RoutingArgs) -> VersionedRegistry[RouteTable]:
+def _route_config_cache(routing: RoutingArgs) -> ConfigCache[RouteTable]:
     engine = make_engine(routing.database_url)
-    registry = VersionedRegistry(
+    cache = ConfigCache(
         make_session_factory(engine),
         lambda session: load_route_table(session, routing.domain),
-        name="route-registry",
+        name="route-config-cache",
         poll_interval_s=routing.poll_interval_s,
     )
-    registry.start()
-    return registry
+    cache.start()
+    return cache
 
 
 def _run_intake(
@@ -74,7 +74,7 @@ def _run_intake(
     def clock_ms() -> int:
         return time.time_ns() // 1_000_000 + offset
 
-    routes = _route_registry(args.routing) if args.routing is not None else None
+    routes = _route_config_cache(args.routing) if args.routing is not None else None
     wal = WriteAheadLog(args.wal_path)
     intake = MqttIntake(
         args.settings,

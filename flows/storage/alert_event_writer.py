@@ -10,11 +10,11 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from flows.storage.ingested import IngestedRow
 from flows.storage.metrics import metered_write
 from flows.storage.sql_writer import SqlWriter
 from flows.storage.writer import WriteResult, count_result, rows_of
 from pepeunit_core.db.models import AlertEvent, UnitNode
+from pepeunit_core.stored_data.rows import IngestedRow
 from pipelines.alerting import AlertEventRow
 
 TABLE = AlertEventRow.table

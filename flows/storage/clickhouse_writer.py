@@ -1,26 +1,18 @@
-"""Writes NRecords, TimeWindow and Aggregation rows to ClickHouse, one INSERT per table.
-
-The tables are ReplacingMergeTrees keyed by the row's identity (node, time and ingest id; for
-aggregations node, window and function), so inserting a batch again, after a failure that may or
-may not have stored it, or on a replay after a crash, replaces rows instead of duplicating them.
+"""Writes NRecords, TimeWindow, Aggregation and unit log rows to ClickHouse, one INSERT per
+table (`pepeunit_core.stored_data.clickhouse_insert`), retried and metered: inserting a batch
+again replaces its rows instead of duplicating them.
 """
 
 from collections.abc import Callable, Sequence
 
 from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.exceptions import ClickHouseError, DataError
 
-from flows.storage.clickhouse_columns import COLUMNS_BY_TABLE, Columns, columns_by_table
-from flows.storage.ingested import IngestedRow
 from flows.storage.metrics import StorageMetrics, metered_write
-from flows.storage.retry import DEFAULT_RETRY, Retrier, RetryPolicy
 from flows.storage.writer import WriteResult
-
-
-def clickhouse_may_heal(error: Exception) -> bool:
-    """Errors worth retrying: ClickHouse or the connection failed, not the encoding of a value
-    (DataError is raised by the driver before anything is sent) and not our own code."""
-    return isinstance(error, ClickHouseError | OSError) and not isinstance(error, DataError)
+from pepeunit_core.retry import DEFAULT_RETRY, Retrier, RetryPolicy
+from pepeunit_core.stored_data.clickhouse_columns import COLUMNS_BY_TABLE, Columns, columns_by_table
+from pepeunit_core.stored_data.clickhouse_insert import clickhouse_may_heal, insert_columns
+from pepeunit_core.stored_data.rows import IngestedRow
 
 
 class ClickHouseWriter:
@@ -63,9 +55,7 @@ class ClickHouseWriter:
             metrics,
             table,
             row_count,
-            lambda: self._client.insert(
-                table, columns, column_names=COLUMNS_BY_TABLE[table], column_oriented=True
-            ),
+            lambda: insert_columns(self._client, table, columns),
         )
         metrics.rows_stored.labels(table).inc(row_count)
         return row_count

@@ -10,17 +10,17 @@ from uuid import UUID
 
 from sqlalchemy.orm import Session
 
-from flows.storage.ingested import IngestedRow
 from flows.storage.metrics import StorageMetrics, metered_write
-from flows.storage.node_state_updates import (
-    NodeStateUpdate,
+from flows.storage.node_value_updates import (
     NodeValue,
+    NodeValueUpdate,
     count_existing_nodes,
-    node_state_update,
+    node_value_update,
 )
-from flows.storage.retry import DEFAULT_RETRY, RetryPolicy
 from flows.storage.sql_writer import SqlWriter
 from flows.storage.writer import WriteResult, count_result, rows_of
+from pepeunit_core.retry import DEFAULT_RETRY, RetryPolicy
+from pepeunit_core.stored_data.rows import IngestedRow
 from pipelines.rows import LastValueRow
 
 TABLE = LastValueRow.table
@@ -67,7 +67,7 @@ class LastValueWriter(SqlWriter):
         values = newest_per_node(last_values)
         if not values:
             return WriteResult(0)
-        update = node_state_update(self._dialect(), values)
+        update = node_value_update(self._dialect(), values)
         updated, unknown = metered_write(
             self._retrier, self._metrics, TABLE, len(values), lambda: self._update(update, values)
         )
@@ -84,7 +84,7 @@ class LastValueWriter(SqlWriter):
                 self._dialect_name = session.get_bind().dialect.name
         return self._dialect_name
 
-    def _update(self, update: NodeStateUpdate, values: Sequence[NodeValue]) -> tuple[int, int]:
+    def _update(self, update: NodeValueUpdate, values: Sequence[NodeValue]) -> tuple[int, int]:
         """(nodes updated, nodes unknown), in one transaction."""
         with self._session_factory() as session, session.begin():
             updated = update.run(session)

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from flows.storage.retry import BatchNotStoredError, Retrier
+from pepeunit_core.retry import BatchNotStoredError, Retrier
 
 T = TypeVar("T")
 

@@ -13,12 +13,11 @@ from uuid import UUID
 
 from sqlalchemy import bindparam, update
 
-from flows.storage.ingested import IngestedRow
 from flows.storage.metrics import metered_write
-from flows.storage.node_rejections_row import NodeRejectionsRow
 from flows.storage.sql_writer import SqlWriter
 from flows.storage.writer import WriteResult, count_result, rows_of
 from pepeunit_core.db.models import UnitNode
+from pepeunit_core.stored_data.rows import IngestedRow, NodeRejectionsRow
 
 TABLE = NodeRejectionsRow.table
 

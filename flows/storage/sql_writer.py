@@ -7,7 +7,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from flows.storage.metrics import StorageMetrics
-from flows.storage.retry import DEFAULT_RETRY, Retrier, RetryPolicy
+from pepeunit_core.retry import DEFAULT_RETRY, Retrier, RetryPolicy
 
 
 def database_may_heal(error: Exception) -> bool:

@@ -19,14 +19,13 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flows.storage.ingested import IngestedRow
 from flows.storage.metrics import StorageMetrics, metered_write
-from flows.storage.retry import DEFAULT_RETRY, RetryPolicy
 from flows.storage.sql_writer import SqlWriter
 from flows.storage.writer import WriteResult, count_result, rows_of
-from flows.units.rows import UnitStateRow
 from pepeunit_core.db.enums import FirmwareUpdateStatus
 from pepeunit_core.db.models import Unit
+from pepeunit_core.retry import DEFAULT_RETRY, RetryPolicy
+from pepeunit_core.stored_data.rows import IngestedRow, UnitStateRow
 
 TABLE = UnitStateRow.table
 

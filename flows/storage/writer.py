@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, TypeVar
 
-from flows.storage.ingested import IngestedRow
 from flows.storage.metrics import StorageMetrics
+from pepeunit_core.stored_data.rows import IngestedRow
 
 R = TypeVar("R")
 

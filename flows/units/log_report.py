@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flows.units.rows import UnitLogRow
 from flows.units.state_report import MalformedReportError
 from pepeunit_core.db.enums import LogLevel
+from pepeunit_core.stored_data.rows import UnitLogRow
 
 _LEVELS = {level.value.lower(): level.value for level in LogLevel}
 # Fixed, so an entry's uuid depends only on the message identity and its index.

@@ -8,7 +8,7 @@ from datetime import datetime
 from pipelines.alerting import AlertEventRow
 from pipelines.clock import from_epoch_ms, to_epoch_ms
 from pipelines.config import PipelineConfig
-from pipelines.engine import NodeState, Pipeline
+from pipelines.engine import NodeMemory, Pipeline
 from pipelines.files import PipelineFile
 from pipelines.rejections import Rejection
 from pipelines.rows import Row
@@ -93,7 +93,7 @@ def simulate(
     end."""
     router = _PipelineRouter(files)
     pipelines: dict[str, Pipeline] = {}
-    states: dict[str, NodeState] = {}
+    memories: dict[str, NodeMemory] = {}
     stored: list[Row] = []
     result = SimulationResult(rows=[])
     last_time: datetime | None = None
@@ -102,7 +102,7 @@ def simulate(
 
     def watch_until(moment: datetime) -> None:
         for node in watching:
-            result.alerts.extend(pipelines[node].on_time(states[node], to_epoch_ms(moment)))
+            result.alerts.extend(pipelines[node].on_time(memories[node], to_epoch_ms(moment)))
 
     for message in messages:
         last_time = message.t
@@ -115,10 +115,10 @@ def simulate(
                 result.rejected.append(RejectedMessage(message, node, NO_PIPELINE))
                 continue
             pipeline = pipelines[node] = Pipeline(node, config)
-            states[node] = NodeState()
+            memories[node] = NodeMemory()
             if config.alerts and pipeline.watches_time:
                 watching.append(node)
-        outcome = pipeline.process(states[node], message.payload, message.t)
+        outcome = pipeline.process(memories[node], message.payload, message.t)
         stored.extend(outcome.rows)
         result.alerts.extend(outcome.alerts)
         if outcome.rejection is None:
@@ -126,9 +126,9 @@ def simulate(
         else:
             result.rejected.append(RejectedMessage(message, node, outcome.rejection))
     for node, pipeline in pipelines.items():
-        last_end = states[node].open_windows.latest_end_ms()
+        last_end = memories[node].open_windows.latest_end_ms()
         if last_end is not None:
-            stored.extend(pipeline.close_due_windows(states[node], from_epoch_ms(last_end)))
+            stored.extend(pipeline.close_due_windows(memories[node], from_epoch_ms(last_end)))
     view_time = now or last_time
     if view_time is not None:
         watch_until(view_time)

@@ -3,10 +3,10 @@ before the block included, and unblocking gives them back; another user's unit i
 
 - the embedded broker (amqtt) disconnects the blocked user's connected units, refuses their new
   connections, and lets them in again after the unblock;
-- Mosquitto configured as the README says (`allow_anonymous true` + the generated `acl_file`,
-  reloaded by SIGHUP to the pid in `pid_file`) gets an ACL without the blocked user's unit
-  tokens: their connected sessions may neither publish nor receive any more (Mosquitto cannot
-  be told to close them), and get their rights back after the unblock.
+- Mosquitto configured as docs/operations.md#mosquitto says (`allow_anonymous true` + the
+  generated `acl_file`, reloaded by SIGHUP to the pid in `pid_file`) gets an ACL without the
+  blocked user's unit tokens: their connected sessions may neither publish nor receive any
+  more (Mosquitto cannot be told to close them), and get their rights back after the unblock.
 """
 
 import time

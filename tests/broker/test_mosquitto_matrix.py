@@ -1,5 +1,5 @@
-"""The matrix on a real Mosquitto configured as the README says (`allow_anonymous true` +
-the generated `acl_file`), with paho clients logging in as each agent.
+"""The matrix on a real Mosquitto configured as docs/operations.md#mosquitto says
+(`allow_anonymous true` + the generated `acl_file`), with paho clients logging in as each agent.
 
 Mosquitto checks `read` per delivered message (it grants every SUBSCRIBE), so a subscription is
 judged by what it delivers: exactly the topics the agent may subscribe to that the filter
@@ -229,7 +229,7 @@ def test_a_secret_shared_group_keeps_strangers_from_taking_the_platforms_message
     """Mosquitto's ACL does not check SUBSCRIBE, and gives a shared group's message to one
     member even if that member may not read it (then nobody gets it). A client that joins the
     platform's group therefore takes messages from the dataflow; one that does not know the
-    group's name cannot. Hence the README: on Mosquitto, PU_FLOW_SHARED_GROUP is a secret."""
+    group's name cannot. Hence docs/operations.md#mosquitto: PU_FLOW_SHARED_GROUP is a secret."""
     matrix = world.matrix
     backend = matrix.usernames["backend"]
     node_filter = f"{DOMAIN}/+/pepeunit"

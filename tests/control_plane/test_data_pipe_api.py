@@ -21,11 +21,11 @@ from sqlalchemy import select
 from control_plane.security import make_unit_token, make_user_token
 from control_plane.services.nodes import pipelines as node_pipelines
 from flows.storage.clickhouse_writer import ClickHouseWriter
-from flows.storage.ingested import IngestedRow
 from pepeunit_core.clickhouse.schema import apply_clickhouse_migrations
 from pepeunit_core.db.models import DataflowConfigVersion, UnitNode
 from pepeunit_core.settings import Settings
-from pipelines.engine import NodeState, Pipeline
+from pepeunit_core.stored_data.rows import IngestedRow
+from pipelines.engine import NodeMemory, Pipeline
 from pipelines.rows import AggregationRow, NRecordsRow, Row, TimeWindowRow
 from pipelines.validation import validate_config
 from tests.flows.support import pipeline_config, seed_nodes
@@ -417,11 +417,11 @@ def test_aggregates_read_without_float_noise(
     assert response.status_code == 204, response.text
     config, issues = validate_config(yaml.safe_load(text))
     assert config is not None, issues
-    pipeline, state = Pipeline(node, config), NodeState()
+    pipeline, memory = Pipeline(node, config), NodeMemory()
     start = ago(0).replace(second=0) - timedelta(minutes=10)
     for second, payload in enumerate(payloads, start=1):
-        assert pipeline.process(state, payload, start + timedelta(seconds=second)).accepted
-    (row,) = pipeline.close_due_windows(state, start + timedelta(minutes=2))
+        assert pipeline.process(memory, payload, start + timedelta(seconds=second)).accepted
+    (row,) = pipeline.close_due_windows(memory, start + timedelta(minutes=2))
     assert row.state == noisy  # what the conformance rules decide is left as it is
     pipes.write([row])
 

@@ -5,16 +5,16 @@ backends."""
 
 from sqlalchemy import func, select
 
+from flows.config_cache import PipelineSet
 from flows.dataflow.items import MESSAGE, ingest_id
 from flows.dataflow.node_logic import NodeLogic, NodeLogicContext
 from flows.metrics import FlowMetrics
-from flows.registry import PipelineSet
 from flows.storage.alert_event_writer import AlertEventWriter
-from flows.storage.ingested import IngestedRow
 from flows.storage.metrics import StorageMetrics
 from pepeunit_core.db.engine import make_engine, make_session_factory
 from pepeunit_core.db.enums import AlertEventKind
 from pepeunit_core.db.models import AlertEvent
+from pepeunit_core.stored_data.rows import IngestedRow
 from pipelines.alerting import AlertEventRow
 from pipelines.engine import Pipeline
 from pipelines.validation import validate_config

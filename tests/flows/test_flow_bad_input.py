@@ -5,7 +5,7 @@ import re
 import sqlite3
 import urllib.request
 
-from flows.storage.reads import read_n_records
+from pepeunit_core.stored_data.reads import read_n_records
 from tests.flows.support import (
     DOMAIN,
     PROBE_TOPIC,

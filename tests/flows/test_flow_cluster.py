@@ -11,8 +11,8 @@ from collections import defaultdict
 
 import pytest
 
-from flows.storage.reads import read_last_value
 from pepeunit_core.db.engine import make_engine, make_session_factory
+from pepeunit_core.stored_data.reads import read_last_value
 from pipelines.simulation.runner import simulate
 from tests.flows.support import (
     Publisher,
@@ -47,7 +47,7 @@ print(json.dumps({
 }))
 """
 
-# order-independent pipelines: with two intakes, one node's messages reach its state through
+# order-independent pipelines: with two intakes, one node's messages reach its pipeline through
 # both, so only results that do not depend on arrival order can equal a single process's
 CONFIGS = {
     **{f"rec{i}": pipeline_config({"policy_type": "NRecords", "n_records_count": 1024})

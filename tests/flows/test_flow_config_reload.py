@@ -3,9 +3,9 @@
 import time
 from pathlib import Path
 
-from flows.storage.reads import read_n_records
 from pepeunit_core.db.engine import make_engine, make_session_factory
 from pepeunit_core.pipeline_store import apply_pipeline_files
+from pepeunit_core.stored_data.reads import read_n_records
 from pipelines.binding import Binding
 from pipelines.files import PipelineFile
 from tests.flows.support import (

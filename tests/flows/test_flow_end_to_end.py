@@ -2,9 +2,14 @@
 
 import time
 
-from flows.storage.reads import read_aggregations, read_last_value, read_n_records, read_time_window
 from pepeunit_core.clickhouse.client import make_clickhouse_client
 from pepeunit_core.db.engine import make_engine, make_session_factory
+from pepeunit_core.stored_data.reads import (
+    read_aggregations,
+    read_last_value,
+    read_n_records,
+    read_time_window,
+)
 from pipelines.rows import AggregationRow, LastValueRow, NRecordsRow, TimeWindowRow
 from pipelines.simulation.runner import simulate
 from tests.flows.support import (

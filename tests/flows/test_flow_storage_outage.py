@@ -4,7 +4,7 @@ keeps retrying, and afterwards every message is stored exactly once."""
 import threading
 import time
 
-from flows.storage.reads import read_n_records
+from pepeunit_core.stored_data.reads import read_n_records
 from tests.flows.support import (
     Publisher,
     flow_settings,

@@ -4,10 +4,10 @@ replay continues from exactly."""
 
 from datetime import UTC, datetime
 
+from flows.config_cache import PipelineSet
 from flows.dataflow.items import MESSAGE
 from flows.dataflow.node_logic import NodeLogic, NodeLogicContext
 from flows.metrics import FlowMetrics
-from flows.registry import PipelineSet
 from flows.storage.rejections_writer import NodeRejectionsRow
 from pepeunit_core.pipe_rejections import MAX_RECENT_REJECTIONS, RejectionLog
 from pipelines import rejections
@@ -20,10 +20,10 @@ START_MS = to_epoch_ms(datetime(2026, 12, 7, 12, 0, tzinfo=UTC))
 CONFIG = pipeline_config({"policy_type": "LastValue"}, max_rate=60, max_size=8)
 
 
-def logic(state=None) -> NodeLogic:
+def logic(memory=None) -> NodeLogic:
     pipelines = PipelineSet(1, {NODE: Pipeline(NODE, CONFIG)})
     context = NodeLogicContext(lambda: pipelines, 1, 16, FlowMetrics())
-    return NodeLogic(context, state)
+    return NodeLogic(context, memory)
 
 
 def messages(*payloads: bytes, start_s: int = 0) -> list:

@@ -11,16 +11,15 @@ from flows.dataflow.sinks import StoragePartition, Writers
 from flows.metrics import FlowMetrics
 from flows.storage.alert_event_writer import AlertEventWriter
 from flows.storage.clickhouse_writer import ClickHouseWriter
-from flows.storage.ingested import IngestedRow
 from flows.storage.last_value_writer import LastValueWriter
-from flows.storage.reads import read_last_value, read_n_records
 from flows.storage.rejections_writer import NodeRejectionsRow, RejectionsWriter
 from flows.storage.unit_state_writer import UnitStateWriter
 from flows.storage.writer import StorageWriter
-from flows.units.rows import UnitLogRow, UnitStateRow
 from pepeunit_core.clickhouse.schema import apply_clickhouse_migrations
 from pepeunit_core.db.engine import make_engine, make_session_factory
 from pepeunit_core.db.models import AlertEvent, Unit, UnitNode
+from pepeunit_core.stored_data.reads import read_last_value, read_n_records
+from pepeunit_core.stored_data.rows import IngestedRow, UnitLogRow, UnitStateRow
 from pipelines.alerting import AlertEventRow
 from pipelines.rows import AggregationRow, LastValueRow, NRecordsRow, TimeWindowRow
 from tests.flows.support import pipeline_config, seed_nodes

@@ -7,10 +7,10 @@ from uuid import uuid4
 from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from flows.storage.ingested import IngestedRow, StoredRow
-from flows.storage.retry import RetryPolicy
 from pepeunit_core.db.enums import UnitNodeType
 from pepeunit_core.db.models import UnitNode
+from pepeunit_core.retry import RetryPolicy
+from pepeunit_core.stored_data.rows import IngestedRow, StoredRow
 from pipelines.rows import AggregationRow, NRecordsRow, TimeWindowRow
 from tests.pepeunit_core.builders import add_unit_tree
 

@@ -7,7 +7,7 @@ import clickhouse_connect
 
 from flows.storage.cleanup import delete_expired_window_rows, enforce_n_records_cap
 from flows.storage.clickhouse_writer import ClickHouseWriter
-from flows.storage.reads import read_n_records, read_time_window
+from pepeunit_core.stored_data.reads import read_n_records, read_time_window
 from tests.flows_storage.builders import n_record, new_node, physical_rows, recent, window_record
 
 

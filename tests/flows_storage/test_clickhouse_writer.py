@@ -6,9 +6,9 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from flows.storage.clickhouse_writer import ClickHouseWriter
-from flows.storage.ingested import IngestedRow
 from flows.storage.metrics import StorageMetrics
-from flows.storage.reads import read_aggregations, read_n_records, read_time_window
+from pepeunit_core.stored_data.reads import read_aggregations, read_n_records, read_time_window
+from pepeunit_core.stored_data.rows import IngestedRow
 from pipelines.rows import LastValueRow
 from tests.flows_storage.builders import (
     aggregation_record,

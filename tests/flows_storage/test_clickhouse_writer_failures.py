@@ -11,8 +11,8 @@ from prometheus_client import CollectorRegistry
 
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.metrics import StorageMetrics
-from flows.storage.reads import read_n_records, read_time_window
-from flows.storage.retry import BatchNotStoredError, RetryPolicy
+from pepeunit_core.retry import BatchNotStoredError, RetryPolicy
+from pepeunit_core.stored_data.reads import read_n_records, read_time_window
 from tests.flows_storage.builders import (
     FAST_RETRY,
     n_record,

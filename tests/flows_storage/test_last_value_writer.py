@@ -12,9 +12,9 @@ from sqlalchemy.exc import DataError
 
 from flows.storage.last_value_writer import LastValueWriter
 from flows.storage.metrics import StorageMetrics
-from flows.storage.reads import read_last_value
-from flows.storage.retry import BatchNotStoredError
 from flows.storage.writer import WriteResult
+from pepeunit_core.retry import BatchNotStoredError
+from pepeunit_core.stored_data.reads import read_last_value
 from pipelines.rows import LastValueRow
 from tests.flows_storage.builders import FAST_RETRY, T0, add_nodes, at, ingested, new_node
 

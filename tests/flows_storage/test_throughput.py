@@ -5,11 +5,11 @@ from collections.abc import Callable
 
 import pytest
 
-from flows.storage.clickhouse_columns import columns_by_table
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.last_value_writer import LastValueWriter, newest_per_node
-from flows.storage.node_state_updates import NodeStateUpdate, json_join_update, per_node_update
-from flows.storage.reads import read_n_records
+from flows.storage.node_value_updates import NodeValueUpdate, json_join_update, per_node_update
+from pepeunit_core.stored_data.clickhouse_columns import columns_by_table
+from pepeunit_core.stored_data.reads import read_n_records
 from pipelines.rows import LastValueRow
 from tests.flows_storage.builders import add_nodes, at, ingested, n_record, new_node
 
@@ -81,7 +81,7 @@ def test_last_value_writer(session_factory, sql_url, capsys):
 
     if dialect == "postgresql":
 
-        def run(make_update: Callable[..., NodeStateUpdate]) -> None:
+        def run(make_update: Callable[..., NodeValueUpdate]) -> None:
             update = make_update(newest_per_node(batch()))
             with session_factory() as session, session.begin():
                 assert update.run(session) == LAST_VALUE_NODES

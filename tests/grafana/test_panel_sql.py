@@ -16,19 +16,19 @@ from clickhouse_connect.driver.client import Client
 from sqlalchemy.engine import make_url
 
 from flows.storage.clickhouse_writer import ClickHouseWriter
-from flows.storage.ingested import IngestedRow
 from flows.storage.last_value_writer import LastValueWriter
-from flows.storage.reads import (
+from pepeunit_core.db.engine import make_engine, make_session_factory
+from pepeunit_core.migrate import migrate_sql
+from pepeunit_core.stored_data.reads import (
     read_aggregations,
     read_last_value,
     read_n_records,
     read_time_window,
 )
-from pepeunit_core.db.engine import make_engine, make_session_factory
-from pepeunit_core.migrate import migrate_sql
+from pepeunit_core.stored_data.rows import IngestedRow
 from pepeunit_grafana import SqlDialect, build_dashboard, read_inventory
 from pipelines.clock import to_epoch_ms, truncate_to_ms
-from pipelines.engine import NodeState, Pipeline
+from pipelines.engine import NodeMemory, Pipeline
 from pipelines.rows import AggregationRow, LastValueRow, Row
 from tests.grafana.builders import NodeSpec, UnitSpec, add_units, config
 from tests.grafana.clickhouse_macros import QueryContext, expand_macros
@@ -76,14 +76,14 @@ def _stored_rows(nodes: dict[str, UUID], started: datetime) -> list[Row]:
     """What the pipeline engine stores for each node's messages."""
     rows: list[Row] = []
     for topic, node_uuid in nodes.items():
-        pipeline, state = Pipeline(str(node_uuid), CONFIGS[topic]), NodeState()
+        pipeline, memory = Pipeline(str(node_uuid), CONFIGS[topic]), NodeMemory()
         for step, offset in enumerate(OFFSETS):
             outcome = pipeline.process(
-                state, _payload(topic, step), started + timedelta(seconds=offset)
+                memory, _payload(topic, step), started + timedelta(seconds=offset)
             )
             assert outcome.rejection is None, outcome.rejection
             rows.extend(outcome.rows)
-        rows.extend(pipeline.close_due_windows(state, started + timedelta(minutes=2)))
+        rows.extend(pipeline.close_due_windows(memory, started + timedelta(minutes=2)))
     return rows
 
 

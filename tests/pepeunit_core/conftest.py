@@ -1,15 +1,19 @@
-"""SQL databases on SQLite and PostgreSQL: fresh, or migrated once and emptied per test."""
+"""SQL databases on SQLite and PostgreSQL: fresh, or migrated once and emptied per test; a
+ClickHouse database holding the pipeline tables."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from clickhouse_connect.driver.client import Client
 from sqlalchemy import Engine, delete, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from pepeunit_core.clickhouse.schema import apply_clickhouse_migrations
 from pepeunit_core.db.engine import make_engine, make_session_factory
 from pepeunit_core.db.models import Base, DataflowConfigVersion
 from pepeunit_core.migrate import migrate_sql
+from tests.services.clickhouse import ClickHouseDatabase
 from tests.services.postgres import PostgresServer, fresh_database
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -72,3 +76,10 @@ def postgres_engine(migrated_postgresql_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return make_session_factory(engine)
+
+
+@pytest.fixture
+def clickhouse(clickhouse_database: ClickHouseDatabase) -> Client:
+    """A client on a fresh database holding the pipeline tables."""
+    apply_clickhouse_migrations(clickhouse_database.client)
+    return clickhouse_database.client

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pipelines.engine import NodeState, Pipeline
+from pipelines.engine import NodeMemory, Pipeline
 from pipelines.validation import validate_config
 
 NODE = "5b3c6a1e-8f0e-4c5e-9a57-2f1d3c4b5a60"
@@ -32,11 +32,11 @@ def make_pipeline(
     return Pipeline(node, config)
 
 
-def run(pipeline: Pipeline, messages: list[tuple[float, str]], state: NodeState | None = None):
-    """Processes (seconds after T0, payload) pairs; returns (state, results)."""
-    state = state or NodeState()
-    results = [pipeline.process(state, payload, at(seconds)) for seconds, payload in messages]
-    return state, results
+def run(pipeline: Pipeline, messages: list[tuple[float, str]], memory: NodeMemory | None = None):
+    """Processes (seconds after T0, payload) pairs; returns (memory, results)."""
+    memory = memory or NodeMemory()
+    results = [pipeline.process(memory, payload, at(seconds)) for seconds, payload in messages]
+    return memory, results
 
 
 def accepted_payloads(pipeline: Pipeline, messages: list[tuple[float, str]]) -> list[str]:

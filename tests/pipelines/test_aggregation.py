@@ -12,7 +12,7 @@ from pipelines import rejections
 from pipelines.aggregation import window_bounds_ms
 from pipelines.clock import to_epoch_ms
 from pipelines.config import TIME_WINDOW_SIZES
-from pipelines.engine import NodeState
+from pipelines.engine import NodeMemory
 from pipelines.rows import AggregationRow
 from tests.pipelines.builders import NODE, make_pipeline
 
@@ -27,13 +27,13 @@ def aggregation(size=60, function="Avg", value_type="Number", node=NODE, **filte
     )
 
 
-def feed(pipeline, timed_values, state=None):
-    """Processes (datetime, payload) pairs and returns (state, emitted rows)."""
-    state = state or NodeState()
+def feed(pipeline, timed_values, memory=None):
+    """Processes (datetime, payload) pairs and returns (memory, emitted rows)."""
+    memory = memory or NodeMemory()
     rows = []
     for moment, payload in timed_values:
-        rows.extend(pipeline.process(state, payload, moment).rows)
-    return state, rows
+        rows.extend(pipeline.process(memory, payload, moment).rows)
+    return memory, rows
 
 
 def hms(hours, minutes=0, seconds=0.0):
@@ -42,7 +42,7 @@ def hms(hours, minutes=0, seconds=0.0):
 
 def test_window_bounds_are_half_open_and_aligned():
     pipeline = aggregation(size=900)
-    state, rows = feed(
+    memory, rows = feed(
         pipeline,
         [(hms(12, 7), "1"), (hms(12, 14, 59.999), "3"), (hms(12, 15), "10"), (hms(12, 29), "20")],
     )
@@ -50,7 +50,7 @@ def test_window_bounds_are_half_open_and_aligned():
     first = rows[0]
     assert (first.start_window_datetime, first.end_window_datetime) == (hms(12), hms(12, 15))
     assert first.state == 2.0
-    (second,) = pipeline.close_due_windows(state, hms(12, 30))
+    (second,) = pipeline.close_due_windows(memory, hms(12, 30))
     assert (second.start_window_datetime, second.state) == (hms(12, 15), 15.0)
 
 
@@ -64,8 +64,8 @@ def test_every_window_size_lines_up_with_utc_midnight(size):
 def test_day_window_is_the_utc_day_whatever_the_input_zone():
     pipeline = aggregation(size=86400, function="Sum")
     tokyo = timezone_hours(9)
-    state, _ = feed(pipeline, [(datetime(2026, 3, 15, 8, 0, tzinfo=tokyo), "1")])  # 23:00 UTC
-    (row,) = pipeline.close_due_windows(state, DAY + timedelta(days=2))
+    memory, _ = feed(pipeline, [(datetime(2026, 3, 15, 8, 0, tzinfo=tokyo), "1")])  # 23:00 UTC
+    (row,) = pipeline.close_due_windows(memory, DAY + timedelta(days=2))
     assert row.start_window_datetime == DAY
     assert row.end_window_datetime == DAY + timedelta(days=1)
 
@@ -82,10 +82,10 @@ def timezone_hours(hours):
 )
 def test_functions(function, expected):
     pipeline = aggregation(function=function)
-    state, _ = feed(
+    memory, _ = feed(
         pipeline, [(hms(1, 0, s), v) for s, v in [(1, "5"), (2, "-2"), (3, "12"), (4, "2")]]
     )
-    (row,) = pipeline.close_due_windows(state, hms(1, 1))
+    (row,) = pipeline.close_due_windows(memory, hms(1, 1))
     assert row.state == expected
     assert row.aggregation_type == function
 
@@ -93,8 +93,8 @@ def test_functions(function, expected):
 def test_average_sums_in_arrival_order():
     pipeline = aggregation()
     values = ["0.1", "0.2", "0.3", "1e16", "-1e16"]
-    state, _ = feed(pipeline, [(hms(2, 0, i), v) for i, v in enumerate(values)])
-    (row,) = pipeline.close_due_windows(state, hms(2, 1))
+    memory, _ = feed(pipeline, [(hms(2, 0, i), v) for i, v in enumerate(values)])
+    (row,) = pipeline.close_due_windows(memory, hms(2, 1))
     total = 0.0
     for value in values:
         total += float(value)
@@ -107,15 +107,15 @@ def test_aggregates_the_transformed_value():
         {"policy_type": "Aggregation", "time_window_size": 60, "aggregation_functions": "Max"},
         transformations={"multiplication_ratio": 0.0625, "round_decimal_point": 1},
     )
-    state, _ = feed(pipeline, [(hms(3, 0, 1), "336"), (hms(3, 0, 2), "341")])
-    (row,) = pipeline.close_due_windows(state, hms(3, 1))
+    memory, _ = feed(pipeline, [(hms(3, 0, 1), "336"), (hms(3, 0, 2), "341")])
+    (row,) = pipeline.close_due_windows(memory, hms(3, 1))
     assert row.state == 21.3  # 341 * 0.0625 = 21.3125 -> "21.3"
 
 
 def test_row_columns():
     pipeline = aggregation(size=300, function="Min")
-    state, _ = feed(pipeline, [(hms(4, 2), "7")])
-    (row,) = pipeline.close_due_windows(state, hms(4, 5))
+    memory, _ = feed(pipeline, [(hms(4, 2), "7")])
+    (row,) = pipeline.close_due_windows(memory, hms(4, 5))
     assert row == AggregationRow(
         unit_node_uuid=NODE,
         state=7.0,
@@ -129,38 +129,38 @@ def test_row_columns():
 
 def test_window_closes_exactly_at_its_end_and_only_once():
     pipeline = aggregation()
-    state, _ = feed(pipeline, [(hms(5, 0, 10), "1")])
-    assert pipeline.close_due_windows(state, hms(5, 0, 59.999)) == []
-    assert len(pipeline.close_due_windows(state, hms(5, 1))) == 1
-    assert pipeline.close_due_windows(state, hms(5, 1)) == []
-    assert pipeline.close_due_windows(state, hms(9)) == []
+    memory, _ = feed(pipeline, [(hms(5, 0, 10), "1")])
+    assert pipeline.close_due_windows(memory, hms(5, 0, 59.999)) == []
+    assert len(pipeline.close_due_windows(memory, hms(5, 1))) == 1
+    assert pipeline.close_due_windows(memory, hms(5, 1)) == []
+    assert pipeline.close_due_windows(memory, hms(9)) == []
 
 
 def test_no_rows_for_empty_windows():
     pipeline = aggregation()
-    state, rows = feed(pipeline, [(hms(6, 0, 5), "1"), (hms(6, 50, 5), "2")])
-    rows += pipeline.close_due_windows(state, hms(7))
+    memory, rows = feed(pipeline, [(hms(6, 0, 5), "1"), (hms(6, 50, 5), "2")])
+    rows += pipeline.close_due_windows(memory, hms(7))
     assert [row.start_window_datetime for row in rows] == [hms(6), hms(6, 50)]
 
 
 def test_a_value_for_an_emitted_window_is_rejected_not_emitted_twice():
     pipeline = aggregation()
-    state, rows = feed(pipeline, [(hms(7, 0, 5), "1"), (hms(7, 1, 5), "2")])
+    memory, rows = feed(pipeline, [(hms(7, 0, 5), "1"), (hms(7, 1, 5), "2")])
     assert len(rows) == 1
-    result = pipeline.process(state, "3", hms(7, 0, 30))  # the clock went back
+    result = pipeline.process(memory, "3", hms(7, 0, 30))  # the clock went back
     assert result.rejection == rejections.WINDOW_ALREADY_CLOSED
-    later = pipeline.close_due_windows(state, hms(8))
+    later = pipeline.close_due_windows(memory, hms(8))
     assert [row.state for row in later] == [2.0]
 
 
 def test_text_aggregation_needs_a_number_and_keeps_filter_memory_unchanged():
     pipeline = aggregation(value_type="Text", last_unique_check=True)
-    state = NodeState()
-    assert pipeline.process(state, "5", hms(8, 0, 1)).accepted
-    result = pipeline.process(state, "warm", hms(8, 0, 2))
+    memory = NodeMemory()
+    assert pipeline.process(memory, "5", hms(8, 0, 1)).accepted
+    result = pipeline.process(memory, "warm", hms(8, 0, 2))
     assert result.rejection == rejections.AGGREGATED_NOT_A_NUMBER
-    assert state.filter_memory.last_accepted_raw == "5"
-    assert pipeline.process(state, "NaN", hms(8, 0, 3)).rejection == (
+    assert memory.filter_memory.last_accepted_raw == "5"
+    assert pipeline.process(memory, "NaN", hms(8, 0, 3)).rejection == (
         rejections.AGGREGATED_NOT_A_NUMBER
     )
 
@@ -182,11 +182,11 @@ def test_each_node_uses_its_own_window_size_and_function():
 
 
 def test_open_window_keeps_its_function_across_a_config_change():
-    state = NodeState()
-    aggregation(function="Sum").process(state, "2", hms(10, 0, 1))
+    memory = NodeMemory()
+    aggregation(function="Sum").process(memory, "2", hms(10, 0, 1))
     new_config = aggregation(function="Max")
-    new_config.process(state, "3", hms(10, 0, 2))
-    (row,) = new_config.close_due_windows(state, hms(10, 1))
+    new_config.process(memory, "3", hms(10, 0, 2))
+    (row,) = new_config.close_due_windows(memory, hms(10, 1))
     assert (row.aggregation_type, row.state) == ("Sum", 5.0)
 
 
@@ -194,8 +194,8 @@ def test_state_snapshot_resumes_open_windows_exactly():
     pipeline = aggregation(function="Avg", max_rate=2, last_unique_check=True)
     messages = [(hms(11, 0, s), str(s % 7)) for s in range(0, 200, 1)]
     _, uninterrupted = feed(pipeline, messages)
-    state, first_half = feed(pipeline, messages[:95])
-    restored = pickle.loads(pickle.dumps(state))
+    memory, first_half = feed(pipeline, messages[:95])
+    restored = pickle.loads(pickle.dumps(memory))
     _, second_half = feed(pipeline, messages[95:], restored)
     assert first_half + second_half == uninterrupted
 
@@ -212,8 +212,8 @@ def test_matches_naive_grouping(size, offsets_ms, values):
         (DAY + timedelta(milliseconds=offset), str(value))
         for offset, value in zip(sorted(offsets_ms), values, strict=False)
     ]
-    state, rows = feed(pipeline, timed)
-    rows += pipeline.close_due_windows(state, DAY + timedelta(days=5))
+    memory, rows = feed(pipeline, timed)
+    rows += pipeline.close_due_windows(memory, DAY + timedelta(days=5))
     expected = defaultdict(float)
     for moment, value in timed:
         epoch_s = int(moment.timestamp())
@@ -224,10 +224,10 @@ def test_matches_naive_grouping(size, offsets_ms, values):
 
 def test_state_copy_is_independent_and_resumes_like_the_original():
     pipeline = aggregation(function="Sum", max_rate=1, last_unique_check=True)
-    state, _ = feed(pipeline, [(hms(12, 0, s), str(s % 5)) for s in range(0, 30, 2)])
-    snapshot = state.copy()
+    memory, _ = feed(pipeline, [(hms(12, 0, s), str(s % 5)) for s in range(0, 30, 2)])
+    snapshot = memory.copy()
     later = [(hms(12, 0, s), str(s % 5)) for s in range(30, 140, 2)]
-    _, from_original = feed(pipeline, later, state)
+    _, from_original = feed(pipeline, later, memory)
     _, from_copy = feed(pipeline, later, snapshot)
     assert from_copy == from_original
-    assert snapshot is not state and snapshot.open_windows.by_key is not state.open_windows.by_key
+    assert snapshot is not memory and snapshot.open_windows.by_key is not memory.open_windows.by_key

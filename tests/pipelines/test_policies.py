@@ -3,7 +3,7 @@
 
 from datetime import UTC, datetime
 
-from pipelines.engine import NodeState, Pipeline
+from pipelines.engine import NodeMemory, Pipeline
 from pipelines.rows import LastValueRow, NRecordsRow, TimeWindowRow
 from tests.pipelines.builders import NODE, at, make_pipeline, run
 
@@ -57,7 +57,7 @@ def test_policy_parameters_are_per_node():
     moment = datetime(2026, 1, 1, tzinfo=UTC)
     rows = {}
     for pipeline in (small, large, short, long, small, short):
-        (rows[pipeline.unit_node_uuid],) = pipeline.process(NodeState(), "v", moment).rows
+        (rows[pipeline.unit_node_uuid],) = pipeline.process(NodeMemory(), "v", moment).rows
     assert rows["a"].max_count == 3
     assert rows["b"].max_count == 900
     assert rows["c"].expiration_datetime == datetime(2026, 1, 1, 0, 1, tzinfo=UTC)
@@ -65,20 +65,20 @@ def test_policy_parameters_are_per_node():
 
 
 def test_filter_memory_survives_a_config_change():
-    state = NodeState()
+    memory = NodeMemory()
     before = make_pipeline({"last_unique_check": True})
     after = make_pipeline(
         {"last_unique_check": True}, {"policy_type": "NRecords", "n_records_count": 10}
     )
-    assert before.process(state, "A", at(0)).accepted
-    assert not after.process(state, "A", at(1)).accepted
-    assert after.process(state, "B", at(2)).accepted
+    assert before.process(memory, "A", at(0)).accepted
+    assert not after.process(memory, "A", at(1)).accepted
+    assert after.process(memory, "B", at(2)).accepted
 
 
 def test_naive_clock_is_refused():
     pipeline = make_pipeline()
     try:
-        pipeline.process(NodeState(), "x", datetime(2026, 1, 1))
+        pipeline.process(NodeMemory(), "x", datetime(2026, 1, 1))
     except ValueError as error:
         assert "timezone" in str(error)
     else:

@@ -25,7 +25,7 @@ from control_plane.models.data_pipe import (
 )
 from control_plane.services.nodes import access as node_access
 from control_plane.services.nodes import pipelines
-from flows.storage.paged_reads import RowPage
+from pepeunit_core.stored_data.paged_reads import RowPage
 
 router = APIRouter(prefix="/unit_nodes", tags=["unit_nodes"])
 

@@ -1,8 +1,8 @@
 """A node's pipeline: its config (check, set, get), stored data (read, CSV export and
-import, delete). Reads go through flows/storage/paged_reads.py, so they never return more than
-the newest N rows of NRecords nor expired TimeWindow rows
-(docs/compatibility.md#reads-honour-n-and-expiry), and cost the page asked for rather than every row
-the node holds."""
+import, delete). Reads go through pepeunit_core/stored_data/paged_reads.py, so they never return
+more than the newest N rows of NRecords nor expired TimeWindow rows
+(docs/compatibility.md#reads-honour-n-and-expiry), and cost the page asked for rather than every
+row the node holds."""
 
 import csv
 import io
@@ -38,20 +38,6 @@ from control_plane.services.errors import (
     DataPipeError,
     InputValidationError,
 )
-from flows.storage.clickhouse_columns import columns_by_table
-from flows.storage.clickhouse_writer import ClickHouseWriter
-from flows.storage.ingested import IngestedRow
-from flows.storage.paged_reads import (
-    RowPage,
-    RowSelection,
-    export_aggregations,
-    export_n_records,
-    export_time_window,
-    page_aggregations,
-    page_n_records,
-    page_time_window,
-)
-from flows.storage.reads import read_last_value
 from pepeunit_core.db.config_version import bump_dataflow_config_version
 from pepeunit_core.db.models import UnitNode
 from pepeunit_core.pipe_rejections import RejectionLog
@@ -62,6 +48,21 @@ from pepeunit_core.pipeline_store import (
     refresh_data_pipe_status,
     stored_config_json,
 )
+from pepeunit_core.retry import DEFAULT_RETRY, Retrier
+from pepeunit_core.stored_data.clickhouse_columns import columns_by_table
+from pepeunit_core.stored_data.clickhouse_insert import clickhouse_may_heal, insert_tables
+from pepeunit_core.stored_data.paged_reads import (
+    RowPage,
+    RowSelection,
+    export_aggregations,
+    export_n_records,
+    export_time_window,
+    page_aggregations,
+    page_n_records,
+    page_time_window,
+)
+from pepeunit_core.stored_data.reads import read_last_value
+from pepeunit_core.stored_data.rows import IngestedRow
 from pipelines.clock import EPOCH
 from pipelines.config import (
     PipelineConfig,
@@ -378,9 +379,9 @@ def import_csv(
             raise DataPipeError(f"The CSV has {row_count} rows, more than n_records_count {cap}")
         delete_data(client, node.uuid)
         validated.seek(0)
-        writer = ClickHouseWriter(client)
+        retrier = Retrier(DEFAULT_RETRY, clickhouse_may_heal)
         for _ in range(batch_count):
-            writer.write_columns(pickle.load(validated))  # written just above, by us
+            insert_tables(client, pickle.load(validated), retrier)  # written just above, by us
     return row_count
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from flows.storage.retry import RetryPolicy
+from pepeunit_core.retry import RetryPolicy
 
 
 def test_delays_double_from_a_tenth_of_a_second_up_to_ten_seconds():

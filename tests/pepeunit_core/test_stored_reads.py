@@ -3,13 +3,13 @@ never show a replayed row twice, and return the engine's rows as the simulation 
 
 from datetime import timedelta
 
-from flows.storage.clickhouse_writer import ClickHouseWriter
-from flows.storage.ingested import IngestedRow
-from flows.storage.reads import read_aggregations, read_n_records, read_time_window
-from pipelines.engine import NodeState
+from pepeunit_core.stored_data.reads import read_aggregations, read_n_records, read_time_window
+from pepeunit_core.stored_data.rows import IngestedRow
+from pipelines.engine import NodeMemory
 from pipelines.rows import AggregationRow, NRecordsRow, Row, TimeWindowRow
 from pipelines.simulation.reader_view import visible_rows
 from tests.flows_storage.builders import n_record, new_node, recent, window_record
+from tests.pepeunit_core.clickhouse_rows import store
 from tests.pipelines.builders import make_pipeline
 
 
@@ -19,43 +19,40 @@ def states(rows: list[NRecordsRow]) -> list[str]:
 
 def test_n_records_returns_the_newest_n_oldest_first(clickhouse):
     node = new_node()
-    ClickHouseWriter(clickhouse).write(
-        [n_record(node, i, f"v{i}", cap=3, ingest_id=i) for i in range(5)]
-    )
+    store(clickhouse, [n_record(node, i, f"v{i}", cap=3, ingest_id=i) for i in range(5)])
 
     assert states(read_n_records(clickhouse, node)) == ["v2", "v3", "v4"]
 
 
 def test_n_records_takes_n_from_the_newest_row(clickhouse):
     node = new_node()
-    writer = ClickHouseWriter(clickhouse)
-    writer.write([n_record(node, i, f"v{i}", cap=4, ingest_id=i) for i in range(5)])
+    store(clickhouse, [n_record(node, i, f"v{i}", cap=4, ingest_id=i) for i in range(5)])
 
-    writer.write([n_record(node, 5, "v5", cap=2, ingest_id=5)])
+    store(clickhouse, [n_record(node, 5, "v5", cap=2, ingest_id=5)])
     assert states(read_n_records(clickhouse, node)) == ["v4", "v5"]
 
-    writer.write([n_record(node, 6, "v6", cap=100, ingest_id=6)])
+    store(clickhouse, [n_record(node, 6, "v6", cap=100, ingest_id=6)])
     assert states(read_n_records(clickhouse, node)) == [f"v{i}" for i in range(7)]
 
 
 def test_replayed_rows_do_not_take_the_place_of_older_ones(clickhouse):
     node = new_node()
     batch = [n_record(node, i, f"v{i}", cap=3, ingest_id=i) for i in range(4)]
-    writer = ClickHouseWriter(clickhouse)
-    writer.write(batch)
-    writer.write(batch[2:])
+    store(clickhouse, batch)
+    store(clickhouse, batch[2:])
 
     assert states(read_n_records(clickhouse, node)) == ["v1", "v2", "v3"]
 
 
 def test_rows_with_equal_times_are_ordered_by_ingest_id(clickhouse):
     node = new_node()
-    ClickHouseWriter(clickhouse).write(
+    store(
+        clickhouse,
         [
             n_record(node, 0, "later message", cap=2, ingest_id=9),
             n_record(node, 0, "earlier message", cap=2, ingest_id=3),
             n_record(node, 0, "oldest, cut", cap=2, ingest_id=1),
-        ]
+        ],
     )
 
     assert states(read_n_records(clickhouse, node)) == ["earlier message", "later message"]
@@ -63,8 +60,8 @@ def test_rows_with_equal_times_are_ordered_by_ingest_id(clickhouse):
 
 def test_reads_are_per_node_and_accept_any_uuid_spelling(clickhouse):
     node, other = new_node(), new_node()
-    ClickHouseWriter(clickhouse).write(
-        [n_record(node, 0, "mine", cap=5, ingest_id=1), n_record(other, 0, "not", 5, 2)]
+    store(
+        clickhouse, [n_record(node, 0, "mine", cap=5, ingest_id=1), n_record(other, 0, "not", 5, 2)]
     )
 
     assert states(read_n_records(clickhouse, node.upper())) == ["mine"]
@@ -75,7 +72,7 @@ def test_time_window_hides_rows_expired_at_now(clickhouse):
     node, now = new_node(), recent()
     short = window_record(node, now, "short", window_s=30, ingest_id=1)
     long = window_record(node, now, "long", window_s=3600, ingest_id=2)
-    ClickHouseWriter(clickhouse).write([long, short])
+    store(clickhouse, [long, short])
     expiry = short.row.expiration_datetime
 
     assert read_time_window(clickhouse, node, now) == [short.row, long.row]
@@ -104,7 +101,7 @@ def test_reads_match_the_simulated_reader_view(clickhouse):
         make_pipeline({"type_input_value": "Number"}, policies[name], node=nodes[name])
         for name in policies
     ]
-    node_states = [NodeState() for _ in pipelines]
+    node_memories = [NodeMemory() for _ in pipelines]
     # 5 minutes of messages up to now, 10 s apart and half a second off the whole seconds of
     # the expirations: the next TimeWindow row expires 9.5 s after `now`, so none expires
     # between `now` and the reads, even by the real clock (ClickHouse's TTL uses that).
@@ -114,11 +111,10 @@ def test_reads_match_the_simulated_reader_view(clickhouse):
     for step in range(30):
         moment = start + timedelta(seconds=10 * step)
         for index, pipeline in enumerate(pipelines):
-            result = pipeline.process(node_states[index], str(step % 7), moment)
+            result = pipeline.process(node_memories[index], str(step % 7), moment)
             ingested.extend(IngestedRow(3 * step + index, row) for row in result.rows)
-    writer = ClickHouseWriter(clickhouse)
-    writer.write(ingested[:50])
-    writer.write(ingested[30:])
+    store(clickhouse, ingested[:50])
+    store(clickhouse, ingested[30:])
 
     expected = visible_rows([record.row for record in ingested], now)
 

@@ -6,8 +6,7 @@ exact, faster than letting the driver convert, and independent of any client or 
 
 from collections.abc import Sequence
 
-from flows.storage.ingested import IngestedRow
-from flows.units.rows import UnitLogRow
+from pepeunit_core.stored_data.rows import IngestedRow, UnitLogRow
 from pipelines.clock import to_epoch_ms
 from pipelines.rows import AggregationRow, NRecordsRow, TimeWindowRow
 

@@ -1,5 +1,5 @@
-"""What the dataflow reads from the SQL database and keeps current: the active pipeline of
-every node, and (in the intake) the Output→Input routes.
+"""The config cache: what the dataflow reads from the SQL database and keeps current, the
+active pipeline of every node and (in the intake) the Output→Input route table.
 
 The SQL database is the runtime source of truth (docs/compatibility.md#no-redis). A background
 thread watches the dataflow config version (polled; whoever changes a config or an edge bumps it in
@@ -23,7 +23,7 @@ from pepeunit_core.db.models import UnitNode
 from pepeunit_core.pipeline_store import StoredConfigError, config_from_stored
 from pipelines.engine import Pipeline
 
-logger = logging.getLogger("pepeunit.flow.registry")
+logger = logging.getLogger("pepeunit.flow.config_cache")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +74,7 @@ class Versioned(Protocol):
 LoadedT = TypeVar("LoadedT", bound=Versioned)
 
 
-class VersionedRegistry(Generic[LoadedT]):
+class ConfigCache(Generic[LoadedT]):
     """The current view made by `load`, reloaded by a watcher thread when the dataflow config
     version moves."""
 
@@ -144,12 +144,12 @@ class VersionedRegistry(Generic[LoadedT]):
         return wait
 
 
-def pipeline_registry(
+def pipeline_config_cache(
     session_factory: sessionmaker[Session], poll_interval_s: float = 1.0
-) -> VersionedRegistry[PipelineSet]:
-    return VersionedRegistry(
+) -> ConfigCache[PipelineSet]:
+    return ConfigCache(
         session_factory,
         load_logged_pipeline_set,
-        name="pipeline-registry",
+        name="pipeline-config-cache",
         poll_interval_s=poll_interval_s,
     )

@@ -85,8 +85,8 @@ class Retrier:
         *,
         table: str,
         rows: int,
-        on_failure: Callable[[], None],
-        on_retry: Callable[[], None],
+        on_failure: Callable[[], None] = lambda: None,
+        on_retry: Callable[[], None] = lambda: None,
     ) -> T:
         failures = 0
         while True:

@@ -3,8 +3,7 @@ after the same filter and slice; exports give the CSV values of the same rows.""
 
 from datetime import timedelta
 
-from flows.storage.clickhouse_writer import ClickHouseWriter
-from flows.storage.paged_reads import (
+from pepeunit_core.stored_data.paged_reads import (
     RowPage,
     RowSelection,
     export_aggregations,
@@ -14,7 +13,7 @@ from flows.storage.paged_reads import (
     page_n_records,
     page_time_window,
 )
-from flows.storage.reads import read_aggregations, read_time_window
+from pepeunit_core.stored_data.reads import read_aggregations, read_time_window
 from pipelines.clock import to_epoch_ms
 from tests.flows_storage.builders import (
     aggregation_record,
@@ -24,15 +23,14 @@ from tests.flows_storage.builders import (
     recent,
     window_record,
 )
+from tests.pepeunit_core.clickhouse_rows import store
 
 EVERYTHING = RowPage(0, 100)
 
 
 def test_n_records_are_numbered_among_the_visible_rows_whatever_the_filter(clickhouse):
     node = new_node()
-    ClickHouseWriter(clickhouse).write(
-        [n_record(node, i, f"v{i}", cap=5, ingest_id=i) for i in range(8)]
-    )
+    store(clickhouse, [n_record(node, i, f"v{i}", cap=5, ingest_id=i) for i in range(8)])
 
     def page(selection: RowSelection, rows: RowPage = EVERYTHING) -> tuple[int, list]:
         count, numbered = page_n_records(clickhouse, node, selection, rows)
@@ -55,7 +53,7 @@ def test_time_window_pages_are_slices_of_the_unexpired_rows(clickhouse):
         window_record(node, start + timedelta(seconds=i), f"{i}", 60 if i % 3 else 3, i)
         for i in range(10)
     ]
-    ClickHouseWriter(clickhouse).write(records)
+    store(clickhouse, records)
     now = start + timedelta(seconds=20)
     unexpired = read_time_window(clickhouse, node, now)
     assert len(unexpired) == 6  # rows 0, 3, 6 and 9 had a three-second window
@@ -74,7 +72,8 @@ def test_time_window_pages_are_slices_of_the_unexpired_rows(clickhouse):
 
 def test_aggregation_filters_run_in_the_store(clickhouse):
     node = new_node()
-    ClickHouseWriter(clickhouse).write(
+    store(
+        clickhouse,
         [
             aggregation_record(node, start, window, function, value)
             for start, window, function, value in [
@@ -84,7 +83,7 @@ def test_aggregation_filters_run_in_the_store(clickhouse):
                 (0, 300, "Avg", 4.0),
                 (120, 60, "Sum", 5.0),
             ]
-        ]
+        ],
     )
     every = read_aggregations(clickhouse, node)
 
@@ -106,14 +105,15 @@ def test_aggregation_filters_run_in_the_store(clickhouse):
 def test_exports_give_csv_values_oldest_first(clickhouse):
     records, windows, aggregations = new_node(), new_node(), new_node()
     created = recent(-5)
-    ClickHouseWriter(clickhouse).write(
+    store(
+        clickhouse,
         [
             n_record(records, 1.5, "b", cap=2, ingest_id=2),
             n_record(records, 0, "a", cap=2, ingest_id=1),
             n_record(records, 0, "cut", cap=2, ingest_id=0),
             window_record(windows, created, "7", 60, 1),
             aggregation_record(aggregations, 60, 60, "Avg", 2.5),
-        ]
+        ],
     )
 
     assert list(export_n_records(clickhouse, records)) == [

@@ -55,7 +55,7 @@ _PER_NODE_UPDATE = (
 
 
 @dataclass(frozen=True, slots=True)
-class NodeStateUpdate:
+class NodeValueUpdate:
     """A batch's UPDATE with its parameters, built once and run on every attempt."""
 
     statement: Executable
@@ -67,7 +67,7 @@ class NodeStateUpdate:
         return int(result.rowcount)
 
 
-def json_join_update(values: Sequence[NodeValue]) -> NodeStateUpdate:
+def json_join_update(values: Sequence[NodeValue]) -> NodeValueUpdate:
     """One UPDATE joining the table with the batch as JSON (PostgreSQL only)."""
     batch = [
         {
@@ -77,19 +77,19 @@ def json_join_update(values: Sequence[NodeValue]) -> NodeStateUpdate:
         }
         for node, row in values
     ]
-    return NodeStateUpdate(_POSTGRES_UPDATE, {"batch": json.dumps(batch, ensure_ascii=False)})
+    return NodeValueUpdate(_POSTGRES_UPDATE, {"batch": json.dumps(batch, ensure_ascii=False)})
 
 
-def per_node_update(values: Sequence[NodeValue]) -> NodeStateUpdate:
+def per_node_update(values: Sequence[NodeValue]) -> NodeValueUpdate:
     """One prepared UPDATE run for each node (executemany), on any database."""
     parameters: list[dict[str, object]] = [
         {"node_uuid": node, "new_state": row.state, "new_datetime": row.last_update_datetime}
         for node, row in values
     ]
-    return NodeStateUpdate(_PER_NODE_UPDATE, parameters)
+    return NodeValueUpdate(_PER_NODE_UPDATE, parameters)
 
 
-def node_state_update(dialect_name: str, values: Sequence[NodeValue]) -> NodeStateUpdate:
+def node_value_update(dialect_name: str, values: Sequence[NodeValue]) -> NodeValueUpdate:
     """The UPDATE for one value per node (give them in uuid order, so that concurrent writers
     lock rows in the same order)."""
     if dialect_name == "postgresql":
