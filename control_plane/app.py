@@ -15,7 +15,7 @@ from control_plane.console import install_console
 from control_plane.context import ControlPlaneContext
 from control_plane.schedules.api_schedule import make_api_scheduler
 from control_plane.security import PasswordHashing
-from control_plane.services.broker_publisher import BrokerPublisher, MqttPublisher
+from control_plane.services.broker.publisher import BrokerPublisher, MqttPublisher
 from control_plane.services.metrics import CachedMetrics
 from pepeunit_core.clickhouse.pool import shared_clickhouse_pool
 from pepeunit_core.crypto import Cipher

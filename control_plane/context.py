@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from control_plane.security import PasswordHashing
-from control_plane.services.broker_publisher import BrokerPublisher
+from control_plane.services.broker.publisher import BrokerPublisher
 from control_plane.services.metrics import CachedMetrics
 from pepeunit_core.clickhouse.pool import ClickHousePool
 from pepeunit_core.crypto import Cipher

@@ -39,7 +39,7 @@ from amqtt.session import Session as MqttSession
 from amqtt.utils import gen_client_id
 from sqlalchemy.orm import Session, sessionmaker
 
-from control_plane.services.broker_access import (
+from control_plane.services.broker.access import (
     BrokerAccess,
     BrokerAction,
     Decision,

@@ -84,7 +84,7 @@ def tcp_listening_socket(host: str, port: int) -> socket.socket:
 
 def _write_mosquitto_acl(settings: "Settings") -> None:
     """Changes made while the API was down (a restored database, ...) reach the broker now."""
-    from control_plane.services.mosquitto_acl import MosquittoAclError, sync_mosquitto_acl
+    from control_plane.services.broker.mosquitto_acl import MosquittoAclError, sync_mosquitto_acl
     from pepeunit_core.db.engine import make_engine
 
     engine = make_engine(settings.resolved_sqlalchemy_url)

@@ -18,7 +18,7 @@ def bot() -> None:
     """
     # Imported here, as the other commands do: the models take a while to load.
     from control_plane.bot import BotServices, PollingBot, keep_webhook_registered
-    from control_plane.services.broker_publisher import MqttPublisher
+    from control_plane.services.broker.publisher import MqttPublisher
     from pepeunit_core.crypto import Cipher
     from pepeunit_core.db.engine import make_engine, make_session_factory
     from pepeunit_core.settings import Settings

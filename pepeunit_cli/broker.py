@@ -27,7 +27,7 @@ def acl(path: Path | None) -> None:
     once, e.g. before Mosquitto's first start. The broker is reloaded through
     PU_MOSQUITTO_RELOAD_COMMAND or a SIGHUP to the pid in PU_MOSQUITTO_PID_FILE, when set.
     """
-    from control_plane.services.mosquitto_acl import MosquittoAclError, sync_mosquitto_acl
+    from control_plane.services.broker.mosquitto_acl import MosquittoAclError, sync_mosquitto_acl
     from pepeunit_core.db.engine import make_engine
     from pepeunit_core.settings import Settings
 
@@ -95,7 +95,7 @@ def mosquitto_conf(
 ) -> None:
     """Print a mosquitto.conf for Pepeunit: the ACL file, persistent sessions, no unit tokens
     in the logs."""
-    from control_plane.services.mosquitto_conf import (
+    from control_plane.services.broker.mosquitto_conf import (
         MosquittoConf,
         MosquittoConfError,
         render_mosquitto_conf,

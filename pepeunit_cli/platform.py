@@ -26,7 +26,7 @@ from pepeunit_core.settings import Settings
 if TYPE_CHECKING:
     from control_plane.bot.in_thread import BotThread
     from control_plane.notifier.service import Notifier
-    from control_plane.services.broker_publisher import MqttPublisher
+    from control_plane.services.broker.publisher import MqttPublisher
 
 logger = logging.getLogger("pepeunit.up")
 
@@ -96,7 +96,7 @@ def _prepare(settings: Settings) -> None:
 
 def _sync_mosquitto_acl(settings: Settings) -> None:
     """Changes made while the platform was down reach the broker before anyone connects."""
-    from control_plane.services.mosquitto_acl import MosquittoAclError, sync_mosquitto_acl
+    from control_plane.services.broker.mosquitto_acl import MosquittoAclError, sync_mosquitto_acl
     from pepeunit_core.db.engine import make_engine
 
     engine = make_engine(settings.resolved_sqlalchemy_url)
@@ -160,7 +160,7 @@ def _start_telegram(settings: Settings) -> TelegramParts | None:
     from control_plane.bot.in_thread import BotThread
     from control_plane.bot.services import BotServices
     from control_plane.notifier.service import Notifier
-    from control_plane.services.broker_publisher import MqttPublisher
+    from control_plane.services.broker.publisher import MqttPublisher
     from pepeunit_core.crypto import Cipher
     from pepeunit_core.db.engine import make_engine, make_session_factory
 

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from aiogram.filters.callback_data import CallbackData
 
-from control_plane.services.unit_commands import UnitCommand
+from control_plane.services.units.commands import UnitCommand
 
 
 class UnitsPage(CallbackData, prefix="units"):

@@ -24,11 +24,15 @@ from control_plane.models.repository_registry import (
 )
 from control_plane.models.unit import OrderByName, UnitFilter, UnitRead
 from control_plane.security import Agent, AgentType
-from control_plane.services import dashboards, firmware_updates, registries, repos, units
 from control_plane.services import registry as registry_service
+from control_plane.services.dashboards import dashboards
 from control_plane.services.errors import InputValidationError, NoAccessError, ServiceError
 from control_plane.services.paging import Page
-from control_plane.services.versions import TargetVersion, VersionError, target_repo_version
+from control_plane.services.registry import access as registry_access
+from control_plane.services.repos import access as repo_access
+from control_plane.services.repos import firmware_updates, repos
+from control_plane.services.repos.versions import TargetVersion, VersionError, target_repo_version
+from control_plane.services.units import units
 from pepeunit_core.db.models import Repo, RepositoryRegistry, User
 from pepeunit_core.settings import Settings
 
@@ -151,12 +155,12 @@ def registries_page(
     filters = RepositoryRegistryFilter(
         creator_uuid=user.uuid if mine and user else None, search_string=search or None
     )
-    count, rows = registries.list_visible_registries(
+    count, rows = registry_access.list_visible_registries(
         session, agent, filters, Page(page * per_page, per_page)
     )
     if (last := _listing_page(page, count, per_page)) is not None:
         page = last
-        count, rows = registries.list_visible_registries(
+        count, rows = registry_access.list_visible_registries(
             session, agent, filters, Page(page * per_page, per_page)
         )
     found = [RepositoryRegistryRead.model_validate(row) for row in rows]
@@ -169,25 +173,25 @@ def find_registry(session: Session, chat_id: int, reference: str) -> UUID | None
         uuid = UUID(reference)
     except ValueError:
         return None
-    return registries.visible_registry(session, chat_agent(session, chat_id), uuid).uuid
+    return registry_access.visible_registry(session, chat_agent(session, chat_id), uuid).uuid
 
 
 def registry_detail(
     session: Session, settings: Settings, chat_id: int, uuid: UUID
 ) -> RegistryDetailView:
     agent = chat_agent(session, chat_id)
-    registry = registries.visible_registry(session, agent, uuid)
+    registry = registry_access.visible_registry(session, agent, uuid)
     user = _own_user(agent)
     credentials = None
     if user is not None and not registry.is_public_repository:
-        with registries.registry_errors():
+        with registry_service.registry_errors():
             entry = registry_service.get_credentials(session, settings, uuid, user)
         credentials = entry.status if entry is not None else None
     repo_count, _ = repos.list_repos(
         session, agent, RepoFilter(repository_registry_uuid=uuid), Page(0, 0)
     )
     return RegistryDetailView(
-        registries.registry_read(session, settings, registry),
+        registry_access.registry_read(session, settings, registry),
         user is not None,
         credentials,
         repo_count,
@@ -201,8 +205,8 @@ def sync_registry(session: Session, settings: Settings, chat_id: int, uuid: UUID
     user = _own_user(agent)
     if user is None:
         raise NoAccessError("Link this chat to your account to sync a registry")
-    registry = registries.visible_registry(session, agent, uuid)
-    with registries.registry_errors():
+    registry = registry_access.visible_registry(session, agent, uuid)
+    with registry_service.registry_errors():
         registry_service.sync_registry(session, settings, registry.uuid, user)
     return registry.repository_url
 
@@ -226,7 +230,7 @@ def repos_page(
     per_page, page = settings.telegram_items_per_page, max(page, 0)
     user = _own_user(agent)
     if registry_uuid is not None:  # a registry hidden from the chat lists nothing
-        registries.visible_registry(session, agent, registry_uuid)
+        registry_access.visible_registry(session, agent, registry_uuid)
     if mine and user is None:
         return ReposPageView([], Listing(0, 1, 0, mine, search), registry_uuid)
     filters = RepoFilter(
@@ -253,12 +257,12 @@ def find_repo(session: Session, chat_id: int, reference: str) -> UUID | None:
         uuid = session.scalar(select(Repo.uuid).where(Repo.name == reference))
     if uuid is None:
         return None
-    return repos.get_visible_repo(session, agent, uuid).uuid
+    return repo_access.visible_repo(session, agent, uuid).uuid
 
 
 def repo_detail(session: Session, settings: Settings, chat_id: int, uuid: UUID) -> RepoDetailView:
     agent = chat_agent(session, chat_id)
-    repo = repos.get_visible_repo(session, agent, uuid)
+    repo = repo_access.visible_repo(session, agent, uuid)
     user = _own_user(agent)
     registry = session.get_one(RepositoryRegistry, repo.repository_registry_uuid)
     unit_count, versions = repos.unit_versions(session, settings, repo)
@@ -280,7 +284,7 @@ def _target(settings: Settings, repo: Repo) -> TargetVersion | None:
             else []
         )
         return target_repo_version(repos.version_settings(repo), history)
-    except (ServiceError, VersionError, registry_service.RegistryError, registry_service.GitError):
+    except (ServiceError, VersionError):
         return None
 
 
@@ -293,7 +297,7 @@ def update_repo_units(
     user = _own_user(agent)
     if user is None:
         raise NoAccessError("Only the repo's creator can do this")
-    repo = repos.own_repo(session, user, uuid)
+    repo = repo_access.own_repo(session, user, uuid)
     report = firmware_updates.update_repo_units(
         session, services.settings, services.publisher, repo
     )
@@ -305,7 +309,7 @@ def repo_units_page(
 ) -> RepoUnitsPageView:
     """The repo's units the chat may see, by name."""
     agent = chat_agent(session, chat_id)
-    repo = repos.get_visible_repo(session, agent, uuid)
+    repo = repo_access.visible_repo(session, agent, uuid)
     per_page, page = settings.telegram_items_per_page, max(page, 0)
     filters = UnitFilter(order_by_unit_name=OrderByName.ASC, repo_uuid=repo.uuid)
     count, rows = units.list_units(session, agent, filters, Page(page * per_page, per_page))

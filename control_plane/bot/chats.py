@@ -5,7 +5,7 @@ from sqlalchemy.orm import Session
 
 from control_plane.security import ANONYMOUS, Agent, AgentType
 from control_plane.services.errors import NoAccessError
-from control_plane.services.telegram_link import linked_user
+from control_plane.services.users.telegram_link import linked_user
 from pepeunit_core.db.enums import UserStatus
 
 

@@ -19,20 +19,24 @@ from control_plane.models.metrics import BaseMetrics
 from control_plane.models.unit import OrderByName, UnitFilter, UnitRead
 from control_plane.models.unit_log import UnitLogFilter, UnitLogsResult
 from control_plane.security import AgentType
-from control_plane.services import (
-    metrics,
-    telegram_link,
-    unit_commands,
-    unit_env,
-    unit_firmware,
-    unit_logs,
-    units,
-)
+from control_plane.services import metrics
 from control_plane.services.errors import NotFoundError, ServiceError, UnitError
-from control_plane.services.firmware import DEFAULT_TGZ_LEVEL, DEFAULT_TGZ_WBITS, ArchiveFormat
+from control_plane.services.firmware import (
+    DEFAULT_TGZ_LEVEL,
+    DEFAULT_TGZ_WBITS,
+    ArchiveFormat,
+    unit_firmware,
+)
 from control_plane.services.paging import Page
-from control_plane.services.unit_commands import UnitCommand
-from control_plane.services.versions import TargetVersion
+from control_plane.services.repos.versions import TargetVersion
+from control_plane.services.units import access as unit_access
+from control_plane.services.units import commands as unit_commands
+from control_plane.services.units import env as unit_env
+from control_plane.services.units import logs as unit_logs
+from control_plane.services.units import target as unit_target
+from control_plane.services.units import units
+from control_plane.services.units.commands import UnitCommand
+from control_plane.services.users import telegram_link
 from pepeunit_core.clickhouse.pool import shared_clickhouse_pool
 from pepeunit_core.db.models import Repo, Unit
 from pepeunit_core.settings import Settings
@@ -136,23 +140,20 @@ def find_unit(session: Session, chat_id: int, reference: str) -> UUID:
         if found is None:
             raise NotFoundError(f"No unit is called {reference}") from None
         uuid = found
-    return units.get_visible_unit(session, agent, uuid).uuid
+    return unit_access.visible_unit(session, agent, uuid).uuid
 
 
 def unit_detail(session: Session, settings: Settings, chat_id: int, uuid: UUID) -> UnitDetailView:
     agent = chat_agent(session, chat_id)
-    unit = units.get_visible_unit(session, agent, uuid)
+    unit = unit_access.visible_unit(session, agent, uuid)
     is_owner = agent.type == AgentType.USER and agent.uuid == unit.creator_uuid
     target: TargetVersion | None = None
     commands: list[UnitCommand] = []
     if is_owner:
         try:
-            target = units.target_version_for(session, settings, agent, uuid)
-            commands = [
-                command
-                for command in UnitCommand
-                if unit_commands.supports(session, settings, unit, command)
-            ]
+            resolved = unit_target.device_target(session, settings, agent, uuid)
+            target = resolved.target
+            commands = unit_commands.supported_commands(session, settings, resolved)
         except ServiceError:  # the repository cannot be read now: show what is stored
             pass
     repo = session.get_one(Repo, unit.repo_uuid)
@@ -164,7 +165,7 @@ def send_command(
 ) -> str:
     """Sends the command (the unit's creator only); returns the unit's name."""
     agent = chat_agent(session, chat_id)
-    unit = unit_env.device_unit(session, agent, uuid)
+    unit = unit_access.device_unit(session, agent, uuid)
     unit_commands.send_command(session, services.settings, services.publisher, unit, command)
     return unit.name
 
@@ -184,7 +185,7 @@ def firmware_file(
 ) -> UnitFile:
     """The archive as `<unit name>.<format>`, as the reference names it."""
     agent = chat_agent(session, chat_id)
-    unit = unit_env.device_unit(session, agent, uuid)
+    unit = unit_access.device_unit(session, agent, uuid)
     content = unit_firmware.unit_firmware(
         session,
         services.settings,
@@ -205,7 +206,7 @@ def recent_logs(
 ) -> LogsView:
     """The unit's log entries, newest first, a page at a time (the creator only)."""
     agent = chat_agent(session, chat_id)
-    unit = unit_env.device_unit(session, agent, uuid)
+    unit = unit_access.device_unit(session, agent, uuid)
     per_page = settings.telegram_items_per_page
     pool = shared_clickhouse_pool(settings.resolved_clickhouse_url, settings.clickhouse_pool_size)
     with pool.client() as client:

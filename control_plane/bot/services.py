@@ -9,7 +9,7 @@ from typing import TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from control_plane.context import ControlPlaneContext
-from control_plane.services.broker_publisher import BrokerPublisher
+from control_plane.services.broker.publisher import BrokerPublisher
 from pepeunit_core.crypto import Cipher
 from pepeunit_core.settings import Settings
 

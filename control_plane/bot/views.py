@@ -18,7 +18,7 @@ from control_plane.bot.callbacks import (
 from control_plane.bot.queries import InfoView, LogsView, UnitDetailView, UnitsPageView
 from control_plane.models.unit import UnitStateRead
 from control_plane.services.errors import ServiceError
-from control_plane.services.telegram_link import LinkRefusal
+from control_plane.services.users.telegram_link import LinkRefusal
 from pepeunit_core.db.enums import FirmwareUpdateStatus
 
 

@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 from control_plane.models.repo import RepoFilter
 from control_plane.models.unit import OrderByName, UnitFilter
 from control_plane.security import Agent
-from control_plane.services import repos, units
 from control_plane.services.errors import ServiceError
 from control_plane.services.paging import Page
+from control_plane.services.repos import repos
+from control_plane.services.units import target, units
 from pepeunit_core.db.enums import FirmwareUpdateStatus, UnitNodeType
 from pepeunit_core.db.models import Repo, Unit, UnitNode
 from pepeunit_core.settings import Settings
@@ -184,8 +185,10 @@ def _targets(
         key = (repo.uuid, unit.is_auto_update_from_repo_unit, unit.repo_branch, unit.repo_commit)
         if key not in resolved:
             try:
-                target = units.target_of(settings, repo, unit)
-                resolved[key] = Target(target.tag or _short(target.commit), target.commit)
+                found_target = target.target_of(settings, repo, unit)
+                resolved[key] = Target(
+                    found_target.tag or _short(found_target.commit), found_target.commit
+                )
             except ServiceError as error:
                 resolved[key] = Target(None, None, error.message)
         targets[unit.uuid] = resolved[key]

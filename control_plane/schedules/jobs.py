@@ -9,11 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from control_plane.services.broker_publisher import BrokerPublisher
-from control_plane.services.firmware_updates import (
-    FleetUpdateReport,
-    update_all_auto_update_repos,
-)
+from control_plane.services.broker.publisher import BrokerPublisher
 from control_plane.services.registry import (
     RegistryError,
     RegistryRefusal,
@@ -21,6 +17,10 @@ from control_plane.services.registry import (
     sync_registry,
 )
 from control_plane.services.registry.git_repository import is_clone
+from control_plane.services.repos.firmware_updates import (
+    FleetUpdateReport,
+    update_all_auto_update_repos,
+)
 from pepeunit_core.db.models import RepositoryRegistry
 from pepeunit_core.settings import Settings
 

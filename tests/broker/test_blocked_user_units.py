@@ -19,9 +19,9 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from control_plane.embedded_broker import start_embedded_broker
-from control_plane.services import users
-from control_plane.services.broker_access import note_broker_access_changed
-from control_plane.services.mosquitto_acl import sync_mosquitto_acl
+from control_plane.services.broker.access import note_broker_access_changed
+from control_plane.services.broker.mosquitto_acl import sync_mosquitto_acl
+from control_plane.services.users import users
 from pepeunit_core.db.enums import UserRole, UserStatus
 from pepeunit_core.db.models import User
 from pepeunit_core.settings import Settings

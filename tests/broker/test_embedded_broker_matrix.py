@@ -17,7 +17,7 @@ from sqlalchemy import delete
 
 from control_plane.embedded_broker import EmbeddedBroker, start_embedded_broker
 from control_plane.security import make_unit_token
-from control_plane.services.broker_changes import broker_access_changed
+from control_plane.services.broker.changes import broker_access_changed
 from pepeunit_core.db.models import Unit, UnitNode
 from tests.broker.conftest import BrokerWorld
 from tests.broker.matrix import (

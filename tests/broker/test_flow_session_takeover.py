@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from control_plane.embedded_broker import start_embedded_broker
-from control_plane.services.mosquitto_acl import sync_mosquitto_acl
-from control_plane.services.mosquitto_conf import MosquittoConf, render_mosquitto_conf
+from control_plane.services.broker.mosquitto_acl import sync_mosquitto_acl
+from control_plane.services.broker.mosquitto_conf import MosquittoConf, render_mosquitto_conf
 from tests.broker.conftest import BrokerWorld
 from tests.broker.flow_harness import (
     Client,

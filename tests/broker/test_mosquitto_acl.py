@@ -17,9 +17,9 @@ from click.testing import CliRunner, Result
 from sqlalchemy import delete
 
 from control_plane.security import decode_token, make_backend_token
-from control_plane.services.broker_access import UnitTopics
-from control_plane.services.broker_changes import broker_access_changed
-from control_plane.services.mosquitto_acl import (
+from control_plane.services.broker.access import UnitTopics
+from control_plane.services.broker.changes import broker_access_changed
+from control_plane.services.broker.mosquitto_acl import (
     HEADER,
     MosquittoAclError,
     UnitAcl,

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from control_plane.services.broker_changes import broker_access_changed
-from control_plane.services.mosquitto_acl import sync_mosquitto_acl
+from control_plane.services.broker.changes import broker_access_changed
+from control_plane.services.broker.mosquitto_acl import sync_mosquitto_acl
 from pepeunit_core.db.models import Unit
 from tests.broker.conftest import BrokerWorld
 from tests.broker.matrix import (

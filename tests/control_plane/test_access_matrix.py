@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session
 from control_plane.app import create_app
 from control_plane.console.routing import ConsoleRoute
 from control_plane.security import make_backend_token, make_unit_token, make_user_token
-from control_plane.services.permissions import ensure_permission
+from control_plane.services.users.permissions import ensure_permission
 from pepeunit_core.clickhouse.schema import apply_clickhouse_migrations
 from pepeunit_core.db.engine import make_engine
 from pepeunit_core.db.enums import (

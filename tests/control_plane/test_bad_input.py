@@ -37,7 +37,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from control_plane.services.data_pipe import MAX_CONFIG_BYTES
+from control_plane.services.nodes.pipelines import MAX_CONFIG_BYTES
 from pepeunit_core.db.models import Base, Unit
 from pepeunit_core.settings import Settings
 

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete, select
 
 from control_plane.security import make_unit_token
-from control_plane.services.broker_access import (
+from control_plane.services.broker.access import (
     BrokerAccess,
     BrokerAction,
     Decision,

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from control_plane.security import make_unit_token, make_user_token
-from control_plane.services import data_pipe
+from control_plane.services.nodes import pipelines as node_pipelines
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from pepeunit_core.clickhouse.schema import apply_clickhouse_migrations
 from pepeunit_core.db.models import DataflowConfigVersion, UnitNode
@@ -553,8 +553,8 @@ def test_csv_times_are_read_as_strptime_reads_them(text: str):
         except ValueError:
             expected = None
     try:
-        parsed = data_pipe._parse_time({"t": text}, "t")
-    except data_pipe.RowError:
+        parsed = node_pipelines._parse_time({"t": text}, "t")
+    except node_pipelines.RowError:
         parsed = None
     assert parsed == (expected.replace(tzinfo=UTC) if expected else None)
 

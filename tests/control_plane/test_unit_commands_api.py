@@ -17,6 +17,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from control_plane.app import create_app
 from control_plane.security import make_unit_token
+from control_plane.services import registry
 from pepeunit_core.clickhouse.schema import apply_clickhouse_migrations
 from pepeunit_core.db.enums import FirmwareUpdateStatus
 from pepeunit_core.db.models import Unit, UnitNode
@@ -198,6 +199,27 @@ def test_commands_reach_the_device(
         assert device.messages == [], "a refused command reached the device"
     finally:
         device.close()
+
+
+def test_an_update_reads_the_branch_history_once(
+    client: TestClient, actors: Actors, source: SourceRepository, monkeypatch: pytest.MonkeyPatch
+):
+    """The schema that must list the topic and the commit sent come from one resolution of
+    the unit's target (issue 13)."""
+    unit = make_unit(client, actors, source)
+    reads: list[str] = []
+    real = registry.commits
+
+    def counted(path, branch, *args, **kwargs):
+        reads.append(branch)
+        return real(path, branch, *args, **kwargs)
+
+    monkeypatch.setattr(registry, "commits", counted)
+    response = client.post(
+        f"{COMMANDS}/{unit['uuid']}?command=Update", headers=actors.headers["alice"]
+    )
+    assert response.status_code == 204, response.text
+    assert reads == ["main"]
 
 
 def test_set_state_input_publishes_the_raw_value(

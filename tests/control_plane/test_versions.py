@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from control_plane.services.versions import (
+from control_plane.services.repos.versions import (
     TAGS_MISSING,
     RepoVersionSettings,
     TargetVersion,

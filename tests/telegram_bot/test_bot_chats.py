@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from control_plane.bot.callbacks import UnitsPage
-from control_plane.services.telegram_link import CODE_LENGTH
+from control_plane.services.users.telegram_link import CODE_LENGTH
 from pepeunit_core.db.models import TelegramVerificationCode, Unit, User
 
 from .conftest import API, FILLER_UNITS, PER_PAGE, World

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 from control_plane.bot.callbacks import LogsPage, UnitCommandCall, UnitDownload, UnitFileCall
-from control_plane.services.unit_commands import UnitCommand
+from control_plane.services.units.commands import UnitCommand
 from pepeunit_core.db.models import Unit
 from pepeunit_core.topics import CommandTopicName, command_topic
 from tests.control_plane.test_unit_commands_api import Device

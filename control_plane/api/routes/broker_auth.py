@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from control_plane.api.deps import ContextDep
 from control_plane.api.error_responses import ERROR_STATUSES_KEY
 from control_plane.models.broker_auth import BrokerAuthRequest, BrokerAuthResult, Decision
-from control_plane.services.broker_access import BrokerAccess, parse_action
+from control_plane.services.broker.access import BrokerAccess, parse_action
 
 logger = logging.getLogger("pepeunit.broker_access")
 

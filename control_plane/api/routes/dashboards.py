@@ -21,8 +21,9 @@ from control_plane.models.dashboard import (
     UnitNodeForPanel,
 )
 from control_plane.models.unit_node import UnitNodeRead
-from control_plane.services import dashboard_sync, dashboards
-from control_plane.services.dashboards import PanelNodeLink, PanelWithNodes
+from control_plane.services.dashboards import dashboards
+from control_plane.services.dashboards import sync as dashboard_sync
+from control_plane.services.dashboards.dashboards import PanelNodeLink, PanelWithNodes
 
 router = APIRouter(prefix="/grafana", tags=["grafana"])
 

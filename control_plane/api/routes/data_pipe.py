@@ -23,7 +23,8 @@ from control_plane.models.data_pipe import (
     PipeDataFilter,
     PipeDataResult,
 )
-from control_plane.services import data_pipe
+from control_plane.services.nodes import access as node_access
+from control_plane.services.nodes import pipelines
 from pepeunit_core.stored_data.paged_reads import RowPage
 
 router = APIRouter(prefix="/unit_nodes", tags=["unit_nodes"])
@@ -43,18 +44,17 @@ def check_data_pipe_config(
     data: Upload, _agent: CurrentAgent, settings: SettingsDep
 ) -> list[ConfigIssue]:
     """Issues of a YAML config, `[{stage, message}]`; empty when it is valid."""
-    document = data_pipe.parse_config_upload(_read(data, data_pipe.MAX_CONFIG_BYTES))
-    return data_pipe.check_config(document, settings.mqtt_max_payload_bytes)
+    document = pipelines.parse_config_upload(_read(data, pipelines.MAX_CONFIG_BYTES))
+    return pipelines.check_config(document, settings.mqtt_max_payload_bytes)
 
 
 @router.post("/set_data_pipe_config", status_code=status.HTTP_204_NO_CONTENT)
 def set_data_pipe_config(
     uuid: UUID, data: Upload, agent: CurrentAgent, session: SessionDep, settings: SettingsDep
 ) -> None:
-    node = data_pipe.get_node(session, uuid)
-    data_pipe.ensure_creator(agent, node)
-    document = data_pipe.parse_config_upload(_read(data, data_pipe.MAX_CONFIG_BYTES))
-    data_pipe.set_config(session, node, document, settings.mqtt_max_payload_bytes)
+    node = node_access.own_node(session, agent, uuid)
+    document = pipelines.parse_config_upload(_read(data, pipelines.MAX_CONFIG_BYTES))
+    pipelines.set_config(session, node, document, settings.mqtt_max_payload_bytes)
 
 
 @router.get(
@@ -65,10 +65,9 @@ def set_data_pipe_config(
     ),
 )
 def get_data_pipe_config(uuid: UUID, agent: CurrentAgent, session: SessionDep) -> Response:
-    node = data_pipe.get_node(session, uuid)
-    data_pipe.ensure_reader(agent, node)
+    node = node_access.readable_node(session, agent, uuid)
     return Response(
-        data_pipe.config_yaml(node),
+        pipelines.config_yaml(node),
         media_type="application/x-yaml",
         headers={"Content-Disposition": f'attachment; filename="{uuid}.yaml"'},
     )
@@ -80,9 +79,8 @@ def get_data_pipe_rejections(
 ) -> DataPipeRejectionsRead:
     """How many messages the node's pipeline rejected (in total and per rule) and the last
     ones with the reason, as the dataflow stored them (within about a second)."""
-    node = data_pipe.get_node(session, uuid)
-    data_pipe.ensure_reader(agent, node)
-    return data_pipe.rejections(node)
+    node = node_access.readable_node(session, agent, uuid)
+    return pipelines.rejections(node)
 
 
 @router.get("/get_data_pipe_data/")
@@ -93,9 +91,8 @@ def get_data_pipe_data(
     session: SessionDep,
     clickhouse: ClickHouseDep,
 ) -> PipeDataResult:
-    node = data_pipe.get_node(session, query.uuid)
-    data_pipe.ensure_reader(agent, node)
-    count, rows = data_pipe.read_pipe_data(
+    node_access.readable_node(session, agent, query.uuid)
+    count, rows = pipelines.read_pipe_data(
         session, clickhouse, query, RowPage(page.offset, page.limit), datetime.now(UTC)
     )
     return PipeDataResult(count=count, pipe_data=rows)
@@ -110,13 +107,12 @@ def get_data_pipe_data_csv(
     uuid: UUID, agent: CurrentAgent, session: SessionDep, clickhouse: ClickHouseDep
 ) -> StreamingResponse:
     """A ZIP holding `<uuid>.csv` with the node's rows, oldest first."""
-    node = data_pipe.get_node(session, uuid)
-    data_pipe.ensure_reader(agent, node)
+    node = node_access.readable_node(session, agent, uuid)
     # Built in a temporary file, a block of rows at a time, then sent with its length
     # (devices cannot read chunked bodies).
     archive = tempfile.TemporaryFile()  # noqa: SIM115 - the response closes it once sent
     try:
-        data_pipe.export_csv_zip(clickhouse, node, datetime.now(UTC), archive)
+        pipelines.export_csv_zip(clickhouse, node, datetime.now(UTC), archive)
         size = archive.tell()
         archive.seek(0)
     except BaseException:
@@ -149,16 +145,14 @@ def set_data_pipe_data_csv(
 ) -> None:
     """Replaces the node's stored data with the CSV's rows, once all of them are valid; a CSV
     larger than PU_MAX_CSV_IMPORT_SIZE MB is refused."""
-    node = data_pipe.get_node(session, uuid)
-    data_pipe.ensure_creator(agent, node)
-    max_bytes = settings.max_csv_import_size * data_pipe.MB
-    data_pipe.import_csv(clickhouse, node, data.file, max_bytes, datetime.now(UTC))
+    node = node_access.own_node(session, agent, uuid)
+    max_bytes = settings.max_csv_import_size * pipelines.MB
+    pipelines.import_csv(clickhouse, node, data.file, max_bytes, datetime.now(UTC))
 
 
 @router.delete("/delete_data_pipe_data/{uuid}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_data_pipe_data(
     uuid: UUID, agent: CurrentAgent, session: SessionDep, clickhouse: ClickHouseDep
 ) -> None:
-    node = data_pipe.get_node(session, uuid)
-    data_pipe.ensure_creator(agent, node)
-    data_pipe.delete_data(clickhouse, uuid)
+    node_access.own_node(session, agent, uuid)
+    pipelines.delete_data(clickhouse, uuid)

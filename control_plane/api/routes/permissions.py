@@ -19,7 +19,7 @@ from control_plane.models.permission import (
     PermissionsResult,
     ResourceKind,
 )
-from control_plane.services import permissions
+from control_plane.services.users import permissions
 
 router = APIRouter(prefix="/permission", tags=["permission"])
 

@@ -30,7 +30,8 @@ from control_plane.models.repo import (
     TagName,
 )
 from control_plane.security import Agent, AgentType
-from control_plane.services import firmware_updates, repos
+from control_plane.services.repos import access as repo_access
+from control_plane.services.repos import firmware_updates, repos
 
 logger = logging.getLogger("pepeunit.api.repos")
 
@@ -63,7 +64,7 @@ def list_repos(
 
 @router.get("/{uuid}")
 def get_repo(uuid: UUID, agent: RepoReader, session: SessionDep) -> RepoRead:
-    return RepoRead.model_validate(repos.get_visible_repo(session, agent, uuid))
+    return RepoRead.model_validate(repo_access.visible_repo(session, agent, uuid))
 
 
 @router.get("/versions/{uuid}")
@@ -71,7 +72,7 @@ def get_versions(
     uuid: UUID, agent: RepoReader, settings: SettingsDep, session: SessionDep
 ) -> RepoVersionsRead:
     """Which commits the repo's units report running, most common first."""
-    repo = repos.get_visible_repo(session, agent, uuid)
+    repo = repo_access.visible_repo(session, agent, uuid)
     unit_count, versions = repos.unit_versions(session, settings, repo)
     return RepoVersionsRead(
         unit_count=unit_count,
@@ -93,7 +94,7 @@ def get_available_platforms(
 ) -> list[PlatformRead]:
     """Release assets of `target_tag`, else of `target_commit`'s tag, else of the repo's
     target tag; always empty for interpretable repos."""
-    repo = repos.get_visible_repo(session, agent, uuid)
+    repo = repo_access.visible_repo(session, agent, uuid)
     assets = repos.available_platforms(session, settings, repo, target_commit, target_tag)
     return [PlatformRead(name=name, link=link) for name, link in assets]
 
@@ -103,7 +104,7 @@ def update_units_firmware(
     uuid: UUID, user: CurrentUser, context: ContextDep, session: SessionDep
 ) -> None:
     """Every auto-updating unit of the repo follows its target and is sent an Update."""
-    repo = repos.own_repo(session, user, uuid)
+    repo = repo_access.own_repo(session, user, uuid)
     firmware_updates.update_repo_units(session, context.settings, context.publisher, repo)
 
 

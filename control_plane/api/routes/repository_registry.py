@@ -30,13 +30,12 @@ from control_plane.security import Agent, AgentType
 from control_plane.services import registry as registry_service
 from control_plane.services.errors import InputValidationError
 from control_plane.services.paging import MAX_OFFSET
-from control_plane.services.registries import (
+from control_plane.services.registry import GitCredentials, InvalidCredentialsError, registry_errors
+from control_plane.services.registry.access import (
     list_visible_registries,
-    registry_errors,
     registry_read,
     visible_registry,
 )
-from control_plane.services.registry import GitCredentials, InvalidCredentialsError
 
 router = APIRouter(prefix="/repository_registry", tags=["repository_registry"])
 

@@ -19,9 +19,18 @@ from control_plane.api.deps import (
 from control_plane.api.file_responses import file_response
 from control_plane.api.pagination import PageDep
 from control_plane.models.unit_log import UnitLogFilter, UnitLogsResult
-from control_plane.services import state_storage, unit_commands, unit_env, unit_firmware, unit_logs
-from control_plane.services.firmware import DEFAULT_TGZ_LEVEL, DEFAULT_TGZ_WBITS, ArchiveFormat
-from control_plane.services.unit_commands import UnitCommand
+from control_plane.services.firmware import (
+    DEFAULT_TGZ_LEVEL,
+    DEFAULT_TGZ_WBITS,
+    ArchiveFormat,
+    unit_firmware,
+)
+from control_plane.services.units import access as unit_access
+from control_plane.services.units import commands as unit_commands
+from control_plane.services.units import env as unit_env
+from control_plane.services.units import logs as unit_logs
+from control_plane.services.units import state_storage
+from control_plane.services.units.commands import UnitCommand
 
 router = APIRouter(prefix="/units", tags=["units"])
 
@@ -81,7 +90,7 @@ def send_command(
     """Publishes a command on the unit's input base topic, if its schema lists that topic.
     LogSync deletes the stored logs first; an Update moves the firmware status to RequestSent
     (or to Error when the broker does not take it)."""
-    unit = unit_env.device_unit(session, agent, uuid)
+    unit = unit_access.device_unit(session, agent, uuid)
     unit_commands.send_command(session, context.settings, context.publisher, unit, command)
 
 

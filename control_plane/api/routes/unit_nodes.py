@@ -18,7 +18,8 @@ from control_plane.models.unit_node import (
     UnitNodesResult,
     UnitNodeUpdate,
 )
-from control_plane.services import edges, unit_nodes
+from control_plane.services.nodes import access as node_access
+from control_plane.services.nodes import edges, nodes
 
 router = APIRouter(prefix="/unit_nodes", tags=["unit_nodes"])
 
@@ -31,7 +32,7 @@ def list_unit_nodes(
     session: SessionDep,
 ) -> UnitNodesResult:
     """Nodes the caller can see; `output_uuid` keeps the Input nodes linked from that Output."""
-    return unit_nodes.list_nodes(session, agent, filters, page)
+    return nodes.list_nodes(session, agent, filters, page)
 
 
 @router.post("/create_unit_node_edge", status_code=status.HTTP_201_CREATED)
@@ -62,18 +63,18 @@ def set_state_input(
 ) -> UnitNodeRead:
     """Publishes a value to an Input node and stores it: Users who see the node; Units if it
     is rewritable."""
-    return unit_nodes.set_state_input(
+    return nodes.set_state_input(
         session, context.settings, context.publisher, agent, uuid, data.state
     )
 
 
 @router.get("/{uuid}")
 def get_unit_node(uuid: UUID, agent: CurrentAgent, session: SessionDep) -> UnitNodeRead:
-    return UnitNodeRead.model_validate(unit_nodes.get_visible_node(session, agent, uuid))
+    return UnitNodeRead.model_validate(node_access.visible_node(session, agent, uuid))
 
 
 @router.patch("/{uuid}")
 def update_unit_node(
     uuid: UUID, data: UnitNodeUpdate, agent: CurrentAgent, session: SessionDep
 ) -> UnitNodeRead:
-    return unit_nodes.update_node(session, agent, uuid, data)
+    return nodes.update_node(session, agent, uuid, data)

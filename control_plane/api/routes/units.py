@@ -26,7 +26,10 @@ from control_plane.models.unit import (
     UnitUpdate,
 )
 from control_plane.security import Agent, AgentType
-from control_plane.services import unit_commands, units
+from control_plane.services.units import access as unit_access
+from control_plane.services.units import commands as unit_commands
+from control_plane.services.units import target as unit_target
+from control_plane.services.units import units
 from pepeunit_core.db.models import Unit, UnitNode
 
 router = APIRouter(prefix="/units", tags=["units"])
@@ -71,13 +74,13 @@ def list_units(
 def get_target_version(
     uuid: UUID, agent: CurrentAgent, settings: SettingsDep, session: SessionDep
 ) -> TargetVersionRead:
-    target = units.target_version_for(session, settings, agent, uuid)
+    target = unit_target.device_target(session, settings, agent, uuid).target
     return TargetVersionRead(commit=target.commit, tag=target.tag)
 
 
 @router.get("/{uuid}")
 def get_unit(uuid: UUID, agent: UnitReader, session: SessionDep) -> UnitRead:
-    unit = units.get_visible_unit(session, agent, uuid)
+    unit = unit_access.visible_unit(session, agent, uuid)
     return _with_nodes(unit, units.visible_nodes(session, agent, [unit]).get(unit.uuid, []))
 
 

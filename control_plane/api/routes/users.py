@@ -27,8 +27,8 @@ from control_plane.models.user import (
     UserUpdate,
 )
 from control_plane.security import make_user_token
-from control_plane.services import telegram_link, users
 from control_plane.services.errors import FeatureFlagError, NoAccessError
+from control_plane.services.users import telegram_link, users
 
 router = APIRouter(prefix="/users", tags=["users"])
 

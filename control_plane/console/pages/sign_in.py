@@ -17,9 +17,9 @@ from control_plane.console.session import clear_session, set_session
 from control_plane.console.templating import render
 from control_plane.models.user import UserAuth, UserCreate, UserFilter
 from control_plane.security import make_user_token
-from control_plane.services import users
 from control_plane.services.errors import NoAccessError, NotAuthenticatedError, UserError
 from control_plane.services.paging import Page
+from control_plane.services.users import users
 from pepeunit_core.db.models import User
 
 router = console_router()

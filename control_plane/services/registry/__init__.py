@@ -1,7 +1,8 @@
 """Repository registry: git repositories cloned onto the instance, shared by all users.
 
 `registry_service` is what the routes call; `git_repository` reads the local clones (branches,
-commits, files at a commit, tree exports) for the other services.
+commits, files at a commit, tree exports) for the other services; `refusals` turns their errors
+into the services' refusals, `access` is the registry as an agent may see it.
 """
 
 from .credentials import CredentialsEntry, CredentialsStatus
@@ -22,6 +23,7 @@ from .git_repository import (
     commits,
     file_at,
 )
+from .refusals import git_failures_as, registry_errors, registry_refusal
 from .registry_service import (
     RegistryError,
     RegistryGitError,
@@ -71,9 +73,12 @@ __all__ = [
     "get_credentials",
     "get_registry",
     "get_visible_registry",
+    "git_failures_as",
     "list_branches",
     "list_commits",
     "registry_clone_path",
+    "registry_errors",
+    "registry_refusal",
     "set_credentials",
     "sync_missing_registries",
     "sync_registry",

@@ -31,7 +31,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from control_plane.security import make_backend_token, make_unit_token
-from control_plane.services.broker_access import UnitTopics, load_all_unit_topics
+from control_plane.services.broker.access import UnitTopics, load_all_unit_topics
 from pepeunit_core.settings import Settings
 
 logger = logging.getLogger("pepeunit.mosquitto_acl")

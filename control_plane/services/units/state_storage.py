@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from control_plane.security import Agent
 from control_plane.services.errors import UnitError
-from control_plane.services.unit_env import device_unit
+from control_plane.services.units.access import device_unit
 from pepeunit_core.crypto import Cipher, DecryptionError
 from pepeunit_core.settings import Settings
 

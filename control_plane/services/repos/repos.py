@@ -1,26 +1,18 @@
-"""Repos: a user's product on a registry (a branch plus an update policy).
-
-Visibility (docs/compatibility.md#access-model): Public to everyone, Internal to users, Private to
-users holding a Permission row for the repo (its creator gets one on create); the Backend agent sees
-all. Lists follow the reference: anonymous callers get Public only; a user without any repo
-permission gets Public and Internal (of the levels asked for); otherwise Private rows are
-limited to the permitted ones.
-"""
+"""Repos: a user's product on a registry (a branch plus an update policy); who may see and change
+them is `repos.access`."""
 
 import json
 from collections.abc import Callable, Sequence
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
     ColumnElement,
     Select,
     UnaryExpression,
-    and_,
     asc,
     desc,
     exists,
-    false,
     func,
     or_,
     select,
@@ -30,17 +22,14 @@ from sqlalchemy.orm import Session
 
 from control_plane.models.common import OrderByDate
 from control_plane.models.repo import RepoCreate, RepoFilter, RepoUpdate
-from control_plane.security import Agent, AgentType
+from control_plane.security import Agent
 from control_plane.services import registry
-from control_plane.services.errors import (
-    NoAccessError,
-    NotFoundError,
-    RepoError,
-    RepositoryRegistryError,
-    ServiceError,
-)
+from control_plane.services.errors import RepoError
 from control_plane.services.paging import Page, paginate
-from control_plane.services.versions import (
+from control_plane.services.registry import git_failures_as, registry_errors
+from control_plane.services.registry.access import ensure_usable, synced_branches
+from control_plane.services.repos.access import own_repo, visible_repos
+from control_plane.services.repos.versions import (
     CommitLike,
     RepoVersionSettings,
     VersionError,
@@ -48,28 +37,19 @@ from control_plane.services.versions import (
     find_commit,
     target_repo_version,
 )
+from control_plane.services.visibility import VISIBILITY_RANK
 from pepeunit_core.db.enums import PermissionEntity, VisibilityLevel
 from pepeunit_core.db.models import Permission, Repo, RepositoryRegistry, Unit, User
 from pepeunit_core.db.types import utc_now
 from pepeunit_core.settings import Settings
 
-P = ParamSpec("P")
-T = TypeVar("T")
-
 NAME_TAKEN = "Name is not unique"
-VISIBILITY_RANK = {
-    VisibilityLevel.PUBLIC: 0,
-    VisibilityLevel.INTERNAL: 1,
-    VisibilityLevel.PRIVATE: 2,
-}
 
 
 def create_repo(session: Session, settings: Settings, user: User, data: RepoCreate) -> Repo:
-    """A repo on a registry the user may use, following it by tags (forced, as the reference)."""
-    _check_registry_access(session, settings, user, data.repository_registry_uuid)
-    if data.default_branch not in _registry_call(
-        registry.list_branches, session, settings, data.repository_registry_uuid
-    ):
+    """A repo on a registry the user may use, following it by tags (forced, as 1.x does)."""
+    ensure_usable(session, settings, data.repository_registry_uuid, user)
+    if data.default_branch not in _branches(session, settings, data.repository_registry_uuid):
         raise RepoError(f"Branch {data.default_branch} does not exist in the registry")
     _ensure_name_free(session, data.name)
     repo = Repo(
@@ -92,19 +72,10 @@ def create_repo(session: Session, settings: Settings, user: User, data: RepoCrea
     return repo
 
 
-def get_visible_repo(session: Session, agent: Agent, uuid: UUID) -> Repo:
-    repo = session.get(Repo, uuid)
-    if repo is None:
-        raise NotFoundError.of("Repo", uuid)
-    if not _can_see(session, agent, repo):
-        raise NoAccessError("No access to this repo")
-    return repo
-
-
 def list_repos(
     session: Session, agent: Agent, filters: RepoFilter, page: Page
 ) -> tuple[int, Sequence[Repo]]:
-    statement = _filtered(filters).where(_visible_to(agent, filters.visibility_level))
+    statement = _filtered(filters).where(visible_repos(agent, filters.visibility_level))
     return paginate(session, statement, page)
 
 
@@ -118,9 +89,7 @@ def update_repo(
     if "name" in changes and changes["name"] != repo.name:
         _ensure_name_free(session, changes["name"])
     if "default_branch" in changes and changes["default_branch"] != repo.default_branch:
-        branches = _registry_call(
-            registry.list_branches, session, settings, repo.repository_registry_uuid
-        )
+        branches = _branches(session, settings, repo.repository_registry_uuid)
         if changes["default_branch"] not in branches:
             raise RepoError(f"Branch {changes['default_branch']} does not exist in the registry")
     if "visibility_level" in changes:
@@ -177,7 +146,8 @@ def available_platforms(
             tag = target_repo_version(version_settings(repo), history).tag
         except VersionError as error:
             raise RepoError(str(error)) from error
-    registry_row = _registry_call(registry.get_registry, session, repo.repository_registry_uuid)
+    with registry_errors():
+        registry_row = registry.get_registry(session, repo.repository_registry_uuid)
     return _release_assets(registry_row.releases_data).get(tag or "", [])
 
 
@@ -214,12 +184,8 @@ def _release_assets(releases_data: str | None) -> dict[str, list[tuple[str, str]
 
 def _registry_tags(session: Session, settings: Settings, registry_uuid: UUID) -> dict[str, str]:
     """The tag of every tagged commit on any branch of the registry's clone (none unsynced)."""
-    try:
-        names = registry.list_branches(session, settings, registry_uuid)
-    except (registry.RegistryError, registry.GitError):
-        return {}
     tags: dict[str, str] = {}
-    for name in names:
+    for name in synced_branches(session, settings, registry_uuid):
         for commit in branch_history(settings, registry_uuid, name):
             tag = commit_tag(commit)
             if tag is not None:
@@ -229,10 +195,8 @@ def _registry_tags(session: Session, settings: Settings, registry_uuid: UUID) ->
 
 def branch_history(settings: Settings, registry_uuid: UUID, branch: str) -> list[CommitLike]:
     """Every commit of `branch` in the registry's clone, newest first, with their tags."""
-    try:
+    with git_failures_as(RepoError):
         return list(registry.commits(registry.registry_clone_path(settings, registry_uuid), branch))
-    except registry.GitError as error:
-        raise RepoError(str(error)) from error
 
 
 def _check_update_policy(settings: Settings, repo: Repo) -> None:
@@ -254,61 +218,6 @@ def _check_children_visibility(session: Session, repo: Repo, level: VisibilityLe
         select(exists().where(Unit.repo_uuid == repo.uuid, Unit.visibility_level.in_(lower)))
     ):
         raise RepoError(f"Units of the repo are less restricted than {level}")
-
-
-def own_repo(session: Session, user: User, uuid: UUID) -> Repo:
-    """The repo, for its creator (404 if missing, 403 for anyone else)."""
-    repo = session.get(Repo, uuid)
-    if repo is None:
-        raise NotFoundError.of("Repo", uuid)
-    if repo.creator_uuid != user.uuid:
-        raise NoAccessError("Only the creator can change a repo")
-    return repo
-
-
-def _can_see(session: Session, agent: Agent, repo: Repo) -> bool:
-    match agent.type, repo.visibility_level:
-        case AgentType.BACKEND, _:
-            return True
-        case _, VisibilityLevel.PUBLIC:
-            return True
-        case AgentType.USER, VisibilityLevel.INTERNAL:
-            return True
-        case AgentType.USER, VisibilityLevel.PRIVATE:
-            return repo.creator_uuid == agent.uuid or repo.uuid in _permitted(session, agent)
-    return False
-
-
-def _visible_to(agent: Agent, asked: list[VisibilityLevel]) -> ColumnElement[bool]:
-    levels = set(asked or VisibilityLevel)
-    if agent.type == AgentType.BACKEND:
-        return Repo.visibility_level.in_(levels)
-    if agent.type != AgentType.USER:
-        return Repo.visibility_level.in_(levels & {VisibilityLevel.PUBLIC})
-    open_levels = levels - {VisibilityLevel.PRIVATE}
-    private = (
-        and_(
-            Repo.visibility_level == VisibilityLevel.PRIVATE,
-            Repo.uuid.in_(_permitted_select(agent)),
-        )
-        if VisibilityLevel.PRIVATE in levels
-        else false()
-    )
-    return or_(Repo.visibility_level.in_(open_levels), private)
-
-
-def _permitted(session: Session, agent: Agent) -> set[UUID]:
-    return {uuid for uuid in session.scalars(_permitted_select(agent)) if uuid is not None}
-
-
-def _permitted_select(agent: Agent) -> Select[tuple[UUID | None]]:
-    """The repos `agent` (a user) holds a permission on, as a subquery: the statement stays the
-    same size however many there are."""
-    return select(Permission.resource_repo_uuid).where(
-        Permission.agent_user_uuid == agent.uuid,
-        Permission.resource_type == PermissionEntity.REPO,
-        Permission.resource_repo_uuid.is_not(None),
-    )
 
 
 def _filtered(filters: RepoFilter) -> Select[tuple[Repo]]:
@@ -349,20 +258,9 @@ def _direction(order: OrderByDate) -> Callable[[ColumnElement[Any]], UnaryExpres
     return asc if order == OrderByDate.ASC else desc
 
 
-def _check_registry_access(
-    session: Session, settings: Settings, user: User, registry_uuid: UUID
-) -> None:
-    """Public registries are open to every user; a private one to those who may see it, once
-    its creator's credentials are valid."""
-    _registry_call(registry.check_usable, session, settings, registry_uuid, user)
-
-
-def _registry_call(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Call the registry service, turning its errors into the services' refusals."""
-    try:
-        return function(*args, **kwargs)
-    except registry.RegistryError as error:
-        raise registry_refusal(error) from error
+def _branches(session: Session, settings: Settings, registry_uuid: UUID) -> list[str]:
+    with registry_errors():
+        return registry.list_branches(session, settings, registry_uuid)
 
 
 def _ensure_name_free(session: Session, name: str) -> None:
@@ -376,13 +274,3 @@ def _commit_or_name_taken(session: Session) -> None:
     except IntegrityError:
         session.rollback()
         raise RepoError(NAME_TAKEN) from None
-
-
-def registry_refusal(error: registry.RegistryError) -> ServiceError:
-    """The refusal for a registry service error: not found and forbidden stay so, anything
-    else is a registry error."""
-    if error.reason == registry.RegistryRefusal.NOT_FOUND:
-        return NotFoundError(error.detail)
-    if error.reason == registry.RegistryRefusal.FORBIDDEN:
-        return NoAccessError(error.detail)
-    return RepositoryRegistryError(error.detail)

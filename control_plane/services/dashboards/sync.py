@@ -13,7 +13,7 @@ from uuid import UUID
 
 from sqlalchemy.orm import Session
 
-from control_plane.services.dashboards import (
+from control_plane.services.dashboards.dashboards import (
     GrafanaError,
     PanelWithNodes,
     own_dashboard,

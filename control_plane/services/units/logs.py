@@ -12,7 +12,7 @@ from control_plane.models.common import OrderByDate
 from control_plane.models.unit_log import UnitLogFilter, UnitLogRead, UnitLogsResult
 from control_plane.security import Agent
 from control_plane.services.paging import Page
-from control_plane.services.unit_env import device_unit
+from control_plane.services.units.access import device_unit
 from pipelines.clock import from_epoch_ms, to_epoch_ms
 
 _WHERE = """

@@ -201,7 +201,7 @@ _changes = _AccessChanges()
 def note_broker_access_changed() -> None:
     """Makes every `BrokerAccess` of this process reload the units it has kept, and calls the
     listeners. Call it after the commit (see
-    `control_plane.services.broker_changes.broker_access_changed`)."""
+    `control_plane.services.broker.changes.broker_access_changed`)."""
     _changes.note()
 
 

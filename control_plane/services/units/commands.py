@@ -15,12 +15,15 @@ from enum import StrEnum
 from sqlalchemy.orm import Session
 
 from control_plane.security import Agent, AgentType
-from control_plane.services import repos, unit_env, units
-from control_plane.services.broker_publisher import BrokerPublisher, PublishError
+from control_plane.services.broker.publisher import BrokerPublisher, PublishError
 from control_plane.services.errors import MqttError, UnitError
+from control_plane.services.firmware import SchemaJson
+from control_plane.services.repos.repos import available_platforms
+from control_plane.services.units.env import schema_of
+from control_plane.services.units.target import DeviceUnit, device_target
 from pepeunit_core.clickhouse.pool import shared_clickhouse_pool
 from pepeunit_core.db.enums import FirmwareUpdateStatus
-from pepeunit_core.db.models import Repo, Unit
+from pepeunit_core.db.models import Unit
 from pepeunit_core.db.types import utc_now
 from pepeunit_core.settings import Settings
 from pepeunit_core.topics import PEPEUNIT_SUFFIX, CommandTopicName, command_topic
@@ -45,13 +48,15 @@ class CommandNotSupportedError(UnitError):
     """The unit's schema has no topic for the command (or no firmware link for an Update)."""
 
 
-def _as_unit(unit: Unit) -> Agent:
-    """Commands concern the unit itself: read its target and schema with its own rights."""
-    return Agent(AgentType.UNIT, unit.uuid)
+def supported_commands(
+    session: Session, settings: Settings, target: DeviceUnit
+) -> list[UnitCommand]:
+    """The commands the resolved unit's schema lists a topic for."""
+    schema = schema_of(session, settings, target)
+    return [command for command in UnitCommand if _listed(schema, command)]
 
 
-def supports(session: Session, settings: Settings, unit: Unit, command: UnitCommand) -> bool:
-    schema = unit_env.unit_schema(session, settings, _as_unit(unit), unit.uuid)
+def _listed(schema: SchemaJson, command: UnitCommand) -> bool:
     return f"{COMMAND_TOPICS[command]}{PEPEUNIT_SUFFIX}" in schema["input_base_topic"]
 
 
@@ -65,13 +70,15 @@ def send_command(
     """Sends `command` to the unit. Raises CommandNotSupportedError when its schema does not
     list the topic and MqttError when the broker does not take it (an Update records that on
     the unit first)."""
-    if not supports(session, settings, unit, command):
+    # A command concerns the unit itself: its target and schema are read with its own rights.
+    target = device_target(session, settings, Agent(AgentType.UNIT, unit.uuid), unit.uuid)
+    if not _listed(schema_of(session, settings, target), command):
         raise CommandNotSupportedError(
             f"The unit's schema has no {COMMAND_TOPICS[command]}{PEPEUNIT_SUFFIX} input base topic"
         )
     payload: dict[str, str] = {"COMMAND": command.value}
     if command is UnitCommand.UPDATE:
-        payload |= _update_fields(session, settings, unit)
+        payload |= _update_fields(session, settings, target)
     if command is UnitCommand.LOG_SYNC:
         _delete_logs(settings, unit)
     topic = command_topic(settings.domain, unit.uuid, COMMAND_TOPICS[command])
@@ -102,16 +109,15 @@ def send_update_if_supported(
         return
 
 
-def _update_fields(session: Session, settings: Settings, unit: Unit) -> dict[str, str]:
-    target = units.target_version_for(session, settings, _as_unit(unit), unit.uuid)
+def _update_fields(session: Session, settings: Settings, target: DeviceUnit) -> dict[str, str]:
+    unit, repo = target.unit, target.repo
     fields = {"PU_COMMIT_VERSION": target.commit}
-    repo = session.get_one(Repo, unit.repo_uuid)
     if repo.is_compilable_repo:
-        assets = dict(repos.available_platforms(session, settings, repo, None, target.tag))
+        assets = dict(available_platforms(session, settings, repo, None, target.target.tag))
         link = assets.get(unit.target_firmware_platform or "")
         if link is None:
             raise CommandNotSupportedError(
-                f"No release asset {unit.target_firmware_platform!r} at tag {target.tag}"
+                f"No release asset {unit.target_firmware_platform!r} at tag {target.target.tag}"
             )
         fields["COMPILED_FIRMWARE_LINK"] = link
     return fields

@@ -20,7 +20,8 @@ from control_plane.services.firmware import (
     build_archive,
     validate_tgz_options,
 )
-from control_plane.services.unit_env import device_target, env_of, schema_of
+from control_plane.services.units.env import env_of, schema_of
+from control_plane.services.units.target import device_target
 from pepeunit_core.crypto import Cipher
 from pepeunit_core.settings import Settings
 
@@ -47,15 +48,16 @@ def unit_firmware(
     clone = registry.registry_clone_path(settings, target.repo.repository_registry_uuid)
     with tempfile.TemporaryDirectory(prefix="pepeunit-unit-tree-") as workdir:
         tree: Path | None = None
-        try:
-            if not target.repo.is_compilable_repo:
-                tree = Path(workdir) / "tree"
+        if not target.repo.is_compilable_repo:
+            tree = Path(workdir) / "tree"
+            with registry.git_failures_as(UnitError):
                 registry.checkout_tree(clone, target.commit, tree)
+        try:
             return build_archive(
                 FirmwareContent(env_json=env, schema_json=schema, repo_tree=tree),
                 archive_format,
                 wbits=wbits,
                 level=level,
             )
-        except (registry.GitError, UnsafeTreeError, PepeIgnoreError) as error:
+        except (UnsafeTreeError, PepeIgnoreError) as error:
             raise UnitError(str(error)) from error

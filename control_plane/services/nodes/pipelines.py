@@ -1,4 +1,4 @@
-"""DataPipe of a unit node: its config (check, set, get), stored data (read, CSV export and
+"""A node's pipeline: its config (check, set, get), stored data (read, CSV export and
 import, delete). Reads go through pepeunit_core/stored_data/paged_reads.py, so they never return
 more than the newest N rows of NRecords nor expired TimeWindow rows
 (docs/compatibility.md#reads-honour-n-and-expiry), and cost the page asked for rather than every
@@ -34,12 +34,9 @@ from control_plane.models.data_pipe import (
     RejectedMessageRead,
     TimeWindowRead,
 )
-from control_plane.security import Agent, AgentType
 from control_plane.services.errors import (
     DataPipeError,
     InputValidationError,
-    NoAccessError,
-    NotFoundError,
 )
 from pepeunit_core.db.config_version import bump_dataflow_config_version
 from pepeunit_core.db.models import UnitNode
@@ -92,30 +89,6 @@ _CSV_TIME = re.compile(
     r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2}) "
     r"([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:\.([0-9]{1,6}))?"
 )
-
-# --- access -----------------------------------------------------------------------------------
-
-
-def get_node(session: Session, uuid: UUID) -> UnitNode:
-    node = session.get(UnitNode, uuid)
-    if node is None:
-        raise NotFoundError.of("Unit node", uuid)
-    return node
-
-
-def ensure_creator(agent: Agent, node: UnitNode) -> None:
-    """Config and data changes: only the node's creator (docs/compatibility.md#access-model)."""
-    if agent.type is not AgentType.USER or agent.uuid != node.creator_uuid:
-        raise NoAccessError("Only the creator of this unit node may do this")
-
-
-def ensure_reader(agent: Agent, node: UnitNode) -> None:
-    """Config and data reads: the creator, or the unit the node belongs to. (The reference lets
-    any unit read any node's data; we limit units to their own nodes.)"""
-    if agent.type is AgentType.UNIT and agent.uuid == node.unit_uuid:
-        return
-    ensure_creator(agent, node)
-
 
 # --- config -----------------------------------------------------------------------------------
 

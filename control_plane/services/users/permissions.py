@@ -69,7 +69,8 @@ def has_permission(
 def permitted_resources(
     agent_type: PermissionEntity, agent_uuid: UUID, resource_type: PermissionEntity
 ) -> Select[tuple[UUID | None]]:
-    """The uuids of the resources of one type the agent holds a row for (a subquery)."""
+    """The uuids of the resources of one type the agent holds a row for, as a subquery: a
+    statement using it stays the same size however many there are."""
     return select(_RESOURCE_COLUMNS[resource_type]).where(
         Permission.agent_type == agent_type,
         _AGENT_COLUMNS[agent_type] == agent_uuid,

@@ -1,11 +1,10 @@
 """Registries as an agent may read them (docs/compatibility.md#user-routes,
 docs/compatibility.md#access-model): public ones for everyone, private ones for their creator, the
-users granted a repo built on them and the Backend agent (issue 11.4); the registry service's errors
-as the services' refusals. Shared by the REST routes and the Telegram bot.
+users granted a repo built on them and the Backend agent (issue 11.4). Shared by the REST routes
+and the Telegram bot.
 """
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from uuid import UUID
 
 from sqlalchemy import Select, asc, desc, select
@@ -18,59 +17,35 @@ from control_plane.models.repository_registry import (
 )
 from control_plane.security import Agent, AgentType
 from control_plane.services import registry as registry_service
-from control_plane.services.errors import (
-    GitRepoError,
-    GitTransfersBusyError,
-    NoAccessError,
-    NotFoundError,
-    RegistryBusyError,
-    RepositoryRegistryError,
-    ServiceError,
-)
+from control_plane.services.errors import NoAccessError
 from control_plane.services.paging import Page, paginate
-from control_plane.services.registry import (
-    GitError,
-    RegistryError,
-    RegistryGitError,
-    RegistryRefusal,
-)
-from pepeunit_core.db.models import RepositoryRegistry
+from control_plane.services.registry.git_errors import GitError
+from control_plane.services.registry.refusals import registry_errors
+from control_plane.services.registry.registry_service import RegistryError
+from pepeunit_core.db.models import RepositoryRegistry, User
 from pepeunit_core.settings import Settings
 
 
-@contextmanager
-def registry_errors() -> Iterator[None]:
-    """Turns the registry service's errors into the services' refusals."""
+def ensure_usable(session: Session, settings: Settings, registry_uuid: UUID, user: User) -> None:
+    """Whether `user` may build a repo on the registry: a public one is open to every user, a
+    private one to those who see it, once its creator's credentials are valid."""
+    with registry_errors():
+        registry_service.check_usable(session, settings, registry_uuid, user)
+
+
+def synced_branches(session: Session, settings: Settings, registry_uuid: UUID) -> list[str]:
+    """The branches of the registry's clone: none before a sync, or for a damaged clone."""
     try:
-        yield
-    except RegistryError as error:
-        raise _refusal(error) from None
-
-
-def _refusal(error: RegistryError) -> ServiceError:
-    if isinstance(error, RegistryGitError):
-        return GitRepoError(error.detail)
-    match error.reason:
-        case RegistryRefusal.FORBIDDEN:
-            return NoAccessError(error.detail)
-        case RegistryRefusal.NOT_FOUND:
-            return NotFoundError(error.detail)
-        case RegistryRefusal.BUSY:
-            return RegistryBusyError(error.detail)
-        case RegistryRefusal.NO_TRANSFER_SLOT:
-            return GitTransfersBusyError(error.detail)
-        case _:
-            return RepositoryRegistryError(error.detail)
+        return registry_service.list_branches(session, settings, registry_uuid)
+    except (RegistryError, GitError):
+        return []
 
 
 def registry_read(
     session: Session, settings: Settings, registry: RepositoryRegistry
 ) -> RepositoryRegistryRead:
     """The registry with the branches of its local clone (none before a sync)."""
-    try:
-        branches = registry_service.list_branches(session, settings, registry.uuid)
-    except (RegistryError, GitError):  # not synced yet, or a damaged clone
-        branches = []
+    branches = synced_branches(session, settings, registry.uuid)
     return RepositoryRegistryRead.model_validate(registry).model_copy(update={"branches": branches})
 
 

@@ -1,44 +1,32 @@
-"""Units: devices built from a Repo at a target version (docs/compatibility.md#version-resolution,
-docs/compatibility.md#access-model).
-
-Visibility follows repos: Public to everyone, Internal to users and units, Private to agents
-(a User or a Unit) holding a Permission row for the unit (its creator and the unit itself get
-one on create); the Backend agent sees all.
-"""
+"""Units: devices built from a Repo at a target version (docs/compatibility.md#version-resolution);
+who may see and change them is `units.access`, their target `units.target`."""
 
 import json
 from collections.abc import Sequence
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, and_, asc, desc, exists, false, or_, select
+from sqlalchemy import Select, asc, desc, exists, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
 from control_plane.models.common import OrderByDate
 from control_plane.models.unit import OrderByName, UnitCreate, UnitFilter, UnitUpdate
 from control_plane.security import Agent, AgentType
 from control_plane.services import registry
-from control_plane.services.broker_changes import broker_access_changed
-from control_plane.services.errors import NoAccessError, NotFoundError, UnitError
+from control_plane.services.broker.changes import broker_access_changed
+from control_plane.services.errors import NotFoundError, UnitError
 from control_plane.services.firmware import SchemaExample, SchemaExampleError, parse_schema_example
+from control_plane.services.nodes import access as node_access
+from control_plane.services.nodes.sync import sync_unit_nodes
 from control_plane.services.paging import Page, paginate
-from control_plane.services.repos import (
-    VISIBILITY_RANK,
-    available_platforms,
-    branch_history,
-    get_visible_repo,
-    registry_refusal,
-    version_settings,
-)
-from control_plane.services.unit_nodes_sync import sync_unit_nodes
-from control_plane.services.versions import (
-    TargetVersion,
-    UnitVersionSettings,
-    VersionError,
-    target_unit_version,
-)
+from control_plane.services.repos.access import visible_repo
+from control_plane.services.repos.repos import available_platforms
+from control_plane.services.repos.versions import TargetVersion
+from control_plane.services.units.access import own_unit, visible_units
+from control_plane.services.units.target import file_at_target, target_of
+from control_plane.services.visibility import VISIBILITY_RANK
 from pepeunit_core.db.config_version import bump_dataflow_config_version
-from pepeunit_core.db.enums import PermissionEntity, UnitNodeType, VisibilityLevel
+from pepeunit_core.db.enums import PermissionEntity, UnitNodeType
 from pepeunit_core.db.models import Permission, Repo, Unit, UnitNode, User
 from pepeunit_core.db.types import utc_now
 from pepeunit_core.settings import Settings
@@ -51,7 +39,7 @@ ENV_EXAMPLE_FILE = "env_example.json"
 def create_unit(session: Session, settings: Settings, user: User, data: UnitCreate) -> Unit:
     """Only from a repo the user may see: a unit's firmware carries the repo's whole tree."""
     try:
-        repo = get_visible_repo(session, Agent(AgentType.USER, user.uuid, user), data.repo_uuid)
+        repo = visible_repo(session, Agent(AgentType.USER, user.uuid, user), data.repo_uuid)
     except NotFoundError:
         raise NotFoundError.of("Repo", data.repo_uuid) from None
     _ensure_name_free(session, data.name)
@@ -130,19 +118,10 @@ def delete_unit(session: Session, settings: Settings, user: User, uuid: UUID) ->
     broker_access_changed(session, settings)
 
 
-def get_visible_unit(session: Session, agent: Agent, uuid: UUID) -> Unit:
-    unit = session.get(Unit, uuid)
-    if unit is None:
-        raise NotFoundError.of("Unit", uuid)
-    if not _can_see(session, agent, unit):
-        raise NoAccessError("No access to this unit")
-    return unit
-
-
 def list_units(
     session: Session, agent: Agent, filters: UnitFilter, page: Page
 ) -> tuple[int, Sequence[Unit]]:
-    statement = _filtered(filters).where(_visible_to(agent, filters.visibility_level))
+    statement = _filtered(filters).where(visible_units(agent, filters.visibility_level))
     return paginate(session, statement, page)
 
 
@@ -182,40 +161,11 @@ def visible_nodes(
     )
     if uuids:
         statement = statement.where(UnitNode.uuid.in_(uuids))
-    statement = statement.where(
-        _visibility_clause(
-            UnitNode.visibility_level,
-            UnitNode.uuid,
-            agent,
-            _permitted_select(agent, PermissionEntity.UNIT_NODE),
-            [],
-        )
-    )
+    statement = statement.where(node_access.visible_nodes(agent, ()))
     found: dict[UUID, list[UnitNode]] = {}
     for node in session.scalars(statement.order_by(UnitNode.create_datetime, UnitNode.uuid)):
         found.setdefault(node.unit_uuid, []).append(node)
     return found
-
-
-def device_unit(session: Session, agent: Agent, uuid: UUID) -> Unit:
-    """The unit whose device files (target, env, schema, firmware, state, logs) `agent` may
-    read: only its creator or the unit itself (404 if missing, 403 for anyone else)."""
-    unit = session.get(Unit, uuid)
-    if unit is None:
-        raise NotFoundError.of("Unit", uuid)
-    is_creator = agent.type == AgentType.USER and agent.uuid == unit.creator_uuid
-    is_self = agent.type == AgentType.UNIT and agent.uuid == unit.uuid
-    if not (is_creator or is_self):
-        raise NoAccessError("Only the unit or its creator can read this")
-    return unit
-
-
-def target_version_for(
-    session: Session, settings: Settings, agent: Agent, uuid: UUID
-) -> TargetVersion:
-    """For the unit's creator or the unit itself."""
-    unit = device_unit(session, agent, uuid)
-    return target_of(settings, session.get_one(Repo, unit.repo_uuid), unit)
 
 
 def _validated_target(
@@ -228,10 +178,8 @@ def _validated_target(
             f"The unit ({unit.visibility_level}) must be at least as restricted as its repo "
             f"({repo.visibility_level})"
         )
-    try:
+    with registry.registry_errors():
         branches = registry.list_branches(session, settings, repo.repository_registry_uuid)
-    except registry.RegistryError as error:
-        raise registry_refusal(error) from error
     if unit.is_auto_update_from_repo_unit:
         if repo.default_branch not in branches:
             raise UnitError(f"The repo's default branch {repo.default_branch} does not exist")
@@ -255,35 +203,8 @@ def _validated_target(
     return target, schema
 
 
-def target_of(settings: Settings, repo: Repo, unit: Unit) -> TargetVersion:
-    """The commit (and tag) the unit should run: one read of its branch's history."""
-    auto = unit.is_auto_update_from_repo_unit
-    branch = repo.default_branch if auto else unit.repo_branch
-    history = branch_history(settings, repo.repository_registry_uuid, branch or "")
-    try:
-        return target_unit_version(
-            version_settings(repo),
-            UnitVersionSettings(
-                is_auto_update_from_repo_unit=auto,
-                repo_branch=unit.repo_branch,
-                repo_commit=unit.repo_commit,
-            ),
-            history,
-        )
-    except VersionError as error:
-        raise UnitError(str(error)) from error
-
-
-def _file(settings: Settings, repo: Repo, commit: str, name: str) -> bytes | None:
-    path = registry.registry_clone_path(settings, repo.repository_registry_uuid)
-    try:
-        return registry.file_at(path, commit, name)
-    except registry.GitError as error:
-        raise UnitError(str(error)) from error
-
-
 def _schema_at(settings: Settings, repo: Repo, commit: str) -> SchemaExample:
-    content = _file(settings, repo, commit, SCHEMA_EXAMPLE_FILE)
+    content = file_at_target(settings, repo, commit, SCHEMA_EXAMPLE_FILE)
     if content is None:
         raise UnitError(f"{SCHEMA_EXAMPLE_FILE} is missing at commit {commit}")
     try:
@@ -293,7 +214,7 @@ def _schema_at(settings: Settings, repo: Repo, commit: str) -> SchemaExample:
 
 
 def _check_env_example(settings: Settings, repo: Repo, commit: str) -> None:
-    content = _file(settings, repo, commit, ENV_EXAMPLE_FILE)
+    content = file_at_target(settings, repo, commit, ENV_EXAMPLE_FILE)
     if content is None:
         return
     try:
@@ -307,82 +228,6 @@ def _raise_nodes_visibility(session: Session, unit: Unit) -> None:
     for node in session.scalars(select(UnitNode).where(UnitNode.unit_uuid == unit.uuid)):
         if VISIBILITY_RANK[node.visibility_level] < rank:
             node.visibility_level = unit.visibility_level
-
-
-def own_unit(session: Session, user: User, uuid: UUID) -> Unit:
-    """The unit, for its creator (NotFoundError if missing, NoAccessError for anyone else)."""
-    unit = session.get(Unit, uuid)
-    if unit is None:
-        raise NotFoundError.of("Unit", uuid)
-    if unit.creator_uuid != user.uuid:
-        raise NoAccessError("Only the creator can change a unit")
-    return unit
-
-
-def _can_see(session: Session, agent: Agent, unit: Unit) -> bool:
-    match agent.type, unit.visibility_level:
-        case AgentType.BACKEND, _:
-            return True
-        case _, VisibilityLevel.PUBLIC:
-            return True
-        case AgentType.USER | AgentType.UNIT, VisibilityLevel.INTERNAL:
-            return True
-        case AgentType.USER | AgentType.UNIT, VisibilityLevel.PRIVATE:
-            return unit.uuid in _permitted(session, agent, PermissionEntity.UNIT)
-    return False
-
-
-def _visible_to(agent: Agent, asked: list[VisibilityLevel]) -> ColumnElement[bool]:
-    return _visibility_clause(
-        Unit.visibility_level,
-        Unit.uuid,
-        agent,
-        _permitted_select(agent, PermissionEntity.UNIT),
-        asked,
-    )
-
-
-def _visibility_clause(
-    level: InstrumentedAttribute[VisibilityLevel],
-    uuid: InstrumentedAttribute[UUID],
-    agent: Agent,
-    permitted: Select[tuple[UUID | None]],
-    asked: list[VisibilityLevel],
-) -> ColumnElement[bool]:
-    """`permitted` is a subquery, so the statement stays the same size however many
-    permissions the agent has."""
-    levels = set(asked or VisibilityLevel)
-    if agent.type == AgentType.BACKEND:
-        return level.in_(levels)
-    if agent.type not in (AgentType.USER, AgentType.UNIT):
-        return level.in_(levels & {VisibilityLevel.PUBLIC})
-    private = (
-        and_(level == VisibilityLevel.PRIVATE, uuid.in_(permitted))
-        if VisibilityLevel.PRIVATE in levels
-        else false()
-    )
-    return or_(level.in_(levels - {VisibilityLevel.PRIVATE}), private)
-
-
-def _permitted(session: Session, agent: Agent, resource: PermissionEntity) -> set[UUID]:
-    if agent.type not in (AgentType.USER, AgentType.UNIT):
-        return set()
-    return {uuid for uuid in session.scalars(_permitted_select(agent, resource)) if uuid}
-
-
-def _permitted_select(agent: Agent, resource: PermissionEntity) -> Select[tuple[UUID | None]]:
-    """The uuids of the `resource`s `agent` (a user or a unit) holds a permission on."""
-    column = (
-        Permission.resource_unit_uuid
-        if resource == PermissionEntity.UNIT
-        else Permission.resource_unit_node_uuid
-    )
-    agent_column = (
-        Permission.agent_user_uuid if agent.type == AgentType.USER else Permission.agent_unit_uuid
-    )
-    return select(column).where(
-        agent_column == agent.uuid, Permission.resource_type == resource, column.is_not(None)
-    )
 
 
 def _filtered(filters: UnitFilter) -> Select[tuple[Unit]]:

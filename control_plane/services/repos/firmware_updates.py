@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from control_plane.services import units
-from control_plane.services.broker_publisher import BrokerPublisher
+from control_plane.services.broker.publisher import BrokerPublisher
 from control_plane.services.errors import ServiceError
-from control_plane.services.unit_commands import send_update_if_supported
+from control_plane.services.units import units
+from control_plane.services.units.commands import send_update_if_supported
 from pepeunit_core.db.enums import FirmwareUpdateStatus
 from pepeunit_core.db.models import Repo, Unit
 from pepeunit_core.settings import Settings

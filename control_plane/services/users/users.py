@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from control_plane.models.common import OrderByDate
 from control_plane.models.user import UserCreate, UserFilter, UserUpdate
 from control_plane.security import HashedPassword, PasswordHashing
-from control_plane.services.broker_changes import broker_access_changed
+from control_plane.services.broker.changes import broker_access_changed
 from control_plane.services.errors import (
     NoAccessError,
     NotAuthenticatedError,

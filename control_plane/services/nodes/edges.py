@@ -11,12 +11,11 @@ from sqlalchemy.orm import Session
 from control_plane.models.unit_node import UnitNodeEdgeCreate, UnitNodeEdgeRead
 from control_plane.security import Agent, AgentType
 from control_plane.services.errors import NoAccessError, NotFoundError, UnitNodeError
+from control_plane.services.nodes.access import can_see, found_node
+from control_plane.services.users.permissions import ensure_permission, remove_permission
 from pepeunit_core.db.config_version import bump_dataflow_config_version
 from pepeunit_core.db.enums import PermissionEntity, UnitNodeType
 from pepeunit_core.db.models import UnitNode, UnitNodeEdge, User
-
-from .permissions import ensure_permission, remove_permission
-from .unit_nodes import can_see, get_node
 
 
 def _edge_count(session: Session, condition: ColumnElement[bool]) -> int:
@@ -25,8 +24,8 @@ def _edge_count(session: Session, condition: ColumnElement[bool]) -> int:
 
 def create_edge(session: Session, user: User, data: UnitNodeEdgeCreate) -> UnitNodeEdgeRead:
     agent = Agent(AgentType.USER, user.uuid, user)
-    output = get_node(session, data.node_output_uuid)
-    input_ = get_node(session, data.node_input_uuid)
+    output = found_node(session, data.node_output_uuid)
+    input_ = found_node(session, data.node_input_uuid)
     if output.type != UnitNodeType.OUTPUT:
         raise UnitNodeError("node_output_uuid must be an Output node")
     if input_.type != UnitNodeType.INPUT:
@@ -77,8 +76,8 @@ def delete_edge(session: Session, user: User, input_uuid: UUID, output_uuid: UUI
     )
     if edge is None:
         raise NotFoundError(f"Edge from unit node {output_uuid} to {input_uuid}: not found")
-    input_ = get_node(session, input_uuid)
-    output = get_node(session, output_uuid)
+    input_ = found_node(session, input_uuid)
+    output = found_node(session, output_uuid)
     if user.uuid not in (edge.creator_uuid, input_.creator_uuid):
         raise NoAccessError("Only the edge's creator or the input node's creator may delete it")
     session.delete(edge)

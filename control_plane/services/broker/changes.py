@@ -5,8 +5,8 @@ import logging
 
 from sqlalchemy.orm import Session
 
-from control_plane.services.broker_access import note_broker_access_changed
-from control_plane.services.mosquitto_acl import sync_mosquitto_acl
+from control_plane.services.broker.access import note_broker_access_changed
+from control_plane.services.broker.mosquitto_acl import sync_mosquitto_acl
 from pepeunit_core.settings import Settings
 
 logger = logging.getLogger("pepeunit.broker_access")

@@ -5,18 +5,16 @@ the creator.
 The first read of an env stores it (encrypted, without PU_COMMIT_VERSION) so `PU_SECRET_KEY` /
 `PU_ENCRYPT_KEY` stay stable per unit (docs/compatibility.md#stable-unit-secrets); PU_COMMIT_VERSION
 is the target commit at every read. A reset forgets the stored env, secrets included: the next read
-makes new ones, as in the reference.
+makes new ones, as 1.x does.
 """
 
 import json
-from dataclasses import dataclass
 from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from control_plane.security import Agent, AgentType, make_unit_token
-from control_plane.services import registry, units
 from control_plane.services.errors import UnitError
 from control_plane.services.firmware import (
     ENV_EXAMPLE_FILE,
@@ -35,28 +33,12 @@ from control_plane.services.firmware import (
     parse_env_object,
     parse_schema_example,
 )
-from control_plane.services.units import device_unit
+from control_plane.services.units.access import own_unit
+from control_plane.services.units.target import DeviceUnit, device_target, file_at_target
 from pepeunit_core.crypto import Cipher, DecryptionError
 from pepeunit_core.db.enums import UnitNodeType
-from pepeunit_core.db.models import Repo, Unit, UnitNode, User
+from pepeunit_core.db.models import Unit, UnitNode, User
 from pepeunit_core.settings import Settings
-
-
-@dataclass(frozen=True)
-class DeviceUnit:
-    """A unit the caller may read device data of, with its repo and target commit."""
-
-    unit: Unit
-    repo: Repo
-    commit: str
-
-
-def device_target(session: Session, settings: Settings, agent: Agent, uuid: UUID) -> DeviceUnit:
-    """Checks that `agent` may read the unit's device files and resolves its target: one read
-    of the branch history, to pass on to everything a request builds from it."""
-    unit = device_unit(session, agent, uuid)
-    repo = session.get_one(Repo, unit.repo_uuid)
-    return DeviceUnit(unit, repo, units.target_of(settings, repo, unit).commit)
 
 
 def unit_env(
@@ -108,7 +90,7 @@ def set_unit_env(
     refused, so a typo is not lost unnoticed. PU_COMMIT_VERSION is ignored as the reference does:
     a client sends back the env it read, and the platform owns that value (the target commit).
     """
-    units.own_unit(session, user, uuid)
+    own_unit(session, user, uuid)
     if len(env_json_string) > settings.max_cipher_length:
         raise UnitError(f"The env is longer than {settings.max_cipher_length} characters")
     try:
@@ -131,7 +113,7 @@ def set_unit_env(
 
 def reset_unit_env(session: Session, user: User, uuid: UUID) -> None:
     """Forgets the unit's stored env; the next read builds it anew from env_example.json."""
-    unit = units.own_unit(session, user, uuid)
+    unit = own_unit(session, user, uuid)
     unit.cipher_env_dict = None
     session.commit()
 
@@ -153,7 +135,7 @@ def unit_schema(session: Session, settings: Settings, agent: Agent, uuid: UUID) 
 
 def schema_of(session: Session, settings: Settings, target: DeviceUnit) -> SchemaJson:
     """schema.json of a resolved unit."""
-    content = _file(settings, target, SCHEMA_EXAMPLE_FILE)
+    content = file_at_target(settings, target.repo, target.commit, SCHEMA_EXAMPLE_FILE)
     if content is None:
         raise UnitError(f"{SCHEMA_EXAMPLE_FILE} is missing at commit {target.commit}")
     nodes = session.scalars(select(UnitNode).where(UnitNode.unit_uuid == target.unit.uuid))
@@ -191,7 +173,7 @@ def _env_settings(
 
 
 def _env_example(settings: Settings, target: DeviceUnit) -> EnvJson:
-    content = _file(settings, target, ENV_EXAMPLE_FILE)
+    content = file_at_target(settings, target.repo, target.commit, ENV_EXAMPLE_FILE)
     if content is None:
         return {}
     try:
@@ -217,11 +199,3 @@ def _secrets_of(stored: EnvJson) -> UnitSecrets:
         secret_key=secret_key if isinstance(secret_key, str) else fresh.secret_key,
         encrypt_key=encrypt_key if isinstance(encrypt_key, str) else fresh.encrypt_key,
     )
-
-
-def _file(settings: Settings, target: DeviceUnit, name: str) -> bytes | None:
-    path = registry.registry_clone_path(settings, target.repo.repository_registry_uuid)
-    try:
-        return registry.file_at(path, target.commit, name)
-    except registry.GitError as error:
-        raise UnitError(str(error)) from error

@@ -1,0 +1,1 @@
+"""Grafana dashboards of a user's nodes and their sync to Grafana."""

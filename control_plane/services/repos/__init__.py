@@ -1,0 +1,1 @@
+"""Repos, version resolution and moving a repo's units to new firmware."""

@@ -1,0 +1,1 @@
+"""Users, permissions and the link of a user to a Telegram chat."""
