@@ -102,7 +102,7 @@ def crawl(console: ConsoleClient, start: list[str]) -> tuple[dict[str, str], lis
                 problems.append(f"{path} refers to {reference}")
                 continue
             target = urljoin(f"{ORIGIN}{path}", reference).removeprefix(ORIGIN)
-            if urlsplit(target).path.startswith(f"{PREFIX}/units/live"):
+            if urlsplit(target).path in (f"{PREFIX}/units/live", f"{PREFIX}/graph/live"):
                 continue  # an event stream: its address is checked, it is not fetched
             if target not in seen:
                 seen.add(target)

@@ -1,0 +1,175 @@
+"""The graph page: the units, nodes and edges the API would show the signed-in user, edges
+created and deleted through the page's form and table (as the drawing's script does), refusals
+as messages, and the live stream that tells the page the graph changed."""
+
+from uuid import UUID
+
+import httpx
+from fastapi import FastAPI
+
+from control_plane.console.session import CSRF_FIELD, CSRF_HEADER
+from pepeunit_core.db.enums import UnitNodeType, VisibilityLevel
+from pepeunit_core.db.models import UnitNodeEdge, User
+from tests.console.console_client import PREFIX, ConsoleClient, register
+from tests.console.server import serving
+from tests.console.test_live import EventReader, session_cookies
+from tests.pepeunit_core.builders import add_node, add_registry, add_repo, add_unit
+
+HTMX = {"HX-Request": "true"}
+
+
+def make_graph(app: FastAPI, alice: UUID, bob: UUID) -> dict[str, UUID]:
+    """Alice's two public units (a sensor's output, a heater's input), Bob's public lamp and
+    private safe, an edge of Alice's from her sensor to her heater and one of Bob's from her
+    sensor to his safe."""
+    with app.state.context.session_factory() as session:
+        owner, other = session.get_one(User, alice), session.get_one(User, bob)
+        repo = add_repo(session, owner, add_registry(session, owner))
+        sensor = add_unit(session, owner, repo, "sensor")
+        heater = add_unit(session, owner, repo, "heater")
+        lamp = add_unit(session, other, repo, "lamp")
+        safe = add_unit(session, other, repo, "safe")
+        safe.visibility_level = VisibilityLevel.PRIVATE
+        nodes = {
+            "temperature": add_node(session, sensor, UnitNodeType.OUTPUT, "temperature/pepeunit"),
+            "setpoint": add_node(session, heater, UnitNodeType.INPUT, "setpoint/pepeunit"),
+            "switch": add_node(session, lamp, UnitNodeType.INPUT, "switch/pepeunit"),
+            "lock": add_node(session, safe, UnitNodeType.INPUT, "lock/pepeunit"),
+        }
+        nodes["lock"].visibility_level = VisibilityLevel.PRIVATE
+        session.add_all([
+            UnitNodeEdge(node_output_uuid=nodes["temperature"].uuid,
+                         node_input_uuid=nodes["setpoint"].uuid, creator_uuid=alice),
+            UnitNodeEdge(node_output_uuid=nodes["temperature"].uuid,
+                         node_input_uuid=nodes["lock"].uuid, creator_uuid=bob),
+        ])  # fmt: skip
+        session.commit()
+        made = {name: node.uuid for name, node in nodes.items()}
+        made |= {"sensor": sensor.uuid, "heater": heater.uuid, "lamp": lamp.uuid}
+        return made | {"safe": safe.uuid}
+
+
+def graph_data(console: ConsoleClient) -> dict:
+    answer = console.get(f"{PREFIX}/graph/data")
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_the_graph_shows_only_what_the_user_may_see(console: ConsoleClient, app: FastAPI):
+    register(console, "admin")
+    alice, bob = register(console, "alice"), register(console, "bobby")
+    made = make_graph(app, alice, bob)
+    console.sign_in("alice")
+    data = graph_data(console)
+    assert [name for _, name in data["units"]] == ["heater", "lamp", "sensor"]
+    assert {node[0] for node in data["nodes"]} == {
+        str(made[name]) for name in ("temperature", "setpoint", "switch")
+    }
+    assert data["edges"] == [[str(made["temperature"]), str(made["setpoint"]), True]]
+
+    page = console.get(f"{PREFIX}/graph")
+    assert page.status_code == 200
+    assert "lock/pepeunit" not in page.text and "safe" not in page.text
+    assert f'id="edge-{made["temperature"]}-{made["setpoint"]}"' in page.text
+    assert '<option value="{}">sensor · temperature/pepeunit</option>'.format(
+        made["temperature"]
+    ) in page.text
+    assert f'sse-connect="{PREFIX}/graph/live"' in page.text
+    assert 'src="/pepeunit/static/graph.js?v=' in page.text
+
+    # Bob sees the lamp's edge to nothing of Alice's private; he may not delete Alice's edge.
+    console.sign_in("bobby")
+    data = graph_data(console)
+    assert data["edges"] == [[str(made["temperature"]), str(made["setpoint"]), False]]
+
+
+def test_an_edge_is_created_and_deleted_through_the_page(console: ConsoleClient, app: FastAPI):
+    register(console, "admin")
+    alice, bob = register(console, "alice"), register(console, "bobby")
+    made = make_graph(app, alice, bob)
+    console.sign_in("alice")
+    new_edge = {"output": str(made["temperature"]), "input": str(made["switch"])}
+    token = console.form_token(f"{PREFIX}/graph")
+    # The form without a script: a redirect back to the page.
+    answer = console.post(f"{PREFIX}/graph/edges", data=new_edge | {CSRF_FIELD: token})
+    assert answer.status_code == 303 and answer.headers["location"] == f"{PREFIX}/graph"
+    assert [str(made["temperature"]), str(made["switch"]), True] in graph_data(console)["edges"]
+
+    # htmx (and the drawing's script): the edges table comes back.
+    answer = console.post(
+        f"{PREFIX}/graph/edges/delete", data=new_edge, headers=HTMX | {CSRF_HEADER: console.csrf()}
+    )
+    assert answer.status_code == 200, answer.text
+    assert "The edge is deleted." in answer.text
+    assert f'id="edge-{made["temperature"]}-{made["switch"]}"' not in answer.text
+    assert f'id="edge-{made["temperature"]}-{made["setpoint"]}"' in answer.text
+    assert [str(made["temperature"]), str(made["switch"]), True] not in graph_data(console)["edges"]
+
+    # Without the CSRF token, nothing happens.
+    answer = console.post(f"{PREFIX}/graph/edges", data=new_edge, headers=HTMX)
+    assert answer.status_code == 403
+
+
+def test_an_edge_the_user_may_not_make_is_refused_with_a_message(
+    console: ConsoleClient, app: FastAPI
+):
+    register(console, "admin")
+    alice, bob = register(console, "alice"), register(console, "bobby")
+    made = make_graph(app, alice, bob)
+    console.sign_in("alice")
+    headers = HTMX | {CSRF_HEADER: console.csrf()}
+
+    def create(output: str, input_: str) -> httpx.Response:
+        return console.post(
+            f"{PREFIX}/graph/edges",
+            data={"output": str(made[output]), "input": str(made[input_])},
+            headers=headers,
+        )
+
+    hidden = create("temperature", "lock")
+    assert hidden.status_code == 403
+    assert hidden.headers["HX-Retarget"] == "#messages"
+    assert "Both unit nodes must be visible" in hidden.text
+    twice = create("temperature", "setpoint")
+    assert twice.status_code == 422 and "This edge already exists" in twice.text
+    backwards = create("setpoint", "temperature")
+    assert "must be an Output node" in backwards.text
+    # Bob may not delete Alice's edge.
+    console.sign_in("bobby")
+    answer = console.post(
+        f"{PREFIX}/graph/edges/delete",
+        data={"output": str(made["temperature"]), "input": str(made["setpoint"])},
+        headers=HTMX | {CSRF_HEADER: console.csrf()},
+    )
+    assert answer.status_code == 403 and "Only the edge&#39;s creator" in answer.text
+
+
+def test_the_stream_says_when_the_graph_changed(console: ConsoleClient, app: FastAPI):
+    register(console, "admin")
+    alice, bob = register(console, "alice"), register(console, "bobby")
+    made = make_graph(app, alice, bob)
+    with (
+        serving(app) as origin,
+        httpx.Client(base_url=origin, cookies=session_cookies(app, alice)) as http,
+        http.stream("GET", f"{PREFIX}/graph/live", timeout=30) as stream,
+    ):
+        events = EventReader(stream)
+        first = graph_data_of(http)["version"]
+        events.wait_for("graph-version", first, 5)
+        events.wait_for("graph-edges", "sensor · temperature/pepeunit", 5)
+        with app.state.context.session_factory() as session:
+            session.add(UnitNodeEdge(node_output_uuid=made["temperature"],
+                                     node_input_uuid=made["switch"], creator_uuid=bob))  # fmt: skip
+            session.commit()
+        second = graph_data_of(http)["version"]
+        assert second != first
+        took = events.wait_for("graph-version", second, 5)
+        assert took < 2.0, took
+        events.wait_for("graph-edges", "lamp · switch/pepeunit", 1)
+        events.hang_up()
+
+
+def graph_data_of(http: httpx.Client) -> dict:
+    answer = http.get(f"{PREFIX}/graph/data")
+    assert answer.status_code == 200, answer.text
+    return answer.json()
