@@ -71,9 +71,10 @@ def test_the_graph_shows_only_what_the_user_may_see(console: ConsoleClient, app:
     assert page.status_code == 200
     assert "lock/pepeunit" not in page.text and "safe" not in page.text
     assert f'id="edge-{made["temperature"]}-{made["setpoint"]}"' in page.text
-    assert '<option value="{}">sensor · temperature/pepeunit</option>'.format(
-        made["temperature"]
-    ) in page.text
+    assert (
+        '<option value="{}">sensor · temperature/pepeunit</option>'.format(made["temperature"])
+        in page.text
+    )
     assert f'sse-connect="{PREFIX}/graph/live"' in page.text
     assert 'src="/pepeunit/static/graph.js?v=' in page.text
 

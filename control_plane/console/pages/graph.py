@@ -70,7 +70,8 @@ def graph_table(graph: Graph) -> GraphTable:
         return EdgeRow(choices[edge.output_uuid][1], choices[edge.input_uuid][1], edge.deletable)
 
     def of_type(kind: UnitNodeType) -> list[NodeChoice]:
-        return [choice for type_, choice in choices.values() if type_ is kind]
+        found = [choice for type_, choice in choices.values() if type_ is kind]
+        return sorted(found, key=lambda choice: choice.label)
 
     return GraphTable(
         sorted((row(edge) for edge in graph.edges), key=lambda e: (e.output.label, e.input.label)),
