@@ -75,9 +75,11 @@
   // Made at the first drawing: the cheaper renderer options suit big graphs only, and
   // cytoscape takes them when it starts.
   let cy = null;
-  function start(isBig) {
+  function start(isBig, elements) {
     cy = cytoscape({
       container: canvas,
+      elements, // given at the start: much faster than added one by one
+      layout: { name: "preset", fit: true, padding: 30 },
       style: STYLE,
       autoungrabify: true,
       boxSelectionEnabled: false,
@@ -207,20 +209,22 @@
     const elements = elementsOf(data);
     const wanted = new Set(elements.map((element) => element.data.id));
     const first = cy === null;
-    if (first) start(big(elements.length));
-    cy.batch(() => {
-      cy.elements().filter((element) => !wanted.has(element.id())).remove();
-      for (const element of elements) {
-        const found = cy.getElementById(element.data.id);
-        if (found.empty()) {
-          cy.add(element);
-        } else {
-          found.data(element.data);
-          if (element.position) found.position(element.position);
+    if (first) {
+      start(big(elements.length), elements);
+    } else {
+      cy.batch(() => {
+        cy.elements().filter((element) => !wanted.has(element.id())).remove();
+        for (const element of elements) {
+          const found = cy.getElementById(element.data.id);
+          if (found.empty()) {
+            cy.add(element);
+          } else {
+            found.data(element.data);
+            if (element.position) found.position(element.position);
+          }
         }
-      }
-    });
-    if (first) cy.fit(undefined, 30);
+      });
+    }
     if (edge && edge.removed()) clearPicks();
     cy.one("render", () => {
       root.dataset.drawMs = (performance.now() - started).toFixed(1);

@@ -1,6 +1,9 @@
 """The graph an agent sees: the units it may see, their visible Input and Output nodes, and the
 edges between those nodes (edges to or from a node it may not see are left out), in three
-queries of plain columns, so a graph of thousands of units reads in one go."""
+queries of plain columns, so a graph of thousands of units reads in one go.
+
+The edges are read whole and kept when both their nodes are shown: a few milliseconds per
+thousand edges, where SQLite takes seconds to filter them by two visibility subqueries."""
 
 import hashlib
 from dataclasses import dataclass
@@ -85,7 +88,6 @@ def visible_graph(session: Session, agent: Agent, limit: int = MAX_GRAPH_UNITS) 
     nodes = [GraphNode(*row) for row in node_rows if row.unit_uuid in shown_units]
     shown_nodes = {node.uuid for node in nodes}
     input_node = UnitNode.__table__.alias("input_node")
-    seen_nodes = select(UnitNode.uuid).where(visible_nodes(agent, ()))
     edge_rows = session.execute(
         select(
             UnitNodeEdge.node_output_uuid,
@@ -94,10 +96,6 @@ def visible_graph(session: Session, agent: Agent, limit: int = MAX_GRAPH_UNITS) 
             input_node.c.creator_uuid,
         )
         .join(input_node, input_node.c.uuid == UnitNodeEdge.node_input_uuid)
-        .where(
-            UnitNodeEdge.node_output_uuid.in_(seen_nodes),
-            UnitNodeEdge.node_input_uuid.in_(seen_nodes),
-        )
         .order_by(UnitNodeEdge.node_output_uuid, UnitNodeEdge.node_input_uuid)
     ).all()
     caller = agent.uuid if agent.type is AgentType.USER else None
