@@ -1,10 +1,11 @@
 """Console benchmark: how long the console's pages take with a big instance, on this machine.
 
-1. Server side: the app (in this process, through Starlette's TestClient, so no network) on a
-   throw-away PostgreSQL cluster seeded with `--units` units (2 Output and 2 Input nodes each)
-   and `--edges` edges; `--requests` requests each, in turns, of the units list (its first page
-   of 50), the graph page, and the graph's data route, plus the read of the graph the graph's
-   live stream makes on each poll. Reports p50/p99 ms and the answer's size.
+1. Server side: the app (uvicorn in a thread of this process, asked over loopback HTTP by
+   httpx, one request at a time) on a throw-away PostgreSQL cluster seeded with `--units`
+   units (2 Output and 2 Input nodes each) and `--edges` edges; `--requests` requests each,
+   in turns, of the units list (its first page of 50), the graph page, and the graph's data
+   route, plus the read of the graph the live stream makes on each poll. Reports p50/p99 ms
+   and the size of the answer.
 2. Client side: the same app on a real server, the graph page in Debian's Chromium
    (`/usr/bin/chromium`), loaded `--draws` times: the time cytoscape.js takes to lay out and draw
    the graph (`#graph[data-draw-ms]`, from the data's arrival to the first frame), and from the
@@ -110,7 +111,10 @@ def server_side(app: FastAPI, admin: UUID, requests: int) -> None:
     }
     times: dict[str, list[float]] = {name: [] for name in routes}
     sizes: dict[str, int] = {}
-    with TestClient(app, cookies={SESSION_COOKIE: token}) as client:
+    with (
+        serving(app) as origin,
+        httpx.Client(base_url=origin, cookies={SESSION_COOKIE: token}, timeout=60) as client,
+    ):
         for turn in range(WARM_UP + requests):
             for name, path in routes.items():
                 started = time.perf_counter()

@@ -1,6 +1,7 @@
 // The graph page (templates/graph/page.html): draws GET /graph/data with cytoscape.js, each
 // unit a box with its Input nodes on the left and Output nodes on the right
-// (labels inside, so edges leave and enter the boxes at their sides); draws an edge
+// (labels inside, so edges leave and enter the boxes at their sides; the box is a plain node
+// drawn behind them, not a compound parent, which would cost cytoscape twice the time); draws an edge
 // from a selected Output node to a selected Input node and deletes a selected edge, through
 // the same routes as the form and table below the drawing; redraws in place when the SSE
 // stream changes #graph-version. After each drawing, #graph carries data-version and
@@ -24,23 +25,27 @@
   const COLUMN_WIDTH = 310; // from a unit's inputs to its outputs, their labels between
   const CELL_WIDTH = 520;
   const CELL_GAP = 60;
+  const BOX_PADDING = 22; // around a unit's nodes
   const BIG = 3000; // elements: above this, straight edges and no redraw while moving
 
   const big = (count) => count > BIG;
   const STYLE = [
+    // Boxes at the back, then edges, then the nodes they join.
+    { selector: "node, edge", style: { "z-index-compare": "manual" } },
     {
       selector: "node[kind = 'unit']",
       style: {
         shape: "round-rectangle", "background-color": "#f4f6f8", "border-color": "#9aa5b1",
         "border-width": 1, label: "data(label)", "text-valign": "top", "text-halign": "center",
-        "font-size": 13, "font-weight": 600, padding: "14px", "min-zoomed-font-size": 6,
+        "font-size": 13, "font-weight": 600, "min-zoomed-font-size": 6, width: "data(width)",
+        height: "data(height)", "z-index": 0,
       },
     },
     {
       selector: "node[kind = 'Output'], node[kind = 'Input']",
       style: {
         width: 14, height: 14, label: "data(label)", "font-size": 11, "text-valign": "center",
-        "min-zoomed-font-size": 7, "text-max-width": "140px", "text-wrap": "ellipsis",
+        "min-zoomed-font-size": 7, "z-index": 2,
       },
     },
     {
@@ -57,7 +62,7 @@
     {
       selector: "edge",
       style: {
-        width: 2, "line-color": "#7b8794", "target-arrow-color": "#7b8794",
+        width: 2, "line-color": "#7b8794", "target-arrow-color": "#7b8794", "z-index": 1,
         "target-arrow-shape": "triangle", "curve-style": "bezier",
       },
     },
@@ -110,7 +115,7 @@
   }
 
   function labelOf(node) {
-    return `${node.parent().data("label")} · ${node.data("label")}`;
+    return `${node.data("unitName")} · ${node.data("label")}`;
   }
 
   // A unit's rank: how many edges from a unit that no other unit feeds (units only in cycles
@@ -175,22 +180,27 @@
         let y = 0;
         for (const [uuid, name] of column.slice(first, first + perColumn)) {
           const side = byUnit.get(uuid);
-          elements.push({ group: "nodes", data: { id: uuid, kind: "unit", label: name } });
+          const rows = Math.max(1, side.inputs.length, side.outputs.length);
+          elements.push({
+            group: "nodes",
+            data: {
+              id: uuid, kind: "unit", label: name, width: COLUMN_WIDTH + 2 * BOX_PADDING,
+              height: NODE_GAP * (rows - 1) + 2 * BOX_PADDING,
+            },
+            position: { x: x + COLUMN_WIDTH / 2, y: y + (NODE_GAP * (rows - 1)) / 2 },
+          });
           side.inputs.forEach(([id, topic], k) => {
             children.push({
-              group: "nodes", data: { id, parent: uuid, kind: "Input", label: topic },
+              group: "nodes", data: { id, unitName: name, kind: "Input", label: topic },
               position: { x, y: y + k * NODE_GAP },
             });
           });
           side.outputs.forEach(([id, topic], k) => {
             children.push({
-              group: "nodes", data: { id, parent: uuid, kind: "Output", label: topic },
+              group: "nodes", data: { id, unitName: name, kind: "Output", label: topic },
               position: { x: x + COLUMN_WIDTH, y: y + k * NODE_GAP },
             });
           });
-          if (!side.inputs.length && !side.outputs.length) {
-            elements[elements.length - 1].position = { x: x + COLUMN_WIDTH / 2, y };
-          }
           y += NODE_GAP * Math.max(1, side.inputs.length, side.outputs.length) + CELL_GAP;
         }
         x += CELL_WIDTH;
