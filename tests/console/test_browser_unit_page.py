@@ -90,8 +90,9 @@ def create_private_unit(api: str, source: SourceRepository) -> str:
             json={"repo_uuid": repo["uuid"], "visibility_level": "Private",
                   "name": "thermometer-private", "is_auto_update_from_repo_unit": True},
         )  # fmt: skip
-        call("POST", "/users", json={"login": "second", "password": PASSWORD})
-        return unit["uuid"]
+    second = httpx.post(f"{api}/users", json={"login": "second", "password": PASSWORD})
+    assert second.status_code == 201, second.text
+    return unit["uuid"]
 
 
 def sign_in(page: Page, origin: str, login: str) -> None:
