@@ -8,8 +8,8 @@ import json
 import re
 import tarfile
 import zipfile
-from pathlib import Path
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
@@ -21,7 +21,7 @@ from pepeunit_core.clickhouse.schema import apply_clickhouse_migrations
 from pepeunit_core.db.models import Unit
 from pepeunit_core.settings import Settings
 from pepeunit_core.topics import CommandTopicName, command_topic
-from tests.console.console_client import PREFIX, ConsoleClient, register
+from tests.console.console_client import PASSWORD, PREFIX, ConsoleClient, register
 from tests.control_plane.conftest import make_settings
 from tests.control_plane.test_unit_commands_api import Device
 from tests.control_plane_registry.git_sources import SourceRepository
@@ -78,7 +78,7 @@ def settings(
 
 def make_unit(console: ConsoleClient, login: str, source: SourceRepository, **unit: object) -> str:
     """As `login`, through the API: a registry, a repo and a unit of `source`."""
-    token = console.post(f"{API}/users/auth", json={"credentials": login, "password": "pass-word.1"})
+    token = console.post(f"{API}/users/auth", json={"credentials": login, "password": PASSWORD})
     headers = {"x-auth-token": token.json()["token"]}
 
     def call(url: str, body: dict) -> dict:
@@ -150,6 +150,15 @@ def test_the_page_shows_status_nodes_env_and_commands(
     assert buttons == ["Update", "EnvUpdate"]  # what the schema lists
     for archive in ("zip", "tar", "tgz"):
         assert f'href="{PREFIX}/units/{uuid}/firmware/{archive}"' in html
+    # The live stream: status, current version and every node's value.
+    with console.stream("GET", f"{PREFIX}/units/{uuid}/live") as events:
+        assert events.status_code == 200
+        names = set()
+        for line in events.iter_lines():
+            if line.startswith("event: "):
+                names.add(line.removeprefix("event: ").split("-")[0])
+            if names >= {"status", "current", "value"} and line == "":
+                break
 
 
 def test_an_edit_in_the_form_is_saved_and_sent_as_env_update(
@@ -265,7 +274,9 @@ def test_others_get_the_apis_refusal(
     register(console, "alice")
     register(console, "robert")
     public = make_unit(console, "alice", source)
-    private = make_unit(console, "robert", make_source(tmp_path), name="unit-private", visibility_level="Private")
+    private = make_unit(
+        console, "robert", make_source(tmp_path), name="unit-private", visibility_level="Private"
+    )
     console.sign_in("robert")
     assert console.get(f"{PREFIX}/units/{private}").status_code == 200
     console.sign_in("alice")

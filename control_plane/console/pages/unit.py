@@ -156,9 +156,7 @@ def save_env(
         return _back(request, uuid, "env-saved")
     unit = access.device_unit(session, agent, uuid)
     try:
-        commands.send_command(
-            session, settings, context.publisher, unit, UnitCommand.ENV_UPDATE
-        )
+        commands.send_command(session, settings, context.publisher, unit, UnitCommand.ENV_UPDATE)
     except CommandNotSupportedError:
         return _back(request, uuid, "env-unsupported")
     except MqttError:
