@@ -3,12 +3,14 @@ each makes its router with `routing.console_router()`)."""
 
 from control_plane.console.routing import console_router
 
-from . import not_yet, sign_in, units
+from . import node_data, node_pipeline, not_yet, sign_in, units
 
 console_pages = console_router()
 """Everything under `{PU_APP_PREFIX}` but `static/`."""
 console_pages.include_router(sign_in.router)
 console_pages.include_router(units.router)
+console_pages.include_router(node_data.router)
+console_pages.include_router(node_pipeline.router)
 console_pages.include_router(not_yet.router)
 
 __all__ = ["console_pages"]
