@@ -315,3 +315,35 @@ def test_a_node_without_a_pipeline_config_says_so(
     pipeline = console.get(f"{PREFIX}/nodes/{node}/pipeline")
     assert pipeline.status_code == 200
     assert "not active" in pipeline.text
+
+
+def test_without_htmx_check_and_try_answer_the_whole_page_and_bad_input_is_a_message(
+    console: ConsoleClient, app: FastAPI, owner: UUID
+):
+    node = add_piped_node(app, owner, N_RECORDS)
+    token = console.form_token(f"{PREFIX}/nodes/{node}/pipeline")
+
+    checked = console.post(
+        f"{PREFIX}/nodes/{node}/pipeline/check", data={"yaml": BAD_FIELD, CSRF_FIELD: token}
+    )
+    assert checked.status_code == 200
+    assert "<h1>Pipeline of temperature/pepeunit</h1>" in checked.text
+    assert "line 4</span> <code>Filters.max_rate</code>" in checked.text
+
+    no_file = console.post(
+        f"{PREFIX}/nodes/{node}/pipeline/try",
+        data={"yaml": DRAFT, "source": "recording", CSRF_FIELD: token},
+    )
+    assert no_file.status_code == 200
+    assert "Choose a recording file" in no_file.text
+
+    for path, data in [
+        ("pipeline/try", {"yaml": DRAFT, "source": "elsewhere", CSRF_FIELD: token}),
+        ("pipeline/apply", {CSRF_FIELD: token}),
+        ("data/csv", {CSRF_FIELD: token}),
+    ]:
+        answer = console.post(f"{PREFIX}/nodes/{node}/{path}", data=data)
+        assert answer.status_code == 422, (path, answer.text)
+        assert "Invalid input" in answer.text
+    assert console.get(f"{PREFIX}/nodes/{node}/data?page=0").status_code == 422
+    assert console.get(f"{PREFIX}/nodes/not-a-uuid/pipeline").status_code == 422
