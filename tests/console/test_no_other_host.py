@@ -31,7 +31,7 @@ VENDOR_MENTIONS = {
     entry["file"]: set(entry["mentions"])
     for entry in json.loads((STATIC_DIRECTORY / "vendor" / "ASSETS.json").read_text())["files"]
 }
-MAX_FETCHES = 300
+MAX_FETCHES = 1000
 
 
 def absolute_urls(text: str) -> set[str]:
