@@ -161,14 +161,20 @@ def test_the_page_shows_status_nodes_env_and_commands(
                 break
 
 
-def test_an_edit_in_the_form_is_saved_and_sent_as_env_update(
+def test_a_command_and_an_env_edit_reach_the_device(
     console: ConsoleClient, app: FastAPI, alice_unit: str, mosquitto_server: MosquittoServer
 ):
     uuid = alice_unit
     before = env_of(console, app, uuid)
     topic = command_topic("pepeunit.test", uuid, CommandTopicName.ENV_UPDATE)
-    device = Device(mosquitto_server.port, [topic])
+    update = command_topic("pepeunit.test", uuid, CommandTopicName.UPDATE)
+    device = Device(mosquitto_server.port, [topic, update])
     try:
+        answer = post_form(console, uuid, "command", {"command": "Update"})
+        assert answer.status_code == 303, answer.text
+        assert answer.headers["location"].endswith("done=sent-Update")
+        assert json.loads(device.wait_for(update))["COMMAND"] == "Update"
+        assert "update: RequestSent" in console.get(answer.headers["location"]).text
         answer = post_form(
             console, uuid, "env",
             {"env.DEVICE_LABEL": "kitchen", "env.SAMPLES": "5", "env.WIFI_PASSWORD": "",
