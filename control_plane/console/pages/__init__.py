@@ -3,12 +3,15 @@ each makes its router with `routing.console_router()`)."""
 
 from control_plane.console.routing import console_router
 
-from . import not_yet, sign_in, units
+from . import alerts, not_yet, registry, repos, sign_in, units
 
 console_pages = console_router()
 """Everything under `{PU_APP_PREFIX}` but `static/`."""
 console_pages.include_router(sign_in.router)
 console_pages.include_router(units.router)
+console_pages.include_router(registry.router)
+console_pages.include_router(repos.router)
+console_pages.include_router(alerts.router)
 console_pages.include_router(not_yet.router)
 
 __all__ = ["console_pages"]
