@@ -104,7 +104,7 @@ def units_page(
     filters = UnitFilter(search_string=search or None, order_by_unit_name=OrderByName.ASC)
     count, found = units.list_units(session, agent, filters, Page((number - 1) * size, size))
     nodes = units.visible_nodes(session, agent, found, [UnitNodeType.OUTPUT])
-    targets = _targets(session, settings, agent, found)
+    targets = targets_of(session, settings, agent, found)
     moment = now or datetime.now(UTC)
     rows = [
         UnitRow(
@@ -162,7 +162,7 @@ def _short(commit: str | None) -> str | None:
     return commit[:SHORT_COMMIT] if commit else None
 
 
-def _targets(
+def targets_of(
     session: Session, settings: Settings, agent: Agent, found: Sequence[Unit]
 ) -> dict[UUID, Target]:
     """The targets of the caller's own units, as `GET /units/get_target_version` gives
@@ -199,7 +199,7 @@ def version_rows(
     session: Session, settings: Settings, agent: Agent, found: Sequence[Unit], now: datetime
 ) -> list[UnitRow]:
     """`found` with their status and targets but no output values (a repo's units)."""
-    targets = _targets(session, settings, agent, found)
+    targets = targets_of(session, settings, agent, found)
     return [
         UnitRow(
             uuid=unit.uuid,
