@@ -15,7 +15,6 @@ from control_plane.console.auth import ConsoleAgent, ConsoleUser
 from control_plane.console.routing import console_router, describe_validation
 from control_plane.console.templating import is_htmx, render
 from control_plane.models.repository_registry import (
-    Credentials,
     RepositoryRegistryCreate,
     RepositoryRegistryFilter,
 )
@@ -88,11 +87,13 @@ def register(
         if not repository_url.strip():
             raise InputValidationError("Enter the repository URL")
         public = visibility != "private"
-        data = RepositoryRegistryCreate(
-            platform=platform,  # type: ignore[arg-type] - pydantic checks it
-            repository_url=repository_url.strip(),
-            is_public_repository=public,
-            credentials=None if public else Credentials(username=username, pat_token=pat_token),
+        data = RepositoryRegistryCreate.model_validate(
+            {
+                "platform": platform,
+                "repository_url": repository_url.strip(),
+                "is_public_repository": public,
+                "credentials": None if public else {"username": username, "pat_token": pat_token},
+            }
         )
         credentials = None
         if data.credentials is not None:
