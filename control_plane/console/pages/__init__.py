@@ -3,7 +3,7 @@ each makes its router with `routing.console_router()`)."""
 
 from control_plane.console.routing import console_router
 
-from . import alerts, not_yet, registry, repos, sign_in, units
+from . import alerts, node_data, node_pipeline, not_yet, registry, repos, sign_in, units
 
 console_pages = console_router()
 """Everything under `{PU_APP_PREFIX}` but `static/`."""
@@ -12,6 +12,8 @@ console_pages.include_router(units.router)
 console_pages.include_router(registry.router)
 console_pages.include_router(repos.router)
 console_pages.include_router(alerts.router)
+console_pages.include_router(node_data.router)
+console_pages.include_router(node_pipeline.router)
 console_pages.include_router(not_yet.router)
 
 __all__ = ["console_pages"]
