@@ -25,6 +25,9 @@ from tests.console.server import serving
 from tests.control_plane.conftest import CHEAP_ARGON2
 from tests.control_plane_registry.git_sources import UnitRepository
 
+GIT_TIMEOUT_MS = 30_000
+"""Clones and fetches run before the page answers: slow on a loaded machine."""
+
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[FastAPI, str]]:
@@ -75,7 +78,7 @@ def test_register_sync_open_a_repo_grant_and_revoke(served, tmp_path: Path):
         page.get_by_role("button", name="Register and clone").click()
         expect(page).to_have_url(f"{origin}{PREFIX}/registry")
         row = page.locator("table.registries tbody tr")
-        expect(row).to_have_count(1)
+        expect(row).to_have_count(1, timeout=GIT_TIMEOUT_MS)
         expect(row).to_contain_text(source.source.url)
         expect(row.locator(".badge")).to_have_text("Updated")
         watched.screenshot("registry-synced")
@@ -86,7 +89,9 @@ def test_register_sync_open_a_repo_grant_and_revoke(served, tmp_path: Path):
         page.reload()
         synced_at = row.locator("td[data-label='Last sync']").inner_text()
         row.get_by_role("button", name="Sync").click()  # htmx swaps the row in
-        expect(row.locator("td[data-label='Last sync']")).not_to_have_text(synced_at)
+        expect(row.locator("td[data-label='Last sync']")).not_to_have_text(
+            synced_at, timeout=GIT_TIMEOUT_MS
+        )
         expect(row.locator(".badge")).to_have_text("Updated")
 
         add_repo_on_the_registry(app)
