@@ -198,3 +198,21 @@ def targets_of(
                 resolved[key] = Target(None, None, error.message)
         targets[unit.uuid] = resolved[key]
     return targets
+
+
+def version_rows(
+    session: Session, settings: Settings, agent: Agent, found: Sequence[Unit], now: datetime
+) -> list[UnitRow]:
+    """`found` with their status and targets but no output values (a repo's units)."""
+    targets = targets_of(session, settings, agent, found)
+    return [
+        UnitRow(
+            uuid=unit.uuid,
+            name=unit.name,
+            visibility=unit.visibility_level.value,
+            status=unit_status(settings, unit, now),
+            target=targets.get(unit.uuid),
+            outputs=[],
+        )
+        for unit in found
+    ]
