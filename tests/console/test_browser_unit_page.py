@@ -1,7 +1,8 @@
 """The unit page of a real `pepeunit up` in Chromium, with a device on the embedded broker: an
 env value edited in the form reaches the device as EnvUpdate and it reads its new env.json;
 the firmware archive downloads with the env; another user sees neither the private unit in
-the list nor its page. Screenshots: the artifacts dir and docs/images/console-unit.png."""
+the list nor its page. Screenshots: the artifacts dir; docs/images/console-unit.png with
+PU_UPDATE_DOCS_IMAGES=1 (browser.docs_image)."""
 
 import io
 import json
@@ -17,14 +18,12 @@ from playwright.sync_api import Page, expect
 
 from control_plane.security import make_unit_token
 from pepeunit_core.topics import CommandTopicName, ReportTopicName, command_topic, report_topic
-from tests.console.browser import chromium, watched_page
+from tests.console.browser import chromium, docs_image, watched_page
 from tests.console.console_client import PASSWORD, PREFIX
 from tests.console.test_browser_platform import make_source
 from tests.control_plane_registry.git_sources import SourceRepository
 from tests.e2e.platform import SECRET_KEY, running_platform
 from tests.services.ports import free_loopback_port
-
-DOCS_IMAGE = Path(__file__).resolve().parents[2] / "docs" / "images" / "console-unit.png"
 
 
 class Device:
@@ -151,8 +150,7 @@ def test_the_unit_page_edits_the_env_and_downloads_the_firmware(tmp_path: Path):
                 page.goto(f"{origin}{PREFIX}/units/{unit}")
                 expect(page.get_by_label("DEVICE_LABEL")).to_have_value("greenhouse")
                 watched.screenshot("unit-page")
-                DOCS_IMAGE.parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(DOCS_IMAGE), full_page=False)
+                docs_image(page, "console-unit")
             finally:
                 device.close()
             assert watched.errors == []
