@@ -70,22 +70,31 @@ def find_pipeline_files(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-def _read_yaml(path: Path) -> tuple[object, str, ValidationIssue | None]:
+def _read_yaml(path: Path) -> tuple[object, str, ValidationIssue | None, int | None]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         issue = ValidationIssue(FILE_STAGE, "read", f"Cannot read the file: {error}", "read")
-        return None, "", issue
+        return None, "", issue, None
+    return _parse_yaml(text)
+
+
+def _parse_yaml(text: str) -> tuple[object, str, ValidationIssue | None, int | None]:
+    """The document, its text, and the issue that kept it from being read with its line."""
     try:
-        return yaml.safe_load(text), text, None
+        return yaml.safe_load(text), text, None, None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         message = f"Not valid YAML: {where}{error.problem or error}"
-        return None, text, ValidationIssue(FILE_STAGE, "yaml", message, "yaml_syntax")
+        issue = ValidationIssue(FILE_STAGE, "yaml", message, "yaml_syntax")
+        return None, text, issue, mark.line + 1 if mark else None
     except yaml.YAMLError as error:
         issue = ValidationIssue(FILE_STAGE, "yaml", f"Not valid YAML: {error}", "yaml_syntax")
-        return None, text, issue
+        return None, text, issue, None
+    except RecursionError:
+        issue = ValidationIssue(FILE_STAGE, "yaml", "Nested too deeply", "yaml_depth")
+        return None, text, issue, None
 
 
 _SECTION_OF_STAGE = {stage: section for section, stage in PipelineConfig.SECTIONS.items()}
@@ -113,10 +122,41 @@ def load_pipeline_file(
     report: CheckReport | None = None,
 ) -> PipelineFile | None:
     """Loads and validates one file; errors and warnings go to `report`."""
+    document, text, read_issue, line = _read_yaml(path)
+    return _load_document(
+        path, document, text, (read_issue, line), require_binding, max_payload_size, report
+    )
+
+
+def load_pipeline_text(
+    path: Path,
+    text: str,
+    *,
+    require_binding: bool = True,
+    max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE,
+    report: CheckReport | None = None,
+) -> PipelineFile | None:
+    """As `load_pipeline_file`, for a file's `text` already in hand (an editor's draft); `path`
+    only names it in the issues."""
+    document, text, read_issue, line = _parse_yaml(text)
+    return _load_document(
+        path, document, text, (read_issue, line), require_binding, max_payload_size, report
+    )
+
+
+def _load_document(
+    path: Path,
+    document: object,
+    text: str,
+    unread: tuple[ValidationIssue | None, int | None],
+    require_binding: bool,
+    max_payload_size: int,
+    report: CheckReport | None,
+) -> PipelineFile | None:
     report = report if report is not None else CheckReport()
-    document, text, read_issue = _read_yaml(path)
+    read_issue, line = unread
     if read_issue is not None:
-        report.errors.append(FileIssue(path, read_issue))
+        report.errors.append(FileIssue(path, read_issue, line))
         return None
     config, issues = validate_config(document, max_payload_size)
     binding: Binding | None = None

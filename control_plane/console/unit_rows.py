@@ -3,9 +3,8 @@
 caller's own units, one read of git history per repo branch for the target version.
 
 Online means a state report came in within twice `PU_STATE_SEND_INTERVAL` (units report once
-per interval; docs/compatibility.md#state-and-log-reports). The report time is the unit's
-`last_update_datetime`, which an edit of the unit also moves: a unit edited a moment ago that
-has reported before shows online until the window passes.
+per interval; docs/compatibility.md#state-and-log-reports), by the unit's
+`last_state_report_datetime`, which only state reports move (not an edit of the unit).
 """
 
 from collections.abc import Sequence
@@ -104,7 +103,7 @@ def units_page(
     filters = UnitFilter(search_string=search or None, order_by_unit_name=OrderByName.ASC)
     count, found = units.list_units(session, agent, filters, Page((number - 1) * size, size))
     nodes = units.visible_nodes(session, agent, found, [UnitNodeType.OUTPUT])
-    targets = _targets(session, settings, agent, found)
+    targets = targets_of(session, settings, agent, found)
     moment = now or datetime.now(UTC)
     rows = [
         UnitRow(
@@ -129,17 +128,23 @@ def visible_units(session: Session, agent: Agent, uuids: Sequence[UUID]) -> Sequ
 
 
 def live_values(
-    session: Session, settings: Settings, agent: Agent, watched: Sequence[Unit], now: datetime
+    session: Session,
+    settings: Settings,
+    agent: Agent,
+    watched: Sequence[Unit],
+    now: datetime,
+    node_types: Sequence[UnitNodeType] = (UnitNodeType.OUTPUT,),
 ) -> tuple[dict[UUID, UnitStatus], list[NodeValue]]:
-    """The status of each of `watched` (re-read, and still visible) and its output values."""
+    """The status of each of `watched` (re-read, and still visible) and the values of its
+    nodes of `node_types`."""
     current = visible_units(session, agent, [unit.uuid for unit in watched])
-    nodes = units.visible_nodes(session, agent, current, [UnitNodeType.OUTPUT])
+    nodes = units.visible_nodes(session, agent, current, list(node_types))
     statuses = {unit.uuid: unit_status(settings, unit, now) for unit in current}
     return statuses, [node_value(node) for found in nodes.values() for node in found]
 
 
 def unit_status(settings: Settings, unit: Unit, now: datetime) -> UnitStatus:
-    reported = unit.last_update_datetime if unit.unit_state_dict is not None else None
+    reported = unit.last_state_report_datetime
     window = timedelta(seconds=2 * settings.state_send_interval)
     return UnitStatus(
         online=reported is not None and now - reported <= window,
@@ -162,7 +167,7 @@ def _short(commit: str | None) -> str | None:
     return commit[:SHORT_COMMIT] if commit else None
 
 
-def _targets(
+def targets_of(
     session: Session, settings: Settings, agent: Agent, found: Sequence[Unit]
 ) -> dict[UUID, Target]:
     """The targets of the caller's own units, as `GET /units/get_target_version` gives
@@ -193,3 +198,21 @@ def _targets(
                 resolved[key] = Target(None, None, error.message)
         targets[unit.uuid] = resolved[key]
     return targets
+
+
+def version_rows(
+    session: Session, settings: Settings, agent: Agent, found: Sequence[Unit], now: datetime
+) -> list[UnitRow]:
+    """`found` with their status and targets but no output values (a repo's units)."""
+    targets = targets_of(session, settings, agent, found)
+    return [
+        UnitRow(
+            uuid=unit.uuid,
+            name=unit.name,
+            visibility=unit.visibility_level.value,
+            status=unit_status(settings, unit, now),
+            target=targets.get(unit.uuid),
+            outputs=[],
+        )
+        for unit in found
+    ]

@@ -44,6 +44,7 @@ def apply_state_report(unit: Unit, row: UnitStateRow, update_timeout: timedelta)
     unit.unit_state_dict = row.unit_state_dict
     unit.current_commit_version = row.commit_version
     unit.last_update_datetime = row.received_datetime
+    unit.last_state_report_datetime = row.received_datetime
     if unit.firmware_update_status is not FirmwareUpdateStatus.REQUEST_SENT:
         return
     target = unit.firmware_update_target_commit
@@ -106,5 +107,6 @@ class UnitStateWriter(SqlWriter):
 
 
 def _already_newer(unit: Unit, row: UnitStateRow) -> bool:
-    """The row changed after this report was received (e.g. the batch is a replay)."""
-    return unit.unit_state_dict is not None and unit.last_update_datetime > row.received_datetime
+    """The unit's row holds a report received after this one (e.g. the batch is a replay)."""
+    reported = unit.last_state_report_datetime
+    return reported is not None and reported > row.received_datetime

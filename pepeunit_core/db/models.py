@@ -163,6 +163,8 @@ class Unit(Base):
     """The commit the last Update command asked for; a state report naming it is Success."""
     create_datetime: Mapped[datetime] = mapped_column(default=utc_now)
     last_update_datetime: Mapped[datetime] = mapped_column(default=utc_now)
+    last_state_report_datetime: Mapped[datetime | None]
+    """When the newest stored state report was received (an edit of the unit leaves it)."""
     creator_uuid: Mapped[UUID | None] = _creator(on_delete="CASCADE")
     repo_uuid: Mapped[UUID] = mapped_column(
         ForeignKey("repos.uuid", ondelete="CASCADE"), index=True

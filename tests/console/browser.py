@@ -2,7 +2,8 @@
 
 Never `playwright install`: the browser is the system's (`/usr/bin/chromium`, installed by
 scripts/ensure-service-binaries.sh), launched with `--no-sandbox` (the tests may run as root).
-Screenshots go to `$PU_TEST_ARTIFACTS/console` (default `tests/artifacts/console`, not in git).
+Screenshots go to `$PU_TEST_ARTIFACTS/console` (default `tests/artifacts/console`, not in git);
+the README's pictures in docs/images/ are rewritten only when `PU_UPDATE_DOCS_IMAGES=1`.
 """
 
 import os
@@ -14,6 +15,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
+DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
@@ -24,6 +26,17 @@ def artifacts_directory() -> Path:
     directory = base / "console"
     directory.mkdir(parents=True, exist_ok=True)
     return directory
+
+
+def docs_image(page: Page, name: str) -> Path:
+    """The viewport as `name`.png: in docs/images/ when PU_UPDATE_DOCS_IMAGES=1 (to refresh the
+    README's pictures), in the artifacts directory otherwise (a test run leaves git clean)."""
+    if os.environ.get("PU_UPDATE_DOCS_IMAGES") == "1":
+        path = DOCS_IMAGES / f"{name}.png"
+    else:
+        path = artifacts_directory() / f"docs-{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    return path
 
 
 @contextmanager

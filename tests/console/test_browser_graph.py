@@ -1,7 +1,8 @@
 """The graph page of a real `pepeunit up` in Chromium: an edge drawn by clicking a unit's Output
 node and another unit's Input node in the drawing routes the first unit's values to the second
 over MQTT (docs/compatibility.md#routing-by-the-dataflow), and a second open page shows the new
-edge without a reload."""
+edge without a reload. Its screenshot is the README's picture of the graph
+(PU_UPDATE_DOCS_IMAGES=1 rewrites it: browser.docs_image)."""
 
 import re
 import threading
@@ -16,7 +17,7 @@ from playwright.sync_api import Page, expect
 
 from control_plane.security import make_unit_token
 from pepeunit_core.topics import node_topic
-from tests.console.browser import artifacts_directory, chromium, watched_page
+from tests.console.browser import chromium, docs_image, watched_page
 from tests.console.console_client import PASSWORD, PREFIX
 from tests.console.test_browser_platform import UnitClient, make_source
 from tests.control_plane_registry.git_sources import SourceRepository
@@ -161,8 +162,7 @@ def test_an_edge_drawn_in_the_graph_routes_values_and_shows_in_another_page(tmp_
 
             page.locator("#graph-fit").click()
             watched.screenshot("graph-live")
-            # The viewport alone: docs/images/console-graph.png is a copy of this one.
-            page.screenshot(path=str(artifacts_directory() / "console-graph.png"))
+            docs_image(page, "console-graph")  # the README's picture
         finally:
             sensor.close()
             heater.close()

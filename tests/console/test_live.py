@@ -111,7 +111,7 @@ def test_changed_values_and_status_arrive_within_a_poll(console: ConsoleClient, 
             reported = session.get_one(Unit, unit_uuid)
             reported.unit_state_dict = '{"millis": 5}'
             reported.current_commit_version = "fedcba9876543210"
-            reported.last_update_datetime = datetime.now(UTC)
+            reported.last_state_report_datetime = datetime.now(UTC)
             session.commit()
         took = alice_events.wait_for(f"value-{node_uuid}", ">23.25<", 2)
         assert took < 1.0, took

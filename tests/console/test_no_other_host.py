@@ -20,6 +20,8 @@ ORIGIN = "http://testserver"
 REFERENCE_ATTRIBUTES = re.compile(r'\b(?:href|src|hx-get|sse-connect|data-[a-z-]*url)="([^"]*)"')
 # Addresses that are checked but not fetched: forms that post, and htmx's unsafe requests.
 UNSAFE_REFERENCES = re.compile(r'\b(?:action|hx-(?:post|put|patch|delete))="([^"]*)"')
+# Event streams: their addresses are checked, they are not fetched.
+STREAMS = re.compile(r'\bsse-connect="([^"]*)"')
 GET_FORM = re.compile(r'<form\b[^>]*\bmethod="get"[^>]*\baction="([^"]*)"', re.IGNORECASE)
 CSS_REFERENCES = re.compile(r"""url\(\s*['"]?([^'")]+)|@import\s+['"]([^'"]+)""")
 ANY_URL = re.compile(r"""https?://[^\s"'()<>`]+""", re.IGNORECASE)
@@ -29,7 +31,7 @@ VENDOR_MENTIONS = {
     entry["file"]: set(entry["mentions"])
     for entry in json.loads((STATIC_DIRECTORY / "vendor" / "ASSETS.json").read_text())["files"]
 }
-MAX_FETCHES = 300
+MAX_FETCHES = 1000
 
 
 def absolute_urls(text: str) -> set[str]:
@@ -72,12 +74,14 @@ def crawl(console: ConsoleClient, start: list[str]) -> tuple[dict[str, str], lis
         else:
             assert answer.status_code == 200, (path, answer.status_code)
             references = []
+        streams: set[str] = set()
         kind = answer.headers.get("content-type", "").split(";")[0]
         fetched[path] = kind
         textual = kind.startswith(("text/", "application/javascript", "image/svg"))
         text = answer.text if textual else ""
         if kind == "text/html":
             references += REFERENCE_ATTRIBUTES.findall(text) + GET_FORM.findall(text)
+            streams = {stream.replace("&amp;", "&") for stream in STREAMS.findall(text)}
             problems += [
                 f"{path} sends to {url}" for url in UNSAFE_REFERENCES.findall(text) if foreign(url)
             ]
@@ -101,9 +105,9 @@ def crawl(console: ConsoleClient, start: list[str]) -> tuple[dict[str, str], lis
             if foreign(reference):
                 problems.append(f"{path} refers to {reference}")
                 continue
+            if reference in streams:
+                continue
             target = urljoin(f"{ORIGIN}{path}", reference).removeprefix(ORIGIN)
-            if urlsplit(target).path in (f"{PREFIX}/units/live", f"{PREFIX}/graph/live"):
-                continue  # an event stream: its address is checked, it is not fetched
             if target not in seen:
                 seen.add(target)
                 queue.append(target)

@@ -43,13 +43,13 @@ def test_each_unit_with_status_versions_and_last_values(console: ConsoleClient, 
         repo = add_repo(session, user, add_registry(session, user))
         online = add_unit(session, user, repo, "unit-online")
         online.unit_state_dict = '{"millis": 1}'
-        online.last_update_datetime = now - timedelta(seconds=5)
+        online.last_state_report_datetime = now - timedelta(seconds=5)
         online.current_commit_version = "0123456789abcdef0123456789abcdef01234567"
         online.firmware_update_status = FirmwareUpdateStatus.ERROR
         online.firmware_update_error = "The unit reports version x"
         silent = add_unit(session, user, repo, "unit-silent")
         silent.unit_state_dict = '{"millis": 1}'
-        silent.last_update_datetime = now - timedelta(hours=1)
+        silent.last_state_report_datetime = now - timedelta(hours=1)
         temperature = add_node(session, online, UnitNodeType.OUTPUT, "temperature/pepeunit")
         temperature.state = "21.5"
         temperature.last_update_datetime = now

@@ -5,7 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.files import check_pipeline_files, find_pipeline_files, load_pipeline_file
+from pipelines.files import (
+    CheckReport,
+    check_pipeline_files,
+    find_pipeline_files,
+    load_pipeline_file,
+    load_pipeline_text,
+)
 
 NODE_A = "5b3c6a1e-8f0e-4c5e-9a57-2f1d3c4b5a60"
 NODE_B = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
@@ -56,6 +62,7 @@ def test_yaml_syntax_error_is_a_file_error_with_line_and_column(tmp_path, text, 
     message = report.errors[0].issue.message
     assert message.startswith("Not valid YAML")
     assert f"line {line}, column {column}" in message
+    assert report.errors[0].line == line
     assert report.files == []
 
 
@@ -295,3 +302,22 @@ def test_max_payload_size_reaches_every_file(tmp_path):
     assert [(e.issue.stage, e.issue.field, e.issue.rule) for e in report.errors] == [
         ("Filters", "max_size", "less_than_equal")
     ]
+
+
+def test_a_text_in_hand_is_checked_as_a_file_is(tmp_path):
+    text = CONFIG.replace("max_rate: 0", "max_rate: -1")
+    from_file = check_pipeline_files([write(tmp_path / "draft.yaml", text)], require_binding=False)
+    report = CheckReport()
+    loaded = load_pipeline_text(Path("draft.yaml"), text, require_binding=False, report=report)
+    assert loaded is None
+    assert [(e.line, str(e.issue)) for e in report.errors] == [
+        (e.line, str(e.issue)) for e in from_file.errors
+    ]
+    assert report.errors[0].line == 2
+    assert load_pipeline_text(Path("draft.yaml"), CONFIG, require_binding=False) is not None
+
+
+def test_a_text_nested_too_deeply_is_a_file_error():
+    report = CheckReport()
+    assert load_pipeline_text(Path("deep.yaml"), "[" * 100_000, report=report) is None
+    assert errors_of(report) == [(Path("deep.yaml"), "File", "yaml", "yaml_depth")]

@@ -8,7 +8,7 @@ from control_plane.console.auth import ConsoleUser
 from control_plane.console.routing import console_router
 from control_plane.console.templating import NAV, render
 
-NOT_YET = ("/repos", "/registry", "/alerts")
+NOT_YET: tuple[str, ...] = ()
 
 router = console_router()
 

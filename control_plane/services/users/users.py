@@ -65,6 +65,11 @@ def get_user(session: Session, uuid: UUID) -> User:
     return user
 
 
+def find_by_login(session: Session, login: str) -> User | None:
+    """The user whose login is exactly `login` (any user may list users, as `GET /users`)."""
+    return session.scalar(select(User).where(User.login == login))
+
+
 def list_users(session: Session, filters: UserFilter, page: Page) -> tuple[int, Sequence[User]]:
     return paginate(session, _filtered_users(filters), page)
 
