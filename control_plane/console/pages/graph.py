@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Form, Request
+from fastapi import Form, Query, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from control_plane.api.deps import ContextDep, SessionDep
@@ -28,6 +28,8 @@ from pepeunit_core.db.enums import UnitNodeType
 
 LIVE_INTERVAL_S = 1.0
 """A graph is read whole on each poll: once a second is enough for edges people draw."""
+
+VERSION_CHARACTERS = 64
 
 router = console_router()
 
@@ -112,17 +114,27 @@ def graph_data(agent: ConsoleAgent, session: SessionDep) -> Response:
 
 
 @router.get("/graph/live")
-def graph_live(request: Request, agent: StreamAgent, context: ContextDep) -> Response:
+def graph_live(
+    request: Request,
+    agent: StreamAgent,
+    context: ContextDep,
+    version: Annotated[str, Query(max_length=VERSION_CHARACTERS)] = "",
+) -> Response:
+    """`version` is the one the page was rendered with: its table is not sent again until
+    the graph changes (a big graph's table is megabytes)."""
     shown: dict[str, str] = {}
 
     def poll() -> list[ServerEvent]:
         with context.session_factory() as session:
             graph = visible_graph(session, agent)
-        version = graph.version
-        if shown.get("version") != version:  # the table is rendered only when it changed
-            shown["version"] = version
+        current = graph.version
+        events = [ServerEvent("graph-version", current)]
+        if current == version and "table" not in shown:
+            return events
+        if shown.get("version") != current:  # the table is rendered only when it changed
+            shown["version"] = current
             shown["table"] = render_text(request, "graph/edges.html", table=graph_table(graph))
-        return [ServerEvent("graph-version", version), ServerEvent("graph-edges", shown["table"])]
+        return [*events, ServerEvent("graph-edges", shown["table"])]
 
     return event_stream(poll, interval_s=LIVE_INTERVAL_S)
 
