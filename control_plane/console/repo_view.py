@@ -161,7 +161,7 @@ def _access(session: Session, user: User, repo: Repo) -> list[Access]:
     ).permissions
     user_uuids = [row.agent_uuid for row in listed if row.agent_type == AgentKind.USER]
     logins = _logins(session, user_uuids)
-    return [
+    found = [
         Access(
             row.agent_uuid,
             row.agent_type,
@@ -170,6 +170,8 @@ def _access(session: Session, user: User, repo: Repo) -> list[Access]:
         )
         for row in listed
     ]
+    # The creator first, then in a stable order, so that a grant does not reshuffle the list.
+    return sorted(found, key=lambda a: (not a.is_creator, a.name or "", str(a.agent_uuid)))
 
 
 def _logins(session: Session, uuids: Sequence[UUID]) -> dict[UUID, str]:

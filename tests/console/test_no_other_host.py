@@ -85,8 +85,11 @@ def crawl(console: ConsoleClient, start: list[str]) -> tuple[dict[str, str], lis
             problems += [
                 f"{path} sends to {url}" for url in UNSAFE_REFERENCES.findall(text) if foreign(url)
             ]
-            # Values a unit published are data shown as text: not references of the page.
-            text = re.sub(r"<output[^>]*>.*?</output>", "", text, flags=re.DOTALL)
+            # Data shown as text is not a reference of the page: values a unit published
+            # (<output>), addresses users gave such as registry URLs (<samp>), and examples
+            # in a field's placeholder.
+            text = re.sub(r"<(output|samp)\b[^>]*>.*?</\1>", "", text, flags=re.DOTALL)
+            text = re.sub(r'\bplaceholder="[^"]*"', "", text)
         elif kind == "text/css":
             references += [a or b for a, b in CSS_REFERENCES.findall(text)]
         vendored = urlsplit(path).path.removeprefix(f"{PREFIX}/static/vendor/")
