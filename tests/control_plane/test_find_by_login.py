@@ -14,3 +14,5 @@ def test_only_the_exact_login(app: FastAPI):
         assert users.find_by_login(session, "bobby") == bobby
         assert users.find_by_login(session, "bob") is None
         assert users.find_by_login(session, "BOBBY") is None
+        # PostgreSQL refuses to compare text with NUL: no user, not a database error.
+        assert users.find_by_login(session, "bob\x00by") is None

@@ -6,6 +6,7 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from uuid import uuid4
 
 import psycopg
@@ -16,12 +17,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Engine, Integer, MetaData, inspect, text
 
+import pepeunit_core.db.migrations
 from pepeunit_core.db.alembic_config import make_alembic_config
 from pepeunit_core.db.engine import make_engine
 from pepeunit_core.db.migration_guards import POSTGRES_MIGRATION_LOCK_ID
 from pepeunit_core.db.models import Base
 from pepeunit_core.migrate import migrate_sql
 
+VERSIONS = Path(pepeunit_core.db.migrations.__file__).parent / "versions"
 MODEL_TABLES = {
     "users",
     "repository_registry",
@@ -71,6 +74,12 @@ def head_revision(url: str) -> str | None:
     return ScriptDirectory.from_config(make_alembic_config(url)).get_current_head()
 
 
+def newest_migration_file() -> str:
+    """The number of the newest file in versions/: the head must be the last one written,
+    so that two migrations branching from one parent fail here."""
+    return max(path.name[:4] for path in VERSIONS.glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
 def test_upgrade_creates_exactly_the_model(engine):
     assert set(inspect(engine).get_table_names()) == MODEL_TABLES | {"alembic_version"}
     assert schema_differences(engine, Base.metadata) == []
@@ -101,7 +110,9 @@ def test_upgrade_again_is_a_no_op(migrated_engine, migrated_url, caplog):
     with caplog.at_level(logging.INFO, logger="pepeunit.migrate"):
         migrate_sql(migrated_url)
 
-    assert current_revision(migrated_engine) == head_revision(migrated_url) == "0004"
+    assert (
+        current_revision(migrated_engine) == head_revision(migrated_url) == newest_migration_file()
+    )
     with migrated_engine.connect() as connection:
         assert connection.execute(text("SELECT version FROM dataflow_config_version")).all() == [
             (7,)
@@ -205,7 +216,7 @@ def test_processes_starting_together_on_postgresql_migrate_one_at_a_time(postgre
     assert [process.returncode for process in processes] == [0, 0], errors
     engine = make_engine(postgres_database.url)
     try:
-        assert current_revision(engine) == "0004"
+        assert current_revision(engine) == newest_migration_file()
         assert schema_differences(engine, Base.metadata) == []
     finally:
         engine.dispose()

@@ -230,6 +230,7 @@ def firmware(
 def unit_live(request: Request, uuid: UUID, agent: StreamAgent, context: ContextDep) -> Response:
     """Events `status`, `current` and `value-<node uuid>` (inputs and outputs)."""
     with context.session_factory() as session:
+        access.visible_unit(session, agent, uuid)  # refused before the stream starts
         watched = list(visible_units(session, agent, [uuid]))
 
     def poll() -> list[ServerEvent]:

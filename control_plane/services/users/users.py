@@ -67,6 +67,8 @@ def get_user(session: Session, uuid: UUID) -> User:
 
 def find_by_login(session: Session, login: str) -> User | None:
     """The user whose login is exactly `login` (any user may list users, as `GET /users`)."""
+    if "\x00" in login:
+        return None  # no login holds NUL, and PostgreSQL refuses to compare with it
     return session.scalar(select(User).where(User.login == login))
 
 
