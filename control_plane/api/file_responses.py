@@ -1,6 +1,13 @@
-"""OpenAPI declarations for routes that answer a file rather than JSON."""
+"""Routes that answer a file rather than JSON: their OpenAPI declarations, and a file built
+before it is sent."""
 
-from typing import Any
+import tempfile
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
+
+from starlette.responses import StreamingResponse
+
+CHUNK_BYTES = 256 * 1024
 
 BINARY = {"schema": {"type": "string", "format": "binary"}}
 
@@ -17,3 +24,32 @@ def file_response(
             "content": {media_type: BINARY if binary else {} for media_type in media_types},
         }
     }
+
+
+def built_file_response(
+    build: Callable[[BinaryIO], None], media_type: str, filename: str
+) -> StreamingResponse:
+    """The file `build` writes, built in a temporary file first and then sent in chunks with
+    its length (devices cannot read chunked bodies); the file is closed once sent."""
+    built = tempfile.TemporaryFile()  # noqa: SIM115 - the response closes it once sent
+    try:
+        build(built)
+        size = built.tell()
+        built.seek(0)
+    except BaseException:
+        built.close()
+        raise
+    return StreamingResponse(
+        _chunks_then_close(built),
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Length": str(size),
+        },
+    )
+
+
+def _chunks_then_close(file: BinaryIO) -> Iterator[bytes]:
+    with file:
+        while chunk := file.read(CHUNK_BYTES):
+            yield chunk

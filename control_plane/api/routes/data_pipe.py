@@ -5,17 +5,15 @@ Anyone may check a config; the node's creator sets it, imports and deletes data;
 or the node's own unit reads the config and the data.
 """
 
-import tempfile
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Annotated, BinaryIO
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 
 from control_plane.api.deps import ClickHouseDep, CurrentAgent, SessionDep, SettingsDep
-from control_plane.api.file_responses import file_response
+from control_plane.api.file_responses import built_file_response, file_response
 from control_plane.api.pagination import PageDep
 from control_plane.models.data_pipe import (
     ConfigIssue,
@@ -30,7 +28,6 @@ from pepeunit_core.stored_data.paged_reads import RowPage
 router = APIRouter(prefix="/unit_nodes", tags=["unit_nodes"])
 
 
-EXPORT_CHUNK_BYTES = 256 * 1024
 Upload = Annotated[UploadFile, File(description="The file, as multipart field `data`.")]
 
 
@@ -108,30 +105,11 @@ def get_data_pipe_data_csv(
 ) -> StreamingResponse:
     """A ZIP holding `<uuid>.csv` with the node's rows, oldest first."""
     node = node_access.readable_node(session, agent, uuid)
-    # Built in a temporary file, a block of rows at a time, then sent with its length
-    # (devices cannot read chunked bodies).
-    archive = tempfile.TemporaryFile()  # noqa: SIM115 - the response closes it once sent
-    try:
-        pipelines.export_csv_zip(clickhouse, node, datetime.now(UTC), archive)
-        size = archive.tell()
-        archive.seek(0)
-    except BaseException:
-        archive.close()
-        raise
-    return StreamingResponse(
-        _chunks_then_close(archive),
-        media_type="application/zip",
-        headers={
-            "Content-Disposition": f'attachment; filename="{uuid}.zip"',
-            "Content-Length": str(size),
-        },
+    return built_file_response(
+        lambda file: pipelines.export_csv_zip(clickhouse, node, datetime.now(UTC), file),
+        "application/zip",
+        f"{uuid}.zip",
     )
-
-
-def _chunks_then_close(file: BinaryIO) -> Iterator[bytes]:
-    with file:
-        while chunk := file.read(EXPORT_CHUNK_BYTES):
-            yield chunk
 
 
 @router.post("/set_data_pipe_data_csv", status_code=status.HTTP_204_NO_CONTENT)

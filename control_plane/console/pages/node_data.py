@@ -8,17 +8,16 @@ stored rows with an uploaded CSV (as `POST /unit_nodes/set_data_pipe_data_csv`).
 """
 
 import math
-import tempfile
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, BinaryIO
 from uuid import UUID
 
 from fastapi import File, Query, Request, UploadFile
 from sqlalchemy.orm import Session
-from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.responses import RedirectResponse, Response
 
 from control_plane.api.deps import ContextDep, SessionDep
+from control_plane.api.file_responses import built_file_response
 from control_plane.console.auth import ConsoleAgent
 from control_plane.console.node_views import chart_data, shown_rows
 from control_plane.console.routing import console_router
@@ -35,7 +34,6 @@ from pipelines.config import PolicyType
 PAGE_SIZE = 50
 CHART_POINTS = 2000
 """The newest rows drawn; the table pages through all of them."""
-EXPORT_CHUNK_BYTES = 256 * 1024
 
 router = console_router()
 
@@ -114,29 +112,12 @@ def node_data_csv(
 ) -> Response:
     """The ZIP of `<uuid>.csv`, built and sent as the API's export is."""
     node = node_access.readable_node(session, agent, uuid)
-    archive = tempfile.TemporaryFile()  # noqa: SIM115 - the response closes it once sent
-    try:
+
+    def build(file: BinaryIO) -> None:
         with context.clickhouse.client() as client:
-            pipelines.export_csv_zip(client, node, datetime.now(UTC), archive)
-        size = archive.tell()
-        archive.seek(0)
-    except BaseException:
-        archive.close()
-        raise
-    return StreamingResponse(
-        _chunks_then_close(archive),
-        media_type="application/zip",
-        headers={
-            "Content-Disposition": f'attachment; filename="{uuid}.zip"',
-            "Content-Length": str(size),
-        },
-    )
+            pipelines.export_csv_zip(client, node, datetime.now(UTC), file)
 
-
-def _chunks_then_close(file: BinaryIO) -> Iterator[bytes]:
-    with file:
-        while chunk := file.read(EXPORT_CHUNK_BYTES):
-            yield chunk
+    return built_file_response(build, "application/zip", f"{uuid}.zip")
 
 
 @router.post("/nodes/{uuid}/data/csv")
