@@ -20,6 +20,7 @@ from control_plane.security import make_unit_token
 from pepeunit_core.topics import CommandTopicName, ReportTopicName, command_topic, report_topic
 from tests.console.browser import chromium, docs_image, watched_page
 from tests.console.console_client import PASSWORD, PREFIX
+from tests.console.platform_api import add_public_repo, admin_api
 from tests.console.test_browser_platform import make_source
 from tests.control_plane_registry.git_sources import SourceRepository
 from tests.e2e.platform import SECRET_KEY, running_platform
@@ -64,26 +65,8 @@ class Device:
 
 def create_private_unit(api: str, source: SourceRepository) -> str:
     """As the Admin, through the API: a registry, a repo and a Private unit."""
-    with httpx.Client(base_url=api, timeout=60) as http:
-        token = http.post("/users/auth", json={"credentials": "admin", "password": PASSWORD})
-        http.headers["x-auth-token"] = token.json()["token"]
-
-        def call(method: str, url: str, **kwargs: object) -> dict:
-            answer = http.request(method, url, **kwargs)  # type: ignore[arg-type]
-            assert answer.status_code < 300, f"{method} {url}: {answer.text}"
-            return answer.json() if answer.content else {}
-
-        registry = call(
-            "POST", "/repository_registry",
-            json={"platform": "Github", "repository_url": source.url,
-                  "is_public_repository": True},
-        )  # fmt: skip
-        call("PATCH", f"/repository_registry/update_local_repository/{registry['uuid']}")
-        repo = call(
-            "POST", "/repos",
-            json={"repository_registry_uuid": registry["uuid"], "default_branch": "main",
-                  "visibility_level": "Public", "name": "thermometers"},
-        )  # fmt: skip
+    with admin_api(api) as call:
+        repo = add_public_repo(call, source)
         unit = call(
             "POST", "/units",
             json={"repo_uuid": repo["uuid"], "visibility_level": "Private",
