@@ -13,6 +13,7 @@ from control_plane.api.errors import install_error_handlers
 from control_plane.api.routes import api_router, make_info_router
 from control_plane.console import install_console
 from control_plane.context import ControlPlaneContext
+from control_plane.graphql import install_graphql
 from control_plane.schedules.api_schedule import make_api_scheduler
 from control_plane.security import PasswordHashing
 from control_plane.services.broker.publisher import BrokerPublisher, MqttPublisher
@@ -86,6 +87,7 @@ def create_app(
     install_error_responses(app)
     install_docs(app, settings.app_prefix, f"{api_prefix}/openapi.json")
     install_console(app, settings.app_prefix)
+    install_graphql(app, settings.app_prefix)
     return app
 
 

@@ -11,20 +11,17 @@ from typing import Annotated
 from clickhouse_connect.driver.client import Client
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from control_plane.context import ControlPlaneContext
 from control_plane.security import (
-    ANONYMOUS,
     Agent,
     AgentType,
-    TokenError,
-    decode_token,
 )
 from control_plane.services.errors import NoAccessError, NotAuthenticatedError
-from pepeunit_core.db.enums import UserRole, UserStatus
-from pepeunit_core.db.models import Unit, User
+from control_plane.services.users.agents import agent_of_token
+from pepeunit_core.db.enums import UserRole
+from pepeunit_core.db.models import User
 from pepeunit_core.settings import Settings
 
 AUTH_HEADER = "x-auth-token"
@@ -103,38 +100,7 @@ def get_current_agent(
     """The caller: anonymous without a token; 401 for a token that names nobody valid (or a
     malformed Authorization header), 403 for a blocked user and for the units of a blocked
     user."""
-    token = presented_token(request, auth_token)
-    if not token:
-        return ANONYMOUS
-    try:
-        claims = decode_token(token, context.settings.resolved_secret_key)
-    except TokenError as error:
-        raise NotAuthenticatedError(str(error)) from None
-    match claims.type:
-        case AgentType.USER:
-            user = session.get(User, claims.uuid)
-            if user is None:
-                raise NotAuthenticatedError("Agent not found")
-            if user.status == UserStatus.BLOCKED:
-                raise NoAccessError("User is blocked")
-            return Agent(AgentType.USER, user.uuid, user)
-        case AgentType.UNIT:
-            found = session.execute(
-                select(Unit.uuid, User.status)
-                .outerjoin(User, User.uuid == Unit.creator_uuid)
-                .where(Unit.uuid == claims.uuid)
-            ).first()
-            if found is None:
-                raise NotAuthenticatedError("Agent not found")
-            if found.status == UserStatus.BLOCKED:
-                raise NoAccessError("The unit's creator is blocked")
-            return Agent(AgentType.UNIT, claims.uuid)
-        case AgentType.BACKEND:
-            if claims.domain != context.settings.domain:
-                raise NotAuthenticatedError("Token of another instance")
-            return Agent(AgentType.BACKEND, claims.uuid)
-        case _:
-            raise NotAuthenticatedError("Invalid agent type")
+    return agent_of_token(session, context.settings, presented_token(request, auth_token))
 
 
 CurrentAgent = Annotated[Agent, Depends(get_current_agent)]

@@ -1,0 +1,24 @@
+"""`{PU_APP_PREFIX}/graphql` on the FastAPI app."""
+
+from fastapi import FastAPI, Request
+from strawberry.fastapi import GraphQLRouter
+
+from control_plane.api.deps import AUTH_HEADER, get_context, presented_token
+from control_plane.graphql.context import GraphQLContext
+from control_plane.graphql.schema import build_schema
+from control_plane.services.errors import ServiceError
+
+
+def _context_of(request: Request) -> GraphQLContext:
+    try:
+        token = presented_token(request, request.headers.get(AUTH_HEADER))
+    except ServiceError as error:
+        return GraphQLContext(get_context(request), None, token_error=error)
+    return GraphQLContext(get_context(request), token)
+
+
+def install_graphql(app: FastAPI, app_prefix: str) -> None:
+    router: GraphQLRouter = GraphQLRouter(
+        build_schema(), path=f"{app_prefix}/graphql", context_getter=_context_of
+    )
+    app.include_router(router)

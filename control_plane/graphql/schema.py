@@ -1,0 +1,32 @@
+"""The schema: the root types merged from `fields/*` modules."""
+
+import strawberry
+from strawberry.tools import merge_types
+
+from control_plane.graphql.errors import error_masking
+from control_plane.graphql.fields import metrics
+
+QUERIES: tuple[type, ...] = (metrics.Query,)
+MUTATIONS: tuple[type, ...] = ()
+
+
+@strawberry.type
+class NoneType:
+    """REST's 204: a mutation that returns nothing returns `{isNone: true}`."""
+
+    is_none: bool = True
+
+
+@strawberry.type
+class _Mutation:
+    @strawberry.mutation
+    def _placeholder(self) -> NoneType:  # replaced once the first mutation module exists
+        return NoneType()
+
+
+def build_schema() -> strawberry.Schema:
+    return strawberry.Schema(
+        query=merge_types("Query", QUERIES),
+        mutation=merge_types("Mutation", MUTATIONS) if MUTATIONS else _Mutation,
+        extensions=[error_masking()],
+    )
