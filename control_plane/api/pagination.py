@@ -8,8 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 
-from control_plane.services.errors import InputValidationError
-from control_plane.services.paging import MAX_OFFSET, Page
+from control_plane.services.paging import MAX_OFFSET, Page, requested_page
 
 from .deps import SettingsDep
 
@@ -19,11 +18,7 @@ def get_page(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int | None, Query(ge=0, description="At most PU_MAX_PAGINATION_SIZE.")] = None,
 ) -> Page:
-    if limit is None:
-        return Page(offset, settings.max_pagination_size)
-    if limit > settings.max_pagination_size:
-        raise InputValidationError(f"limit must be at most {settings.max_pagination_size}")
-    return Page(offset, limit)
+    return requested_page(offset, limit, settings.max_pagination_size)
 
 
 PageDep = Annotated[Page, Depends(get_page)]

@@ -3,18 +3,12 @@
 import strawberry
 from strawberry.tools import merge_types
 
+from control_plane.graphql.common import NoneType
 from control_plane.graphql.errors import error_masking
 from control_plane.graphql.fields import metrics
 
 QUERIES: tuple[type, ...] = (metrics.Query,)
 MUTATIONS: tuple[type, ...] = ()
-
-
-@strawberry.type
-class NoneType:
-    """REST's 204: a mutation that returns nothing returns `{isNone: true}`."""
-
-    is_none: bool = True
 
 
 @strawberry.type
