@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 
+from control_plane.api.cors import install_cors
 from control_plane.api.docs import install_docs
 from control_plane.api.error_responses import install_error_responses
 from control_plane.api.errors import install_error_handlers
@@ -87,7 +88,8 @@ def create_app(
     install_error_responses(app)
     install_docs(app, settings.app_prefix, f"{api_prefix}/openapi.json")
     install_console(app, settings.app_prefix)
-    install_graphql(app, settings.app_prefix)
+    install_graphql(app, settings)
+    install_cors(app, settings)
     return app
 
 

@@ -125,6 +125,17 @@ class Settings(BaseSettings):
         description="Seconds between a waiting API process's attempts to take the schedules "
         "over, and between the runner's checks that it still holds them.",
     )
+    graphql_introspection: bool = Field(
+        default=True,
+        description="Answer GraphQL introspection (`__schema`, `__type`) and serve GraphiQL; "
+        "turn off in production if clients need no schema discovery.",
+    )
+    cors_origins: tuple[str, ...] = Field(
+        default=(),
+        description='Browser origins (JSON list, e.g. ["https://app.example"]) whose pages '
+        "may call the API and GraphQL, and open GraphQL WebSockets; empty: none but the API's "
+        "own.",
+    )
     state_send_interval: int = Field(default=60, description="Device state period in s.")
     ff_datapipe_default_last_value_enable: bool = True
 

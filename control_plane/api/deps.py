@@ -12,6 +12,7 @@ from clickhouse_connect.driver.client import Client
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
 
 from control_plane.context import ControlPlaneContext
 from control_plane.security import (
@@ -27,7 +28,7 @@ from pepeunit_core.settings import Settings
 AUTH_HEADER = "x-auth-token"
 
 
-def get_context(request: Request) -> ControlPlaneContext:
+def get_context(request: HTTPConnection) -> ControlPlaneContext:
     return request.app.state.context
 
 
@@ -81,7 +82,7 @@ def bearer_token(authorization: str | None) -> str | None:
     return token
 
 
-def presented_token(request: Request, auth_token: str | None) -> str | None:
+def presented_token(request: HTTPConnection, auth_token: str | None) -> str | None:
     """The token the caller sent, in `x-auth-token` or as a Bearer token (the same token
     either way; both may be sent only if they agree)."""
     bearer = bearer_token(request.headers.get("authorization"))

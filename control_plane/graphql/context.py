@@ -14,10 +14,11 @@ from anyio import to_thread
 from sqlalchemy.orm import Session
 from strawberry.fastapi import BaseContext
 
+from control_plane.api.deps import AUTH_HEADER
 from control_plane.context import ControlPlaneContext
 from control_plane.graphql.errors import graphql_error
 from control_plane.security import Agent
-from control_plane.services.errors import ServiceError
+from control_plane.services.errors import NotAuthenticatedError, ServiceError
 from control_plane.services.users.agents import agent_of_token
 
 T = TypeVar("T")
@@ -35,6 +36,28 @@ class GraphQLContext(BaseContext):
         self.token = token
         self.token_error = token_error
         """Why the request's auth headers could not be read (each field fails with it)."""
+        self.connection_params: dict[str, object] | None = None
+        """A WebSocket's `connection_init` payload (Strawberry fills it in)."""
+
+    def take_connection_token(self) -> None:
+        """A WebSocket may name its caller in `connection_init`, as Apollo's clients send it:
+        `{"x-auth-token": "<token>"}` (or inside `"headers"`); browsers cannot set headers on a
+        WebSocket. A token there and another in the headers is refused, as REST refuses two
+        different tokens."""
+        params = self.connection_params or {}
+        headers = params.get("headers")
+        token = params.get(AUTH_HEADER)
+        if token is None and isinstance(headers, dict):
+            token = headers.get(AUTH_HEADER)
+        if token is None or token == "":
+            return
+        if not isinstance(token, str):
+            self.token, self.token_error = None, NotAuthenticatedError(f"{AUTH_HEADER} is no text")
+        elif self.token and self.token != token:
+            message = f"{AUTH_HEADER} in the headers and in connection_init differ"
+            self.token, self.token_error = None, NotAuthenticatedError(message)
+        elif self.token_error is None:
+            self.token = token
 
     def call_in_thread(self, work: Callable[[Session, Agent], T]) -> T:
         """`work(session, caller)` in a new session; a refusal becomes a GraphQL error."""

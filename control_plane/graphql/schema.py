@@ -6,6 +6,8 @@ from strawberry.tools import merge_types
 from control_plane.graphql.common import NoneType
 from control_plane.graphql.errors import error_masking
 from control_plane.graphql.fields import metrics
+from control_plane.graphql.limits import limit_extensions
+from pepeunit_core.settings import Settings
 
 QUERIES: tuple[type, ...] = (metrics.Query,)
 MUTATIONS: tuple[type, ...] = ()
@@ -18,9 +20,9 @@ class _Mutation:
         return NoneType()
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(settings: Settings) -> strawberry.Schema:
     return strawberry.Schema(
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS) if MUTATIONS else _Mutation,
-        extensions=[error_masking()],
+        extensions=[*limit_extensions(settings), error_masking],
     )

@@ -33,6 +33,34 @@ def test_instance_info(bare_client: TestClient):
     assert info["name"] == "Pepeunit"
     assert info["version"] and info["description"]
     assert info["swagger"] == "http://pepeunit.test/pepeunit/docs"
+    assert info["graphql"] == "http://pepeunit.test/pepeunit/graphql"
+    assert (info["grafana"], info["telegram_bot"]) == (None, None)
+    assert info["feature_flags"] == {
+        "pu_ff_telegram_bot_enable": False,
+        "pu_ff_grafana_integration_enable": False,
+        "pu_ff_datapipe_enable": True,
+        "pu_ff_datapipe_default_last_value_enable": True,
+        "pu_ff_prometheus_enable": False,
+    }
+    assert isinstance(info["authors"], list) and "license" in info
+
+
+def test_instance_info_links_the_configured_grafana_and_bot(tmp_path: Path):
+    settings = make_settings(
+        f"sqlite:///{tmp_path / 'unused.sqlite'}",
+        grafana_url="https://grafana.example",
+        telegram_token="123:abc",
+        telegram_bot_link="https://t.me/example_bot",
+        ff_datapipe_default_last_value_enable=False,
+    )
+    with checked_client(create_app(settings)) as client:
+        info = client.get("/pepeunit").json()
+    assert info["swagger"] == "https://pepeunit.test/pepeunit/docs"
+    assert info["grafana"] == "https://grafana.example"
+    assert info["telegram_bot"] == "https://t.me/example_bot"
+    flags = info["feature_flags"]
+    assert flags["pu_ff_telegram_bot_enable"] and flags["pu_ff_grafana_integration_enable"]
+    assert not flags["pu_ff_datapipe_default_last_value_enable"]
 
 
 def test_docs_and_openapi(bare_client: TestClient):
