@@ -17,6 +17,7 @@ from control_plane.context import ControlPlaneContext
 from control_plane.graphql import install_graphql
 from control_plane.schedules.api_schedule import make_api_scheduler
 from control_plane.security import PasswordHashing
+from control_plane.services.broker.live_events import LiveEventHub
 from control_plane.services.broker.publisher import BrokerPublisher, MqttPublisher
 from control_plane.services.metrics import CachedMetrics
 from pepeunit_core.clickhouse.pool import shared_clickhouse_pool
@@ -52,6 +53,7 @@ def create_app(
         clickhouse=shared_clickhouse_pool(
             settings.resolved_clickhouse_url, settings.clickhouse_pool_size
         ),
+        live_events=LiveEventHub(settings),
     )
 
     @asynccontextmanager
@@ -69,6 +71,7 @@ def create_app(
                 await asyncio.to_thread(scheduler.stop)
             if own_publisher is not None:
                 own_publisher.stop()
+            context.live_events.stop()
             engine.dispose()
 
     api_prefix = f"{settings.app_prefix}{settings.api_v1_prefix}"

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from control_plane.security import PasswordHashing
+from control_plane.services.broker.live_events import LiveEventHub
 from control_plane.services.broker.publisher import BrokerPublisher
 from control_plane.services.metrics import CachedMetrics
 from pepeunit_core.clickhouse.pool import ClickHousePool
@@ -29,3 +30,5 @@ class ControlPlaneContext:
     """Commands to units and values for input nodes go out through it."""
     clickhouse: ClickHousePool
     """The process's ClickHouse clients; a request borrows one."""
+    live_events: LiveEventHub
+    """The dataflow's live events, for GraphQL subscriptions."""

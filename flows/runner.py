@@ -28,6 +28,7 @@ from flows.mqtt_endpoint import MqttEndpoint
 from flows.storage.alert_event_writer import AlertEventWriter
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from flows.storage.last_value_writer import LastValueWriter
+from flows.storage.live_events import LiveEventPublisher
 from flows.storage.metrics import StorageMetrics
 from flows.storage.rejections_writer import RejectionsWriter
 from flows.storage.unit_state_writer import UnitStateWriter
@@ -94,13 +95,7 @@ def intake_settings(
     """The MQTT side of a partition's intake: the Backend login, the partition's persistent
     session (a client id derived from the instance secret) and its subscriptions."""
     return IntakeSettings(
-        endpoint=MqttEndpoint(
-            host=settings.mqtt_host,
-            port=settings.mqtt_port,
-            keepalive=settings.mqtt_keepalive,
-            username=settings.mqtt_username,
-            password=settings.mqtt_password,
-        ),
+        endpoint=mqtt_endpoint(settings),
         client_id=f"{settings.resolved_flow_client_id}-p{partition}",
         subscriptions=subscription_filters(settings, placement),
         heartbeat_topic=f"{settings.domain}/pepeunit_flow/p{partition}/heartbeat",
@@ -147,6 +142,30 @@ class WriterOpener:
             AlertEventWriter(session_factory, self.metrics),
             RejectionsWriter(session_factory, self.metrics),
         )
+
+
+def mqtt_endpoint(settings: Settings) -> MqttEndpoint:
+    """The platform's broker login (the Backend token)."""
+    return MqttEndpoint(
+        host=settings.mqtt_host,
+        port=settings.mqtt_port,
+        keepalive=settings.mqtt_keepalive,
+        username=settings.mqtt_username,
+        password=settings.mqtt_password,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AnnouncerOpener:
+    settings: Settings
+
+    def __call__(self) -> LiveEventPublisher:
+        settings = self.settings
+        publisher = LiveEventPublisher(
+            mqtt_endpoint(settings), settings.resolved_flow_client_id, settings.domain
+        )
+        publisher.start()
+        return publisher
 
 
 def _recovery_config(settings: Settings, placement: ClusterPlacement) -> RecoveryConfig:
@@ -231,6 +250,7 @@ def run_flow(
         partition_count=placement.process_count,
         open_source_partition=SourcePartitionOpener(settings, placement),
         open_writers=WriterOpener(settings, storage_metrics),
+        open_announcer=AnnouncerOpener(settings),
         current_pipelines=lambda: pipelines.current,
         stop_requested=stop_requested,
         metrics=flow_metrics,

@@ -15,10 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
 from control_plane.context import ControlPlaneContext
-from control_plane.security import (
-    Agent,
-    AgentType,
-)
+from control_plane.security import Agent, AgentType, require_agent_types
 from control_plane.services.errors import NoAccessError, NotAuthenticatedError
 from control_plane.services.users.agents import agent_of_token
 from pepeunit_core.db.enums import UserRole
@@ -111,9 +108,7 @@ def agent_of_types(*allowed: AgentType) -> Callable[[Agent], Agent]:
     """A dependency that lets only the `allowed` kinds of agent through (403 for others)."""
 
     def require(agent: CurrentAgent) -> Agent:
-        if agent.type not in allowed:
-            raise NoAccessError(f"{agent.type} agents have no access to this")
-        return agent
+        return require_agent_types(agent, *allowed)
 
     return require
 

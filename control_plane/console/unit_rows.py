@@ -2,14 +2,12 @@
 `GET /units`): a page of units is three queries (count, rows, output nodes) and, for the
 caller's own units, one read of git history per repo branch for the target version.
 
-Online means a state report came in within twice `PU_STATE_SEND_INTERVAL` (units report once
-per interval; docs/compatibility.md#state-and-log-reports), by the unit's
-`last_state_report_datetime`, which only state reports move (not an edit of the unit).
+Online is `control_plane.services.units.online`'s rule.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from uuid import UUID
 
 from sqlalchemy.orm import Session
@@ -21,6 +19,7 @@ from control_plane.services.errors import ServiceError
 from control_plane.services.paging import Page
 from control_plane.services.repos import repos
 from control_plane.services.units import target, units
+from control_plane.services.units.online import is_online
 from pepeunit_core.db.enums import FirmwareUpdateStatus, UnitNodeType
 from pepeunit_core.db.models import Repo, Unit, UnitNode
 from pepeunit_core.settings import Settings
@@ -145,9 +144,8 @@ def live_values(
 
 def unit_status(settings: Settings, unit: Unit, now: datetime) -> UnitStatus:
     reported = unit.last_state_report_datetime
-    window = timedelta(seconds=2 * settings.state_send_interval)
     return UnitStatus(
-        online=reported is not None and now - reported <= window,
+        online=is_online(settings, reported, now),
         last_report=reported,
         firmware=unit.firmware_update_status,
         firmware_error=unit.firmware_update_error,

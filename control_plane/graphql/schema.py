@@ -7,6 +7,7 @@ from control_plane.graphql.common import NoneType
 from control_plane.graphql.errors import error_masking
 from control_plane.graphql.fields import metrics
 from control_plane.graphql.limits import limit_extensions
+from control_plane.graphql.subscriptions import Subscription
 from pepeunit_core.settings import Settings
 
 QUERIES: tuple[type, ...] = (metrics.Query,)
@@ -24,5 +25,6 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return strawberry.Schema(
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS) if MUTATIONS else _Mutation,
+        subscription=Subscription,
         extensions=[*limit_extensions(settings), error_masking],
     )

@@ -14,7 +14,7 @@ from flows.config_cache import PipelineSet
 from flows.dataflow.batching import RowBatcher
 from flows.dataflow.items import MESSAGE, NodeItem, SourceItem, UnitReport
 from flows.dataflow.node_logic import NodeLogic, NodeLogicContext
-from flows.dataflow.sinks import StorageSink, Writers
+from flows.dataflow.sinks import Announcer, StorageSink, Writers
 from flows.dataflow.source import LogSource, SourcePartition, SourceSettings
 from flows.dataflow.topics import is_plain_node_topic, node_of_topic, unit_report_of_topic
 from flows.dataflow.unit_logic import UnitLogicContext, UnitReportLogic
@@ -36,6 +36,8 @@ class DataflowParts:
     max_payload_size: int
     storage_partitions: tuple[str, ...]
     """Storage partitions this process writes through (see `flows.dataflow.sinks`)."""
+    open_announcer: Callable[[], Announcer] | None = None
+    """Live events after each written batch (none when None)."""
     batch_rows: int = 1_000
     batch_wait: timedelta = timedelta(seconds=1)
     state_send_interval: timedelta = timedelta(seconds=60)
@@ -116,6 +118,8 @@ def build_dataflow(parts: DataflowParts) -> Dataflow:
     op.output(
         "store",
         batches,
-        StorageSink(list(parts.storage_partitions), parts.open_writers, parts.metrics),
+        StorageSink(
+            list(parts.storage_partitions), parts.open_writers, parts.metrics, parts.open_announcer
+        ),
     )
     return flow

@@ -8,7 +8,8 @@ every process owns one and the tables are spread over them.
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
 
@@ -48,10 +49,21 @@ class Writers:
         return writer
 
 
+class Announcer(Protocol):
+    """Tells the API what a written batch holds (`flows.storage.live_events`)."""
+
+    def announce(self, rows: Sequence[IngestedRow]) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 class StoragePartition(StatefulSinkPartition[TableBatch, None]):
-    def __init__(self, writers: Writers, metrics: FlowMetrics) -> None:
+    def __init__(
+        self, writers: Writers, metrics: FlowMetrics, announcer: Announcer | None = None
+    ) -> None:
         self._writers = writers
         self._metrics = metrics
+        self._announcer = announcer
 
     def write_batch(self, values: list[TableBatch]) -> None:
         for rows in values:
@@ -62,6 +74,8 @@ class StoragePartition(StatefulSinkPartition[TableBatch, None]):
         """A batch holds rows of one table (the batching step groups them so)."""
         self._writers.for_table(rows[0].row.table).write(rows)
         self._observe_latency(rows)
+        if self._announcer is not None:
+            self._announcer.announce(rows)
 
     def _write_isolating_bad_rows(self, rows: TableBatch) -> None:
         """Transient failures are retried inside the writers; what escapes them is a row the
@@ -94,6 +108,10 @@ class StoragePartition(StatefulSinkPartition[TableBatch, None]):
     def snapshot(self) -> None:
         return None  # nothing to resume: every batch is fully written before the epoch ends
 
+    def close(self) -> None:
+        if self._announcer is not None:
+            self._announcer.stop()
+
 
 class StorageSink(FixedPartitionedSink[TableBatch, None]):
     def __init__(
@@ -101,13 +119,16 @@ class StorageSink(FixedPartitionedSink[TableBatch, None]):
         local_partitions: list[str],
         open_writers: Callable[[], Writers],
         metrics: FlowMetrics,
+        open_announcer: Callable[[], Announcer] | None = None,
     ) -> None:
         self._local_partitions = local_partitions
         self._open_writers = open_writers
         self._metrics = metrics
+        self._open_announcer = open_announcer
 
     def list_parts(self) -> list[str]:
         return self._local_partitions
 
     def build_part(self, step_id: str, for_part: str, resume_state: None) -> StoragePartition:
-        return StoragePartition(self._open_writers(), self._metrics)
+        announcer = None if self._open_announcer is None else self._open_announcer()
+        return StoragePartition(self._open_writers(), self._metrics, announcer)
