@@ -184,6 +184,10 @@ def probe_topics(matrix: Matrix) -> list[str]:
         f"other.test/{matrix.a.input_pepeunit}/pepeunit",
         f"{DOMAIN}/{uuid4()}/pepeunit",
         f"{DOMAIN}/output_base_topic/{uuid4()}/state/pepeunit",
+        # the dataflow's live events, for the API only (docs/graphql.md#subscriptions)
+        f"{DOMAIN}/pepeunit_events/node_values",
+        f"{DOMAIN}/pepeunit_events/unit_states",
+        f"{DOMAIN}/pepeunit_events/unit_logs",
     ]
 
 
@@ -199,6 +203,8 @@ def wildcard_filters(matrix: Matrix) -> list[str]:
         f"{d}/input_base_topic/{a.uuid}/#",
         f"{d}/{a.input_pepeunit}/+",
         f"+/{a.input_pepeunit}/pepeunit",
+        f"{d}/pepeunit_events/+",
+        f"{d}/pepeunit_events/#",
         "$SYS/#",
         f"$share/pepeunit/{d}/+/pepeunit",
         f"$share/pepeunit/{a.own_input_topic}",
