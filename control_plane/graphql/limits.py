@@ -5,8 +5,7 @@ a resolver runs, so an abusive request costs parsing a bounded text and no more:
 - the document: at most `MAX_QUERY_CHARACTERS` characters and `MAX_TOKENS` tokens (the parser
   stops there), `MAX_DEPTH` levels of selections, `MAX_ALIASES` aliases, and introspection
   nested no deeper than graphql-core allows (`MaxIntrospectionDepthRule`);
-- the variables: no list longer than `PU_MAX_PAGINATION_SIZE` (a list literal in the document is
-  bounded by the tokens);
+- lists, in the variables and in the document: none longer than `PU_MAX_PAGINATION_SIZE`;
 - batching (a JSON array of operations) stays off: Strawberry answers it 400;
 - introspection only with `PU_GRAPHQL_INTROSPECTION` (on by default).
 """
@@ -14,7 +13,7 @@ a resolver runs, so an abusive request costs parsing a bounded text and no more:
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from graphql import GraphQLError, validate
+from graphql import GraphQLError, ListValueNode, ValidationRule, validate
 from graphql.validation.rules.max_introspection_depth_rule import MaxIntrospectionDepthRule
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -48,11 +47,25 @@ def _longest_list(value: Any, depth: int = 0) -> int:
     return 0
 
 
-_LIMIT_RULES = (
-    aliases_validator(MAX_ALIASES),
-    depth_validator(MAX_DEPTH, None),
-    MaxIntrospectionDepthRule,
-)
+def list_size_rule(max_items: int) -> type[ValidationRule]:
+    class ListSizeRule(ValidationRule):
+        """No list literal in the document longer than `max_items`."""
+
+        def enter_list_value(self, node: ListValueNode, *_: object) -> None:
+            if len(node.values) > max_items:
+                message = f"A list holds {len(node.values)} items. Allowed: {max_items}"
+                self.report_error(GraphQLError(message, node))
+
+    return ListSizeRule
+
+
+def _limit_rules(max_list_items: int) -> tuple[type[ValidationRule], ...]:
+    return (
+        aliases_validator(MAX_ALIASES),
+        depth_validator(MAX_DEPTH, None),
+        MaxIntrospectionDepthRule,
+        list_size_rule(max_list_items),
+    )
 
 
 class RequestLimits(SchemaExtension):
@@ -60,8 +73,9 @@ class RequestLimits(SchemaExtension):
     overlapping fields compares every pair of same-named fields, which takes seconds on a
     thousand aliases. An error set here makes Strawberry skip validation and answer it."""
 
-    def __init__(self, max_list_items: int) -> None:
+    def __init__(self, max_list_items: int, rules: tuple[type[ValidationRule], ...]) -> None:
         self.max_list_items = max_list_items
+        self.rules = rules
 
     def on_operation(self) -> Iterator[None]:
         length = len(self.execution_context.query or "")
@@ -77,7 +91,7 @@ class RequestLimits(SchemaExtension):
         context = self.execution_context
         errors = self._variable_errors()
         if not errors and context.graphql_document is not None:
-            errors = validate(context.schema._schema, context.graphql_document, _LIMIT_RULES)
+            errors = validate(context.schema._schema, context.graphql_document, self.rules)
         if errors:
             context.pre_execution_errors = list(errors)
         yield
@@ -96,9 +110,10 @@ ExtensionFactory = Callable[[], SchemaExtension]
 def limit_extensions(settings: Settings) -> list[ExtensionFactory]:
     """Factories: Strawberry builds the extensions afresh for each operation."""
     max_list_items = settings.max_pagination_size
+    rules = _limit_rules(max_list_items)
     factories: list[ExtensionFactory] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: RequestLimits(max_list_items),
+        lambda: RequestLimits(max_list_items, rules),
     ]
     if not settings.graphql_introspection:
         factories.append(DisableIntrospection)

@@ -134,14 +134,15 @@ def test_a_huge_query_is_refused(timed_client: TestClient, timed: ServerTime):
     assert message == f"The query has {len(huge)} characters. Allowed: {MAX_QUERY_CHARACTERS}"
 
 
-def test_a_long_list_variable_is_refused(
-    timed_client: TestClient, timed: ServerTime, settings: Settings
-):
+def test_a_long_list_is_refused(timed_client: TestClient, timed: ServerTime, settings: Settings):
     query = "query($uuids: [String!]) { getBaseMetrics { userCount } }"
     uuids = ["x"] * (settings.max_pagination_size + 1)
     body = {"query": query, "variables": {"uuids": uuids}}
     (message,) = refused_quickly(timed_client, timed, body)
     assert message == f"A list variable holds {len(uuids)} items. Allowed: 500"
+    literal = "{ getBaseMetrics(uuids: [" + '"x" ' * 501 + "]) { userCount } }"
+    messages = refused_quickly(timed_client, timed, {"query": literal})
+    assert "A list holds 501 items. Allowed: 500" in messages
 
 
 def test_a_body_over_the_bound_is_413_unread(client: TestClient):

@@ -29,7 +29,7 @@ from tests.flows.support import (
     running_flow,
     wait_until,
 )
-from tests.pepeunit_core.test_sql_model import grant
+from tests.pepeunit_core.builders import grant
 from tests.services.clickhouse import ClickHouseDatabase
 from tests.services.mosquitto import MosquittoServer
 
@@ -141,7 +141,7 @@ def wait_listening(app: FastAPI, count: int) -> None:
     """Until the process's event reader is subscribed at the broker and `count` subscriptions
     are registered (events published before would not reach them)."""
     hub = app.state.context.live_events
-    wait_until(lambda: hub.subscribed.is_set() and len(hub._subscriptions) >= count, 10)
+    wait_until(lambda: hub.subscribed.is_set() and hub.subscription_count >= count, 10)
 
 
 def token_of(actors: Actors, name: str) -> str:

@@ -99,7 +99,7 @@ def test_a_slow_subscriber_loses_its_oldest_events_and_is_told():
             assert await other.next(0.05) is None
             for subscription in (slow, keen, other):
                 subscription.close()
-            assert hub._subscriptions == {}
+            assert hub.subscription_count == 0
         finally:
             hub.stop()
 

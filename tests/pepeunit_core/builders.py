@@ -4,8 +4,8 @@ from uuid import uuid4
 
 from sqlalchemy.orm import Session
 
-from pepeunit_core.db.enums import RepositoryPlatform, UnitNodeType, UserRole
-from pepeunit_core.db.models import Repo, RepositoryRegistry, Unit, UnitNode, User
+from pepeunit_core.db.enums import PermissionEntity, RepositoryPlatform, UnitNodeType, UserRole
+from pepeunit_core.db.models import Permission, Repo, RepositoryRegistry, Unit, UnitNode, User
 
 
 def short_name(prefix: str) -> str:
@@ -71,3 +71,21 @@ def add_unit_tree(session: Session) -> tuple[User, Unit]:
     registry = add_registry(session, user)
     repo = add_repo(session, user, registry)
     return user, add_unit(session, user, repo)
+
+
+def grant(session: Session, agent: User | Unit, resource: Repo | Unit | UnitNode) -> Permission:
+    """A permission row of `agent` on `resource`."""
+    agent_column = "agent_user_uuid" if isinstance(agent, User) else "agent_unit_uuid"
+    resource_type, resource_column = {
+        Repo: (PermissionEntity.REPO, "resource_repo_uuid"),
+        Unit: (PermissionEntity.UNIT, "resource_unit_uuid"),
+        UnitNode: (PermissionEntity.UNIT_NODE, "resource_unit_node_uuid"),
+    }[type(resource)]
+    permission = Permission(
+        agent_type=PermissionEntity.USER if isinstance(agent, User) else PermissionEntity.UNIT,
+        resource_type=resource_type,
+        **{agent_column: agent.uuid, resource_column: resource.uuid},
+    )
+    session.add(permission)
+    session.flush()
+    return permission

@@ -28,28 +28,12 @@ from tests.pepeunit_core.builders import (
     add_unit,
     add_unit_tree,
     add_user,
+    grant,
 )
 
 
 def count(session, model) -> int:
     return session.scalar(select(func.count()).select_from(model))
-
-
-def grant(session, agent: User | Unit, resource: Repo | Unit | UnitNode) -> Permission:
-    agent_column = "agent_user_uuid" if isinstance(agent, User) else "agent_unit_uuid"
-    resource_type, resource_column = {
-        Repo: (PermissionEntity.REPO, "resource_repo_uuid"),
-        Unit: (PermissionEntity.UNIT, "resource_unit_uuid"),
-        UnitNode: (PermissionEntity.UNIT_NODE, "resource_unit_node_uuid"),
-    }[type(resource)]
-    permission = Permission(
-        agent_type=PermissionEntity.USER if isinstance(agent, User) else PermissionEntity.UNIT,
-        resource_type=resource_type,
-        **{agent_column: agent.uuid, resource_column: resource.uuid},
-    )
-    session.add(permission)
-    session.flush()
-    return permission
 
 
 def test_deleting_a_unit_deletes_its_nodes_edges_and_permissions(session_factory):

@@ -107,6 +107,10 @@ class LiveEventHub:
         self._start()
         return subscription
 
+    @property
+    def subscription_count(self) -> int:
+        return sum(len(found) for found in self._subscriptions.values())
+
     def forget(self, subscription: LiveSubscription) -> None:
         found = self._subscriptions.get(subscription.key)
         if found is not None:
