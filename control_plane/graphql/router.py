@@ -5,7 +5,7 @@ from typing import Any
 
 from cross_web import HTTPException
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from starlette.requests import HTTPConnection
 from strawberry.fastapi import GraphQLRouter
 from strawberry.types.unset import UnsetType
@@ -50,7 +50,6 @@ def install_graphql(app: FastAPI, settings: Settings) -> None:
         context_getter=_context_of,
         graphql_ide="graphiql" if settings.graphql_introspection else None,
         allowed_origins=settings.cors_origins,
-        default_response_class=Response,
     )
     app.include_router(router)
     app.add_middleware(BodySizeLimit, path=path, settings=settings)
