@@ -266,18 +266,28 @@ class PepeunitClient:
     @overload
     def set_state_storage(self, uuid: str | UUID, state: str) -> None: ...
 
-    def set_state_storage(self, uuid: str | UUID | None = None, state: str | None = None) -> None:
+    def set_state_storage(
+        self, *arguments: str | UUID, uuid: str | UUID | None = None, state: str | None = None
+    ) -> None:
         """Keep `state` on the platform (encrypted there); "" clears it.
 
         `set_state_storage(state)` or, as the specification writes it,
-        `set_state_storage(uuid, state)`: the unit's own uuid unless another is given.
+        `set_state_storage(uuid, state)` (positional or named): the unit's own uuid unless
+        another is given.
         """
-        if state is None:
-            if not isinstance(uuid, str):
-                raise TypeError("set_state_storage needs the state: a string")
-            uuid, state = None, uuid
+        match arguments:
+            case ():
+                pass
+            case (only,) if state is None:
+                state = only  # type: ignore[assignment]  # checked below
+            case (only,) if uuid is None:
+                uuid = only
+            case (first, second) if uuid is None and state is None:
+                uuid, state = first, second  # type: ignore[assignment]  # checked below
+            case _:
+                raise TypeError("set_state_storage takes (state) or (uuid, state)")
         if not isinstance(state, str):
-            raise TypeError(f"the state must be a string, not {type(state).__name__}")
+            raise TypeError(f"set_state_storage needs the state as a string, not {state!r}")
         self._require_api().set_state_storage(state, _unit_uuid(uuid))
 
     def get_state_storage(self, uuid: str | UUID | None = None) -> str:
@@ -518,7 +528,14 @@ class PepeunitClient:
             self.disconnect()
         if self._rest is not None:
             self._rest.close()
-        os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+        try:
+            os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+        except OSError as error:
+            # Still the old code, on the new files: better than a unit paused for good.
+            self.logger.critical(f"Could not restart as the new program: {error!r}")
+            self._restarting.clear()
+            if self._mqtt is not None:
+                self._reconnect()
 
 
 def _flag(name: str, value: bool | None, enable_value: bool) -> bool:

@@ -130,8 +130,17 @@ def test_state_storage_with_the_specification_uuid_argument(
     assert client.get_state_storage() == ""
     with pytest.raises(ValueError, match=r"not a unit uuid: '\.\./units'"):
         client.set_state_storage("../units", "x")
-    with pytest.raises(TypeError, match="the state"):
-        client.set_state_storage()  # type: ignore[call-overload]
+    client.set_state_storage(client.unit_uuid, state="positional uuid, named state")
+    assert client.get_state_storage() == "positional uuid, named state"
+    for call in (
+        lambda: client.set_state_storage(),  # type: ignore[call-overload]
+        lambda: client.set_state_storage(uuid=client.unit_uuid),  # type: ignore[call-overload]
+        lambda: client.set_state_storage(client.unit_uuid, {"n": 1}),  # type: ignore[call-overload]
+        lambda: client.set_state_storage("a", "b", "c"),  # type: ignore[call-overload]
+    ):
+        with pytest.raises(TypeError, match="set_state_storage"):
+            call()
+    assert client.get_state_storage() == "positional uuid, named state"
     another = platform.create_unit()
     with pytest.raises(RestError) as refused:
         client.get_state_storage(another)
