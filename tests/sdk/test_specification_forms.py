@@ -43,6 +43,8 @@ def test_the_main_flow_needs_no_connect_step(
     assert client.mqtt_client.is_connected
     command_topic = client.schema.input_topic["command/pepeunit"][0]
     probe.publish(command_topic, "ping", until=lambda: inbox.payloads(command_topic))
+    # One connection at a time: the client id is the unit's uuid, a second one takes over.
+    client.close()
 
     # The first publish connects as well, and so does the main cycle to send the state.
     publisher = make_client(mqtt=True)
@@ -51,6 +53,7 @@ def test_the_main_flow_needs_no_connect_step(
     probe.subscribe(output_topic, state_topic)
     publisher.publish_to_topics("value/pepeunit", "first")
     assert probe.wait_for(lambda m: m.topic == output_topic).payload == "first"
+    publisher.close()
     cycling = make_client(mqtt=True)
     with main_cycle(cycling):
         state = json.loads(probe.wait_for(lambda m: m.topic == state_topic).payload)
