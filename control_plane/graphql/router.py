@@ -19,6 +19,12 @@ def _context_of(request: Request) -> GraphQLContext:
 
 def install_graphql(app: FastAPI, app_prefix: str) -> None:
     router: GraphQLRouter = GraphQLRouter(
-        build_schema(), path=f"{app_prefix}/graphql", context_getter=_context_of
+        build_schema(),
+        path=f"{app_prefix}/graphql",
+        context_getter=_context_of,
+        # Strawberry's IDE pages load their scripts from a CDN: nothing here may.
+        graphql_ide=None,
+        # As in 1.x, GraphQL is not part of the OpenAPI document.
+        include_in_schema=False,
     )
     app.include_router(router)
