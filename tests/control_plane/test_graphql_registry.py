@@ -103,8 +103,8 @@ def test_create_get_and_list_answer_what_rest_answers(
         client.get(f"{REGISTRY}/{uuid}", headers=actors.headers["alice"]).json()
     )
 
-    filters = {"isPublicRepository": True, "orderByCreateDate": "ASC", "limit": 5}
-    rest_filters = {"is_public_repository": True, "order_by_create_date": "asc", "limit": 5}
+    filters = {"isPublicRepository": True, "limit": 5}
+    rest_filters = {"is_public_repository": True, "limit": 5}
     for caller in ("anonymous", "alice"):
         headers = actors.headers[caller]
         rest = client.get(REGISTRY, params=rest_filters, headers=headers).json()

@@ -32,7 +32,7 @@ from pepeunit_core.db.models import Dashboard
 
 @strawberry.experimental.pydantic.type(model=DashboardRead, all_fields=True, name="DashboardType")
 class DashboardType:
-    pass
+    creator_uuid: UUID  # non-null as in 1.x: the rows cascade with their creator
 
 
 @strawberry.type
@@ -51,7 +51,7 @@ class UnitNodeForPanelType:
     @classmethod
     def of(cls, read: UnitNodeForPanel) -> "UnitNodeForPanelType":
         return cls(
-            unit_node=UnitNodeType.from_pydantic(read.unit_node),
+            unit_node=UnitNodeType.of(read.unit_node),
             is_last_data=read.is_last_data,
             is_forced_to_json=read.is_forced_to_json,
             unit_with_unit_node_name=read.unit_with_unit_node_name,
@@ -64,7 +64,7 @@ class DashboardPanelType:
     type: DashboardPanelTypeEnum  # type: ignore[valid-type]
     title: str
     create_datetime: datetime
-    creator_uuid: UUID | None
+    creator_uuid: UUID  # non-null as in 1.x: panels cascade with their creator
     dashboard_uuid: UUID
     unit_nodes_for_panel: list[UnitNodeForPanelType]
 
@@ -76,7 +76,7 @@ class DashboardPanelType:
             type=DashboardPanelTypeEnum(read.type.value),
             title=read.title,
             create_datetime=read.create_datetime,
-            creator_uuid=read.creator_uuid,
+            creator_uuid=read.creator_uuid,  # type: ignore[arg-type]
             dashboard_uuid=read.dashboard_uuid,
             unit_nodes_for_panel=[
                 UnitNodeForPanelType.of(item) for item in read.unit_nodes_for_panel
@@ -113,7 +113,7 @@ class LinkUnitNodeToPanelInput:
 @strawberry.input
 class DashboardFilterInput(PaginationInput):
     search_string: str | None = None
-    order_by_create_date: OrderByDate | None = OrderByDate.DESC
+    order_by_create_date: OrderByDate | None = OrderByDate("desc")
 
 
 def dashboard_type(row: Dashboard) -> DashboardType:

@@ -87,8 +87,8 @@ class RepositoryRegistryFilterInput(PaginationInput):
     creator_uuid: UUID | None = None
     search_string: str | None = None
     is_public_repository: bool | None = None
-    order_by_create_date: OrderByDate | None = OrderByDate.DESC
-    order_by_last_update: OrderByDate | None = OrderByDate.DESC
+    order_by_create_date: OrderByDate | None = OrderByDate("desc")
+    order_by_last_update: OrderByDate | None = OrderByDate("desc")
 
 
 @strawberry.input

@@ -31,7 +31,7 @@ from pepeunit_core.db.models import Repo
 
 @strawberry.experimental.pydantic.type(model=RepoRead, all_fields=True, name="RepoType")
 class RepoType:
-    pass
+    creator_uuid: UUID  # non-null as in 1.x: the rows cascade with their creator
 
 
 @strawberry.type
@@ -90,8 +90,8 @@ class RepoFilterInput(PaginationInput):
     visibility_level: list[VisibilityLevel] | None = strawberry.field(
         default_factory=lambda: list(VisibilityLevel)
     )
-    order_by_create_date: OrderByDate | None = OrderByDate.DESC
-    order_by_last_update: OrderByDate | None = OrderByDate.DESC
+    order_by_create_date: OrderByDate | None = OrderByDate("desc")
+    order_by_last_update: OrderByDate | None = OrderByDate("desc")
 
 
 def repo_type(row: Repo) -> RepoType:

@@ -16,6 +16,7 @@ from control_plane.security import Agent, AgentType
 from control_plane.services.errors import FeatureFlagError
 from control_plane.services.users import telegram_link, users
 from control_plane.services.users.agents import require_admin, require_agent_types, require_user
+from pepeunit_core.db.models import User
 
 GRAFANA_COOKIE = "PepeunitGrafana"
 """1.x's cookie for its Grafana login bridge, which this instance does not have
@@ -57,10 +58,10 @@ class UserFilterInput(PaginationInput):
     search_string: str | None = None
     role: list[UserRole] | None = strawberry.field(default_factory=lambda: list(UserRole))
     status: list[UserStatus] | None = strawberry.field(default_factory=lambda: list(UserStatus))
-    order_by_create_date: OrderByDate | None = OrderByDate.DESC
+    order_by_create_date: OrderByDate | None = OrderByDate("desc")
 
 
-def user_type(row: object) -> UserType:
+def user_type(row: User) -> UserType:
     return UserType.from_pydantic(UserRead.model_validate(row))
 
 
