@@ -27,5 +27,5 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS),
-        extensions=[error_masking()],
+        extensions=[error_masking],
     )
