@@ -1,6 +1,7 @@
 """The unit page, `GET /units/{uuid}`: the unit's status, versions and nodes (live), and for
-its creator its env (a form per variable), commands, firmware archives, state storage and logs
-(live, filtered by level). Each action goes through the service the API route uses:
+its creator its env (a form per variable), commands, firmware archives, state storage, logs
+(live, filtered by level) and who has access (granted and revoked by `pages.access`). Each
+action goes through the service the API route uses:
 
 - `POST /units/{uuid}/env`: `units.env.set_unit_env` (as `PATCH /units/env/{uuid}`), then an
   EnvUpdate when asked and the unit's schema lists it;
