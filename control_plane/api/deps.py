@@ -23,6 +23,7 @@ from control_plane.security import (
     decode_token,
 )
 from control_plane.services.errors import NoAccessError, NotAuthenticatedError
+from control_plane.services.store import store_client
 from pepeunit_core.db.enums import UserRole, UserStatus
 from pepeunit_core.db.models import Unit, User
 from pepeunit_core.settings import Settings
@@ -54,7 +55,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def get_clickhouse(context: ContextDep) -> Iterator[Client]:
-    with context.clickhouse.client() as client:
+    with store_client(context.clickhouse) as client:
         yield client
 
 
