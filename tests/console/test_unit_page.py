@@ -39,12 +39,12 @@ SCHEMA = {
 ENV_EXAMPLE = {"DEVICE_LABEL": "unnamed", "WIFI_PASSWORD": "hunter2", "SAMPLES": 3}
 
 
-def make_source(root: Path) -> SourceRepository:
+def make_source(root: Path, schema: dict = SCHEMA) -> SourceRepository:
     repository = SourceRepository(root, "thermometer")
     commit = repository.commit(
         "Thermometer",
         {
-            "schema_example.json": json.dumps(SCHEMA).encode(),
+            "schema_example.json": json.dumps(schema).encode(),
             "env_example.json": json.dumps(ENV_EXAMPLE).encode(),
             "main.py": b"pass\n",
         },
@@ -389,3 +389,52 @@ def test_bad_grants_and_revokes_of_a_unit_are_messages(
     revoked = post_form(console, uuid, "access/revoke", {"agent_uuid": other})
     assert revoked.status_code == 303
     assert other not in ACCESS.findall(console.get(f"{PREFIX}/units/{uuid}").text)
+
+
+def test_schema_update_and_log_sync_reach_the_device(
+    console: ConsoleClient,
+    tmp_path: Path,
+    mosquitto_server: MosquittoServer,
+    clickhouse_database: ClickHouseDatabase,
+):
+    """A unit whose schema lists every command: each is a button, and SchemaUpdate and LogSync
+    reach the device; LogSync deletes the unit's stored logs first."""
+    register(console, "admin")
+    register(console, "alice")
+    every_command = SCHEMA | {
+        "input_base_topic": [f"{name.value}/pepeunit" for name in CommandTopicName]
+    }
+    uuid = make_unit(console, "alice", make_source(tmp_path, every_command))
+    console.sign_in("alice")
+    page = console.get(f"{PREFIX}/units/{uuid}").text
+    buttons = re.findall(r'name="command" value="(\w+)"', page)
+    assert buttons == ["Update", "EnvUpdate", "SchemaUpdate", "LogSync"]
+    now = datetime.now(UTC)
+    clickhouse_database.client.insert(
+        "unit_logs",
+        [[uuid4(), "Info", UUID(uuid), "booted", now, now + timedelta(hours=1)]],
+        column_names=["uuid", "level", "unit_uuid", "text", "create_datetime",
+                      "expiration_datetime"],
+    )  # fmt: skip
+    stored_logs = "SELECT count() FROM unit_logs WHERE unit_uuid = {unit:UUID}"
+    counted = clickhouse_database.client.query(stored_logs, parameters={"unit": uuid})
+    assert counted.result_rows == [(1,)]
+    topics = {
+        command: command_topic("pepeunit.test", uuid, name)
+        for command, name in (
+            ("SchemaUpdate", CommandTopicName.SCHEMA_UPDATE),
+            ("LogSync", CommandTopicName.LOG_SYNC),
+        )
+    }
+    device = Device(mosquitto_server.port, list(topics.values()))
+    try:
+        for command, topic in topics.items():
+            answer = post_form(console, uuid, "command", {"command": command})
+            assert answer.status_code == 303, answer.text
+            assert answer.headers["location"].endswith(f"done=sent-{command}")
+            assert json.loads(device.wait_for(topic)) == {"COMMAND": command}
+            assert f"Sent {command}." in console.get(answer.headers["location"]).text
+    finally:
+        device.close()
+    counted = clickhouse_database.client.query(stored_logs, parameters={"unit": uuid})
+    assert counted.result_rows == [(0,)]
