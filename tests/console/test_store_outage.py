@@ -93,3 +93,10 @@ def test_the_api_answers_503(console: ConsoleClient, made: dict):
     )
     assert answer.status_code == 503, answer.text
     assert answer.json() == {"detail": f"503: 16: Store Unavailable: {UNAVAILABLE}"}
+    document = console.get(f"{PREFIX}/api/v1/openapi.json").json()
+    for path, method in (
+        (f"{PREFIX}/api/v1/unit_nodes/get_data_pipe_data/", "get"),
+        (f"{PREFIX}/api/v1/unit_nodes/set_data_pipe_data_csv", "post"),
+        (f"{PREFIX}/api/v1/units/log_list/", "get"),
+    ):
+        assert "503" in document["paths"][path][method]["responses"], path
