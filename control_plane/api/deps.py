@@ -19,6 +19,7 @@ from control_plane.security import (
     AgentType,
 )
 from control_plane.services.errors import NotAuthenticatedError
+from control_plane.services.store import store_client
 from control_plane.services.users.agents import (
     agent_of_token,
     require_admin,
@@ -55,7 +56,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def get_clickhouse(context: ContextDep) -> Iterator[Client]:
-    with context.clickhouse.client() as client:
+    with store_client(context.clickhouse) as client:
         yield client
 
 

@@ -37,6 +37,7 @@ from control_plane.services.errors import (
     RepoError,
     RepositoryRegistryError,
     ServiceError,
+    StoreUnavailableError,
     UnitError,
     UnitNodeError,
     UpdateError,
@@ -85,6 +86,7 @@ ERROR_FAMILIES: dict[type[ServiceError], ErrorFamily] = {
     GitPlatformClientError: ErrorFamily(422, 14, "Git Platform Client Error"),
     GrafanaError: ErrorFamily(422, 14, "Grafana Validation Error"),
     FeatureFlagError: ErrorFamily(405, 15, "Feature Flag Error"),
+    StoreUnavailableError: ErrorFamily(503, 16, "Store Unavailable"),
 }
 
 
