@@ -18,7 +18,6 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from control_plane.services.errors import NoAccessError
 from pepeunit_core.crypto import Cipher, DecryptionError
 from pepeunit_core.db.enums import UserRole
 from pepeunit_core.db.models import User
@@ -178,11 +177,3 @@ class PasswordHashing:
 def _secret(salt: str, password: str) -> bytes:
     # surrogatepass: any str has bytes to hash, even one no JSON request could carry.
     return (salt + password).encode("utf-8", "surrogatepass")
-
-
-def require_agent_types(agent: Agent, *allowed: AgentType) -> Agent:
-    """The agent, if it is of one of the `allowed` kinds (NoAccessError otherwise): the check
-    of REST's `agent_of_types`, for callers outside HTTP."""
-    if agent.type not in allowed:
-        raise NoAccessError(f"{agent.type} agents have no access to this")
-    return agent

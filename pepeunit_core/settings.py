@@ -127,8 +127,8 @@ class Settings(BaseSettings):
     )
     graphql_introspection: bool = Field(
         default=True,
-        description="Answer GraphQL introspection (`__schema`, `__type`) and serve GraphiQL; "
-        "turn off in production if clients need no schema discovery.",
+        description="Answer GraphQL introspection (`__schema`, `__type`); turn off in "
+        "production if clients need no schema discovery.",
     )
     cors_origins: tuple[str, ...] = Field(
         default=(),

@@ -27,7 +27,7 @@ MAX_DEPTH = 10
 """Selections nested in selections; 1.x's deepest field (a unit's nodes in a list) needs 3."""
 MAX_ALIASES = 50
 MAX_TOKENS = 2_000
-"""GraphiQL's introspection query has about 200. graphql-core's parser takes ~15 µs a token,
+"""A full introspection query has about 200. graphql-core's parser takes ~15 µs a token,
 so a refused document costs at most ~30 ms of parsing."""
 MAX_QUERY_CHARACTERS = 100_000
 """Checked before parsing; large values belong in variables."""

@@ -48,7 +48,10 @@ def install_graphql(app: FastAPI, settings: Settings) -> None:
         build_schema(settings),
         path=path,
         context_getter=_context_of,
-        graphql_ide="graphiql" if settings.graphql_introspection else None,
+        # Strawberry's IDE pages load their scripts from a CDN: nothing here may.
+        graphql_ide=None,
+        # As in 1.x, GraphQL is not part of the OpenAPI document.
+        include_in_schema=False,
         allowed_origins=settings.cors_origins,
     )
     app.include_router(router)

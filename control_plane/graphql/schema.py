@@ -3,28 +3,33 @@
 import strawberry
 from strawberry.tools import merge_types
 
-from control_plane.graphql.common import NoneType
 from control_plane.graphql.errors import error_masking
-from control_plane.graphql.fields import metrics
+from control_plane.graphql.fields import dashboards, metrics, permissions, registry, repos, users
 from control_plane.graphql.limits import limit_extensions
 from control_plane.graphql.subscriptions import Subscription
 from pepeunit_core.settings import Settings
 
-QUERIES: tuple[type, ...] = (metrics.Query,)
-MUTATIONS: tuple[type, ...] = ()
-
-
-@strawberry.type
-class _Mutation:
-    @strawberry.mutation
-    def _placeholder(self) -> NoneType:  # replaced once the first mutation module exists
-        return NoneType()
+QUERIES: tuple[type, ...] = (
+    users.Query,
+    registry.Query,
+    repos.Query,
+    metrics.Query,
+    permissions.Query,
+    dashboards.Query,
+)
+MUTATIONS: tuple[type, ...] = (
+    users.Mutation,
+    repos.Mutation,
+    registry.Mutation,
+    permissions.Mutation,
+    dashboards.Mutation,
+)
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
     return strawberry.Schema(
         query=merge_types("Query", QUERIES),
-        mutation=merge_types("Mutation", MUTATIONS) if MUTATIONS else _Mutation,
+        mutation=merge_types("Mutation", MUTATIONS),
         subscription=Subscription,
         extensions=[*limit_extensions(settings), error_masking],
     )

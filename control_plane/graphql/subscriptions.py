@@ -22,11 +22,12 @@ from strawberry.types import Info
 from control_plane.graphql.context import GraphQLContext
 from control_plane.graphql.enums import LogLevel
 from control_plane.models.unit import UnitStateRead, parse_unit_state
-from control_plane.security import Agent, AgentType, require_agent_types
+from control_plane.security import Agent, AgentType
 from control_plane.services.broker.live_events import Delivery
 from control_plane.services.nodes.access import visible_node
 from control_plane.services.units.access import device_unit, visible_unit
 from control_plane.services.units.online import is_online, online_window
+from control_plane.services.users.agents import require_agent_types
 from pepeunit_core.db import enums as db
 from pepeunit_core.db.models import Unit
 from pepeunit_core.live_events import EventKind, NodeValueEvent, UnitLogEvent, UnitStateEvent
