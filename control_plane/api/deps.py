@@ -19,7 +19,7 @@ from control_plane.security import (
     AgentType,
 )
 from control_plane.services.errors import NoAccessError, NotAuthenticatedError
-from control_plane.services.users.agents import agent_of_token
+from control_plane.services.users.agents import agent_of_token, require_agent_types, require_user
 from pepeunit_core.db.enums import UserRole
 from pepeunit_core.db.models import User
 from pepeunit_core.settings import Settings
@@ -110,9 +110,7 @@ def agent_of_types(*allowed: AgentType) -> Callable[[Agent], Agent]:
     """A dependency that lets only the `allowed` kinds of agent through (403 for others)."""
 
     def require(agent: CurrentAgent) -> Agent:
-        if agent.type not in allowed:
-            raise NoAccessError(f"{agent.type} agents have no access to this")
-        return agent
+        return require_agent_types(agent, *allowed)
 
     return require
 
@@ -120,10 +118,8 @@ def agent_of_types(*allowed: AgentType) -> Callable[[Agent], Agent]:
 AnonymousAgent = Annotated[Agent, Depends(agent_of_types(AgentType.BOT))]
 
 
-def get_current_user(agent: Annotated[Agent, Depends(agent_of_types(AgentType.USER))]) -> User:
-    if agent.user is None:  # an Agent of type User always carries its row
-        raise NotAuthenticatedError("Agent not found")
-    return agent.user
+def get_current_user(agent: CurrentAgent) -> User:
+    return require_user(agent)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -8,6 +8,7 @@ exceptions get the same shape from `install_error_handlers`.
 """
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,10 +131,11 @@ def _message(item: dict[str, Any]) -> str:
     return f"{bound} {limit} {unit}{got}"
 
 
-def describe_validation_errors(error: RequestValidationError) -> str:
-    """`body.login: at most 20 characters (got 50); query.limit: …`"""
+def describe_validation_errors(errors: Sequence[Any]) -> str:
+    """`body.login: at most 20 characters (got 50); query.limit: …` from the `errors()` of a
+    FastAPI `RequestValidationError` or a pydantic `ValidationError`."""
     parts = []
-    for item in error.errors():
+    for item in errors:
         location = ".".join(str(part) for part in item.get("loc", ()))
         message = _message(item)
         parts.append(f"{location}: {message}" if location else message)
@@ -168,7 +170,7 @@ async def _validation_error_handler(
     if json_error is not None:
         return error_response(422, error_detail(JsonDecodeError(json_error)))
     return error_response(
-        422, error_detail(InputValidationError(describe_validation_errors(error)))
+        422, error_detail(InputValidationError(describe_validation_errors(error.errors())))
     )
 
 

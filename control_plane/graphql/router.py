@@ -19,6 +19,9 @@ def _context_of(request: Request) -> GraphQLContext:
 
 def install_graphql(app: FastAPI, app_prefix: str) -> None:
     router: GraphQLRouter = GraphQLRouter(
-        build_schema(), path=f"{app_prefix}/graphql", context_getter=_context_of
+        build_schema(),
+        path=f"{app_prefix}/graphql",
+        context_getter=_context_of,
+        multipart_uploads_enabled=True,
     )
     app.include_router(router)

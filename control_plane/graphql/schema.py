@@ -5,10 +5,10 @@ from strawberry.tools import merge_types
 
 from control_plane.graphql.common import NoneType
 from control_plane.graphql.errors import error_masking
-from control_plane.graphql.fields import metrics
+from control_plane.graphql.fields import data_pipe, metrics, unit_nodes, units
 
-QUERIES: tuple[type, ...] = (metrics.Query,)
-MUTATIONS: tuple[type, ...] = ()
+QUERIES: tuple[type, ...] = (metrics.Query, units.Query, unit_nodes.Query, data_pipe.Query)
+MUTATIONS: tuple[type, ...] = (units.Mutation, unit_nodes.Mutation, data_pipe.Mutation)
 
 
 @strawberry.type

@@ -44,3 +44,18 @@ def agent_of_token(session: Session, settings: Settings, token: str | None) -> A
             return Agent(AgentType.BACKEND, claims.uuid)
         case _:
             raise NotAuthenticatedError("Invalid agent type")
+
+
+def require_agent_types(agent: Agent, *allowed: AgentType) -> Agent:
+    """`agent` if it is one of the `allowed` kinds; 403 for others (REST's and GraphQL's rule)."""
+    if agent.type not in allowed:
+        raise NoAccessError(f"{agent.type} agents have no access to this")
+    return agent
+
+
+def require_user(agent: Agent) -> User:
+    """The calling user's row; other agents get 403."""
+    require_agent_types(agent, AgentType.USER)
+    if agent.user is None:  # an Agent of type User always carries its row
+        raise NotAuthenticatedError("Agent not found")
+    return agent.user
