@@ -22,7 +22,6 @@ from control_plane.graphql.enums import (
 )
 from control_plane.graphql.errors import graphql_error
 from control_plane.graphql.validation import validated
-from control_plane.models.common import OrderByDate as OrderByDateValue
 from control_plane.models.data_pipe import (
     AggregationRead,
     ConfigIssue,
@@ -160,7 +159,7 @@ class DataPipeFilterInput(PaginationInput):
     start_create_datetime: datetime | None = None
     end_create_datetime: datetime | None = None
     relative_time: str | None = None
-    order_by_create_date: OrderByDate = OrderByDateValue.DESC
+    order_by_create_date: OrderByDate = OrderByDate.desc
 
 
 def _file(upload: Upload) -> BinaryIO:

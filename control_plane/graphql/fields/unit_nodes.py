@@ -11,7 +11,6 @@ from control_plane.graphql.common import NoneType, PaginationInput
 from control_plane.graphql.context import GraphQLContext
 from control_plane.graphql.enums import OrderByDate, UnitNodeTypeEnum, VisibilityLevel
 from control_plane.graphql.validation import validated
-from control_plane.models.common import OrderByDate as OrderByDateValue
 from control_plane.models.unit_node import (
     UnitNodeEdgeCreate,
     UnitNodeFilter,
@@ -92,7 +91,7 @@ class UnitNodeFilterInput(PaginationInput):
     visibility_level: list[VisibilityLevel] = strawberry.field(
         default_factory=lambda: list(db.VisibilityLevel)
     )
-    order_by_create_date: OrderByDate = OrderByDateValue.DESC
+    order_by_create_date: OrderByDate = OrderByDate.desc
     output_uuid: UUID | None = None
 
 

@@ -25,9 +25,7 @@ from control_plane.graphql.fields.unit_nodes import UnitNodeType
 from control_plane.graphql.selection import selects_field
 from control_plane.graphql.validation import validated
 from control_plane.models import unit_node as node_models
-from control_plane.models.common import OrderByDate as OrderByDateValue
 from control_plane.models.unit import (
-    OrderByName,
     UnitCreate,
     UnitFilter,
     UnitRead,
@@ -183,9 +181,9 @@ class UnitFilterInput(PaginationInput):
     visibility_level: list[VisibilityLevel] = strawberry.field(
         default_factory=lambda: list(db.VisibilityLevel)
     )
-    order_by_unit_name: OrderByText | None = OrderByName.ASC
-    order_by_create_date: OrderByDate | None = OrderByDateValue.DESC
-    order_by_last_update: OrderByDate | None = OrderByDateValue.DESC
+    order_by_unit_name: OrderByText | None = OrderByText.asc
+    order_by_create_date: OrderByDate | None = OrderByDate.desc
+    order_by_last_update: OrderByDate | None = OrderByDate.desc
     unit_node_input_uuid: UUID | None = None
     unit_node_type: list[UnitNodeTypeEnum] = strawberry.field(
         default_factory=lambda: list(db.UnitNodeType)
@@ -208,7 +206,7 @@ class UnitFilterInput(PaginationInput):
 class UnitLogFilterInput(PaginationInput):
     uuid: UUID
     level: list[LogLevel] = strawberry.field(default_factory=lambda: list(db.LogLevel))
-    order_by_create_date: OrderByDate = OrderByDateValue.DESC
+    order_by_create_date: OrderByDate = OrderByDate.desc
 
 
 def _given(data: object) -> dict[str, object]:
