@@ -131,6 +131,7 @@ EXTRAS: dict[str, Extra] = {
         "query.repo_uuid",
         "query.repos_uuids",
         "query.unit_node_uuids",
+        "query.unit_node_input_uuid",
     ),
     "GET /unit_nodes": listing(
         "query.uuids", "query.unit_node_uuids", "query.unit_uuid", "query.output_uuid"
