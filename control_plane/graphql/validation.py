@@ -13,10 +13,16 @@ from control_plane.services.errors import InputValidationError
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-def validated(model: type[ModelT], argument: str, data: dict[str, Any]) -> ModelT:
-    """`model(**data)`; a refusal names the GraphQL argument the bad value came in."""
+def validated(model: type[ModelT], argument: str, given: object, **fixed: Any) -> ModelT:
+    """The REST `model` of a GraphQL input object: its fields the model has and that were given
+    (null means left out), and the `fixed` ones; a refusal names the GraphQL argument."""
+    data = {
+        name: value
+        for name, value in vars(given).items()
+        if name in model.model_fields and value is not None
+    }
     try:
-        return model.model_validate(data)
+        return model.model_validate(data | fixed)
     except ValidationError as error:
         located = [item | {"loc": (argument, *item.get("loc", ()))} for item in error.errors()]
         raise _refusal(describe_validation_errors(located)) from None

@@ -210,12 +210,7 @@ class Query:
         self, info: GraphQLInfo, filters: DataPipeFilterInput
     ) -> PipeDataResultType:
         """REST `GET /unit_nodes/get_data_pipe_data/`: the union member of `filters.type`."""
-        fields = {
-            name: value
-            for name, value in vars(filters).items()
-            if name in PipeDataFilter.model_fields and value is not None
-        }
-        query = validated(PipeDataFilter, "filters", fields)
+        query = validated(PipeDataFilter, "filters", filters)
         page = filters.page(info.context.app.settings)
         clickhouse = info.context.app.clickhouse
 

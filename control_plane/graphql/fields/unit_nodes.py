@@ -135,15 +135,7 @@ class Query:
     async def get_unit_nodes(
         self, info: GraphQLInfo, filters: UnitNodeFilterInput
     ) -> UnitNodesResultType:
-        node_filter = validated(
-            UnitNodeFilter,
-            "filters",
-            {
-                name: value
-                for name, value in vars(filters).items()
-                if name in UnitNodeFilter.model_fields and value is not None
-            },
-        )
+        node_filter = validated(UnitNodeFilter, "filters", filters)
         page = filters.page(info.context.app.settings)
         result = await info.context.call(
             lambda session, agent: nodes.list_nodes(session, agent, node_filter, page)
@@ -157,7 +149,7 @@ class Mutation:
     async def update_unit_node(
         self, info: GraphQLInfo, uuid: UUID, unit_node: UnitNodeUpdateInput
     ) -> UnitNodeType:
-        data = validated(UnitNodeUpdate, "unitNode", vars(unit_node))
+        data = validated(UnitNodeUpdate, "unitNode", unit_node)
         node = await info.context.call(
             lambda session, agent: nodes.update_node(session, agent, uuid, data)
         )
@@ -167,7 +159,7 @@ class Mutation:
     async def set_state_unit_node_input(
         self, info: GraphQLInfo, uuid: UUID, unit_node: UnitNodeSetStateInput
     ) -> UnitNodeType:
-        data = validated(UnitNodeSetState, "unitNode", vars(unit_node))
+        data = validated(UnitNodeSetState, "unitNode", unit_node)
         app = info.context.app
         node = await info.context.call(
             lambda session, agent: nodes.set_state_input(

@@ -192,14 +192,7 @@ class UnitFilterInput(PaginationInput):
 
     def unit_filter(self, include_nodes: bool) -> UnitFilter:
         """REST's filter; the node filters count only when nodes are included."""
-        fields = {
-            name: getattr(self, name)
-            for name in UnitFilter.model_fields
-            if hasattr(self, name) and getattr(self, name) is not None
-        }
-        return validated(
-            UnitFilter, "filters", fields | {"is_include_output_unit_nodes": include_nodes}
-        )
+        return validated(UnitFilter, "filters", self, is_include_output_unit_nodes=include_nodes)
 
 
 @strawberry.input
@@ -207,11 +200,6 @@ class UnitLogFilterInput(PaginationInput):
     uuid: UUID
     level: list[LogLevel] = strawberry.field(default_factory=lambda: list(db.LogLevel))
     order_by_create_date: OrderByDate = OrderByDate.desc
-
-
-def _given(data: object) -> dict[str, object]:
-    """The fields of a GraphQL input that were given (not null)."""
-    return {name: value for name, value in vars(data).items() if value is not None}
 
 
 @strawberry.type
@@ -283,15 +271,7 @@ class Query:
         self, info: GraphQLInfo, filters: UnitLogFilterInput
     ) -> UnitLogsResultType:
         app = info.context.app
-        log_filter = validated(
-            UnitLogFilter,
-            "filters",
-            {
-                "uuid": filters.uuid,
-                "level": filters.level,
-                "order_by_create_date": filters.order_by_create_date,
-            },
-        )
+        log_filter = validated(UnitLogFilter, "filters", filters)
         page = filters.page(app.settings)
 
         def read(session: Session, agent: Agent) -> UnitLogsResult:
@@ -311,7 +291,7 @@ class Mutation:
     @strawberry.mutation
     async def create_unit(self, info: GraphQLInfo, unit: UnitCreateInput) -> UnitType:
         """REST `POST /units`; `unitNodes` is empty, as in 1.x."""
-        data = validated(UnitCreate, "unit", _given(unit))
+        data = validated(UnitCreate, "unit", unit)
         settings = info.context.app.settings
         created = await info.context.call(
             lambda session, agent: UnitRead.model_validate(
@@ -324,7 +304,7 @@ class Mutation:
     async def update_unit(self, info: GraphQLInfo, uuid: UUID, unit: UnitUpdateInput) -> UnitType:
         """REST `PATCH /units/{uuid}` (then an Update command when the unit's schema lists it);
         `unitNodes` is empty, as in 1.x."""
-        data = validated(UnitUpdate, "unit", _given(unit))
+        data = validated(UnitUpdate, "unit", unit)
         app = info.context.app
 
         def update(session: Session, agent: Agent) -> UnitRead:
