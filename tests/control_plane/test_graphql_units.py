@@ -91,6 +91,7 @@ SELECTIONS = {
     "plain": f"unitNodes {{ {NODE_FIELDS} }}",
     "alias": f"nodes: unitNodes {{ {NODE_FIELDS} }}",
     "inline fragment": f"... on UnitType {{ unitNodes {{ {NODE_FIELDS} }} }}",
+    "named fragment": "...WithNodes",
     "nested inline fragment": f"... on UnitType {{ ... {{ unitNodes {{ {NODE_FIELDS} }} }} }}",
 }
 
@@ -122,6 +123,8 @@ def test_get_units_includes_nodes_when_selected(
 ):
     bob = world.headers("bob")
     query = UNITS_WITH_NODES % SELECTIONS[selection]
+    if selection == "named fragment":
+        query += f"fragment WithNodes on UnitType {{ unitNodes {{ {NODE_FIELDS} }} }}"
     listed = data(client, query, bob, filters=ORDER)
     assert listed["__typename"] == "UnitsResultType"
     key = "nodes" if selection == "alias" else "unitNodes"
@@ -288,4 +291,4 @@ def test_nested_nodes_take_the_same_queries_for_10_and_100_units(
         assert listed["count"] == total
         assert all(len(unit["unitNodes"]) == 2 for unit in listed["units"])
         counts.append(len(statements))
-    assert counts[0] == counts[1], counts
+    assert 0 < counts[0] == counts[1], counts
