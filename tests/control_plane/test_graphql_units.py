@@ -18,7 +18,7 @@ from pepeunit_core.db.models import User
 from tests.pepeunit_core.builders import add_node, add_registry, add_repo, add_unit
 
 from .conftest import Actors
-from .graphql_support import assert_same, data, refusal
+from .graphql_support import assert_same, data, refusal, upload
 from .test_units_api import UNITS, World, created, pinned, settings, source, world
 
 __all__ = ["settings", "source", "world"]  # the fixtures of the REST twin's tests
@@ -292,3 +292,48 @@ def test_nested_nodes_take_the_same_queries_for_10_and_100_units(
         assert all(len(unit["unitNodes"]) == 2 for unit in listed["units"])
         counts.append(len(statements))
     assert 0 < counts[0] == counts[1], counts
+
+
+TOML_TO_MD = "query($file: Upload!) { getConvertTomlToMd(file: $file) }"
+PEPEUNIT_TOML = b"""
+[general]
+name = "Greenhouse | v2"
+description = "Keeps plants alive"
+hardware = ["ESP32", {name = "DS18B20", link = "https://example.com/ds"}]
+authors = [{name = "Alice", email = "a@example.com"}]
+
+[images]
+wiring = ["https://example.com/1.png", 'https://example.com/x" onerror="alert(1)']
+
+[env_description]
+WIFI_SSID = "network name"
+
+[installation]
+steps = ["flash", "power on"]
+"""
+
+
+def test_convert_toml_to_md(client: TestClient, actors: Actors):
+    alice = actors.headers["alice"]
+    answer = upload(client, TOML_TO_MD, PEPEUNIT_TOML, alice, filename="pepeunit.toml").json()
+    readme = answer["data"]["getConvertTomlToMd"]
+    assert readme.startswith("# Greenhouse \\| v2\n")
+    assert "| Hardware | ESP32, [DS18B20](https://example.com/ds) |" in readme
+    assert "| Authors | [Alice](mailto:a@example.com) |" in readme
+    assert "## Wiring" in readme and 'x&quot; onerror=&quot;alert(1)"' in readme
+    assert "## Env variable assignment" in readme and "| WIFI_SSID | network name |" in readme
+    assert readme.endswith("## Installation\n\n1. flash\n2. power on\n")
+    assert "## Video" not in readme  # absent sections are left out
+
+    refusals = {
+        "anonymous": (PEPEUNIT_TOML, {}, 403),
+        "unit": (PEPEUNIT_TOML, actors.headers["unit"], 403),
+        "too long": (b"#" * 10_001, alice, 422),
+        "not UTF-8": (b"\xff\xfe", alice, 422),
+        "not TOML": (b"[general\nname = 1", alice, 422),
+        "too many items": (b"[general]\nhardware = [" + b'"x",' * 31 + b"]", alice, 422),
+        "nested": (b"a = " + b"[" * 3000 + b"]" * 3000, alice, 422),
+    }
+    for case, (content, headers, status) in refusals.items():
+        (error,) = upload(client, TOML_TO_MD, content, headers).json()["errors"]
+        assert error["extensions"]["status"] == status, (case, error)

@@ -7,7 +7,6 @@ from uuid import UUID
 
 import strawberry
 from sqlalchemy.orm import Session
-from starlette.datastructures import UploadFile
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
@@ -20,7 +19,7 @@ from control_plane.graphql.enums import (
     ProcessingPolicyType,
     TypeInputValue,
 )
-from control_plane.graphql.errors import graphql_error
+from control_plane.graphql.uploads import uploaded_file
 from control_plane.graphql.validation import validated
 from control_plane.models.data_pipe import (
     AggregationRead,
@@ -32,7 +31,6 @@ from control_plane.models.data_pipe import (
     TimeWindowRead,
 )
 from control_plane.security import Agent
-from control_plane.services.errors import InputValidationError
 from control_plane.services.nodes import access as node_access
 from control_plane.services.nodes import pipelines
 from pepeunit_core.stored_data.paged_reads import RowPage
@@ -162,18 +160,6 @@ class DataPipeFilterInput(PaginationInput):
     order_by_create_date: OrderByDate = OrderByDate.desc
 
 
-def _file(upload: Upload) -> BinaryIO:
-    """The uploaded file; a value sent as plain JSON instead of a multipart file is refused."""
-    if not isinstance(upload, UploadFile):
-        raise graphql_error(
-            InputValidationError(
-                "file: not a file (send it as a multipart request: "
-                "https://github.com/jaydenseric/graphql-multipart-request-spec)"
-            )
-        )
-    return upload.file
-
-
 def _config_issues(upload: BinaryIO, max_payload_size: int) -> list[ConfigIssue]:
     return pipelines.check_config(pipelines.read_config_upload(upload), max_payload_size)
 
@@ -186,7 +172,7 @@ class Query:
     ) -> list[DataPipeValidationErrorType]:
         """REST `POST /unit_nodes/check_data_pipe_config`: `[]` when the config is valid; a
         stage 1.x's enum lacks is shown as the nearest one (docs/graphql.md)."""
-        upload = _file(file)
+        upload = uploaded_file(file)
         max_payload = info.context.app.settings.mqtt_max_payload_bytes
         issues = await info.context.call(
             lambda _session, _agent: _config_issues(upload, max_payload)
@@ -229,7 +215,7 @@ class Query:
 class Mutation:
     @strawberry.mutation
     async def set_data_pipe_config(self, info: GraphQLInfo, uuid: UUID, file: Upload) -> NoneType:
-        upload = _file(file)
+        upload = uploaded_file(file)
         max_payload = info.context.app.settings.mqtt_max_payload_bytes
 
         def set_config(session: Session, agent: Agent) -> None:
@@ -244,7 +230,7 @@ class Mutation:
     async def set_data_pipe_data_csv(self, info: GraphQLInfo, uuid: UUID, file: Upload) -> NoneType:
         """Replaces the node's stored data with the CSV's rows (REST
         `POST /unit_nodes/set_data_pipe_data_csv`, with its size limit)."""
-        upload = _file(file)
+        upload = uploaded_file(file)
         app = info.context.app
 
         def import_csv(session: Session, agent: Agent) -> None:

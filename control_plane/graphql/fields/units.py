@@ -8,6 +8,7 @@ from uuid import UUID
 
 import strawberry
 from sqlalchemy.orm import Session
+from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from control_plane.graphql.common import NoneType, PaginationInput
@@ -23,6 +24,7 @@ from control_plane.graphql.enums import (
 )
 from control_plane.graphql.fields.unit_nodes import UnitNodeType
 from control_plane.graphql.selection import selects_field
+from control_plane.graphql.uploads import uploaded_file
 from control_plane.graphql.validation import validated
 from control_plane.models import unit_node as node_models
 from control_plane.models.unit import (
@@ -38,7 +40,7 @@ from control_plane.services.units import access as unit_access
 from control_plane.services.units import commands as unit_commands
 from control_plane.services.units import env as unit_env
 from control_plane.services.units import logs as unit_logs
-from control_plane.services.units import state_storage, units
+from control_plane.services.units import readme, state_storage, units
 from control_plane.services.units import target as unit_target
 from control_plane.services.users.agents import require_agent_types, require_user
 from pepeunit_core.db import enums as db
@@ -284,6 +286,18 @@ class Query:
         return UnitLogsResultType(
             count=result.count, unit_logs=[UnitLogType.of(log) for log in result.unit_logs]
         )
+
+    @strawberry.field
+    async def get_convert_toml_to_md(self, info: GraphQLInfo, file: Upload) -> str:
+        """A README in Markdown from a `pepeunit.toml` (users only, as in 1.x); GraphQL only
+        for now (docs/graphql.md)."""
+        upload = uploaded_file(file)
+
+        def convert(_session: Session, agent: Agent) -> str:
+            require_user(agent)
+            return readme.readme_of_toml(upload.read(readme.MAX_TOML_BYTES + 1))
+
+        return await info.context.call(convert)
 
 
 @strawberry.type
