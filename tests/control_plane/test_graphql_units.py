@@ -317,6 +317,13 @@ def test_convert_toml_to_md(client: TestClient, actors: Actors):
     alice = actors.headers["alice"]
     answer = upload(client, TOML_TO_MD, PEPEUNIT_TOML, alice, filename="pepeunit.toml").json()
     readme = answer["data"]["getConvertTomlToMd"]
+    twin = client.post(
+        f"{UNITS}/convert_toml_to_md",
+        files={"file": ("pepeunit.toml", PEPEUNIT_TOML)},
+        headers=alice,
+    )
+    assert twin.headers["content-type"].startswith("text/markdown")
+    assert readme == twin.text
     assert readme.startswith("# Greenhouse \\| v2\n")
     assert "| Hardware | ESP32, [DS18B20](https://example.com/ds) |" in readme
     assert "| Authors | [Alice](mailto:a@example.com) |" in readme
@@ -336,4 +343,8 @@ def test_convert_toml_to_md(client: TestClient, actors: Actors):
     }
     for case, (content, headers, status) in refusals.items():
         (error,) = upload(client, TOML_TO_MD, content, headers).json()["errors"]
-        assert error["extensions"]["status"] == status, (case, error)
+        twin = client.post(
+            f"{UNITS}/convert_toml_to_md", files={"file": ("p.toml", content)}, headers=headers
+        )
+        assert error["extensions"]["status"] == twin.status_code == status, (case, error)
+        assert error["message"] == twin.json()["detail"], case

@@ -295,7 +295,7 @@ class Query:
 
         def convert(_session: Session, agent: Agent) -> str:
             require_user(agent)
-            return readme.readme_of_toml(upload.read(readme.MAX_TOML_BYTES + 1))
+            return readme.readme_of_upload(upload)
 
         return await info.context.call(convert)
 

@@ -4,7 +4,7 @@ section optional, each rendered as a Markdown section in a fixed order."""
 import html
 import tomllib
 from collections.abc import Iterable
-from typing import Annotated
+from typing import Annotated, BinaryIO
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -79,6 +79,11 @@ class PepeunitToml(BaseModel):
 
 MAX_TOML_BYTES = MAX_TOML_CHARS * 4
 """The most UTF-8 bytes MAX_TOML_CHARS characters take: read this many plus one."""
+
+
+def readme_of_upload(upload: BinaryIO) -> str:
+    """`readme_of_toml` of an uploaded file, reading no more than it may hold."""
+    return readme_of_toml(upload.read(MAX_TOML_BYTES + 1))
 
 
 def readme_of_toml(content: bytes) -> str:
