@@ -13,6 +13,7 @@ from typing import TypeVar
 from anyio import to_thread
 from sqlalchemy.orm import Session
 from strawberry.fastapi import BaseContext
+from strawberry.types import Info
 
 from control_plane.context import ControlPlaneContext
 from control_plane.graphql.errors import graphql_error
@@ -49,3 +50,7 @@ class GraphQLContext(BaseContext):
     async def call(self, work: Callable[[Session, Agent], T]) -> T:
         """`call_in_thread` off the event loop."""
         return await to_thread.run_sync(self.call_in_thread, work)
+
+
+GraphQLInfo = Info[GraphQLContext, None]
+"""What a resolver's `info` argument is."""

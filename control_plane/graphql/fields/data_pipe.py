@@ -8,10 +8,9 @@ from uuid import UUID
 import strawberry
 from sqlalchemy.orm import Session
 from strawberry.file_uploads import Upload
-from strawberry.types import Info
 
 from control_plane.graphql.common import NoneType, PaginationInput
-from control_plane.graphql.context import GraphQLContext
+from control_plane.graphql.context import GraphQLInfo
 from control_plane.graphql.enums import (
     AggregationFunctions,
     DataPipeStage,
@@ -35,8 +34,6 @@ from control_plane.services.nodes import access as node_access
 from control_plane.services.nodes import pipelines
 from pepeunit_core.stored_data.paged_reads import RowPage
 from pipelines.config import AggregationFunction
-
-GraphQLInfo = Info[GraphQLContext, None]
 
 _STAGES = {stage.value: stage for stage in DataPipeStage}
 _NEAREST_STAGE = {"Alerts": DataPipeStage.PROCESSING_POLICY}

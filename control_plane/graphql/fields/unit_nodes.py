@@ -5,10 +5,9 @@ from datetime import datetime
 from uuid import UUID
 
 import strawberry
-from strawberry.types import Info
 
 from control_plane.graphql.common import NoneType, PaginationInput
-from control_plane.graphql.context import GraphQLContext
+from control_plane.graphql.context import GraphQLInfo
 from control_plane.graphql.enums import OrderByDate, UnitNodeTypeEnum, VisibilityLevel
 from control_plane.graphql.validation import validated
 from control_plane.models.unit_node import (
@@ -64,9 +63,6 @@ class UnitNodeType:
             unit_uuid=node.unit_uuid,
             creator_uuid=node.creator_uuid,  # type: ignore[arg-type]  # nodes cascade with users
         )
-
-
-GraphQLInfo = Info[GraphQLContext, None]
 
 
 @strawberry.type

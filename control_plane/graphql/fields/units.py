@@ -9,10 +9,9 @@ from uuid import UUID
 import strawberry
 from sqlalchemy.orm import Session
 from strawberry.file_uploads import Upload
-from strawberry.types import Info
 
 from control_plane.graphql.common import NoneType, PaginationInput
-from control_plane.graphql.context import GraphQLContext
+from control_plane.graphql.context import GraphQLInfo
 from control_plane.graphql.enums import (
     BackendTopicCommand,
     LogLevel,
@@ -46,7 +45,6 @@ from control_plane.services.users.agents import require_agent_types, require_use
 from pepeunit_core.db import enums as db
 from pepeunit_core.db.models import UnitNode
 
-GraphQLInfo = Info[GraphQLContext, None]
 UNIT_READERS = (AgentType.BOT, AgentType.USER, AgentType.UNIT, AgentType.BACKEND)
 """Who may read units (REST's `UnitReader`)."""
 
