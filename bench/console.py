@@ -3,9 +3,10 @@
 1. Server side: the app (uvicorn in a thread of this process, asked over loopback HTTP by
    httpx, one request at a time) on a throw-away PostgreSQL cluster seeded with `--units`
    units (2 Output and 2 Input nodes each) and `--edges` edges; `--requests` requests each,
-   in turns, of the units list (its first page of 50), the graph page, and the graph's data
-   route, plus the read of the graph the live stream makes on each poll. Reports p50/p99 ms
-   and the size of the answer.
+   in turns, of the units list (its first page of 50), the graph page (its first page of
+   edges), and the graph's data route, plus what the graph's live stream reads on a poll: the
+   change marker on each, the whole graph when the marker moved. Reports p50/p99 ms and the
+   size of the answer.
 2. Client side: the same app on a real server, the graph page in Debian's Chromium
    (`/usr/bin/chromium`), loaded `--draws` times: the time cytoscape.js takes to lay out and draw
    the graph (`#graph[data-draw-ms]`, from the data's arrival to the first frame), and from the
@@ -36,7 +37,7 @@ from fastapi.testclient import TestClient
 from control_plane.app import create_app
 from control_plane.console.session import SESSION_COOKIE
 from control_plane.security import Agent, AgentType, make_unit_token, make_user_token
-from control_plane.services.nodes.graph import visible_graph
+from control_plane.services.nodes.graph import graph_marker, visible_graph
 from pepeunit_core.db.enums import UnitNodeType
 from pepeunit_core.db.models import UnitNodeEdge, User
 from pepeunit_core.migrate import migrate_sql
@@ -128,6 +129,7 @@ def server_side(app: FastAPI, admin: UUID, requests: int) -> None:
         user = session.get_one(User, admin)
         agent = Agent(AgentType.USER, admin, user)
         reads = [timed(lambda: visible_graph(session, agent)) for _ in range(WARM_UP + requests)]
+        markers = [timed(lambda: graph_marker(session)) for _ in range(WARM_UP + requests)]
         graph = visible_graph(session, agent)
     print(
         f"\n### Server side ({len(graph.units)} units, {len(graph.nodes)} nodes, "
@@ -137,7 +139,8 @@ def server_side(app: FastAPI, admin: UUID, requests: int) -> None:
     print("|---|---:|---:|---:|")
     for name, values in times.items():
         print(f"| {name} | {summary(values)} | {sizes[name] / 1024:.0f} |")
-    print(f"| graph read of a live poll (service) | {summary(reads[WARM_UP:])} | |")
+    print(f"| graph read of a live poll after a change (service) | {summary(reads[WARM_UP:])} | |")
+    print(f"| live poll with no change: the marker (service) | {summary(markers[WARM_UP:])} | |")
 
 
 def client_side(app: FastAPI, admin: UUID, draws: int) -> None:

@@ -18,9 +18,14 @@ from control_plane.security import (
     Agent,
     AgentType,
 )
-from control_plane.services.errors import NoAccessError, NotAuthenticatedError
-from control_plane.services.users.agents import agent_of_token, require_agent_types, require_user
-from pepeunit_core.db.enums import UserRole
+from control_plane.services.errors import NotAuthenticatedError
+from control_plane.services.store import store_client
+from control_plane.services.users.agents import (
+    agent_of_token,
+    require_admin,
+    require_agent_types,
+    require_user,
+)
 from pepeunit_core.db.models import User
 from pepeunit_core.settings import Settings
 
@@ -51,7 +56,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def get_clickhouse(context: ContextDep) -> Iterator[Client]:
-    with context.clickhouse.client() as client:
+    with store_client(context.clickhouse) as client:
         yield client
 
 
@@ -126,10 +131,8 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 """The row of the calling user; other agents get 403."""
 
 
-def get_current_admin(user: CurrentUser) -> User:
-    if user.role != UserRole.ADMIN:
-        raise NoAccessError("Only an Admin may do this")
-    return user
+def get_current_admin(agent: CurrentAgent) -> User:
+    return require_admin(agent)
 
 
 CurrentAdmin = Annotated[User, Depends(get_current_admin)]

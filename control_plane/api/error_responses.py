@@ -7,8 +7,8 @@ not FastAPI's default `HTTPValidationError`, for each status an operation can an
   or an agent of the wrong kind);
 - 404 and 422 where the request carries input (an unknown uuid, a value out of bounds);
 - 400 where the body is a form (an upload Starlette cannot parse);
-- anything else (405 for a feature turned off, 429 for too soon) where the route says so, with
-  `declared_errors(...)` in its decorator.
+- anything else (405 for a feature turned off, 429 for too soon, 503 for a data store out of
+  reach: `STORE_ERRORS`) where the route says so, with `declared_errors(...)` in its decorator.
 
 A route whose errors are not inferred so (the broker hook, which never fails) lists them in
 `openapi_extra={ERROR_STATUSES_KEY: [...]}`.
@@ -41,6 +41,7 @@ ERROR_DESCRIPTIONS = {
     405: "The feature this route serves is turned off on this instance.",
     422: "The request is invalid: a field of the wrong type, out of bounds, or not allowed.",
     429: "Asked again too soon; retry later.",
+    503: "The data store (ClickHouse) cannot be reached now; retry later.",
 }
 
 
@@ -51,6 +52,9 @@ def declared_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         for status in statuses
     }
 
+
+STORE_ERRORS = declared_errors(503)
+"""For routes that read or write ClickHouse (`services.store.StoreUnavailableError`)."""
 
 ERROR_STATUSES_KEY = "x-error-statuses"
 MULTIPART_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")

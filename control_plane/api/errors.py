@@ -8,7 +8,7 @@ exceptions get the same shape from `install_error_handlers`.
 """
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,7 @@ from control_plane.services.errors import (
     RepoError,
     RepositoryRegistryError,
     ServiceError,
+    StoreUnavailableError,
     UnitError,
     UnitNodeError,
     UpdateError,
@@ -85,6 +86,7 @@ ERROR_FAMILIES: dict[type[ServiceError], ErrorFamily] = {
     GitPlatformClientError: ErrorFamily(422, 14, "Git Platform Client Error"),
     GrafanaError: ErrorFamily(422, 14, "Grafana Validation Error"),
     FeatureFlagError: ErrorFamily(405, 15, "Feature Flag Error"),
+    StoreUnavailableError: ErrorFamily(503, 16, "Store Unavailable"),
 }
 
 
@@ -116,7 +118,7 @@ _LENGTH_ERRORS = {
 }
 
 
-def _message(item: dict[str, Any]) -> str:
+def _message(item: Mapping[str, Any]) -> str:
     """pydantic's message, but with the limit and the unit for a length error: a string
     refused by a constraint after a custom validator reads "Value should have at most 65536
     items" in pydantic."""
@@ -131,12 +133,14 @@ def _message(item: dict[str, Any]) -> str:
     return f"{bound} {limit} {unit}{got}"
 
 
-def describe_validation_errors(errors: Sequence[Any]) -> str:
-    """`body.login: at most 20 characters (got 50); query.limit: …` from the `errors()` of a
-    FastAPI `RequestValidationError` or a pydantic `ValidationError`."""
+def describe_validation_errors(
+    errors: Sequence[Mapping[str, Any]], location_prefix: tuple[str, ...] = ()
+) -> str:
+    """`body.login: at most 20 characters (got 50); query.limit: …` for pydantic's (or
+    FastAPI's) list of errors; `location_prefix` goes before each error's location."""
     parts = []
     for item in errors:
-        location = ".".join(str(part) for part in item.get("loc", ()))
+        location = ".".join(str(part) for part in (*location_prefix, *item.get("loc", ())))
         message = _message(item)
         parts.append(f"{location}: {message}" if location else message)
     return "; ".join(parts) or "invalid request"

@@ -3,19 +3,18 @@ repos with their registries, and one repo with its update policy, the versions i
 offers (as `GET /repository_registry/branch_commits` lists them), its units' current and
 target versions, and, for its creator, who has access to it."""
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
 from sqlalchemy.orm import Session
 
+from control_plane.console.access_view import Access, access_list
 from control_plane.console.unit_rows import UnitRow, version_rows
-from control_plane.models.permission import AgentKind, ResourceKind
+from control_plane.models.permission import ResourceKind
 from control_plane.models.repo import RepoFilter
 from control_plane.models.repository_registry import RepositoryRegistryFilter
 from control_plane.models.unit import OrderByName, UnitFilter
-from control_plane.models.user import UserFilter
 from control_plane.security import Agent
 from control_plane.services import registry as registry_service
 from control_plane.services.errors import ServiceError
@@ -25,13 +24,11 @@ from control_plane.services.registry.access import list_visible_registries
 from control_plane.services.repos import access as repo_access
 from control_plane.services.repos import repos
 from control_plane.services.units import units
-from control_plane.services.users import permissions, users
-from pepeunit_core.db.models import Repo, RepositoryRegistry, User
+from pepeunit_core.db.models import Repo, RepositoryRegistry
 from pepeunit_core.settings import Settings
 
 VERSIONS_SHOWN = 20
 UNITS_SHOWN = 200
-ACCESS_SHOWN = 200
 
 
 @dataclass(frozen=True)
@@ -51,15 +48,6 @@ class Version:
     summary: str
     tags: tuple[str, ...]
     moment: datetime
-
-
-@dataclass(frozen=True)
-class Access:
-    agent_uuid: UUID
-    agent_type: AgentKind
-    name: str | None
-    """The user's login (units are shown by uuid)."""
-    is_creator: bool
 
 
 @dataclass(frozen=True)
@@ -107,7 +95,11 @@ def repo_detail(session: Session, settings: Settings, agent: Agent, uuid: UUID) 
     )
     rows = version_rows(session, settings, agent, found, datetime.now(UTC))
     owned = agent.user is not None and repo.creator_uuid == agent.user.uuid
-    access = _access(session, agent.user, repo) if owned and agent.user else None
+    access = (
+        access_list(session, agent.user, ResourceKind.REPO, repo.uuid, repo.creator_uuid)
+        if owned and agent.user
+        else None
+    )
     return RepoDetail(repo, registry, versions, problem, rows, unit_count, access)
 
 
@@ -153,29 +145,3 @@ def _versions(
     except (ServiceError, GitError) as error:
         return [], error.message if isinstance(error, ServiceError) else str(error)
     return [Version(item.sha, item.summary, item.tags, item.datetime) for item in found], None
-
-
-def _access(session: Session, user: User, repo: Repo) -> list[Access]:
-    listed = permissions.list_resource_agents(
-        session, user, repo.uuid, ResourceKind.REPO, None, Page(0, ACCESS_SHOWN)
-    ).permissions
-    user_uuids = [row.agent_uuid for row in listed if row.agent_type == AgentKind.USER]
-    logins = _logins(session, user_uuids)
-    found = [
-        Access(
-            row.agent_uuid,
-            row.agent_type,
-            logins.get(row.agent_uuid),
-            row.agent_uuid == repo.creator_uuid,
-        )
-        for row in listed
-    ]
-    # The creator first, then in a stable order, so that a grant does not reshuffle the list.
-    return sorted(found, key=lambda a: (not a.is_creator, a.name or "", str(a.agent_uuid)))
-
-
-def _logins(session: Session, uuids: Sequence[UUID]) -> dict[UUID, str]:
-    if not uuids:
-        return {}
-    _, found = users.list_users(session, UserFilter(uuids=list(uuids)), Page(0, len(uuids)))
-    return {user.uuid: user.login for user in found}

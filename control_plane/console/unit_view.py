@@ -1,6 +1,7 @@
 """What the unit page shows, read through the services with the signed-in agent: the unit as
 `GET /units/{uuid}` gives it (its status, versions and nodes); for its creator also what the
-device routes give (its env, the commands its schema lists, its state storage). A part the
+device routes give (its env, the commands its schema lists, its state storage) and who has
+access to it. A part the
 services refuse or cannot make (no local clone of the repo, an unreadable env…) is shown as
 the reason instead.
 """
@@ -11,6 +12,7 @@ from uuid import UUID
 
 from sqlalchemy.orm import Session
 
+from control_plane.console.access_view import Access, access_list
 from control_plane.console.unit_env_form import EnvField, env_fields
 from control_plane.console.unit_rows import (
     NodeValue,
@@ -20,6 +22,7 @@ from control_plane.console.unit_rows import (
     targets_of,
     unit_status,
 )
+from control_plane.models.permission import ResourceKind
 from control_plane.security import Agent
 from control_plane.services.errors import ServiceError
 from control_plane.services.units import access, commands, env, state_storage, target, units
@@ -53,6 +56,8 @@ class UnitView:
     outputs: list[NodeValue]
     device: DeviceParts | None
     """None when the caller is not the unit's creator."""
+    access: list[Access] | None
+    """Who has access to the unit, for its creator only (None for anyone else)."""
 
     @property
     def up_to_date(self) -> bool:
@@ -75,6 +80,11 @@ def unit_view(
         inputs=[node_value(node) for node in nodes if node.type == UnitNodeType.INPUT],
         outputs=[node_value(node) for node in nodes if node.type == UnitNodeType.OUTPUT],
         device=device_parts(session, settings, cipher, agent, unit) if is_creator else None,
+        access=(
+            access_list(session, agent.user, ResourceKind.UNIT, unit.uuid, unit.creator_uuid)
+            if is_creator and agent.user is not None
+            else None
+        ),
     )
 
 

@@ -2,8 +2,6 @@
 
 import strawberry
 
-from control_plane.graphql.errors import graphql_error
-from control_plane.services.errors import ServiceError
 from control_plane.services.paging import Page, requested_page
 from pepeunit_core.settings import Settings
 
@@ -24,7 +22,4 @@ class PaginationInput:
 
     def page(self, settings: Settings) -> Page:
         """Refused (as REST refuses it) when out of bounds; no limit means the largest page."""
-        try:
-            return requested_page(self.offset, self.limit, settings.max_pagination_size)
-        except ServiceError as error:
-            raise graphql_error(error) from error
+        return requested_page(self.offset, self.limit, settings.max_pagination_size)

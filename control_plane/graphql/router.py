@@ -23,5 +23,9 @@ def install_graphql(app: FastAPI, app_prefix: str) -> None:
         path=f"{app_prefix}/graphql",
         context_getter=_context_of,
         multipart_uploads_enabled=True,
+        # Strawberry's IDE pages load their scripts from a CDN: nothing here may.
+        graphql_ide=None,
+        # As in 1.x, GraphQL is not part of the OpenAPI document.
+        include_in_schema=False,
     )
     app.include_router(router)

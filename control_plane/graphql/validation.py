@@ -1,32 +1,36 @@
-"""Checking a GraphQL input with the REST route's pydantic model, so both refuse the same
-values with the same 422 text (`<argument>.<field>: …` where REST says `body.<field>: …`)."""
+"""GraphQL inputs checked by REST's pydantic models, refused with REST's 422 text."""
 
+import dataclasses
 from typing import Any, TypeVar
 
-from graphql import GraphQLError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from control_plane.api.errors import describe_validation_errors
-from control_plane.graphql.errors import graphql_error
 from control_plane.services.errors import InputValidationError
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
+M = TypeVar("M", bound=BaseModel)
 
 
-def validated(model: type[ModelT], argument: str, given: object, **fixed: Any) -> ModelT:
-    """The REST `model` of a GraphQL input object: its fields the model has and that were given
-    (null means left out), and the `fixed` ones; a refusal names the GraphQL argument."""
-    data = {
-        name: value
-        for name, value in vars(given).items()
-        if name in model.model_fields and value is not None
-    }
+def validated(model: type[M], argument: str, data: Any) -> M:
+    """`model` built from the input `data` (a Strawberry input, or a dict) of `argument`;
+    `InputValidationError` naming `argument.<field>` when the model refuses it. A null field
+    takes the model's default, as a query parameter left out does in REST."""
+    values = dataclasses.asdict(data) if dataclasses.is_dataclass(data) else dict(data)
+    values = {name: value for name, value in values.items() if value is not None}
     try:
-        return model.model_validate(data | fixed)
+        return model.model_validate(values)
     except ValidationError as error:
-        located = [item | {"loc": (argument, *item.get("loc", ()))} for item in error.errors()]
-        raise _refusal(describe_validation_errors(located)) from None
+        raise InputValidationError(
+            describe_validation_errors(error.errors(), location_prefix=(argument,))
+        ) from None
 
 
-def _refusal(text: str) -> GraphQLError:
-    return graphql_error(InputValidationError(text))
+def validated_value(annotation: Any, argument: str, value: object) -> Any:
+    """`value` of `argument` checked against a pydantic `annotation` (as REST checks a query
+    parameter); `InputValidationError` naming `argument` when it does not fit."""
+    try:
+        return TypeAdapter(annotation).validate_python(value)
+    except ValidationError as error:
+        raise InputValidationError(
+            describe_validation_errors(error.errors(), location_prefix=(argument,))
+        ) from None

@@ -111,3 +111,7 @@ class FeatureFlagError(ServiceError):
 
     def __init__(self, message: str = "This feature is disabled on this instance") -> None:
         super().__init__(message)
+
+
+class StoreUnavailableError(ServiceError):
+    """The data store (ClickHouse) cannot be reached now: nothing the caller did wrong."""

@@ -20,7 +20,9 @@ def chosen_client(
 ) -> Client | None:
     """The given client, else the built-in one, when enabled; None when not."""
     if given is not None and not enabled:
-        raise ValueError(f"a {extra} client was given but enable_{extra} is False")
+        raise ValueError(
+            f"a {extra} client was given but {extra}=True (or enable_{extra}=True) is missing"
+        )
     if not enabled:
         return None
     return given if given is not None else build()

@@ -9,13 +9,14 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Self, overload
+from uuid import UUID
 
 from ._archive import ProgramInstall, install_program_archive
 from ._built_in_clients import built_in_mqtt_client, built_in_rest_client, chosen_client
 from ._commands import serve_command
 from ._enums import BaseInputTopic, BaseOutputTopic, RestartMode
-from ._errors import ClientNotEnabledError, UnknownTopicError
+from ._errors import ClientNotEnabledError, MqttConnectionError, UnknownTopicError
 from ._json_files import write_json_object
 from ._logger import LogEntry, Logger
 from ._mqtt import AbstractMqttClient, MqttConnectionSettings, MqttMessage
@@ -31,15 +32,21 @@ __all__ = ["InputHandler", "OutputFunction", "PepeunitClient"]
 InputHandler = Callable[["PepeunitClient", MqttMessage], None]
 OutputFunction = Callable[["PepeunitClient"], None]
 
+# After a failed connection on first need, the next call that needs the broker waits this long
+# before trying again (and raises the same error meanwhile, which the main cycle logs once).
+CONNECT_RETRY_S = 5.0
+
 
 class PepeunitClient:
     """A unit's settings (env.json), topics (schema.json), log (log.json), and, when enabled,
     its MQTT and REST clients.
 
-    Built-in clients (paho-mqtt, httpx) are used unless `mqtt_client` / `rest_client` give
-    other implementations of AbstractMqttClient / AbstractRestClient. Nothing touches the
-    network before `connect()` or a REST call. Anything that needs a client that is not
-    enabled raises ClientNotEnabledError at once.
+    `mqtt=True` / `rest=True` (the specification's names; `enable_mqtt` / `enable_rest` are
+    the same flags) switch the clients on. Built-in clients (paho-mqtt, httpx) are used unless
+    `mqtt_client` / `rest_client` give other implementations of AbstractMqttClient /
+    AbstractRestClient. Nothing touches the network before a call needs it: the first call
+    that needs the broker connects, unless `connect()` did. Anything that needs a client that
+    is not enabled raises ClientNotEnabledError at once.
 
     After an update installed a new program version, `restart_mode` decides what follows
     (default: the process re-executes itself, so the new code runs).
@@ -55,6 +62,8 @@ class PepeunitClient:
         mqtt_client: AbstractMqttClient | None = None,
         rest_client: AbstractRestClient | None = None,
         *,
+        mqtt: bool | None = None,
+        rest: bool | None = None,
         program_dir: str | Path | None = None,
         restart_mode: RestartMode = RestartMode.EXEC,
         cycle_interval: float = 0.1,
@@ -65,8 +74,9 @@ class PepeunitClient:
         self.logger = Logger(
             log_file_path, self.settings, publish=self._publish_log_entry, console=console_log
         )
-        self._mqtt = chosen_client(enable_mqtt, mqtt_client, "mqtt", built_in_mqtt_client)
-        self._rest = chosen_client(enable_rest, rest_client, "rest", built_in_rest_client)
+        mqtt_on, rest_on = _flag("mqtt", mqtt, enable_mqtt), _flag("rest", rest, enable_rest)
+        self._mqtt = chosen_client(mqtt_on, mqtt_client, "mqtt", built_in_mqtt_client)
+        self._rest = chosen_client(rest_on, rest_client, "rest", built_in_rest_client)
         self._api = None if self._rest is None else UnitApi(self._rest, self.settings)
         self.program_dir = Path(program_dir or self.settings.env_file_path.parent)
         self.restart_mode = RestartMode(restart_mode)
@@ -78,7 +88,13 @@ class PepeunitClient:
         self._subscribe_schema_inputs = False
         self._subscribed: set[str] = set()
         self._connection: MqttConnectionSettings | None = None
+        self._connecting = threading.RLock()
+        self._connect_on_first_need = True
+        self._retry_connect_at = 0.0
+        self._connect_failure = ""
         self._stop = threading.Event()
+        self._restarting = threading.Event()
+        self._in_callback = threading.local()
         self.settings.add_listener(self._settings_reloaded)
         self.schema.add_listener(self._schema_reloaded)
 
@@ -96,7 +112,7 @@ class PepeunitClient:
     @property
     def rest_client(self) -> AbstractRestClient:
         if self._rest is None:
-            raise ClientNotEnabledError("REST", "enable_rest")
+            raise ClientNotEnabledError("REST", "rest")
         return self._rest
 
     # --- MQTT
@@ -104,32 +120,47 @@ class PepeunitClient:
     def connect(self) -> None:
         """Connect to the broker of env.json; subscribes to the platform's commands and to
         whatever was asked for with subscribe_topics / subscribe_all_schema_topics, again after
-        every reconnection."""
+        every reconnection.
+
+        Optional: the first call that needs the broker connects by itself.
+        """
         mqtt = self._require_mqtt()
         connection = self._connection_settings()
-        with self._lock:
-            self._connection = connection
-            self._subscribed = set()
-        mqtt.connect(connection, self._on_connect, self._on_message)
+        with self._connecting:
+            with self._lock:
+                self._connection = connection
+                self._subscribed = set()
+            mqtt.connect(connection, self._on_connect, self._on_message)
+            self._connect_on_first_need = False
 
     def disconnect(self) -> None:
-        self._require_mqtt().disconnect()
-
-    def subscribe_topics(self, topics: Iterable[str]) -> None:
-        """Subscribe to these topics (now if connected, and after every reconnection)."""
+        """Close the connection (what was published goes out first); no call connects again
+        by itself after this, `connect()` does."""
         mqtt = self._require_mqtt()
+        self._connect_on_first_need = False
+        mqtt.disconnect()
+
+    def subscribe_topics(self, topics: str | Iterable[str]) -> None:
+        """Subscribe to these topics, or to this one topic (now, connecting if this is the
+        first need, and after every reconnection)."""
+        mqtt = self._require_mqtt()
+        wanted = [topics] if isinstance(topics, str) else list(topics)
+        _check_topics(wanted)
         with self._lock:
-            for topic in topics:
+            for topic in wanted:
                 if topic not in self._extra_topics:
                     self._extra_topics.append(topic)
+        self._connect_if_first_need()
         self._sync_subscriptions(mqtt)
 
     def subscribe_all_schema_topics(self) -> None:
-        """Subscribe to every topic of schema.json's input_base_topic and input_topic; after a
-        schema update, to those of the new schema."""
+        """Subscribe to every topic of schema.json's input_base_topic and input_topic (now,
+        connecting if this is the first need); after a schema update, to those of the new
+        schema. From here on the input handler gets the messages."""
         mqtt = self._require_mqtt()
         with self._lock:
             self._subscribe_schema_inputs = True
+        self._connect_if_first_need()
         self._sync_subscriptions(mqtt)
 
     def set_input_message_handler(self, handler: InputHandler | None) -> None:
@@ -139,14 +170,14 @@ class PepeunitClient:
         self._require_mqtt()
         self._input_handler = handler
 
-    def publish_to_topics(self, name: str, value: str) -> None:
-        """Publish `value` on every topic of `name` in output_topic (or output_base_topic)."""
+    def publish_to_topics(self, name: str | Iterable[str], value: str) -> None:
+        """Publish `value` on every topic of `name` in output_topic (or output_base_topic),
+        or, given a list of topics (`client.schema.output_topic["temperature/pepeunit"]`), on
+        every topic of the list."""
         mqtt = self._require_mqtt()
-        outputs = self.schema.output_topic
-        topics = outputs[name] if name in outputs else self.schema.output_base_topic.get(name)
-        if topics is None:
-            known = sorted([*self.schema.output_topic, *self.schema.output_base_topic])
-            raise UnknownTopicError(f"schema.json has no output {name!r} (it has {known})")
+        topics = self._output_topics(name) if isinstance(name, str) else list(name)
+        _check_topics(topics)
+        self._connect_if_first_need()
         for topic in topics:
             mqtt.publish(topic, value)
 
@@ -175,11 +206,17 @@ class PepeunitClient:
         output_errors = RepeatedErrors(self.logger, "Error in the output function")
         state_due_at = 0.0
         while not self._stop.is_set():
+            if self._restarting.is_set():
+                # The process is about to become the new program: nothing more goes out.
+                self._stop.wait(self.cycle_interval)
+                continue
             now = time.monotonic()
-            if self._mqtt is not None and now >= state_due_at and self._mqtt.is_connected:
+            if self._mqtt is not None and now >= state_due_at:
                 with state_errors:
-                    self.publish_state()
-                    state_due_at = now + self.settings.PU_STATE_SEND_INTERVAL
+                    self._connect_if_first_need()
+                    if self._mqtt.is_connected:
+                        self.publish_state()
+                        state_due_at = now + self.settings.PU_STATE_SEND_INTERVAL
             if output_fn is not None:
                 with output_errors:
                     output_fn(self)
@@ -223,12 +260,40 @@ class PepeunitClient:
     def get_target_version(self) -> TargetVersion:
         return self._require_api().get_target_version()
 
-    def set_state_storage(self, state: str) -> None:
-        """Keep `state` on the platform (encrypted there); "" clears it."""
-        self._require_api().set_state_storage(state)
+    @overload
+    def set_state_storage(self, state: str) -> None: ...
 
-    def get_state_storage(self) -> str:
-        return self._require_api().get_state_storage()
+    @overload
+    def set_state_storage(self, uuid: str | UUID, state: str) -> None: ...
+
+    def set_state_storage(
+        self, *arguments: str | UUID, uuid: str | UUID | None = None, state: str | None = None
+    ) -> None:
+        """Keep `state` on the platform (encrypted there); "" clears it.
+
+        `set_state_storage(state)` or, as the specification writes it,
+        `set_state_storage(uuid, state)` (positional or named): the unit's own uuid unless
+        another is given.
+        """
+        match arguments:
+            case ():
+                pass
+            case (only,) if state is None:
+                state = only  # type: ignore[assignment]  # checked below
+            case (only,) if uuid is None:
+                uuid = only
+            case (first, second) if uuid is None and state is None:
+                uuid, state = first, second  # type: ignore[assignment]  # checked below
+            case _:
+                raise TypeError("set_state_storage takes (state) or (uuid, state)")
+        if not isinstance(state, str):
+            raise TypeError(f"set_state_storage needs the state as a string, not {state!r}")
+        self._require_api().set_state_storage(state, _unit_uuid(uuid))
+
+    def get_state_storage(self, uuid: str | UUID | None = None) -> str:
+        """The string the platform keeps for the unit ("" when none); of the unit `uuid` when
+        given (the specification's `get_state_storage(uuid)`)."""
+        return self._require_api().get_state_storage(_unit_uuid(uuid))
 
     # --- program updates
 
@@ -270,7 +335,7 @@ class PepeunitClient:
             archive.unlink(missing_ok=True)
         self.logger.info(f"Program updated to {self.settings.PU_COMMIT_VERSION}")
         if self.restart_mode is RestartMode.EXEC:
-            self._restart_process()
+            self._restart()
         return True
 
     # --- lifetime
@@ -298,13 +363,39 @@ class PepeunitClient:
 
     def _require_mqtt(self) -> AbstractMqttClient:
         if self._mqtt is None:
-            raise ClientNotEnabledError("MQTT", "enable_mqtt")
+            raise ClientNotEnabledError("MQTT", "mqtt")
         return self._mqtt
 
     def _require_api(self) -> UnitApi:
         if self._api is None:
-            raise ClientNotEnabledError("REST", "enable_rest")
+            raise ClientNotEnabledError("REST", "rest")
         return self._api
+
+    def _connect_if_first_need(self) -> None:
+        """The specification's main flow has no connect step: the first call that needs the
+        broker connects. After a failure the next attempt waits CONNECT_RETRY_S."""
+        if not self._connect_on_first_need:
+            return
+        with self._connecting:
+            if not self._connect_on_first_need:
+                return
+            now = time.monotonic()
+            if now < self._retry_connect_at:
+                raise MqttConnectionError(self._connect_failure)
+            try:
+                self.connect()
+            except MqttConnectionError as error:
+                self._retry_connect_at = now + CONNECT_RETRY_S
+                self._connect_failure = str(error)
+                raise
+
+    def _output_topics(self, name: str) -> list[str]:
+        outputs = self.schema.output_topic
+        topics = outputs[name] if name in outputs else self.schema.output_base_topic.get(name)
+        if topics is None:
+            known = sorted([*self.schema.output_topic, *self.schema.output_base_topic])
+            raise UnknownTopicError(f"schema.json has no output {name!r} (it has {known})")
+        return topics
 
     def _connection_settings(self) -> MqttConnectionSettings:
         settings = self.settings
@@ -345,11 +436,23 @@ class PepeunitClient:
             self.logger.error(f"Error subscribing: {error!r}")
 
     def _on_message(self, topic: str, payload: bytes) -> None:
+        self._in_callback.active = True
+        try:
+            self._receive(topic, payload)
+        finally:
+            self._in_callback.active = False
+
+    def _receive(self, topic: str, payload: bytes) -> None:
         message = MqttMessage(topic, payload.decode("utf-8", errors="replace"))
         command = self._command_of(topic)
         if command is not None:
             try:
                 serve_command(self, command, message.payload)
+            except ClientNotEnabledError as error:
+                self.logger.error(
+                    f"The {command.value} command was ignored: it needs {error.kind}, "
+                    f"build the PepeunitClient with {error.flag}=True"
+                )
             except Exception as error:
                 self.logger.error(f"Error serving the {command.value} command: {error!r}")
         handler = self._input_handler
@@ -373,6 +476,7 @@ class PepeunitClient:
         topics = self.schema.output_base_topic.get(name.value)
         if not topics:
             raise UnknownTopicError(f"schema.json's output_base_topic has no {name.value!r}")
+        self._connect_if_first_need()
         mqtt.publish(topics[0], payload)
 
     def _publish_log_entry(self, entry: LogEntry) -> None:
@@ -405,14 +509,55 @@ class PepeunitClient:
         if self._mqtt is not None:
             self._sync_subscriptions(self._mqtt)
 
-    def _restart_process(self) -> None:
-        """The same interpreter and command line (`python -m unit` included).
+    def _restart(self) -> None:
+        """Become the new program: the same interpreter and command line (`python -m unit`
+        included), after what was published (the "Program updated" entry) went out.
 
-        The main cycle is left running: were it stopped, the main thread could end the
-        interpreter before this thread (often the MQTT client's) reaches execv.
+        From an MQTT callback (the Update command) the MQTT client's thread cannot flush its
+        own connection, so another thread restarts; the main cycle pauses meanwhile (were it
+        stopped, user code after run_main_cycle would run on a closing client).
         """
+        self._restarting.set()
+        if getattr(self._in_callback, "active", False):
+            threading.Thread(target=self._exec_again, name="pepeunit-restart").start()
+        else:
+            self._exec_again()
+
+    def _exec_again(self) -> None:
         if self._mqtt is not None:
-            self._mqtt.disconnect()
+            self.disconnect()
         if self._rest is not None:
             self._rest.close()
-        os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+        try:
+            os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+        except OSError as error:
+            # Still the old code, on the new files: better than a unit paused for good.
+            self.logger.critical(f"Could not restart as the new program: {error!r}")
+            self._restarting.clear()
+            if self._mqtt is not None:
+                self._reconnect()
+
+
+def _flag(name: str, value: bool | None, enable_value: bool) -> bool:
+    """`mqtt=` / `rest=` (the specification's names) or `enable_mqtt=` / `enable_rest=`."""
+    if value is None:
+        return enable_value
+    if enable_value and not value:
+        raise ValueError(f"{name}=False contradicts enable_{name}=True")
+    return value
+
+
+def _check_topics(topics: list[str]) -> None:
+    for topic in topics:
+        if not isinstance(topic, str) or not topic:
+            raise TypeError(f"a topic must be a non-empty string, not {topic!r}")
+
+
+def _unit_uuid(value: str | UUID | None) -> str | None:
+    """None (the unit's own) or a checked uuid: it becomes part of a URL path."""
+    if value is None:
+        return None
+    try:
+        return str(value if isinstance(value, UUID) else UUID(value))
+    except (TypeError, ValueError):
+        raise ValueError(f"not a unit uuid: {value!r}") from None

@@ -25,8 +25,12 @@ class ClientNotEnabledError(PepeunitError, RuntimeError):
     """A call needs the MQTT or REST client, and the PepeunitClient was built without it."""
 
     def __init__(self, kind: str, flag: str) -> None:
-        super().__init__(f"{kind} is not enabled: build the PepeunitClient with {flag}=True")
+        super().__init__(
+            f"{kind} is not enabled: build the PepeunitClient with {flag}=True "
+            f"(or enable_{flag}=True)"
+        )
         self.kind = kind
+        self.flag = flag
 
 
 class MissingDependencyError(PepeunitError, ImportError):

@@ -1,4 +1,10 @@
-"""The unit's log: log.json (one JSON entry per line), the newest PU_MAX_LOG_LENGTH entries.
+"""The unit's log: log.json, a JSON array of the newest PU_MAX_LOG_LENGTH entries.
+
+The file is replaced whole at each entry (written beside it, then renamed over it), so a reader
+or a power cut finds the previous or the new log, never half of one; `json.load` reads it. Its
+size is bounded: at most PU_MAX_LOG_LENGTH entries of at most MAX_TEXT_LENGTH characters (a
+longer text is cut and ends with "…"). The JSON-lines layout of earlier versions of this library
+is read too, and rewritten as an array at the next entry.
 
 Entries below PU_MIN_LOG_LEVEL are dropped. Each kept entry is also handed to `publish` (the
 client sends it on log/pepeunit when MQTT is connected) and, unless `console` is off, printed
@@ -18,7 +24,11 @@ from ._errors import FileContentError
 from ._json_files import replace_file
 from ._settings import Settings
 
-__all__ = ["LogEntry", "Logger"]
+__all__ = ["MAX_TEXT_LENGTH", "LogEntry", "Logger"]
+
+# 64 entries (the platform's PU_MAX_LOG_LENGTH) of this many characters make a log sync of
+# about 256 KB, the broker's usual largest message.
+MAX_TEXT_LENGTH = 4000
 
 
 class LogEntry(TypedDict):
@@ -65,6 +75,8 @@ class Logger:
     def log(self, level: LogLevel, text: str) -> None:
         if level < self._settings.min_log_level:
             return
+        if len(text) > MAX_TEXT_LENGTH:
+            text = text[: MAX_TEXT_LENGTH - 1] + "…"
         entry = LogEntry(
             level=level.label,
             text=text,
@@ -83,12 +95,12 @@ class Logger:
             return self._read()
 
     def update_from_file(self, path: str | Path) -> None:
-        """Replace log.json with the entries of another log file (lines or a JSON array)."""
+        """Replace log.json with the entries of another log file (a JSON array, or lines)."""
         source = Path(path)
         text = source.read_text("utf-8")
         entries = _parse_log(text)
         if entries is None or (not entries and text.strip()):
-            raise FileContentError(source, "not a log file (JSON lines or a JSON array)")
+            raise FileContentError(source, "not a log file (a JSON array or JSON lines)")
         with self._lock:
             self._write(entries)
 
@@ -101,15 +113,16 @@ class Logger:
 
     def _write(self, entries: list[LogEntry]) -> None:
         kept = entries[-max(self._settings.PU_MAX_LOG_LENGTH, 1) :]
-        lines = "".join(json.dumps(entry, ensure_ascii=False) + "\n" for entry in kept)
-        replace_file(self._path, lines.encode())
+        # One entry a line: still a single JSON document, and readable with `tail`.
+        lines = ",\n".join(json.dumps(entry, ensure_ascii=False) for entry in kept)
+        replace_file(self._path, f"[\n{lines}\n]\n".encode() if kept else b"[]\n")
 
 
 def _parse_log(text: str) -> list[LogEntry] | None:
-    """Entries of JSON-lines text, or of a JSON array (the older log.json layout).
+    """Entries of a JSON array, or of JSON-lines text (the layout of earlier versions).
 
-    Lines that are not entries are skipped: one damaged line must not cost the whole log.
-    None when the text is a JSON document that is not a list of entries.
+    Items that are not entries are skipped. None when the text is a JSON document that is not
+    a list of entries, or a damaged array.
     """
     if text.lstrip().startswith("["):
         try:

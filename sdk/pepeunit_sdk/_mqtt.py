@@ -61,7 +61,8 @@ class AbstractMqttClient(ABC):
 
     @abstractmethod
     def disconnect(self) -> None:
-        """Close the connection and stop reconnecting; a no-op when not connected."""
+        """Send what was published before, close the connection and stop reconnecting; a
+        no-op when not connected. Called from outside the client's callbacks."""
 
     @property
     @abstractmethod

@@ -10,7 +10,7 @@ from ._errors import FileContentError
 from ._json_files import read_json_object, write_json_object
 from ._token import unit_uuid_from_token
 
-__all__ = ["RESERVED_DEFAULTS", "Settings", "checked_env"]
+__all__ = ["ALIASES", "RESERVED_DEFAULTS", "Settings", "checked_env"]
 
 # The platform's variables with the value a unit has when env.json leaves one out.
 RESERVED_DEFAULTS: dict[str, str | int] = {
@@ -29,6 +29,13 @@ RESERVED_DEFAULTS: dict[str, str | int] = {
     "PU_MIN_LOG_LEVEL": "Debug",
     "PU_MAX_LOG_LENGTH": 64,
     "PU_COMMIT_VERSION": "",
+}
+
+# The client library's specification (and 1.x programs) name two platform variables otherwise.
+# An alias reads its platform variable; in env.json it stands in for one that is left out.
+ALIASES: dict[str, str] = {
+    "PEPEUNIT_TOKEN": "PU_AUTH_TOKEN",
+    "STATE_SEND_INTERVAL": "PU_STATE_SEND_INTERVAL",
 }
 
 
@@ -55,6 +62,10 @@ class Settings:
     PU_MIN_LOG_LEVEL: str
     PU_MAX_LOG_LENGTH: int
     PU_COMMIT_VERSION: str
+    PEPEUNIT_TOKEN: str
+    """Alias of PU_AUTH_TOKEN."""
+    STATE_SEND_INTERVAL: int
+    """Alias of PU_STATE_SEND_INTERVAL."""
 
     def __init__(self, env_file_path: str | Path) -> None:
         self._path = Path(env_file_path)
@@ -95,7 +106,7 @@ class Settings:
         self._listeners.append(listener)
 
     def get(self, name: str, default: Any = None) -> Any:
-        return self._values.get(name, default)
+        return self._values.get(ALIASES.get(name, name), default)
 
     def as_dict(self) -> dict[str, Any]:
         """Every variable, the defaults of missing `PU_*` ones included."""
@@ -112,10 +123,15 @@ class Settings:
         values = {**RESERVED_DEFAULTS, **env}
         for name in RESERVED_DEFAULTS:
             setattr(self, name, values[name])
+        for alias, name in ALIASES.items():
+            setattr(self, alias, values[name])
         self._values = values
 
 
 def checked_env(env: dict[str, Any], path: Path) -> dict[str, Any]:
+    """`env` with aliases standing in for their left-out platform variables; raises
+    FileContentError on a platform variable of the wrong type."""
+    env = {**{ALIASES[alias]: env[alias] for alias in ALIASES if alias in env}, **env}
     for name, default in RESERVED_DEFAULTS.items():
         if name not in env:
             continue

@@ -56,14 +56,16 @@ class UnitApi:
         response = self._transport.download(url, self._headers(), destination)
         self._check("GET", url, response)
 
-    def set_state_storage(self, state: str) -> None:
-        url = self._url("set_state_storage")
+    def set_state_storage(self, state: str, unit_uuid: str | None = None) -> None:
+        """Of the unit `unit_uuid` (default: the unit's own)."""
+        url = self._url("set_state_storage", unit_uuid)
         response = self._transport.post_json(url, {"state": state}, self._headers())
         self._check("POST", url, response)
 
-    def get_state_storage(self) -> str:
-        url = self._url("get_state_storage")
-        response = self._get("get_state_storage")
+    def get_state_storage(self, unit_uuid: str | None = None) -> str:
+        url = self._url("get_state_storage", unit_uuid)
+        response = self._transport.get(url, self._headers())
+        self._check("GET", url, response)
         try:
             state = json.loads(response.content)
         except ValueError:
@@ -92,8 +94,8 @@ class UnitApi:
             raise RestError("GET", url, response.status_code, "the body is not a JSON object")
         return body
 
-    def _url(self, route: str) -> str:
-        return f"{self.base_url}/units/{route}/{self._settings.unit_uuid}"
+    def _url(self, route: str, unit_uuid: str | None = None) -> str:
+        return f"{self.base_url}/units/{route}/{unit_uuid or self._settings.unit_uuid}"
 
     def _headers(self) -> dict[str, str]:
         return {"accept": "application/json", "x-auth-token": self._settings.PU_AUTH_TOKEN}

@@ -26,8 +26,9 @@ from tests.services.clickhouse import ClickHouseDatabase
 GARBAGE = ["", "not-a-uuid", "-1", "1e309", "\x00", "ü" * 3, "x" * 10_000, "<script>", "null"]
 FIELDS = [
     "login", "password", "password_again", "credentials", "q", "page", "name", "value",
-    "repository_url", "platform", "visibility", "agent", "agent_uuid", "output_node_uuid",
-    "input_node_uuid", "edge_uuid", "command", "state", "yaml", "config", "levels", "send",
+    "repository_url", "platform", "visibility", "agent", "agent_type", "agent_uuid",
+    "output_node_uuid", "input_node_uuid", "edge_uuid", "command", "state", "yaml", "config",
+    "levels", "send",
 ]  # fmt: skip
 MISSING = "7d1c0f3e-0000-4000-8000-000000000000"
 

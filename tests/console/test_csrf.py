@@ -51,6 +51,35 @@ def test_the_walk_finds_the_forms(app: FastAPI):
     endpoints = unsafe_console_endpoints(app)
     assert {("POST", f"{PREFIX}/sign-in"), ("POST", f"{PREFIX}/sign-out"),
             ("POST", f"{PREFIX}/first-run")} <= set(endpoints)  # fmt: skip
+    for page in ("repos", "units"):
+        assert {("POST", f"{PREFIX}/{page}/{{uuid}}/access"),
+                ("POST", f"{PREFIX}/{page}/{{uuid}}/access/revoke")} <= set(endpoints)  # fmt: skip
+
+
+ANONYMOUS_FORMS = {f"{PREFIX}/sign-in", f"{PREFIX}/sign-out", f"{PREFIX}/first-run"}
+
+
+def test_unsafe_requests_of_anonymous_users_are_sent_to_sign_in(
+    console: ConsoleClient, app: FastAPI
+):
+    """With the right token, but no session: a page is sent to the sign-in page, htmx gets
+    a 401 that says where to sign in."""
+    register(console, "admin")
+    endpoints = [
+        (method, path)
+        for method, path in unsafe_console_endpoints(app)
+        if path not in ANONYMOUS_FORMS
+    ]
+    assert len(endpoints) >= 10
+    for method, path in endpoints:
+        token = console.csrf()
+        answer = console.request(method, concrete(path), data={CSRF_FIELD: token})
+        assert answer.status_code == 303, (method, path, answer.status_code)
+        assert answer.headers["location"].startswith(f"{PREFIX}/sign-in?next="), (method, path)
+        headers = {CSRF_HEADER: token, "HX-Request": "true"}
+        answer = console.request(method, concrete(path), headers=headers)
+        assert answer.status_code == 401, (method, path, "htmx")
+        assert answer.headers["HX-Redirect"].startswith(f"{PREFIX}/sign-in?next="), (method, path)
 
 
 @pytest.mark.parametrize("signed_in", [False, True])

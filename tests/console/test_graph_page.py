@@ -2,13 +2,17 @@
 created and deleted through the page's form and table (as the drawing's script does), refusals
 as messages, and the live stream that tells the page the graph changed."""
 
+import re
 import time
 from uuid import UUID
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import event
 
 from control_plane.console.session import CSRF_FIELD, CSRF_HEADER
+from control_plane.models.permission import AgentKind, PermissionCreate, ResourceKind
+from control_plane.services.users import permissions
 from pepeunit_core.db.enums import UnitNodeType, VisibilityLevel
 from pepeunit_core.db.models import UnitNodeEdge, User
 from tests.console.console_client import PREFIX, ConsoleClient, register
@@ -77,7 +81,7 @@ def test_the_graph_shows_only_what_the_user_may_see(console: ConsoleClient, app:
         in page.text
     )
     version = graph_data(console)["version"]
-    assert f'sse-connect="{PREFIX}/graph/live?version={version}"' in page.text
+    assert f'sse-connect="{PREFIX}/graph/live?version={version}&amp;page=1"' in page.text
     assert 'src="/pepeunit/static/graph.js?v=' in page.text
 
     # Bob sees the lamp's edge to nothing of Alice's private; he may not delete Alice's edge.
@@ -179,3 +183,99 @@ def graph_data_of(http: httpx.Client) -> dict:
     answer = http.get(f"{PREFIX}/graph/data")
     assert answer.status_code == 200, answer.text
     return answer.json()
+
+
+def test_the_edges_table_is_paged(console: ConsoleClient, app: FastAPI):
+    """120 edges: pages of 50, 50 and 20; a page past the end shows the last one."""
+    register(console, "admin")
+    alice = register(console, "alice")
+    with app.state.context.session_factory() as session:
+        owner = session.get_one(User, alice)
+        repo = add_repo(session, owner, add_registry(session, owner))
+        outputs, inputs = [], []
+        for number in range(12):
+            unit = add_unit(session, owner, repo, f"unit-{number:02}")
+            outputs.append(add_node(session, unit, UnitNodeType.OUTPUT, "out/pepeunit"))
+            inputs.append(add_node(session, unit, UnitNodeType.INPUT, "in/pepeunit"))
+        session.add_all(
+            UnitNodeEdge(node_output_uuid=out.uuid, node_input_uuid=in_.uuid, creator_uuid=alice)
+            for out in outputs
+            for in_ in inputs[:10]
+        )
+        session.commit()
+    console.sign_in("alice")
+    shown = {}
+    for number, rows in ((1, 50), (2, 50), (3, 20)):
+        page = console.get(f"{PREFIX}/graph?page={number}").text
+        found = EDGE_ROW.findall(page)
+        assert len(found) == rows, number
+        shown[number] = found
+        assert f"Page {number} of 3" in page and "120 edges" in page
+        assert f'sse-connect="{PREFIX}/graph/live?version=' in page
+        assert f"&amp;page={number}" in page
+    assert len({row for rows in shown.values() for row in rows}) == 120
+    assert 'rel="next" href="/pepeunit/graph?page=2"' in console.get(f"{PREFIX}/graph").text
+    past = console.get(f"{PREFIX}/graph?page=9").text
+    assert EDGE_ROW.findall(past) == shown[3] and "Page 3 of 3" in past
+    assert console.get(f"{PREFIX}/graph?page=0").status_code == 422
+    # A deletion through htmx answers with the page it was made from.
+    output, input_ = shown[3][0]
+    answer = console.post(
+        f"{PREFIX}/graph/edges/delete?page=3",
+        data={"output": output, "input": input_},
+        headers=HTMX | {CSRF_HEADER: console.csrf()},
+    )
+    assert answer.status_code == 200 and "119 edges" in answer.text
+    assert EDGE_ROW.findall(answer.text) == shown[3][1:]
+
+
+EDGE_ROW = re.compile(r'<tr id="edge-([0-9a-f-]{36})-([0-9a-f-]{36})">')
+
+
+def test_the_stream_reads_the_graph_only_when_it_may_have_changed(
+    console: ConsoleClient, app: FastAPI
+):
+    """Each poll reads the change marker; the graph is read again only when it moved, here by
+    Bob granting Alice his private unit."""
+    register(console, "admin")
+    alice, bob = register(console, "alice"), register(console, "bobby")
+    made = make_graph(app, alice, bob)
+    graph_reads = []
+
+    def count_graph_reads(_conn, _cursor, statement: str, *_args: object) -> None:
+        if "input_node" in statement:  # visible_graph's read of the edges
+            graph_reads.append(time.monotonic())
+
+    engine = app.state.context.session_factory.kw["bind"]
+    event.listen(engine, "before_cursor_execute", count_graph_reads)
+    try:
+        with (
+            serving(app) as origin,
+            httpx.Client(base_url=origin, cookies=session_cookies(app, alice)) as http,
+        ):
+            first = graph_data_of(http)["version"]
+            stream = http.send(
+                http.build_request("GET", f"{PREFIX}/graph/live?version={first}", timeout=30),
+                stream=True,
+            )
+            events = EventReader(stream)
+            events.wait_for("graph-version", first, 5)
+            reads_before = len(graph_reads)
+            time.sleep(2.5)  # two polls or more
+            assert len(graph_reads) == reads_before
+            with app.state.context.session_factory() as session:
+                permissions.create_permission(
+                    session,
+                    session.get_one(User, bob),
+                    PermissionCreate(agent_uuid=alice, agent_type=AgentKind.USER,
+                                     resource_uuid=made["safe"], resource_type=ResourceKind.UNIT),
+                )  # fmt: skip
+            events.wait_for("graph-edges", "4 units", 3)  # the safe too
+            second = graph_data_of(http)["version"]
+            assert second != first
+            events.wait_for("graph-version", second, 3)
+            assert len(graph_reads) > reads_before
+            events.hang_up()
+            stream.close()
+    finally:
+        event.remove(engine, "before_cursor_execute", count_graph_reads)

@@ -18,13 +18,14 @@ from fastapi import FastAPI
 from control_plane.console.session import CSRF_FIELD
 from control_plane.security import make_unit_token
 from pepeunit_core.clickhouse.schema import apply_clickhouse_migrations
-from pepeunit_core.db.models import Unit
+from pepeunit_core.db.models import Repo, Unit, User
 from pepeunit_core.settings import Settings
 from pepeunit_core.topics import CommandTopicName, command_topic
 from tests.console.console_client import PASSWORD, PREFIX, ConsoleClient, register
 from tests.control_plane.conftest import make_settings
 from tests.control_plane.test_unit_commands_api import Device
 from tests.control_plane_registry.git_sources import SourceRepository
+from tests.pepeunit_core.builders import add_unit
 from tests.services.clickhouse import ClickHouseDatabase
 from tests.services.mosquitto import MosquittoServer
 
@@ -38,12 +39,12 @@ SCHEMA = {
 ENV_EXAMPLE = {"DEVICE_LABEL": "unnamed", "WIFI_PASSWORD": "hunter2", "SAMPLES": 3}
 
 
-def make_source(root: Path) -> SourceRepository:
+def make_source(root: Path, schema: dict = SCHEMA) -> SourceRepository:
     repository = SourceRepository(root, "thermometer")
     commit = repository.commit(
         "Thermometer",
         {
-            "schema_example.json": json.dumps(SCHEMA).encode(),
+            "schema_example.json": json.dumps(schema).encode(),
             "env_example.json": json.dumps(ENV_EXAMPLE).encode(),
             "main.py": b"pass\n",
         },
@@ -305,3 +306,135 @@ def test_others_get_the_apis_refusal(
     assert console.get(f"{PREFIX}/units/{public}/firmware/zip").status_code == 403
     assert console.get(f"{PREFIX}/units/{public}/logs").status_code == 403
     assert env_of(console, app, public)["DEVICE_LABEL"] == "unnamed"
+
+
+ACCESS = re.compile(r'<li id="access-([0-9a-f-]+)">')
+
+
+def test_granting_a_private_unit_shows_it_to_the_user_and_revoking_hides_it(
+    console: ConsoleClient, source: SourceRepository
+):
+    register(console, "admin")
+    alice, bobby = register(console, "alice"), register(console, "bobby")
+    uuid = make_unit(console, "alice", source, name="unit-private", visibility_level="Private")
+    here = f"{PREFIX}/units/{uuid}"
+    console.sign_in("bobby")
+    assert console.get(here).status_code == 403
+    assert "unit-private" not in console.get(f"{PREFIX}/units").text
+    grant = post_form(console, uuid, "access", {"agent_type": "User", "agent": "alice"})
+    assert grant.status_code == 403 and "Only the creator of the resource" in grant.text
+
+    console.sign_in("alice")
+    page = console.get(here).text
+    # The creator and the unit itself hold access that cannot be revoked.
+    assert ACCESS.findall(page) == [str(alice), uuid]
+    assert "(creator)" in page and "(itself)" in page and "Revoke access" not in page
+    granted = post_form(console, uuid, "access", {"agent_type": "User", "agent": "bobby"})
+    assert granted.status_code == 303 and granted.headers["location"] == here
+    assert str(bobby) in ACCESS.findall(console.get(here).text)
+
+    console.sign_in("bobby")
+    assert console.get(here).status_code == 200
+    assert f'href="{here}"' in console.get(f"{PREFIX}/units").text
+    # Seeing a unit is not owning it: no Access section, no grant.
+    assert 'id="access-title"' not in console.get(here).text
+    grant = post_form(console, uuid, "access", {"agent_type": "User", "agent": "bobby"})
+    assert grant.status_code == 403
+
+    console.sign_in("alice")
+    revoked = post_form(console, uuid, "access/revoke", {"agent_uuid": str(bobby)})
+    assert revoked.status_code == 303 and revoked.headers["location"] == here
+    assert str(bobby) not in ACCESS.findall(console.get(here).text)
+    console.sign_in("bobby")
+    assert console.get(here).status_code == 403
+    assert "unit-private" not in console.get(f"{PREFIX}/units").text
+
+
+def test_bad_grants_and_revokes_of_a_unit_are_messages(
+    console: ConsoleClient, app: FastAPI, alice_unit: str
+):
+    uuid = alice_unit
+    alice = console.get(f"{PREFIX}/units/{uuid}").text
+    [creator] = [found for found in ACCESS.findall(alice) if found != uuid]
+    for fields, status, message in (
+        ({"agent_type": "User", "agent": "nobody-here"}, 422, "No user with the login"),
+        ({"agent_type": "Unit", "agent": "lamp"}, 422, "A unit is given by its uuid"),
+        ({"agent_type": "Unit", "agent": str(UUID(int=3))}, 422, "does not exist"),
+        ({"agent_type": "Robot", "agent": "alice"}, 422, "agent_type"),
+        ({"agent_type": "User", "agent": "alice"}, 422, "already has access"),
+        ({"agent_type": "Unit", "agent": uuid}, 422, "already has access"),
+    ):
+        answer = post_form(console, uuid, "access", fields)
+        assert answer.status_code == status and message in answer.text, (fields, answer.text)
+    for agent_uuid, status, message in (
+        (creator, 422, "creator&#39;s access cannot be revoked"),
+        (uuid, 422, "access to itself cannot be revoked"),
+        (str(UUID(int=4)), 404, "not found"),
+        ("not-a-uuid", 422, "agent_uuid"),
+    ):
+        answer = post_form(console, uuid, "access/revoke", {"agent_uuid": agent_uuid})
+        assert answer.status_code == status and message in answer.text, (agent_uuid, answer.text)
+    # Another unit of hers is granted by its uuid, and revoked again.
+    with app.state.context.session_factory() as session:
+        unit = session.get_one(Unit, UUID(uuid))
+        creator, repo = (
+            session.get_one(User, unit.creator_uuid),
+            session.get_one(Repo, unit.repo_uuid),
+        )
+        other = str(add_unit(session, creator, repo, "unit-other").uuid)
+        session.commit()
+    granted = post_form(console, uuid, "access", {"agent_type": "Unit", "agent": other})
+    assert granted.status_code == 303
+    assert other in ACCESS.findall(console.get(f"{PREFIX}/units/{uuid}").text)
+    revoked = post_form(console, uuid, "access/revoke", {"agent_uuid": other})
+    assert revoked.status_code == 303
+    assert other not in ACCESS.findall(console.get(f"{PREFIX}/units/{uuid}").text)
+
+
+def test_schema_update_and_log_sync_reach_the_device(
+    console: ConsoleClient,
+    tmp_path: Path,
+    mosquitto_server: MosquittoServer,
+    clickhouse_database: ClickHouseDatabase,
+):
+    """A unit whose schema lists every command: each is a button, and SchemaUpdate and LogSync
+    reach the device; LogSync deletes the unit's stored logs first."""
+    register(console, "admin")
+    register(console, "alice")
+    every_command = SCHEMA | {
+        "input_base_topic": [f"{name.value}/pepeunit" for name in CommandTopicName]
+    }
+    uuid = make_unit(console, "alice", make_source(tmp_path, every_command))
+    console.sign_in("alice")
+    page = console.get(f"{PREFIX}/units/{uuid}").text
+    buttons = re.findall(r'name="command" value="(\w+)"', page)
+    assert buttons == ["Update", "EnvUpdate", "SchemaUpdate", "LogSync"]
+    now = datetime.now(UTC)
+    clickhouse_database.client.insert(
+        "unit_logs",
+        [[uuid4(), "Info", UUID(uuid), "booted", now, now + timedelta(hours=1)]],
+        column_names=["uuid", "level", "unit_uuid", "text", "create_datetime",
+                      "expiration_datetime"],
+    )  # fmt: skip
+    stored_logs = "SELECT count() FROM unit_logs WHERE unit_uuid = {unit:UUID}"
+    counted = clickhouse_database.client.query(stored_logs, parameters={"unit": uuid})
+    assert counted.result_rows == [(1,)]
+    topics = {
+        command: command_topic("pepeunit.test", uuid, name)
+        for command, name in (
+            ("SchemaUpdate", CommandTopicName.SCHEMA_UPDATE),
+            ("LogSync", CommandTopicName.LOG_SYNC),
+        )
+    }
+    device = Device(mosquitto_server.port, list(topics.values()))
+    try:
+        for command, topic in topics.items():
+            answer = post_form(console, uuid, "command", {"command": command})
+            assert answer.status_code == 303, answer.text
+            assert answer.headers["location"].endswith(f"done=sent-{command}")
+            assert json.loads(device.wait_for(topic)) == {"COMMAND": command}
+            assert f"Sent {command}." in console.get(answer.headers["location"]).text
+    finally:
+        device.close()
+    counted = clickhouse_database.client.query(stored_logs, parameters={"unit": uuid})
+    assert counted.result_rows == [(0,)]

@@ -46,7 +46,6 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from control_plane.app import create_app
-from control_plane.console.routing import ConsoleRoute
 from control_plane.security import make_backend_token, make_unit_token, make_user_token
 from control_plane.services.users.permissions import ensure_permission
 from pepeunit_core.clickhouse.schema import apply_clickhouse_migrations
@@ -325,14 +324,14 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
 
 def served_routes(app: FastAPI) -> set[tuple[str, str]]:
-    """(method, path template) of every API route the app serves (docs, OpenAPI and the
-    console's pages aside: tests/console checks who may see those)."""
+    """(method, path template) of every API route the app serves (docs, OpenAPI, the console's
+    pages and GraphQL aside: tests/console and test_graphql_access_matrix.py check those)."""
     contexts = getattr(fastapi_routing, "iter_route_contexts", None)  # FastAPI ≥ 0.16x
     routes = contexts(app.routes) if contexts is not None else app.routes
     served = set()
     for route in routes:
         original = getattr(route, "original_route", route)
-        if isinstance(original, APIRoute) and not isinstance(original, ConsoleRoute):
+        if isinstance(original, APIRoute) and original.include_in_schema:
             served |= {(method, route.path) for method in route.methods}
     return served
 

@@ -47,7 +47,7 @@ def test_rest_calls_without_rest_fail_at_once(make_client: MakeClient, call, uni
 
 
 def test_a_given_client_needs_its_flag(unit: UnitFiles):
-    with pytest.raises(ValueError, match="enable_mqtt is False"):
+    with pytest.raises(ValueError, match="mqtt=True"):
         PepeunitClient(
             unit.env_path, unit.schema_path, unit.log_path, mqtt_client=SocketMqttClient()
         )

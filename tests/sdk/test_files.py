@@ -3,6 +3,7 @@ file, checks, the unit uuid from the token, log levels and length, and the state
 
 import base64
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from pepeunit_sdk import (
     PepeunitClient,
     unit_uuid_from_token,
 )
+from pepeunit_sdk._logger import MAX_TEXT_LENGTH
 
 from tests.sdk.conftest import MakeClient, UnitFiles
 from tests.sdk.live_platform import Platform
@@ -162,7 +164,8 @@ def test_the_log_keeps_levels_order_and_length(files: tuple[Path, Path, Path]):
         ("Critical", "c"),
     ]
     assert entries[0]["create_datetime"].endswith("+00:00")
-    assert len(log_path.read_text().splitlines()) == 5
+    with log_path.open() as log_file:
+        assert json.load(log_file) == entries
 
     env = json.loads(env_path.read_text())
     client.settings.update_from_file(
@@ -199,7 +202,7 @@ def test_log_entries_are_printed_unless_the_console_is_off(
     assert quiet.logger.get_full_log()[-1]["text"] == "only in the file"
 
 
-def test_the_log_is_replaced_from_another_file_and_reads_the_older_array_layout(
+def test_the_log_is_replaced_from_another_file_and_reads_the_json_lines_layout(
     files: tuple[Path, Path, Path],
 ):
     _, _, log_path = files
@@ -207,18 +210,88 @@ def test_the_log_is_replaced_from_another_file_and_reads_the_older_array_layout(
     entries = [
         {"level": "Info", "text": f"old {n}", "create_datetime": "2026-01-01"} for n in range(3)
     ]
-    write(log_path, entries)
+    # The layout of earlier versions of the SDK: one entry a line, rewritten as an array.
+    write(log_path, "".join(json.dumps(entry) + "\n" for entry in entries))
     assert [entry["text"] for entry in client.logger.get_full_log()] == ["old 0", "old 1", "old 2"]
     client.logger.info("new")
-    assert log_path.read_text().splitlines()[0].startswith("{")
-    other = write(log_path.with_name("other.log"), "\n".join(json.dumps(e) for e in entries[:1]))
+    assert [entry["text"] for entry in json.loads(log_path.read_text())] == [
+        "old 0",
+        "old 1",
+        "old 2",
+        "new",
+    ]
+    other = write(log_path.with_name("other.log"), entries[:1])
     client.logger.update_from_file(other)
     assert [entry["text"] for entry in client.logger.get_full_log()] == ["old 0"]
-    # A damaged line (a power cut while something else wrote) costs that line only.
-    log_path.write_text(log_path.read_text() + '{"level": "Inf\n')
-    assert len(client.logger.get_full_log()) == 1
     with pytest.raises(FileContentError):
         client.logger.update_from_file(write(log_path.with_name("bad.log"), {"no": "log"}))
+
+
+def test_the_log_file_is_bounded_and_always_a_whole_json_array(
+    files: tuple[Path, Path, Path],
+):
+    env_path, _, log_path = files
+    env = json.loads(env_path.read_text())
+    write(env_path, {**env, "PU_MAX_LOG_LENGTH": 4})
+    client = PepeunitClient(*files, console_log=False)
+    client.logger.info("x" * (MAX_TEXT_LENGTH * 3))
+    (entry,) = client.logger.get_full_log()
+    assert len(entry["text"]) == MAX_TEXT_LENGTH and entry["text"].endswith("…")
+
+    # A reader polling the file while two threads log never sees half a document.
+    readings: list[int] = []
+    done = threading.Event()
+
+    def read_while_logging() -> None:
+        while not done.is_set():
+            with log_path.open() as log_file:
+                readings.append(len(json.load(log_file)))
+
+    reader = threading.Thread(target=read_while_logging)
+    reader.start()
+    writers = [
+        threading.Thread(target=lambda n=n: [client.logger.info(f"{n}:{i}") for i in range(50)])
+        for n in range(2)
+    ]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    done.set()
+    reader.join()
+    assert readings and max(readings) <= 4
+    assert len(json.loads(log_path.read_text())) == 4
+    assert log_path.stat().st_size < 4 * (MAX_TEXT_LENGTH + 200)
+    assert not [path for path in log_path.parent.iterdir() if path.name.startswith(".log.json")]
+    # A file cut short (a power cut before the rename reached the disk) costs the old entries,
+    # never the next one.
+    log_path.write_text(log_path.read_text()[:40])
+    client.logger.warning("after the cut")
+    assert [entry["text"] for entry in json.loads(log_path.read_text())] == ["after the cut"]
+
+
+def test_the_specification_names_of_two_platform_variables_are_aliases(
+    files: tuple[Path, Path, Path],
+):
+    env_path, _, _ = files
+    env = json.loads(env_path.read_text())
+    write(env_path, {**env, "PU_STATE_SEND_INTERVAL": 7})
+    settings = PepeunitClient(*files).settings
+    assert settings.PEPEUNIT_TOKEN == settings.PU_AUTH_TOKEN == env["PU_AUTH_TOKEN"]
+    assert settings.STATE_SEND_INTERVAL == settings.PU_STATE_SEND_INTERVAL == 7
+    assert settings.get("PEPEUNIT_TOKEN") == env["PU_AUTH_TOKEN"]
+    # In env.json an alias stands in for its platform variable when that one is left out...
+    written = {"PEPEUNIT_TOKEN": env["PU_AUTH_TOKEN"], "STATE_SEND_INTERVAL": 9}
+    settings = PepeunitClient(write(env_path, written), *files[1:]).settings
+    assert settings.get("PU_AUTH_TOKEN") == env["PU_AUTH_TOKEN"]
+    assert settings.get("PU_STATE_SEND_INTERVAL") == 9
+    assert settings.unit_uuid == UNIT_UUID
+    # ...the platform's name wins when both are there, and an alias is type-checked as well.
+    write(env_path, {**written, "PU_STATE_SEND_INTERVAL": 3})
+    settings.update_from_file()
+    assert settings.STATE_SEND_INTERVAL == settings.PU_STATE_SEND_INTERVAL == 3
+    with pytest.raises(FileContentError, match="PU_STATE_SEND_INTERVAL must be a JSON number"):
+        settings.update_from_file(write(env_path.with_name("b.json"), {"STATE_SEND_INTERVAL": "9"}))
 
 
 def test_system_state_has_the_reserved_keys(make_client: MakeClient, platform: Platform):

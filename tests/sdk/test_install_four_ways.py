@@ -110,8 +110,8 @@ def test_each_install_runs_the_smoke_script(installs: dict[str, dict[str, Any]],
         ["smoke"],
     )
     assert smoke["refusals"] == [
-        "MQTT is not enabled: build the PepeunitClient with enable_mqtt=True",
-        "REST is not enabled: build the PepeunitClient with enable_rest=True",
+        "MQTT is not enabled: build the PepeunitClient with mqtt=True (or enable_mqtt=True)",
+        "REST is not enabled: build the PepeunitClient with rest=True (or enable_rest=True)",
     ]
     has_mqtt, has_rest = extra in ("mqtt", "all"), extra in ("rest", "all")
     assert smoke["mqtt"] == ("PahoMqttClient" if has_mqtt else MISSING["mqtt"])

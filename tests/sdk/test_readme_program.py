@@ -61,5 +61,6 @@ def test_the_readme_program_runs_as_a_unit(
 
         probe.publish(relay_topic, "on", until=logged_relay)
         assert process.poll() is None
-    entries = [json.loads(line) for line in log_path.read_text().splitlines()]
+    with log_path.open() as log_file:
+        entries = json.load(log_file)
     assert entries[0]["text"].startswith("started at version ")

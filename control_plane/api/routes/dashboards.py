@@ -20,36 +20,12 @@ from control_plane.models.dashboard import (
     LinkUnitNodeToPanel,
     UnitNodeForPanel,
 )
-from control_plane.models.unit_node import UnitNodeRead
 from control_plane.services.dashboards import dashboards
 from control_plane.services.dashboards import sync as dashboard_sync
-from control_plane.services.dashboards.dashboards import PanelNodeLink, PanelWithNodes
+from control_plane.services.dashboards.dashboards import PanelWithNodes
+from control_plane.services.dashboards.reads import dashboard_panels, node_for_panel, panel_read
 
 router = APIRouter(prefix="/grafana", tags=["grafana"])
-
-
-def _node_for_panel(item: PanelNodeLink) -> UnitNodeForPanel:
-    return UnitNodeForPanel(
-        unit_node=UnitNodeRead.model_validate(item.node),
-        is_last_data=item.link.is_last_data,
-        is_forced_to_json=item.link.is_forced_to_json,
-        unit_with_unit_node_name=item.label,
-    )
-
-
-def _panel_read(found: PanelWithNodes) -> DashboardPanelRead:
-    panel = found.panel
-    return DashboardPanelRead.model_validate(
-        {
-            "uuid": panel.uuid,
-            "type": panel.type,
-            "title": panel.title,
-            "create_datetime": panel.create_datetime,
-            "creator_uuid": panel.creator_uuid,
-            "dashboard_uuid": panel.dashboard_uuid,
-            "unit_nodes_for_panel": [_node_for_panel(item) for item in found.links],
-        }
-    )
 
 
 @router.post("/create_dashboard", status_code=status.HTTP_201_CREATED)
@@ -63,7 +39,7 @@ def create_dashboard(
 def create_dashboard_panel(
     data: DashboardPanelCreate, user: CurrentUser, session: SessionDep
 ) -> DashboardPanelRead:
-    return _panel_read(PanelWithNodes(dashboards.create_panel(session, user, data), []))
+    return panel_read(PanelWithNodes(dashboards.create_panel(session, user, data), []))
 
 
 @router.post("/link_unit_node_to_panel", status_code=status.HTTP_201_CREATED)
@@ -71,7 +47,7 @@ def link_unit_node_to_panel(
     data: LinkUnitNodeToPanel, user: CurrentUser, settings: SettingsDep, session: SessionDep
 ) -> UnitNodeForPanel:
     """Puts a node on a panel; the caller must have created both."""
-    return _node_for_panel(dashboards.link_node(session, settings, user, data))
+    return node_for_panel(dashboards.link_node(session, settings, user, data))
 
 
 @router.get("/get_dashboard/{uuid}")
@@ -97,9 +73,7 @@ def get_dashboards(
 def get_dashboard_panels(
     uuid: UUID, user: CurrentUser, session: SessionDep
 ) -> DashboardPanelsResult:
-    dashboard = dashboards.own_dashboard(session, user, uuid)
-    panels = [_panel_read(found) for found in dashboards.panels_with_nodes(session, dashboard)]
-    return DashboardPanelsResult(count=len(panels), panels=panels)
+    return dashboard_panels(session, user, uuid)
 
 
 @router.post("/sync_dashboard")

@@ -13,6 +13,7 @@ from fastapi import APIRouter, File, Query, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 
 from control_plane.api.deps import ClickHouseDep, CurrentAgent, SessionDep, SettingsDep
+from control_plane.api.error_responses import STORE_ERRORS
 from control_plane.api.file_responses import built_file_response, file_response
 from control_plane.api.pagination import PageDep
 from control_plane.models.data_pipe import (
@@ -75,7 +76,7 @@ def get_data_pipe_rejections(
     return pipelines.rejections(node)
 
 
-@router.get("/get_data_pipe_data/")
+@router.get("/get_data_pipe_data/", responses=STORE_ERRORS)
 def get_data_pipe_data(
     query: Annotated[PipeDataFilter, Query()],
     page: PageDep,
@@ -93,7 +94,7 @@ def get_data_pipe_data(
 @router.get(
     "/get_data_pipe_data_csv/{uuid}",
     response_class=StreamingResponse,
-    responses=file_response("A ZIP holding `<uuid>.csv`.", "application/zip"),
+    responses=file_response("A ZIP holding `<uuid>.csv`.", "application/zip") | STORE_ERRORS,
 )
 def get_data_pipe_data_csv(
     uuid: UUID, agent: CurrentAgent, session: SessionDep, clickhouse: ClickHouseDep
@@ -107,7 +108,9 @@ def get_data_pipe_data_csv(
     )
 
 
-@router.post("/set_data_pipe_data_csv", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/set_data_pipe_data_csv", status_code=status.HTTP_204_NO_CONTENT, responses=STORE_ERRORS
+)
 def set_data_pipe_data_csv(
     uuid: UUID,
     data: Upload,
@@ -123,7 +126,9 @@ def set_data_pipe_data_csv(
     pipelines.import_csv(clickhouse, node, data.file, max_bytes, datetime.now(UTC))
 
 
-@router.delete("/delete_data_pipe_data/{uuid}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/delete_data_pipe_data/{uuid}", status_code=status.HTTP_204_NO_CONTENT, responses=STORE_ERRORS
+)
 def delete_data_pipe_data(
     uuid: UUID, agent: CurrentAgent, session: SessionDep, clickhouse: ClickHouseDep
 ) -> None:

@@ -1,8 +1,6 @@
 """`/repos`: create (users with access to the registry), read and list (by visibility), update
 or delete and update the units' firmware (the creator); the fleet-wide update (Admins)."""
 
-import logging
-import threading
 from typing import Annotated
 from uuid import UUID
 
@@ -25,23 +23,17 @@ from control_plane.models.repo import (
     RepoRead,
     ReposResult,
     RepoUpdate,
-    RepoVersionRead,
     RepoVersionsRead,
     TagName,
 )
 from control_plane.security import Agent, AgentType
 from control_plane.services.repos import access as repo_access
-from control_plane.services.repos import firmware_updates, repos
-
-logger = logging.getLogger("pepeunit.api.repos")
+from control_plane.services.repos import repos, user_requests
+from control_plane.services.repos.access import REPO_READERS
 
 router = APIRouter(prefix="/repos", tags=["repos"])
 
-# Units have no access to repos (docs/compatibility.md#access-model); the Backend agent sees every
-# repo.
-RepoReader = Annotated[
-    Agent, Depends(agent_of_types(AgentType.BOT, AgentType.USER, AgentType.BACKEND))
-]
+RepoReader = Annotated[Agent, Depends(agent_of_types(*REPO_READERS))]
 
 UserAgent = Annotated[Agent, Depends(agent_of_types(AgentType.USER))]
 
@@ -72,15 +64,7 @@ def get_versions(
     uuid: UUID, agent: RepoReader, settings: SettingsDep, session: SessionDep
 ) -> RepoVersionsRead:
     """Which commits the repo's units report running, most common first."""
-    repo = repo_access.visible_repo(session, agent, uuid)
-    unit_count, versions = repos.unit_versions(session, settings, repo)
-    return RepoVersionsRead(
-        unit_count=unit_count,
-        versions=[
-            RepoVersionRead(commit=commit, unit_count=count, tag=tag)
-            for commit, count, tag in versions
-        ],
-    )
+    return user_requests.versions(session, settings, agent, uuid)
 
 
 @router.get("/available_platforms/{uuid}")
@@ -94,9 +78,7 @@ def get_available_platforms(
 ) -> list[PlatformRead]:
     """Release assets of `target_tag`, else of `target_commit`'s tag, else of the repo's
     target tag; always empty for interpretable repos."""
-    repo = repo_access.visible_repo(session, agent, uuid)
-    assets = repos.available_platforms(session, settings, repo, target_commit, target_tag)
-    return [PlatformRead(name=name, link=link) for name, link in assets]
+    return user_requests.platforms(session, settings, agent, uuid, target_commit, target_tag)
 
 
 @router.patch("/update_units_firmware/{uuid}", status_code=status.HTTP_204_NO_CONTENT)
@@ -104,24 +86,13 @@ def update_units_firmware(
     uuid: UUID, user: CurrentUser, context: ContextDep, session: SessionDep
 ) -> None:
     """Every auto-updating unit of the repo follows its target and is sent an Update."""
-    repo = repo_access.own_repo(session, user, uuid)
-    firmware_updates.update_repo_units(session, context.settings, context.publisher, repo)
+    user_requests.update_units_firmware(session, context.settings, context.publisher, user, uuid)
 
 
 @router.post("/bulk_update", status_code=status.HTTP_204_NO_CONTENT)
 def bulk_update(_admin: CurrentAdmin, context: ContextDep) -> None:
     """The hourly fleet update, now, in the background: every auto-updating repo's units."""
-
-    def run() -> None:
-        try:
-            with context.session_factory() as session:
-                firmware_updates.update_all_auto_update_repos(
-                    session, context.settings, context.publisher
-                )
-        except Exception:
-            logger.exception("the bulk firmware update failed")
-
-    threading.Thread(target=run, name="bulk-firmware-update", daemon=True).start()
+    user_requests.start_bulk_update(context.session_factory, context.settings, context.publisher)
 
 
 @router.patch("/{uuid}")
@@ -129,11 +100,7 @@ def update_repo(
     uuid: UUID, data: RepoUpdate, user: CurrentUser, context: ContextDep, session: SessionDep
 ) -> RepoRead:
     """A change of the manual commit sends the repo's auto-updating units an Update."""
-    repo = repos.update_repo(session, context.settings, user, uuid, data)
-    read = RepoRead.model_validate(repo)
-    if data.default_commit is not None and not repo.is_auto_update_repo:
-        firmware_updates.update_repo_units(session, context.settings, context.publisher, repo)
-    return read
+    return user_requests.update(session, context.settings, context.publisher, user, uuid, data)
 
 
 @router.delete("/{uuid}", status_code=status.HTTP_204_NO_CONTENT)

@@ -29,9 +29,10 @@ from control_plane.models.repository_registry import (
 from control_plane.security import Agent, AgentType
 from control_plane.services import registry as registry_service
 from control_plane.services.errors import InputValidationError
-from control_plane.services.paging import MAX_OFFSET
-from control_plane.services.registry import GitCredentials, InvalidCredentialsError, registry_errors
+from control_plane.services.paging import MAX_OFFSET, Page
+from control_plane.services.registry import user_requests
 from control_plane.services.registry.access import (
+    REGISTRY_READERS,
     list_visible_registries,
     registry_read,
     visible_registry,
@@ -39,20 +40,9 @@ from control_plane.services.registry.access import (
 
 router = APIRouter(prefix="/repository_registry", tags=["repository_registry"])
 
-Reader = Annotated[Agent, Depends(agent_of_types(AgentType.BOT, AgentType.USER, AgentType.BACKEND))]
-"""Who may read registries: anonymous callers see public ones only, users also the private
-ones they may see."""
+Reader = Annotated[Agent, Depends(agent_of_types(*REGISTRY_READERS))]
 
 BackendAgent = Annotated[Agent, Depends(agent_of_types(AgentType.BACKEND))]
-
-
-def _git_credentials(credentials: Credentials | None) -> GitCredentials | None:
-    if credentials is None:
-        return None
-    try:
-        return GitCredentials(credentials.username, credentials.pat_token)
-    except InvalidCredentialsError as error:
-        raise InputValidationError(str(error)) from None
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -60,19 +50,7 @@ def create_registry(
     data: RepositoryRegistryCreate, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> RepositoryRegistryRead:
     """Register a repository and clone it at once (private ones need credentials)."""
-    credentials = None if data.is_public_repository else _git_credentials(data.credentials)
-    with registry_errors():
-        registry = registry_service.create_registry(
-            session,
-            settings,
-            user,
-            data.repository_url,
-            data.platform,
-            data.is_public_repository,
-            credentials,
-            allowed_url_schemes=frozenset(settings.registry_allowed_url_schemes),
-        )
-    return registry_read(session, settings, registry)
+    return user_requests.create(session, settings, user, data)
 
 
 @router.patch("/backend_sync_registry", status_code=status.HTTP_204_NO_CONTENT)
@@ -95,20 +73,8 @@ def get_branch_commits(
     """Commits of `repo_branch`, newest first, with their tags; `only_tag`: tagged ones only."""
     if limit > settings.max_pagination_size:
         raise InputValidationError(f"limit must be at most {settings.max_pagination_size}")
-    with registry_errors():
-        registry_service.get_visible_registry(session, uuid, user.uuid)
-        commits = registry_service.list_commits(
-            session, settings, uuid, repo_branch, only_tags=only_tag, offset=offset, limit=limit
-        )
-    return [
-        CommitRead(
-            commit=item.sha,
-            summary=item.summary,
-            tag=item.tags[0] if item.tags else None,
-            tags=list(item.tags),
-        )
-        for item in commits
-    ]
+    page = Page(offset, limit)
+    return user_requests.branch_commits(session, settings, user, uuid, repo_branch, only_tag, page)
 
 
 @router.patch("/set_credentials/{uuid}", status_code=status.HTTP_204_NO_CONTENT)
@@ -116,11 +82,7 @@ def set_credentials(
     uuid: UUID, data: Credentials, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> None:
     """Store or replace your own credentials for a private registry (checked with the remote)."""
-    credentials = _git_credentials(data)
-    assert credentials is not None
-    with registry_errors():
-        registry_service.set_credentials(session, settings, uuid, user, credentials)
-    session.commit()
+    user_requests.set_credentials(session, settings, user, uuid, data)
 
 
 @router.get("/get_credentials/{uuid}")
@@ -128,14 +90,7 @@ def get_credentials(
     uuid: UUID, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> OneRepositoryRegistryCredentials | None:
     """Your own credentials for the registry, token included, or null."""
-    with registry_errors():
-        entry = registry_service.get_credentials(session, settings, uuid, user)
-    if entry is None:
-        return None
-    credentials = Credentials(
-        username=entry.credentials.username, pat_token=entry.credentials.pat_token
-    )
-    return OneRepositoryRegistryCredentials(credentials=credentials, status=entry.status)
+    return user_requests.own_credentials(session, settings, user, uuid)
 
 
 @router.patch(
@@ -147,8 +102,7 @@ def update_local_repository(
     uuid: UUID, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> None:
     """Fetch the registry again; a private one needs your own valid credentials."""
-    with registry_errors():
-        registry_service.sync_registry(session, settings, uuid, user)
+    user_requests.sync(session, settings, user, uuid)
 
 
 @router.get("")
@@ -178,6 +132,4 @@ def delete_registry(
     uuid: UUID, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> None:
     """Only the creator, and only while no Repo uses the registry."""
-    with registry_errors():
-        registry_service.delete_registry(session, settings, uuid, user)
-    session.commit()
+    user_requests.delete(session, settings, user, uuid)

@@ -16,6 +16,7 @@ from control_plane.api.deps import (
     CurrentUser,
     SessionDep,
 )
+from control_plane.api.error_responses import STORE_ERRORS
 from control_plane.api.file_responses import file_response
 from control_plane.api.pagination import PageDep
 from control_plane.models.unit_log import UnitLogFilter, UnitLogsResult
@@ -67,7 +68,7 @@ def reset_env(uuid: UUID, user: CurrentUser, session: SessionDep) -> None:
     unit_env.reset_unit_env(session, user, uuid)
 
 
-@router.get("/log_list/")
+@router.get("/log_list/", responses=STORE_ERRORS)
 def list_logs(
     filters: Annotated[UnitLogFilter, Query()],
     page: PageDep,
@@ -79,7 +80,11 @@ def list_logs(
     return unit_logs.list_unit_logs(session, clickhouse, agent, filters, page, datetime.now(UTC))
 
 
-@router.post("/send_command_to_input_base_topic/{uuid}", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/send_command_to_input_base_topic/{uuid}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=STORE_ERRORS,  # LogSync deletes the stored logs
+)
 def send_command(
     uuid: UUID,
     command: Annotated[UnitCommand, Query()],

@@ -26,8 +26,7 @@ from control_plane.models.user import (
     UsersResult,
     UserUpdate,
 )
-from control_plane.security import make_user_token
-from control_plane.services.errors import FeatureFlagError, NoAccessError
+from control_plane.services.errors import NoAccessError
 from control_plane.services.users import telegram_link, users
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -46,9 +45,9 @@ def get_token(
     data: UserAuth, _agent: AnonymousAgent, context: ContextDep, session: SessionDep
 ) -> AccessToken:
     """A token for `x-auth-token`, from a login (or Telegram chat id) and password."""
-    user = users.authenticate(session, context.passwords, data.credentials, data.password)
-    settings = context.settings
-    token = make_user_token(user.uuid, settings.resolved_secret_key, settings.auth_token_expiration)
+    token = users.issue_token(
+        session, context.passwords, context.settings, data.credentials, data.password
+    )
     return AccessToken(token=token)
 
 
@@ -66,10 +65,7 @@ def generate_verification_link(
 ) -> str:
     """A link to the Telegram bot with a one-time code (valid 60 s): opening it sends
     `/start <code>`, which links that chat to you."""
-    if not settings.telegram_bot_link:
-        raise FeatureFlagError("The Telegram bot is not set up here (PU_TELEGRAM_BOT_LINK)")
-    code = telegram_link.create_verification_code(session, user, datetime.now(UTC))
-    return telegram_link.verification_link(settings.telegram_bot_link, code)
+    return telegram_link.new_verification_link(session, settings, user, datetime.now(UTC))
 
 
 @router.get("/{uuid}")

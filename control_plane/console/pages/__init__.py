@@ -4,6 +4,7 @@ each makes its router with `routing.console_router()`)."""
 from control_plane.console.routing import console_router
 
 from . import (
+    access,
     alerts,
     graph,
     node_data,
@@ -27,6 +28,7 @@ console_pages.include_router(alerts.router)
 console_pages.include_router(node_data.router)
 console_pages.include_router(node_pipeline.router)
 console_pages.include_router(graph.router)
+console_pages.include_router(access.router)
 console_pages.include_router(not_yet.router)
 
 __all__ = ["console_pages"]

@@ -1,11 +1,12 @@
 """The graph: the units the user sees, their Output and Input nodes, and the edges between them
 (`services.nodes.graph`), drawn by `static/graph.js` with cytoscape.js and listed in a table.
 
-`GET /graph` is the page; `GET /graph/data` the graph as JSON for the script; `GET /graph/live`
-the SSE stream that sends the graph's version (event `graph-version`) and the edges table
-(`graph-edges`) when they change; `POST /graph/edges` creates an edge and
-`POST /graph/edges/delete` deletes one, both through `services.nodes.edges` (for htmx they
-answer with the edges table, else a redirect to the page).
+`GET /graph?page=N` is the page, its edges table in pages of `PAGE_SIZE`; `GET /graph/data` the
+graph as JSON for the script; `GET /graph/live?page=N` the SSE stream that sends the graph's
+version (event `graph-version`) and that page of the edges table (`graph-edges`) when they
+change; `POST /graph/edges` creates an edge and `POST /graph/edges/delete` deletes one, both
+through `services.nodes.edges` (for htmx they answer with the table's page `?page=N`, else a
+redirect to the page).
 """
 
 from dataclasses import dataclass
@@ -23,17 +24,19 @@ from control_plane.console.templating import is_htmx, render, render_text
 from control_plane.models.unit_node import UnitNodeEdgeCreate
 from control_plane.security import Agent
 from control_plane.services.nodes import edges
-from control_plane.services.nodes.graph import Graph, GraphEdge, visible_graph
+from control_plane.services.nodes.graph import Graph, GraphEdge, graph_marker, visible_graph
 from pepeunit_core.db.enums import UnitNodeType
 
 LIVE_INTERVAL_S = 1.0
-"""A graph is read whole on each poll: once a second is enough for edges people draw."""
+"""Once a second is enough for edges people draw."""
+PAGE_SIZE = 50
 
 VERSION_CHARACTERS = 64
 
 router = console_router()
 
 NodeUuid = Annotated[UUID, Form()]
+PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
 
 
 @dataclass(frozen=True)
@@ -52,16 +55,21 @@ class EdgeRow:
 
 @dataclass(frozen=True)
 class GraphTable:
-    """What the accessible equivalent of the drawing shows."""
+    """What the accessible equivalent of the drawing shows: one page of its edges."""
 
     edges: list[EdgeRow]
+    edge_count: int
+    number: int
+    """The page shown (the last one when the page asked for is past it)."""
+    pages: int
+    page_size: int
     outputs: list[NodeChoice]
     inputs: list[NodeChoice]
     units: int
     truncated: bool
 
 
-def graph_table(graph: Graph) -> GraphTable:
+def graph_table(graph: Graph, number: int) -> GraphTable:
     names = {unit.uuid: unit.name for unit in graph.units}
     choices = {
         node.uuid: (node.type, NodeChoice(node.uuid, f"{names[node.unit_uuid]} · {node.topic}"))
@@ -75,8 +83,15 @@ def graph_table(graph: Graph) -> GraphTable:
         found = [choice for type_, choice in choices.values() if type_ is kind]
         return sorted(found, key=lambda choice: choice.label)
 
+    pages = max(1, -(-len(graph.edges) // PAGE_SIZE))
+    number = min(number, pages)
+    rows = sorted(map(row, graph.edges), key=lambda found: (found.output.label, found.input.label))
     return GraphTable(
-        sorted((row(edge) for edge in graph.edges), key=lambda e: (e.output.label, e.input.label)),
+        rows[(number - 1) * PAGE_SIZE : number * PAGE_SIZE],
+        len(rows),
+        number,
+        pages,
+        PAGE_SIZE,
         of_type(UnitNodeType.OUTPUT),
         of_type(UnitNodeType.INPUT),
         len(graph.units),
@@ -101,10 +116,16 @@ def graph_json(graph: Graph) -> dict[str, object]:
 
 
 @router.get("/graph")
-def graph_page(request: Request, agent: ConsoleAgent, session: SessionDep) -> Response:
+def graph_page(
+    request: Request, agent: ConsoleAgent, session: SessionDep, page: PageNumber = 1
+) -> Response:
     graph = visible_graph(session, agent)
     return render(
-        request, "graph/page.html", title="Graph", table=graph_table(graph), version=graph.version
+        request,
+        "graph/page.html",
+        title="Graph",
+        table=graph_table(graph, page),
+        version=graph.version,
     )
 
 
@@ -119,31 +140,40 @@ def graph_live(
     agent: StreamAgent,
     context: ContextDep,
     version: Annotated[str, Query(max_length=VERSION_CHARACTERS)] = "",
+    page: PageNumber = 1,
 ) -> Response:
     """`version` is the one the page was rendered with: its table is not sent again until
-    the graph changes (a big graph's table is megabytes)."""
-    shown: dict[str, str] = {}
+    the graph changes. Each poll reads the cheap `graph_marker`, and the graph itself only
+    when the marker moved."""
+    marker: tuple[object, ...] | None = None
+    shown = version
+    events: list[ServerEvent] = []
 
     def poll() -> list[ServerEvent]:
+        nonlocal marker, shown, events
         with context.session_factory() as session:
+            current = graph_marker(session)
+            if current == marker:
+                return events
             graph = visible_graph(session, agent)
-        current = graph.version
-        events = [ServerEvent("graph-version", current)]
-        if current == version and "table" not in shown:
-            return events
-        if shown.get("version") != current:  # the table is rendered only when it changed
-            shown["version"] = current
-            shown["table"] = render_text(request, "graph/edges.html", table=graph_table(graph))
-        return [*events, ServerEvent("graph-edges", shown["table"])]
+        marker = current
+        events = [ServerEvent("graph-version", graph.version)]
+        if graph.version != shown:  # the table is rendered only when the graph changed
+            shown = graph.version
+            table = render_text(request, "graph/edges.html", table=graph_table(graph, page))
+            events.append(ServerEvent("graph-edges", table))
+        return events
 
     return event_stream(poll, interval_s=LIVE_INTERVAL_S)
 
 
-def _edges_answer(request: Request, agent: Agent, session: SessionDep, notice: str) -> Response:
+def _edges_answer(
+    request: Request, agent: Agent, session: SessionDep, page: int, notice: str
+) -> Response:
     if not is_htmx(request):
         return RedirectResponse(f"{request.app.state.context.settings.app_prefix}/graph", 303)
     graph = visible_graph(session, agent)
-    return render(request, "graph/edges.html", table=graph_table(graph), notice=notice)
+    return render(request, "graph/edges.html", table=graph_table(graph, page), notice=notice)
 
 
 @router.post("/graph/edges")
@@ -154,11 +184,12 @@ def create_edge(
     session: SessionDep,
     output: NodeUuid,
     input: NodeUuid,
+    page: PageNumber = 1,
 ) -> Response:
     edges.create_edge(
         session, user, UnitNodeEdgeCreate(node_output_uuid=output, node_input_uuid=input)
     )
-    return _edges_answer(request, agent, session, "The edge is created.")
+    return _edges_answer(request, agent, session, page, "The edge is created.")
 
 
 @router.post("/graph/edges/delete")
@@ -169,6 +200,7 @@ def delete_edge(
     session: SessionDep,
     output: NodeUuid,
     input: NodeUuid,
+    page: PageNumber = 1,
 ) -> Response:
     edges.delete_edge(session, user, input, output)
-    return _edges_answer(request, agent, session, "The edge is deleted.")
+    return _edges_answer(request, agent, session, page, "The edge is deleted.")

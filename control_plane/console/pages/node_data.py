@@ -24,9 +24,10 @@ from control_plane.console.routing import console_router
 from control_plane.console.templating import app_prefix, render
 from control_plane.context import ControlPlaneContext
 from control_plane.models.data_pipe import PipeDataFilter
-from control_plane.services.errors import DataPipeError
+from control_plane.services.errors import DataPipeError, StoreUnavailableError
 from control_plane.services.nodes import access as node_access
 from control_plane.services.nodes import pipelines
+from control_plane.services.store import store_client
 from pepeunit_core.db.models import Unit, UnitNode
 from pepeunit_core.stored_data.paged_reads import RowPage
 from pipelines.config import PolicyType
@@ -77,23 +78,28 @@ def _data_page(
         "imported": imported,
         "import_error": import_error,
         "can_export": False,
+        "store_problem": None,
     }
     if node.data_pipe_yml is not None:
         policy = pipelines.node_config(node).processing_policy.policy_type
         query = PipeDataFilter(uuid=node.uuid, type=policy)
         now = datetime.now(UTC)
-        with context.clickhouse.client() as client:
-            offset = (page - 1) * PAGE_SIZE
-            count, rows = pipelines.read_pipe_data(
-                session, client, query, RowPage(offset, PAGE_SIZE), now
-            )
-            newest = (
-                rows
-                if offset == 0 and count <= PAGE_SIZE
-                else pipelines.read_pipe_data(
-                    session, client, query, RowPage(0, CHART_POINTS), now
-                )[1]
-            )
+        try:
+            with store_client(context.clickhouse) as client:
+                offset = (page - 1) * PAGE_SIZE
+                count, rows = pipelines.read_pipe_data(
+                    session, client, query, RowPage(offset, PAGE_SIZE), now
+                )
+                newest = (
+                    rows
+                    if offset == 0 and count <= PAGE_SIZE
+                    else pipelines.read_pipe_data(
+                        session, client, query, RowPage(0, CHART_POINTS), now
+                    )[1]
+                )
+        except StoreUnavailableError as error:
+            values |= {"policy": policy, "store_problem": error.message}
+            return render(request, "nodes/data.html", status_code=503, title="Data", **values)
         values |= {
             "policy": policy,
             "rows": shown_rows(rows),
@@ -114,7 +120,7 @@ def node_data_csv(
     node = node_access.readable_node(session, agent, uuid)
 
     def build(file: BinaryIO) -> None:
-        with context.clickhouse.client() as client:
+        with store_client(context.clickhouse) as client:
             pipelines.export_csv_zip(client, node, datetime.now(UTC), file)
 
     return built_file_response(build, "application/zip", f"{uuid}.zip")
@@ -134,7 +140,7 @@ def node_data_import(
     node = node_access.own_node(session, agent, uuid)
     max_bytes = context.settings.max_csv_import_size * pipelines.MB
     try:
-        with context.clickhouse.client() as client:
+        with store_client(context.clickhouse) as client:
             count = pipelines.import_csv(client, node, data.file, max_bytes, datetime.now(UTC))
     except DataPipeError as error:
         return _data_page(request, context, session, node, 1, import_error=error.message)

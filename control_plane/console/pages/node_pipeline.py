@@ -26,6 +26,7 @@ from control_plane.services.errors import DataPipeError
 from control_plane.services.nodes import access as node_access
 from control_plane.services.nodes import pipeline_drafts, pipelines
 from control_plane.services.nodes.pipeline_drafts import DraftCheck, Trial
+from control_plane.services.store import store_client
 from pepeunit_core.db.models import Unit, UnitNode
 
 SHOWN_ROWS = 100
@@ -147,7 +148,7 @@ def _run_trial(
         content = recording.file.read(pipeline_drafts.MAX_RECORDING_BYTES + 1)
         inputs = pipeline_drafts.recording_inputs(node, content)
     else:
-        with context.clickhouse.client() as client:
+        with store_client(context.clickhouse) as client:
             inputs = pipeline_drafts.recent_stored_inputs(session, client, node, datetime.now(UTC))
     return pipeline_drafts.try_draft(node, checked.config, inputs, recorded=source == "recording")
 

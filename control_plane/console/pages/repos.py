@@ -1,15 +1,14 @@
 """The repos the user can see (`GET /repos`) and one repo (`GET /repos/{uuid}`): its registry,
 branch, update policy, the versions its branch offers and its units' current and target
 versions. Its creator updates its units (`POST /repos/{uuid}/update-units`, as
-`PATCH /repos/update_units_firmware`) and grants and revokes access to it
-(`POST /repos/{uuid}/access`, `POST /repos/{uuid}/access/revoke`, as `/permission`); an Admin
+`PATCH /repos/update_units_firmware`) and grants and revokes access to it (`pages.access`); an Admin
 runs the fleet-wide update (`POST /repos/bulk-update`, as `POST /repos/bulk_update`, here
 waited for so its result can be shown). Refusals are the API's, shown as messages."""
 
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Form, Query, Request
+from fastapi import Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from control_plane.api.deps import ContextDep, SessionDep
@@ -17,18 +16,15 @@ from control_plane.console.auth import ConsoleAgent, ConsoleUser
 from control_plane.console.repo_view import repo_detail, repos_page
 from control_plane.console.routing import console_router
 from control_plane.console.templating import render
-from control_plane.models.permission import AgentKind, PermissionCreate, ResourceKind
-from control_plane.services.errors import NoAccessError, PermissionValidationError
+from control_plane.services.errors import NoAccessError
 from control_plane.services.repos import access as repo_access
 from control_plane.services.repos import firmware_updates
-from control_plane.services.users import permissions, users
 from pepeunit_core.db.enums import UserRole
 
 PAGE_SIZE = 50
 
 router = console_router()
 
-FormText = Annotated[str, Form(max_length=256)]
 PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
 Count = Annotated[int | None, Query(ge=0)]
 
@@ -111,50 +107,3 @@ def update_units(
         f"{context.settings.app_prefix}/repos/{uuid}?updated={report.units}&failed={report.failed}"
     )
     return RedirectResponse(target, status_code=303)
-
-
-@router.post("/repos/{uuid}/access")
-def grant(
-    uuid: UUID,
-    user: ConsoleUser,
-    context: ContextDep,
-    session: SessionDep,
-    agent_type: Annotated[AgentKind, Form()] = AgentKind.USER,
-    agent: FormText = "",
-) -> Response:
-    """`agent`: a user's login or uuid, or a unit's uuid."""
-    wanted = agent.strip()
-    try:
-        agent_uuid = UUID(wanted)
-    except ValueError:
-        found = users.find_by_login(session, wanted) if agent_type == AgentKind.USER else None
-        if found is None:
-            raise PermissionValidationError(
-                f"No user with the login “{wanted}”"
-                if agent_type == AgentKind.USER
-                else "A unit is given by its uuid"
-            ) from None
-        agent_uuid = found.uuid
-    permissions.create_permission(
-        session,
-        user,
-        PermissionCreate(
-            agent_uuid=agent_uuid,
-            agent_type=agent_type,
-            resource_uuid=uuid,
-            resource_type=ResourceKind.REPO,
-        ),
-    )
-    return RedirectResponse(f"{context.settings.app_prefix}/repos/{uuid}", status_code=303)
-
-
-@router.post("/repos/{uuid}/access/revoke")
-def revoke(
-    uuid: UUID,
-    agent: ConsoleAgent,
-    context: ContextDep,
-    session: SessionDep,
-    agent_uuid: Annotated[UUID, Form()],
-) -> Response:
-    permissions.delete_permission(session, agent, agent_uuid, uuid)
-    return RedirectResponse(f"{context.settings.app_prefix}/repos/{uuid}", status_code=303)

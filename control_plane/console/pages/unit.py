@@ -1,6 +1,7 @@
 """The unit page, `GET /units/{uuid}`: the unit's status, versions and nodes (live), and for
-its creator its env (a form per variable), commands, firmware archives, state storage and logs
-(live, filtered by level). Each action goes through the service the API route uses:
+its creator its env (a form per variable), commands, firmware archives, state storage, logs
+(live, filtered by level) and who has access (granted and revoked by `pages.access`). Each
+action goes through the service the API route uses:
 
 - `POST /units/{uuid}/env`: `units.env.set_unit_env` (as `PATCH /units/env/{uuid}`), then an
   EnvUpdate when asked and the unit's schema lists it;
@@ -8,7 +9,8 @@ its creator its env (a form per variable), commands, firmware archives, state st
   `POST /units/send_command_to_input_base_topic/{uuid}`);
 - `POST /units/{uuid}/state`: `units.state_storage.set_state_storage`;
 - `GET /units/{uuid}/firmware/{zip|tar|tgz}`: `firmware.unit_firmware` (as `GET /units/firmware`);
-- `GET /units/{uuid}/live` and `GET /units/{uuid}/logs?level=…`: Server-Sent Events.
+- `GET /units/{uuid}/live` and `GET /units/{uuid}/logs?level=…`: Server-Sent Events (the logs
+  say so while ClickHouse is out of reach).
 
 Bad input (a field that is not JSON, a variable the env lacks, a state too long) is shown in
 the page beside its form; a refusal (not the creator) is the API's message and status.
@@ -32,7 +34,7 @@ from control_plane.console.unit_env_form import EnvFormError, env_edit
 from control_plane.console.unit_rows import live_values, visible_units
 from control_plane.console.unit_view import unit_view
 from control_plane.models.unit_log import UnitLogFilter
-from control_plane.services.errors import MqttError, UnitError
+from control_plane.services.errors import MqttError, StoreUnavailableError, UnitError
 from control_plane.services.firmware import (
     DEFAULT_TGZ_LEVEL,
     DEFAULT_TGZ_WBITS,
@@ -40,6 +42,7 @@ from control_plane.services.firmware import (
     unit_firmware,
 )
 from control_plane.services.paging import Page
+from control_plane.services.store import store_client
 from control_plane.services.units import access, commands, state_storage
 from control_plane.services.units import env as unit_env
 from control_plane.services.units import logs as unit_logs
@@ -266,10 +269,16 @@ def unit_logs_live(
         access.device_unit(session, agent, uuid)  # refused before the stream starts
 
     def poll() -> list[ServerEvent]:
-        with context.session_factory() as session, context.clickhouse.client() as client:
-            found = unit_logs.list_unit_logs(
-                session, client, agent, filters, Page(0, LOGS_SHOWN), datetime.now(UTC)
-            )
+        """The logs, or while the store is out of reach, why they are not shown (the stream
+        goes on, and shows them again once it is back)."""
+        try:
+            with context.session_factory() as session, store_client(context.clickhouse) as client:
+                found = unit_logs.list_unit_logs(
+                    session, client, agent, filters, Page(0, LOGS_SHOWN), datetime.now(UTC)
+                )
+        except StoreUnavailableError as error:
+            html = render_text(request, "unit/logs.html", logs=None, problem=error.message)
+            return [ServerEvent("logs", html)]
         return [ServerEvent("logs", render_text(request, "unit/logs.html", logs=found))]
 
     return event_stream(poll, interval_s=LOGS_POLL_INTERVAL_S)

@@ -17,8 +17,10 @@
   const deleteButton = document.getElementById("graph-delete");
   const versionOutput = document.getElementById("graph-version");
   // The form below the drawing names the route; deleting is the same route + "/delete".
+  // The answer is the edges table at the page's own page of it (`?page=N`).
   const createUrl = document.getElementById("edge-create").getAttribute("action");
   const deleteUrl = `${createUrl}/delete`;
+  const tablePage = location.search;
   const csrfHeaders = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
 
   const NODE_GAP = 34; // between the nodes of a unit
@@ -333,14 +335,14 @@
 
   createButton.addEventListener("click", async () => {
     if (!output || !input) return;
-    const created = await post(createUrl, { output: output.id(), input: input.id() });
+    const created = await post(createUrl + tablePage, { output: output.id(), input: input.id() });
     if (created) say("The edge is created.");
   });
 
   deleteButton.addEventListener("click", async () => {
     if (!edge) return;
     const values = { output: edge.source().id(), input: edge.target().id() };
-    const deleted = await post(deleteUrl, values);
+    const deleted = await post(deleteUrl + tablePage, values);
     if (deleted) say("The edge is deleted.");
   });
 

@@ -193,11 +193,12 @@ class Query:
         self, info: GraphQLInfo, filters: DataPipeFilterInput
     ) -> PipeDataResultType:
         """REST `GET /unit_nodes/get_data_pipe_data/`: the union member of `filters.type`."""
-        query = validated(PipeDataFilter, "filters", filters)
-        page = filters.page(info.context.app.settings)
+        settings = info.context.app.settings
         clickhouse = info.context.app.clickhouse
 
         def read(session: Session, agent: Agent) -> tuple[int, list[PipeDataRead]]:
+            page = filters.page(settings)
+            query = validated(PipeDataFilter, "filters", filters)
             node_access.readable_node(session, agent, query.uuid)
             with clickhouse.client() as client:
                 return pipelines.read_pipe_data(

@@ -1,14 +1,15 @@
 """Unit nodes and edges (REST `/unit_nodes`): `getUnitNode`, `getUnitNodes`, `updateUnitNode`,
 `setStateUnitNodeInput`, `createUnitNodeEdge`, `deleteUnitNodeEdge`."""
 
-from datetime import datetime
 from uuid import UUID
 
 import strawberry
+from sqlalchemy.orm import Session
 
 from control_plane.graphql.common import NoneType, PaginationInput
 from control_plane.graphql.context import GraphQLInfo
 from control_plane.graphql.enums import OrderByDate, UnitNodeTypeEnum, VisibilityLevel
+from control_plane.graphql.types.unit_node import UnitNodeType
 from control_plane.graphql.validation import validated
 from control_plane.models.unit_node import (
     UnitNodeEdgeCreate,
@@ -18,51 +19,11 @@ from control_plane.models.unit_node import (
     UnitNodesResult,
     UnitNodeUpdate,
 )
+from control_plane.security import Agent
 from control_plane.services.nodes import access as node_access
 from control_plane.services.nodes import edges, nodes
 from control_plane.services.users.agents import require_user
 from pepeunit_core.db import enums as db
-
-
-@strawberry.type
-class UnitNodeType:
-    uuid: UUID
-    type: UnitNodeTypeEnum
-    visibility_level: VisibilityLevel
-    is_rewritable_input: bool
-    max_connections: int
-    topic_name: str
-    last_update_datetime: datetime
-    is_data_pipe_active: bool
-    data_pipe_yml: str | None
-    data_pipe_status: str | None
-    """The stored spelling (`Active`, `Inactive`, `Error`), a String as in 1.x."""
-    data_pipe_error: str | None
-    create_datetime: datetime
-    state: str | None
-    unit_uuid: UUID
-    creator_uuid: UUID
-
-    @classmethod
-    def of(cls, node: UnitNodeRead) -> "UnitNodeType":
-        """The REST answer of a node, field by field."""
-        return cls(
-            uuid=node.uuid,
-            type=node.type,
-            visibility_level=node.visibility_level,
-            is_rewritable_input=node.is_rewritable_input,
-            max_connections=node.max_connections,
-            topic_name=node.topic_name,
-            last_update_datetime=node.last_update_datetime,
-            is_data_pipe_active=node.is_data_pipe_active,
-            data_pipe_yml=node.data_pipe_yml,
-            data_pipe_status=node.data_pipe_status.value if node.data_pipe_status else None,
-            data_pipe_error=node.data_pipe_error,
-            create_datetime=node.create_datetime,
-            state=node.state,
-            unit_uuid=node.unit_uuid,
-            creator_uuid=node.creator_uuid,  # type: ignore[arg-type]  # nodes cascade with users
-        )
 
 
 @strawberry.type
@@ -131,12 +92,14 @@ class Query:
     async def get_unit_nodes(
         self, info: GraphQLInfo, filters: UnitNodeFilterInput
     ) -> UnitNodesResultType:
-        node_filter = validated(UnitNodeFilter, "filters", filters)
-        page = filters.page(info.context.app.settings)
-        result = await info.context.call(
-            lambda session, agent: nodes.list_nodes(session, agent, node_filter, page)
-        )
-        return _result(result)
+        settings = info.context.app.settings
+
+        def read(session: Session, agent: Agent) -> UnitNodesResult:
+            page = filters.page(settings)
+            node_filter = validated(UnitNodeFilter, "filters", filters)
+            return nodes.list_nodes(session, agent, node_filter, page)
+
+        return _result(await info.context.call(read))
 
 
 @strawberry.type
@@ -145,9 +108,10 @@ class Mutation:
     async def update_unit_node(
         self, info: GraphQLInfo, uuid: UUID, unit_node: UnitNodeUpdateInput
     ) -> UnitNodeType:
-        data = validated(UnitNodeUpdate, "unitNode", unit_node)
         node = await info.context.call(
-            lambda session, agent: nodes.update_node(session, agent, uuid, data)
+            lambda session, agent: nodes.update_node(
+                session, agent, uuid, validated(UnitNodeUpdate, "unitNode", unit_node)
+            )
         )
         return UnitNodeType.of(node)
 
@@ -155,13 +119,15 @@ class Mutation:
     async def set_state_unit_node_input(
         self, info: GraphQLInfo, uuid: UUID, unit_node: UnitNodeSetStateInput
     ) -> UnitNodeType:
-        data = validated(UnitNodeSetState, "unitNode", unit_node)
         app = info.context.app
-        node = await info.context.call(
-            lambda session, agent: nodes.set_state_input(
+
+        def set_state(session: Session, agent: Agent) -> UnitNodeRead:
+            data = validated(UnitNodeSetState, "unitNode", unit_node)
+            return nodes.set_state_input(
                 session, app.settings, app.publisher, agent, uuid, data.state
             )
-        )
+
+        node = await info.context.call(set_state)
         return UnitNodeType.of(node)
 
     @strawberry.mutation

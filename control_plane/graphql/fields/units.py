@@ -1,6 +1,7 @@
 """Units (REST `/units`): read, list, create, change and delete them, their env, schema,
 target version, state storage, logs and commands."""
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -21,8 +22,8 @@ from control_plane.graphql.enums import (
     UnitNodeTypeEnum,
     VisibilityLevel,
 )
-from control_plane.graphql.fields.unit_nodes import UnitNodeType
 from control_plane.graphql.selection import selects_field
+from control_plane.graphql.types.unit_node import UnitNodeType
 from control_plane.graphql.uploads import uploaded_file
 from control_plane.graphql.validation import validated
 from control_plane.models import unit_node as node_models
@@ -192,7 +193,8 @@ class UnitFilterInput(PaginationInput):
 
     def unit_filter(self, include_nodes: bool) -> UnitFilter:
         """REST's filter; the node filters count only when nodes are included."""
-        return validated(UnitFilter, "filters", self, is_include_output_unit_nodes=include_nodes)
+        given = dataclasses.asdict(self) | {"is_include_output_unit_nodes": include_nodes}
+        return validated(UnitFilter, "filters", given)
 
 
 @strawberry.input
@@ -249,11 +251,13 @@ class Query:
     async def get_units(self, info: GraphQLInfo, filters: UnitFilterInput) -> UnitsResultType:
         """REST `GET /units`, with `is_include_output_unit_nodes` set when the query selects
         `unitNodes`: the nodes of the whole page come in one query."""
-        unit_filter = filters.unit_filter(selects_field(info, "unitNodes"))
-        page = filters.page(info.context.app.settings)
+        include_nodes = selects_field(info, "unitNodes")
+        settings = info.context.app.settings
 
         def read(session: Session, agent: Agent) -> UnitsResultType:
             require_agent_types(agent, *UNIT_READERS)
+            page = filters.page(settings)
+            unit_filter = filters.unit_filter(include_nodes)
             count, rows = units.list_units(session, agent, unit_filter, page)
             nodes = units.included_nodes(session, agent, rows, unit_filter)
             return UnitsResultType(
@@ -271,10 +275,10 @@ class Query:
         self, info: GraphQLInfo, filters: UnitLogFilterInput
     ) -> UnitLogsResultType:
         app = info.context.app
-        log_filter = validated(UnitLogFilter, "filters", filters)
-        page = filters.page(app.settings)
 
         def read(session: Session, agent: Agent) -> UnitLogsResult:
+            page = filters.page(app.settings)
+            log_filter = validated(UnitLogFilter, "filters", filters)
             with app.clickhouse.client() as client:
                 return unit_logs.list_unit_logs(
                     session, client, agent, log_filter, page, datetime.now(UTC)
@@ -303,24 +307,25 @@ class Mutation:
     @strawberry.mutation
     async def create_unit(self, info: GraphQLInfo, unit: UnitCreateInput) -> UnitType:
         """REST `POST /units`; `unitNodes` is empty, as in 1.x."""
-        data = validated(UnitCreate, "unit", unit)
         settings = info.context.app.settings
-        created = await info.context.call(
-            lambda session, agent: UnitRead.model_validate(
-                units.create_unit(session, settings, require_user(agent), data)
-            )
-        )
-        return UnitType.of(created)
+
+        def create(session: Session, agent: Agent) -> UnitRead:
+            user = require_user(agent)
+            data = validated(UnitCreate, "unit", unit)
+            return UnitRead.model_validate(units.create_unit(session, settings, user, data))
+
+        return UnitType.of(await info.context.call(create))
 
     @strawberry.mutation
     async def update_unit(self, info: GraphQLInfo, uuid: UUID, unit: UnitUpdateInput) -> UnitType:
         """REST `PATCH /units/{uuid}` (then an Update command when the unit's schema lists it);
         `unitNodes` is empty, as in 1.x."""
-        data = validated(UnitUpdate, "unit", unit)
         app = info.context.app
 
         def update(session: Session, agent: Agent) -> UnitRead:
-            changed = units.update_unit(session, app.settings, require_user(agent), uuid, data)
+            user = require_user(agent)
+            data = validated(UnitUpdate, "unit", unit)
+            changed = units.update_unit(session, app.settings, user, uuid, data)
             unit_commands.send_update_if_supported(session, app.settings, app.publisher, changed)
             return UnitRead.model_validate(changed)
 

@@ -25,6 +25,10 @@ from control_plane.services.registry.registry_service import RegistryError
 from pepeunit_core.db.models import RepositoryRegistry, User
 from pepeunit_core.settings import Settings
 
+REGISTRY_READERS = (AgentType.BOT, AgentType.USER, AgentType.BACKEND)
+"""Who may read registries: anonymous callers see public ones only, users also the private
+ones they may see; units have no access."""
+
 
 def ensure_usable(session: Session, settings: Settings, registry_uuid: UUID, user: User) -> None:
     """Whether `user` may build a repo on the registry: a public one is open to every user, a

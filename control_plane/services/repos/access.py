@@ -18,6 +18,10 @@ from control_plane.services.visibility import USERS, is_visible, visible_clause
 from pepeunit_core.db.enums import PermissionEntity, VisibilityLevel
 from pepeunit_core.db.models import Repo, User
 
+REPO_READERS = (AgentType.BOT, AgentType.USER, AgentType.BACKEND)
+"""Who may read repos: units have no access (docs/compatibility.md#access-model); the Backend
+agent sees every repo."""
+
 
 def found_repo(session: Session, uuid: UUID) -> Repo:
     repo = session.get(Repo, uuid)

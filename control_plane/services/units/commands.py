@@ -19,6 +19,7 @@ from control_plane.services.broker.publisher import BrokerPublisher, PublishErro
 from control_plane.services.errors import MqttError, UnitError
 from control_plane.services.firmware import SchemaJson
 from control_plane.services.repos.repos import available_platforms
+from control_plane.services.store import store_client
 from control_plane.services.units.env import schema_of
 from control_plane.services.units.target import DeviceUnit, device_target
 from pepeunit_core.clickhouse.pool import shared_clickhouse_pool
@@ -125,7 +126,7 @@ def _update_fields(session: Session, settings: Settings, target: DeviceUnit) -> 
 
 def _delete_logs(settings: Settings, unit: Unit) -> None:
     pool = shared_clickhouse_pool(settings.resolved_clickhouse_url, settings.clickhouse_pool_size)
-    with pool.client() as client:
+    with store_client(pool) as client:
         client.command(
             "DELETE FROM unit_logs WHERE unit_uuid = {unit:UUID}",
             parameters={"unit": str(unit.uuid)},

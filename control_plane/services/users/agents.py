@@ -5,7 +5,7 @@ from sqlalchemy.orm import Session
 
 from control_plane.security import ANONYMOUS, Agent, AgentType, TokenError, decode_token
 from control_plane.services.errors import NoAccessError, NotAuthenticatedError
-from pepeunit_core.db.enums import UserStatus
+from pepeunit_core.db.enums import UserRole, UserStatus
 from pepeunit_core.db.models import Unit, User
 from pepeunit_core.settings import Settings
 
@@ -47,15 +47,23 @@ def agent_of_token(session: Session, settings: Settings, token: str | None) -> A
 
 
 def require_agent_types(agent: Agent, *allowed: AgentType) -> Agent:
-    """`agent` if it is one of the `allowed` kinds; 403 for others (REST's and GraphQL's rule)."""
+    """`agent` if it is one of the `allowed` kinds; `NoAccessError` for the others."""
     if agent.type not in allowed:
         raise NoAccessError(f"{agent.type} agents have no access to this")
     return agent
 
 
 def require_user(agent: Agent) -> User:
-    """The calling user's row; other agents get 403."""
+    """The calling user's row; `NoAccessError` for any other kind of agent."""
     require_agent_types(agent, AgentType.USER)
     if agent.user is None:  # an Agent of type User always carries its row
         raise NotAuthenticatedError("Agent not found")
     return agent.user
+
+
+def require_admin(agent: Agent) -> User:
+    """The calling Admin's row; `NoAccessError` for anyone else."""
+    user = require_user(agent)
+    if user.role != UserRole.ADMIN:
+        raise NoAccessError("Only an Admin may do this")
+    return user

@@ -16,8 +16,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from control_plane.services.errors import FeatureFlagError
 from pepeunit_core.db.enums import UserStatus
 from pepeunit_core.db.models import TelegramVerificationCode, User
+from pepeunit_core.settings import Settings
 
 CODE_LENGTH = 8
 CODE_LIFETIME = timedelta(seconds=60)
@@ -49,6 +51,15 @@ def create_verification_code(session: Session, user: User, now: datetime) -> str
 
 def verification_link(bot_link: str, code: str) -> str:
     return f"{bot_link}?start={code}"
+
+
+def new_verification_link(session: Session, settings: Settings, user: User, now: datetime) -> str:
+    """A link to the bot carrying a fresh code for `user`; `FeatureFlagError` when the
+    instance has no bot (`PU_TELEGRAM_BOT_LINK`)."""
+    if not settings.telegram_bot_link:
+        raise FeatureFlagError("The Telegram bot is not set up here (PU_TELEGRAM_BOT_LINK)")
+    code = create_verification_code(session, user, now)
+    return verification_link(settings.telegram_bot_link, code)
 
 
 class LinkRefusal(StrEnum):

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from control_plane.models.common import OrderByDate
 from control_plane.models.user import UserCreate, UserFilter, UserUpdate
-from control_plane.security import HashedPassword, PasswordHashing
+from control_plane.security import HashedPassword, PasswordHashing, make_user_token
 from control_plane.services.broker.changes import broker_access_changed
 from control_plane.services.errors import (
     NoAccessError,
@@ -56,6 +56,18 @@ def authenticate(
     if user.status == UserStatus.BLOCKED:
         raise NoAccessError("User is blocked")
     return user
+
+
+def issue_token(
+    session: Session,
+    passwords: PasswordHashing,
+    settings: Settings,
+    credentials: str,
+    password: str,
+) -> str:
+    """A user token (`PU_AUTH_TOKEN_EXPIRATION` seconds) for the user `authenticate` finds."""
+    user = authenticate(session, passwords, credentials, password)
+    return make_user_token(user.uuid, settings.resolved_secret_key, settings.auth_token_expiration)
 
 
 def get_user(session: Session, uuid: UUID) -> User:

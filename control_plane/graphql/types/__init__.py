@@ -1,0 +1,1 @@
+"""Object types that more than one field module returns."""
