@@ -33,8 +33,18 @@ ProcessingPolicyType = strawberry.enum(PolicyType, name="ProcessingPolicyType")
 AggregationFunctions = strawberry.enum(AggregationFunction, name="AggregationFunctions")
 TypeInputValue = strawberry.enum(_TypeInputValue, name="TypeInputValue")
 DashboardStatus = strawberry.enum(db.DashboardSyncStatus, name="DashboardStatus")
-OrderByDate = strawberry.enum(_OrderByDate, name="OrderByDate")
-OrderByText = strawberry.enum(OrderByName, name="OrderByText")
+
+
+def _lowercase_names(enum: type[StrEnum], name: str) -> type[StrEnum]:
+    """1.x's sort enums are named `asc|desc` (its member names are lowercase)."""
+    return strawberry.enum(
+        StrEnum(name, [(member.name.lower(), member.value) for member in enum]),  # type: ignore[misc]
+        name=name,
+    )
+
+
+OrderByDate = _lowercase_names(_OrderByDate, "OrderByDate")
+OrderByText = _lowercase_names(OrderByName, "OrderByText")
 
 
 @strawberry.enum(name="DataPipeStage")

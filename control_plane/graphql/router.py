@@ -48,6 +48,7 @@ def install_graphql(app: FastAPI, settings: Settings) -> None:
         build_schema(settings),
         path=path,
         context_getter=_context_of,
+        multipart_uploads_enabled=True,
         # Strawberry's IDE pages load their scripts from a CDN: nothing here may.
         graphql_ide=None,
         # As in 1.x, GraphQL is not part of the OpenAPI document.

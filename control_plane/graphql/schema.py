@@ -4,7 +4,17 @@ import strawberry
 from strawberry.tools import merge_types
 
 from control_plane.graphql.errors import error_masking
-from control_plane.graphql.fields import dashboards, metrics, permissions, registry, repos, users
+from control_plane.graphql.fields import (
+    dashboards,
+    data_pipe,
+    metrics,
+    permissions,
+    registry,
+    repos,
+    unit_nodes,
+    units,
+    users,
+)
 from control_plane.graphql.limits import limit_extensions
 from control_plane.graphql.subscriptions import Subscription
 from pepeunit_core.settings import Settings
@@ -16,6 +26,9 @@ QUERIES: tuple[type, ...] = (
     metrics.Query,
     permissions.Query,
     dashboards.Query,
+    units.Query,
+    unit_nodes.Query,
+    data_pipe.Query,
 )
 MUTATIONS: tuple[type, ...] = (
     users.Mutation,
@@ -23,6 +36,9 @@ MUTATIONS: tuple[type, ...] = (
     registry.Mutation,
     permissions.Mutation,
     dashboards.Mutation,
+    units.Mutation,
+    unit_nodes.Mutation,
+    data_pipe.Mutation,
 )
 
 

@@ -131,6 +131,11 @@ class UnitFilter(BaseModel):
     order_by_create_date: OrderByDate = OrderByDate.DESC
     order_by_last_update: OrderByDate | None = None
     is_include_output_unit_nodes: bool = False
+    unit_node_input_uuid: UUID | None = Field(
+        default=None,
+        description="With is_include_output_unit_nodes: only units with an Output node linked "
+        "to this Input node, with those nodes.",
+    )
     unit_node_type: list[UnitNodeType] = Field(default_factory=list)
     unit_node_uuids: list[UUID] = Field(default_factory=list, max_length=500)
 

@@ -733,6 +733,8 @@ ROWS: list[Row] = [
         "/repos/update_units_firmware/{repo_public}", OWNER, status=204),
     row("POST /repos/bulk_update", "the Admin's", "/repos/bulk_update", ADMIN, status=204),
     # units: visibility for reads, the creator for changes, creator or the unit for device data
+    row("POST /units/convert_toml_to_md", "users", "/units/convert_toml_to_md", USERS,
+        files={"file": ("pepeunit.toml", b'[general]\nname = "Lamp"\n')}),
     row("POST /units", "public repo", "/units", USERS, status=201, fresh=fresh_name,
         json=new_unit("repo_public")),
     row("POST /units", "private repo", "/units", OWNER, status=201, fresh=fresh_name,

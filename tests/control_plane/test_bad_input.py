@@ -131,6 +131,7 @@ EXTRAS: dict[str, Extra] = {
         "query.repo_uuid",
         "query.repos_uuids",
         "query.unit_node_uuids",
+        "query.unit_node_input_uuid",
     ),
     "GET /unit_nodes": listing(
         "query.uuids", "query.unit_node_uuids", "query.unit_uuid", "query.output_uuid"
@@ -568,14 +569,33 @@ ODD_CSV = {
 }
 
 
+BAD_TOML = {
+    "not_utf8": b"\xff\xfe\x00",
+    "not_toml": b"[general\nname = 1",
+    "too_long": b"#" * 10_001,
+    "nested": b"a = " + b"[" * 3000 + b"]" * 3000,
+    "bad_section": b"general = 1",
+    "too_many": b"[general]\nstack = [" + b'"x",' * 31 + b"]",
+}
+
+
 def upload_mutations(template: str, base: Request) -> Iterator[Mutation]:
-    """Multipart routes: the upload, field `data`, is missing, misnamed or bad."""
+    """Multipart routes: the upload (field `data`, or `file` for pepeunit.toml) is missing,
+    misnamed or bad."""
     assert base.files is not None
-    filename = next(iter(base.files.values()))[0]
+    (field, upload), *_ = base.files.items()
+    filename = upload[0]
+    other = "data" if field == "file" else "file"
     yield Mutation("upload", "missing", replace(base, files=None), "422")
-    yield Mutation("upload", "misnamed", replace(base, files={"file": base.files["data"]}), "422")
-    yield Mutation("upload", "json", replace(base, files=None, json={"data": "x"}), "422")
-    yield Mutation("upload", "text", base.with_raw_body(b"data=x", "multipart/form-data"), "4xx")
+    yield Mutation("upload", "misnamed", replace(base, files={other: upload}), "422")
+    yield Mutation("upload", "json", replace(base, files=None, json={field: "x"}), "422")
+    raw = f"{field}=x".encode()
+    yield Mutation("upload", "text", base.with_raw_body(raw, "multipart/form-data"), "4xx")
+    if template.endswith("/convert_toml_to_md"):
+        for kind, content in BAD_TOML.items():
+            files = {field: (filename, content)}
+            yield Mutation("upload", kind, replace(base, files=files), "422")
+        return
     if template.endswith("_csv"):
         for kind, content in BAD_CSV.items():
             files = {"data": (filename, content)}

@@ -32,17 +32,12 @@ router = APIRouter(prefix="/unit_nodes", tags=["unit_nodes"])
 Upload = Annotated[UploadFile, File(description="The file, as multipart field `data`.")]
 
 
-def _read(upload: UploadFile, limit: int) -> bytes:
-    """At most `limit` + 1 bytes, so the services can refuse larger uploads."""
-    return upload.file.read(limit + 1)
-
-
 @router.post("/check_data_pipe_config")
 def check_data_pipe_config(
     data: Upload, _agent: CurrentAgent, settings: SettingsDep
 ) -> list[ConfigIssue]:
     """Issues of a YAML config, `[{stage, message}]`; empty when it is valid."""
-    document = pipelines.parse_config_upload(_read(data, pipelines.MAX_CONFIG_BYTES))
+    document = pipelines.read_config_upload(data.file)
     return pipelines.check_config(document, settings.mqtt_max_payload_bytes)
 
 
@@ -51,7 +46,7 @@ def set_data_pipe_config(
     uuid: UUID, data: Upload, agent: CurrentAgent, session: SessionDep, settings: SettingsDep
 ) -> None:
     node = node_access.own_node(session, agent, uuid)
-    document = pipelines.parse_config_upload(_read(data, pipelines.MAX_CONFIG_BYTES))
+    document = pipelines.read_config_upload(data.file)
     pipelines.set_config(session, node, document, settings.mqtt_max_payload_bytes)
 
 

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
 
 from control_plane.api.deps import (
     ContextDep,
@@ -15,6 +15,7 @@ from control_plane.api.deps import (
     SettingsDep,
     agent_of_types,
 )
+from control_plane.api.file_responses import file_response
 from control_plane.api.pagination import PageDep
 from control_plane.models.unit import (
     TargetVersionRead,
@@ -28,8 +29,8 @@ from control_plane.models.unit import (
 from control_plane.security import Agent, AgentType
 from control_plane.services.units import access as unit_access
 from control_plane.services.units import commands as unit_commands
+from control_plane.services.units import readme, units
 from control_plane.services.units import target as unit_target
-from control_plane.services.units import units
 from pepeunit_core.db.models import Unit, UnitNode
 
 router = APIRouter(prefix="/units", tags=["units"])
@@ -68,6 +69,20 @@ def list_units(
             for row in rows
         ],
     )
+
+
+@router.post(
+    "/convert_toml_to_md",
+    response_class=Response,
+    responses=file_response("The README, as Markdown.", "text/markdown", binary=False),
+)
+def convert_toml_to_md(
+    file: Annotated[UploadFile, File(description="pepeunit.toml, as multipart field `file`.")],
+    _user: CurrentUser,
+) -> Response:
+    """A README in Markdown from a unit repository's `pepeunit.toml` (at most 10 000
+    characters; every section optional)."""
+    return Response(readme.readme_of_upload(file.file), media_type="text/markdown")
 
 
 @router.get("/get_target_version/{uuid}")

@@ -105,6 +105,12 @@ def parse_config_upload(content: bytes) -> Any:
         raise InputValidationError("The config is nested too deeply") from None
 
 
+def read_config_upload(upload: BinaryIO) -> Any:
+    """The YAML document of an uploaded config file; only MAX_CONFIG_BYTES + 1 bytes are read,
+    enough to refuse a larger one."""
+    return parse_config_upload(upload.read(MAX_CONFIG_BYTES + 1))
+
+
 MAX_ISSUES_IN_MESSAGE = 5
 
 

@@ -5,7 +5,7 @@ import json
 from collections.abc import Sequence
 from uuid import UUID
 
-from sqlalchemy import Select, asc, desc, exists, select
+from sqlalchemy import ColumnElement, Select, asc, desc, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,7 +27,7 @@ from control_plane.services.units.target import file_at_target, target_of
 from control_plane.services.visibility import VISIBILITY_RANK
 from pepeunit_core.db.config_version import bump_dataflow_config_version
 from pepeunit_core.db.enums import PermissionEntity, UnitNodeType
-from pepeunit_core.db.models import Permission, Repo, Unit, UnitNode, User
+from pepeunit_core.db.models import Permission, Repo, Unit, UnitNode, UnitNodeEdge, User
 from pepeunit_core.db.types import utc_now
 from pepeunit_core.settings import Settings
 
@@ -122,18 +122,33 @@ def list_units(
     session: Session, agent: Agent, filters: UnitFilter, page: Page
 ) -> tuple[int, Sequence[Unit]]:
     statement = _filtered(filters).where(visible_units(agent, filters.visibility_level))
+    if filters.is_include_output_unit_nodes and filters.unit_node_input_uuid is not None:
+        linked = _outputs_linked_to(filters.unit_node_input_uuid)
+        statement = statement.where(Unit.uuid.in_(select(UnitNode.unit_uuid).where(linked)))
     return paginate(session, statement, page)
+
+
+def _outputs_linked_to(input_uuid: UUID) -> ColumnElement[bool]:
+    """Nodes with an edge to the Input node `input_uuid`."""
+    edges = select(UnitNodeEdge.node_output_uuid).where(UnitNodeEdge.node_input_uuid == input_uuid)
+    return UnitNode.uuid.in_(edges)
 
 
 def included_nodes(
     session: Session, agent: Agent, units: Sequence[Unit], filters: UnitFilter
 ) -> dict[UUID, list[UnitNode]]:
     """The visible nodes of `units` a list asked for (`is_include_output_unit_nodes`): Output
-    nodes unless `unit_node_type` says otherwise, limited to `unit_node_uuids` if given."""
+    nodes unless `unit_node_type` says otherwise, limited to `unit_node_uuids` if given and
+    to those linked to `unit_node_input_uuid` if given; one query for all `units`."""
     if not filters.is_include_output_unit_nodes or not units:
         return {}
     types = filters.unit_node_type or [UnitNodeType.OUTPUT]
-    return visible_nodes(session, agent, units, types, filters.unit_node_uuids)
+    linked = (
+        None
+        if filters.unit_node_input_uuid is None
+        else _outputs_linked_to(filters.unit_node_input_uuid)
+    )
+    return visible_nodes(session, agent, units, types, filters.unit_node_uuids, linked)
 
 
 def nodes_of(session: Session, unit: Unit) -> Sequence[UnitNode]:
@@ -151,9 +166,10 @@ def visible_nodes(
     units: Sequence[Unit],
     types: Sequence[UnitNodeType] = tuple(UnitNodeType),
     uuids: Sequence[UUID] = (),
+    condition: ColumnElement[bool] | None = None,
 ) -> dict[UUID, list[UnitNode]]:
-    """Per unit, its nodes of `types` (limited to `uuids` if given) that `agent` may see,
-    oldest first."""
+    """Per unit, its nodes of `types` (limited to `uuids` and `condition` if given) that
+    `agent` may see, oldest first."""
     if not units:
         return {}
     statement = select(UnitNode).where(
@@ -161,6 +177,8 @@ def visible_nodes(
     )
     if uuids:
         statement = statement.where(UnitNode.uuid.in_(uuids))
+    if condition is not None:
+        statement = statement.where(condition)
     statement = statement.where(node_access.visible_nodes(agent, ()))
     found: dict[UUID, list[UnitNode]] = {}
     for node in session.scalars(statement.order_by(UnitNode.create_datetime, UnitNode.uuid)):
