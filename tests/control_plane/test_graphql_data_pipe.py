@@ -93,7 +93,10 @@ def test_uploads_are_refused_as_over_rest(app: FastAPI, client: TestClient, pipe
         data={"operations": operations, "map": json.dumps({"0": ["variables.file"]})},
         files={"other": ("x", b"")},
     )
-    assert (missing.status_code, missing.text) == (400, "File(s) missing in form data")
+    assert (missing.status_code, missing.json()) == (
+        400,
+        {"detail": "File(s) missing in form data"},
+    )
     malformed = raw.post(GRAPHQL, data={"operations": "{", "map": "{}"}, files={"0": ("x", b"")})
     assert malformed.status_code == 400
 

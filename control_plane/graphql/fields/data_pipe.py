@@ -145,7 +145,7 @@ class DataPipeFilterInput(PaginationInput):
     uuid: UUID
     type: ProcessingPolicyType
     search_string: str | None = None
-    aggregation_type: list[AggregationFunctions] = strawberry.field(
+    aggregation_type: list[AggregationFunctions] | None = strawberry.field(
         default_factory=lambda: list(AggregationFunction)
     )
     time_window_size: int | None = None
@@ -154,7 +154,7 @@ class DataPipeFilterInput(PaginationInput):
     start_create_datetime: datetime | None = None
     end_create_datetime: datetime | None = None
     relative_time: str | None = None
-    order_by_create_date: OrderByDate = OrderByDate.desc
+    order_by_create_date: OrderByDate | None = OrderByDate.desc
 
 
 def _config_issues(upload: BinaryIO, max_payload_size: int) -> list[ConfigIssue]:

@@ -41,14 +41,16 @@ class UnitNodeEdgeType:
 
 @strawberry.input
 class UnitNodeFilterInput(PaginationInput):
-    uuids: list[UUID] = strawberry.field(default_factory=list)
+    uuids: list[UUID] | None = strawberry.field(default_factory=list)
     unit_uuid: UUID | None = None
     search_string: str | None = None
-    type: list[UnitNodeTypeEnum] = strawberry.field(default_factory=lambda: list(db.UnitNodeType))
-    visibility_level: list[VisibilityLevel] = strawberry.field(
+    type: list[UnitNodeTypeEnum] | None = strawberry.field(
+        default_factory=lambda: list(db.UnitNodeType)
+    )
+    visibility_level: list[VisibilityLevel] | None = strawberry.field(
         default_factory=lambda: list(db.VisibilityLevel)
     )
-    order_by_create_date: OrderByDate = OrderByDate.desc
+    order_by_create_date: OrderByDate | None = OrderByDate.desc
     output_uuid: UUID | None = None
 
 

@@ -173,23 +173,23 @@ class UnitUpdateInput:
 
 @strawberry.input
 class UnitFilterInput(PaginationInput):
-    uuids: list[UUID] = strawberry.field(default_factory=list)
+    uuids: list[UUID] | None = strawberry.field(default_factory=list)
     creator_uuid: UUID | None = None
     repo_uuid: UUID | None = None
-    repos_uuids: list[UUID] = strawberry.field(default_factory=list)
+    repos_uuids: list[UUID] | None = strawberry.field(default_factory=list)
     search_string: str | None = None
     is_auto_update_from_repo_unit: bool | None = None
-    visibility_level: list[VisibilityLevel] = strawberry.field(
+    visibility_level: list[VisibilityLevel] | None = strawberry.field(
         default_factory=lambda: list(db.VisibilityLevel)
     )
     order_by_unit_name: OrderByText | None = OrderByText.asc
     order_by_create_date: OrderByDate | None = OrderByDate.desc
     order_by_last_update: OrderByDate | None = OrderByDate.desc
     unit_node_input_uuid: UUID | None = None
-    unit_node_type: list[UnitNodeTypeEnum] = strawberry.field(
+    unit_node_type: list[UnitNodeTypeEnum] | None = strawberry.field(
         default_factory=lambda: list(db.UnitNodeType)
     )
-    unit_node_uuids: list[UUID] = strawberry.field(default_factory=list)
+    unit_node_uuids: list[UUID] | None = strawberry.field(default_factory=list)
 
     def unit_filter(self, include_nodes: bool) -> UnitFilter:
         """REST's filter; the node filters count only when nodes are included."""
@@ -200,8 +200,8 @@ class UnitFilterInput(PaginationInput):
 @strawberry.input
 class UnitLogFilterInput(PaginationInput):
     uuid: UUID
-    level: list[LogLevel] = strawberry.field(default_factory=lambda: list(db.LogLevel))
-    order_by_create_date: OrderByDate = OrderByDate.desc
+    level: list[LogLevel] | None = strawberry.field(default_factory=lambda: list(db.LogLevel))
+    order_by_create_date: OrderByDate | None = OrderByDate.desc
 
 
 @strawberry.type
