@@ -38,7 +38,7 @@ from .conftest import API
 
 GRAPHQL = "/pepeunit/graphql"
 
-# 1.x's root fields (docs/graphql.md#fields): 30 queries and 38 mutations.
+# 1.x's root fields (docs/graphql.md#fields-and-their-rest-twins): 30 queries and 38 mutations.
 QUERY_FIELDS = {
     "getUser", "getToken", "getVerificationUser", "getUsers", "getRepo", "getRepos",
     "getRepositoryRegistry", "getBranchCommits", "getCredentials", "getRepositoriesRegistry",

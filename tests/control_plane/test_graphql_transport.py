@@ -29,3 +29,16 @@ def test_a_user_token_is_read_from_the_reference_header(client: TestClient):
     token = login_token(client, "alice")
     answer = client.post(GRAPHQL, json={"query": METRICS}, headers=auth(token))
     assert answer.json()["data"]["getBaseMetrics"]["userCount"] == 1
+
+
+def test_an_empty_token_header_is_the_anonymous_caller_as_1x_frontend_sends_it(
+    client: TestClient,
+):
+    register(client, "alice")
+    answer = client.post(GRAPHQL, json={"query": METRICS}, headers={"x-auth-token": ""})
+    assert answer.json() == {"data": {"getBaseMetrics": {"userCount": 1, "unitCount": 0}}}
+    refused = client.post(
+        GRAPHQL, json={"query": "{ getUsers(filters: {}) { count } }"}, headers={"x-auth-token": ""}
+    )
+    (error,) = refused.json()["errors"]
+    assert error["extensions"]["status"] == 403  # anonymous, not an invalid token (401)
