@@ -3,7 +3,8 @@ its persistent session into the real write-ahead log (`flows.intake.wal`), one t
 batch, and acknowledges each message only after the commit of its batch.
 
 Candidates (each in a process of its own, as the real intake is):
-- `paho-intake`: today's intake, `flows.intake.mqtt_intake.MqttIntake` (paho, MQTT 3.1.1);
+- `flow-intake`: the flow's intake as it is in the tree, `flows.intake.mqtt_intake.MqttIntake`
+  (MQTT 3.1.1; paho until the intake moved onto the python loop below, see RESULTS.md);
 - `gmqtt`: the asyncio client gmqtt (MQTT 5: it acknowledges after the message callback only
   in MQTT 5), an async callback per message awaiting its batch's commit. Not a dependency: its
   wheel (0.8.0) installs a top-level `tests` package, which shadows ours. To measure it:
@@ -50,7 +51,7 @@ from tests.flows.support import DOMAIN
 from tests.services.mosquitto import running_mosquitto
 from tests.services.processes import find_binary
 
-CANDIDATES = ("paho-intake", "gmqtt", "mqtt5-loop", "python-loop", "c-client")
+CANDIDATES = ("flow-intake", "gmqtt", "mqtt5-loop", "python-loop", "c-client")
 TOPIC_FILTER = f"{DOMAIN}/+/pepeunit"
 CLIENT_ID = "bench-intake"
 KEEPALIVE_S = 60
@@ -100,7 +101,7 @@ def _finish(log: TimedLog, dup_seen: int = 0) -> Drained:
 # ------------------------------------------------------------------ candidates (child process)
 
 
-def drain_paho_intake(port: int, count: int, wal_path: Path) -> Drained:
+def drain_flow_intake(port: int, count: int, wal_path: Path) -> Drained:
     from flows.intake.mqtt_intake import IntakeSettings, MqttIntake
     from flows.intake.progress import IntakeProgress
     from flows.mqtt_endpoint import MqttEndpoint
@@ -249,8 +250,8 @@ def drain_socket_loop(
 
 
 def drain(candidate: str, port: int, count: int, wal_path: Path) -> Drained:
-    if candidate == "paho-intake":
-        return drain_paho_intake(port, count, wal_path)
+    if candidate == "flow-intake":
+        return drain_flow_intake(port, count, wal_path)
     if candidate == "gmqtt":
         return drain_gmqtt(port, count, wal_path)
     if candidate == "mqtt5-loop":
