@@ -159,6 +159,9 @@ class MqttConnection:
                 self._serve(sock, packets, buffer)
             except (OSError, ProtocolError) as error:
                 reason = str(error) or type(error).__name__
+            except Exception:  # a bug in on_publishes must not leave the intake deaf
+                logger.exception("%s: handling a read failed; reconnecting", self._client_id)
+                reason = "internal error"
             finally:
                 with self._send_lock:
                     self._socket = None
