@@ -6,10 +6,7 @@ Candidates (each in a process of its own, as the real intake is):
 - `flow-intake`: the flow's intake as it is in the tree, `flows.intake.mqtt_intake.MqttIntake`
   (MQTT 3.1.1; paho until the intake moved onto the python loop below, see RESULTS.md);
 - `gmqtt`: the asyncio client gmqtt (MQTT 5: it acknowledges after the message callback only
-  in MQTT 5), an async callback per message awaiting its batch's commit. Not a dependency: its
-  wheel (0.8.0) installs a top-level `tests` package, which shadows ours. To measure it:
-  `pip install --no-deps --target DIR gmqtt==0.8.0`, delete `DIR/tests` and `DIR/examples`,
-  and put DIR on PYTHONPATH after the repository;
+  in MQTT 5), an async callback per message awaiting its batch's commit;
 - `mqtt5-loop`: the Rust codec `mqtt5` (MQTT 5) under a thin blocking socket loop of ours:
   read what the socket has, decode every whole packet, log the publishes in one transaction,
   write all their PUBACKs in one send;
@@ -23,6 +20,11 @@ For each row: a fresh Mosquitto (flow_bench's settings), the session subscribed,
 candidate drains them; then its session is opened again to count what the broker still held
 (anything not acknowledged). The rate runs from the start of the first log append to the end
 of the last (acknowledgements sent).
+
+gmqtt and mqtt5 were set aside (bench/RESULTS.md), so they are not dependencies; gmqtt's wheel
+(0.8.0) even installs a top-level `tests` package, which shadows ours. To measure them:
+`pip install --no-deps --target DIR gmqtt==0.8.0 mqtt5==0.8.0`, delete `DIR/tests` and
+`DIR/examples`, and put DIR on PYTHONPATH after the repository.
 
 Run from the repository root:
     PYTHONPATH=. .venv/bin/python bench/intake_bench.py [--messages N] [--profile DIR]
