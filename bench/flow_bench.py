@@ -1,9 +1,10 @@
 """Full-path benchmark: paho publisher → Mosquitto → `pepeunit flow` → chdb, on this machine.
 
 For each QoS it first measures the broker's ceiling (a bare paho subscriber draining the same
-load), then the flow: sustained msg/s from the first publish until every message is processed,
-loss, publish→receive latency (exact, from the flow's intake log), receive→stored latency (the
-flow's histogram), and the flow process's peak RSS.
+load, and in drain mode also the C client `mosquitto_sub`), then the flow: sustained msg/s
+from the first publish until every message is processed, loss, publish→receive latency (exact,
+from the flow's intake log), receive→stored latency (the flow's histogram), and the flow
+process's peak RSS.
 
 Run from the repository root:
     PYTHONPATH=. .venv/bin/python bench/flow_bench.py [--messages N] [--nodes N] [--qos 0 1]
@@ -35,6 +36,7 @@ from tests.flows.support import (
 )
 from tests.services.mosquitto import running_mosquitto
 from tests.services.ports import free_loopback_port
+from tests.services.processes import find_binary
 
 BROKER_SETTINGS = ("max_queued_messages 0", "max_inflight_messages 1000", "set_tcp_nodelay true")
 
@@ -135,6 +137,26 @@ def bare_subscriber_rate(
     subscriber = _subscriber(port, qos, count, "count")
     publish(port, qos, count, nodes)
     return _drained_rate(subscriber)
+
+
+def c_client_drain_rate(port: int, qos: int, count: int, nodes: list[str]) -> tuple[float, int]:
+    """The C client `mosquitto_sub` draining the same queued backlog from its persistent
+    session (`-c -q QOS -i ID`), timing each message (`%U`) into a file: the ceiling of a
+    subscriber on this broker and machine."""
+    binary = find_binary("mosquitto_sub", [Path("/usr/bin/mosquitto_sub")], "mosquitto-clients")
+    command = [str(binary), "-h", "127.0.0.1", "-p", str(port), "-c", "-q", str(qos)]
+    command += ["-i", "bench-c-sub", "-t", f"{DOMAIN}/+/pepeunit"]
+    subprocess.run([*command, "-E"], check=True, timeout=30)  # subscribe, then go offline
+    publish(port, qos, count, nodes)
+    with tempfile.TemporaryFile() as output:
+        subprocess.run(
+            [*command, "-C", str(count), "-F", "%U", "-W", "300"], stdout=output, timeout=330
+        )
+        output.seek(0)
+        times = output.read().split()
+    if len(times) < 2:
+        return 0.0, len(times)
+    return (len(times) - 1) / (float(times[-1]) - float(times[0])), len(times)
 
 
 PUBLISHER_PROCESSES = 3
@@ -286,6 +308,9 @@ class Measured:
     mode: str
     bare_rate: float
     bare_received: int
+    c_client_rate: float | None
+    """Drain mode only."""
+    c_client_received: int | None
     flow_rate: float
     flow_processed: int
     publish_to_receive_p50_ms: float
@@ -307,6 +332,12 @@ def measure(qos: int, count: int, node_count: int, work: Path, drain: bool) -> M
     broker_settings = (*BROKER_SETTINGS, "queue_qos0_messages true")
     with running_mosquitto(work / "broker-bare", broker_settings) as broker:
         bare_rate, bare_received = bare_subscriber_rate(broker.port, qos, count, fake_nodes, drain)
+    c_client_rate = c_client_received = None
+    if drain:
+        with running_mosquitto(work / "broker-c", broker_settings) as broker:
+            c_client_rate, c_client_received = c_client_drain_rate(
+                broker.port, qos, count, fake_nodes
+            )
     with running_mosquitto(work / "broker-flow", broker_settings) as broker:
         run = run_flow_scenario(work / "flow", broker.port, qos, count, configs, drain)
     latencies = run.publish_to_receive_ms
@@ -317,6 +348,8 @@ def measure(qos: int, count: int, node_count: int, work: Path, drain: bool) -> M
         mode="drain" if drain else "live",
         bare_rate=bare_rate,
         bare_received=bare_received,
+        c_client_rate=c_client_rate,
+        c_client_received=c_client_received,
         flow_rate=run.rate,
         flow_processed=run.processed,
         publish_to_receive_p50_ms=quantiles[49],
@@ -351,19 +384,25 @@ def main() -> None:
         f"({pacing})"
     )
     print()
-    print("| QoS | mode | bare subscriber msg/s | flow msg/s | flow / bare | processed | "
-          "publish→receive p50 / p99 ms | receive→stored p50 / p99 ms (bucket bound) | "
-          "flow peak RSS MiB |")  # fmt: skip
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| QoS | mode | C client msg/s | bare paho msg/s | flow msg/s | flow / C | flow / paho | "
+          "processed | publish→receive p50 / p99 ms | receive→stored p50 / p99 ms (bucket "
+          "bound) | flow peak RSS MiB |")  # fmt: skip
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
+        if r.c_client_rate is None:
+            c_client, flow_to_c = "", ""
+        else:
+            c_client = f"{r.c_client_rate:,.0f} ({r.c_client_received:,} recv)"
+            flow_to_c = f"{r.flow_rate / r.c_client_rate:.2f}" if r.c_client_rate else ""
         latency = (
             f"{r.publish_to_receive_p50_ms:.0f} / {r.publish_to_receive_p99_ms:.0f}"
             if r.mode == "live"
             else "(queued)"
         )
         print(
-            f"| {r.qos} | {r.mode} | {r.bare_rate:,.0f} ({r.bare_received:,} recv) | "
-            f"{r.flow_rate:,.0f} | {r.flow_rate / r.bare_rate:.2f} | {r.flow_processed:,} | "
+            f"| {r.qos} | {r.mode} | {c_client} | {r.bare_rate:,.0f} ({r.bare_received:,} recv) | "
+            f"{r.flow_rate:,.0f} | {flow_to_c} | {r.flow_rate / r.bare_rate:.2f} | "
+            f"{r.flow_processed:,} | "
             f"{latency} | {r.receive_to_stored_p50_ms:.0f} / {r.receive_to_stored_p99_ms:.0f} | "
             f"{r.peak_rss_mib:.0f} |"
         )

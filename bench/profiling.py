@@ -73,3 +73,22 @@ def raw_samples(files: list[Path]) -> Iterator[tuple[list[tuple[str, str]], int]
 def share_lines(title: str, counts: Counter[str], total: int, top: int) -> list[str]:
     """`title`, then the `top` entries of `counts` as shares of `total` samples."""
     return [title] + [f"  {count / total:6.1%}  {name}" for name, count in counts.most_common(top)]
+
+
+def summarize_profile(path: Path, top: int = 14) -> list[str]:
+    """Shares of GIL-holding samples by innermost frame, and inclusive by function."""
+    innermost: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for frames, count in raw_samples([path]):
+        names = [f"{file}:{function}" for function, file in frames]
+        total += count
+        innermost[names[-1]] += count
+        for name in set(names):
+            inclusive[name] += count
+    if not total:
+        return ["(no samples)"]
+    title = f"{total} samples; innermost frames:"
+    return share_lines(title, innermost, total, top) + share_lines(
+        "inclusive:", inclusive, total, top
+    )

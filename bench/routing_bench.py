@@ -37,13 +37,12 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bench.profiling import raw_samples, share_lines, start_profilers, wait_profilers
+from bench.profiling import start_profilers, summarize_profile, wait_profilers
 from control_plane.security import make_backend_token, make_unit_token
 from pepeunit_core.db import models
 from pepeunit_core.db.config_version import bump_dataflow_config_version
@@ -484,28 +483,6 @@ def deliver(port: int, load: Load, work: Path, watch: CpuWatch | None = None) ->
         last_received=max((r["last_ns"] for r in received), default=0) / 1e9,
         latencies_ms=[value / 1e6 for result in results for value in result["latencies_ns"]],
     )  # fmt: skip
-
-
-# ---------------------------------------------------------------- profiling
-
-
-def summarize_profile(path: Path, top: int = 14) -> list[str]:
-    """Shares of GIL-holding samples by innermost frame, and inclusive by function."""
-    innermost: Counter[str] = Counter()
-    inclusive: Counter[str] = Counter()
-    total = 0
-    for frames, count in raw_samples([path]):
-        names = [f"{file}:{function}" for function, file in frames]
-        total += count
-        innermost[names[-1]] += count
-        for name in set(names):
-            inclusive[name] += count
-    if not total:
-        return ["(no samples)"]
-    title = f"{total} samples; innermost frames:"
-    return share_lines(title, innermost, total, top) + share_lines(
-        "inclusive:", inclusive, total, top
-    )
 
 
 # ---------------------------------------------------------------- 1. routing latency

@@ -16,9 +16,7 @@ class MqttEndpoint:
     password: str
 
 
-def new_client(
-    endpoint: MqttEndpoint, client_id: str, *, clean_session: bool, manual_ack: bool = False
-) -> mqtt.Client:
+def new_client(endpoint: MqttEndpoint, client_id: str, *, clean_session: bool) -> mqtt.Client:
     """An MQTT 3.1.1 paho client (callback API 2) logged in as `endpoint` says, with TCP_NODELAY,
     reconnecting after 1 s, then up to every 10 s; call `connect(client, endpoint)` to start
     it."""
@@ -27,7 +25,6 @@ def new_client(
         client_id=client_id,
         clean_session=clean_session,
         protocol=mqtt.MQTTv311,
-        manual_ack=manual_ack,
     )
     if endpoint.username:
         client.username_pw_set(endpoint.username, endpoint.password)

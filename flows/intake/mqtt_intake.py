@@ -8,9 +8,13 @@ its copies. So routing never waits for the dataflow or its
 storage, and no copy is lost: a redelivered original is routed again, whether or not it made it
 into the log (at least once).
 
+The connection (`flows.intake.mqtt_connection`) hands over whatever one socket read brought;
+the committer thread logs what arrived in one transaction and then sends all its PUBACKs in one
+write.
+
 Flow control, never dropping:
-- a bounded list of received-but-not-logged messages: when full, the paho callback waits, so
-  paho stops reading the socket and the broker holds the rest (QoS 1, persistent session);
+- a bounded list of received-but-not-logged messages: when full, the reader waits, so nothing
+  is read from the socket and the broker holds the rest (QoS 1, persistent session);
 - the log may run at most `max_backlog` messages ahead of the dataflow; beyond that the
   committer waits before logging (and so before acknowledging) more.
 
@@ -27,21 +31,18 @@ one of the last `dedup_window` logged messages is that message again: routed and
 not logged again.
 """
 
-import contextlib
 import logging
-import socket
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.reasoncodes import ReasonCode
-
+from flows.intake.mqtt_connection import MqttConnection
+from flows.intake.mqtt_wire import Publish
 from flows.intake.progress import IntakeProgress
 from flows.intake.wal import ReceivedMessage, WriteAheadLog
-from flows.mqtt_endpoint import MqttEndpoint, connect, new_client
+from flows.mqtt_endpoint import MqttEndpoint
 from flows.routing.publisher import RoutePublisher, RoutePublisherSettings
 from flows.routing.routes import RouteTable
 
@@ -83,6 +84,8 @@ class IntakeSettings:
 class _Pending:
     message: ReceivedMessage
     qos: int
+    connection: int
+    """The number of the connection it came on: acknowledged only on that one."""
     logged: bool = False
     """A redelivery of a message already in the log: only routed and acknowledged."""
     last_copy: int = 0
@@ -125,7 +128,13 @@ class MqttIntake:
             (mid, (topic, payload))
             for mid, topic, payload in wal.recent_deliveries(settings.dedup_window)
         )
-        self._client = self._make_client()
+        self._connection = MqttConnection(
+            settings.endpoint,
+            settings.client_id,
+            on_connect=self._on_connect,
+            on_disconnect=self._on_disconnect,
+            on_publishes=self._on_publishes,
+        )
         self._route_publisher = (
             RoutePublisher(settings.route_publisher_settings()) if routes is not None else None
         )
@@ -133,21 +142,11 @@ class MqttIntake:
             target=self._commit_loop, name=f"wal-committer-{partition}", daemon=True
         )
 
-    def _make_client(self) -> mqtt.Client:
-        settings = self._settings
-        client = new_client(
-            settings.endpoint, settings.client_id, clean_session=False, manual_ack=True
-        )
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        return client
-
     def start(self) -> None:
         if self._route_publisher is not None:
             self._route_publisher.start()
         self._committer.start()
-        connect(self._client, self._settings.endpoint)
+        self._connection.start()
 
     def stop(self) -> None:
         """Stops receiving, logs and acknowledges what was received, then disconnects."""
@@ -155,8 +154,7 @@ class MqttIntake:
             self._stopping = True
             self._condition.notify_all()
         self._committer.join(timeout=30)
-        self._client.disconnect()
-        self._client.loop_stop()
+        self._connection.stop()
         if self._route_publisher is not None:
             self._route_publisher.stop()
 
@@ -169,20 +167,10 @@ class MqttIntake:
                 watermark = max(self._clock_ms(), self._last_received_ms)
         self._progress.watermark_ms.value = watermark
 
-    # --- paho callbacks (network thread) -----------------------------------------------------
+    # --- connection callbacks (reader thread) ------------------------------------------------
 
-    def _on_connect(
-        self,
-        client: mqtt.Client,
-        _userdata: object,
-        flags: mqtt.ConnectFlags,
-        reason_code: ReasonCode,
-        _properties: object,
-    ) -> None:
-        if reason_code.is_failure:
-            logger.error("MQTT connect refused for %s: %s", self._partition, reason_code)
-            return
-        self._note_connection(flags.session_present)
+    def _on_connect(self, session_present: bool) -> None:
+        self._note_connection(session_present)
         logger.info(
             "partition %s connected to %s:%s, subscribing to %s",
             self._partition,
@@ -194,7 +182,7 @@ class MqttIntake:
         subscriptions = [(topic, _QOS) for topic in self._settings.subscriptions]
         if self._settings.heartbeat_topic:
             subscriptions.append((self._settings.heartbeat_topic, 0))
-        client.subscribe(subscriptions)
+        self._connection.subscribe(subscriptions)
 
     def _note_connection(self, session_present: bool) -> None:
         self._connections += 1
@@ -215,14 +203,7 @@ class MqttIntake:
             self._partition,
         )
 
-    def _on_disconnect(
-        self,
-        _client: mqtt.Client,
-        _userdata: object,
-        _flags: mqtt.DisconnectFlags,
-        reason_code: ReasonCode,
-        _properties: object,
-    ) -> None:
+    def _on_disconnect(self, reason: str) -> None:
         self._progress.connected.value = 0
         self._connected_at = None
         if not self._stopping:
@@ -230,44 +211,46 @@ class MqttIntake:
                 "partition %s disconnected (%s), reconnecting; if this repeats, another client "
                 "may be connecting with this client id",
                 self._partition,
-                reason_code,
+                reason,
             )
 
-    def _on_message(
-        self, client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage
-    ) -> None:
-        topic = message.topic
+    def _on_publishes(self, publishes: list[Publish], connection: int) -> None:
         self._last_heard = time.monotonic()
-        if topic == self._settings.heartbeat_topic:
-            return
-        payload = message.payload
-        logged = message.dup and self._recent.get(message.mid) == (topic, payload)
-        targets = self._routes().targets(topic) if self._routes is not None else ()
-        if logged:
-            self._progress.redelivered_duplicates.value += 1
-            if not targets:
-                client.ack(message.mid, message.qos)
-                return
         with self._condition:
             while len(self._pending) >= self._settings.max_pending and not self._stopping:
                 self._waiting_for_room = True
                 self._condition.wait(timeout=0.5)
             self._waiting_for_room = False
-        # Copies leave at once, not batched behind the log or the previous batch's PUBACKs;
-        # the committer acknowledges the original once they are confirmed.
-        last_copy = self._send_copies(payload, targets)
+        arrived = []
+        for publish in publishes:
+            topic, payload = publish.topic, publish.payload
+            if topic == self._settings.heartbeat_topic:
+                continue
+            logged = publish.dup and self._recent.get(publish.mid) == (topic, payload)
+            if logged:
+                self._progress.redelivered_duplicates.value += 1
+            targets = self._routes().targets(topic) if self._routes is not None else ()
+            # Copies leave at once, not batched behind the log or the previous batch's PUBACKs;
+            # the committer acknowledges the original once they are confirmed.
+            last_copy = self._send_copies(payload, targets)
+            arrived.append((publish, logged, last_copy))
+        if not arrived:
+            return
         with self._condition:
             received_ms = max(self._clock_ms(), self._last_received_ms)
             self._last_received_ms = received_ms
-            self._pending.append(
+            was_empty = not self._pending
+            self._pending += [
                 _Pending(
-                    ReceivedMessage(received_ms, topic, payload, message.mid),
-                    message.qos,
+                    ReceivedMessage(received_ms, publish.topic, publish.payload, publish.mid),
+                    publish.qos,
+                    connection,
                     logged,
                     last_copy,
                 )
-            )
-            if len(self._pending) == 1:
+                for publish, logged, last_copy in arrived
+            ]
+            if was_empty:
                 self._condition.notify_all()
 
     # --- committer thread --------------------------------------------------------------------
@@ -296,6 +279,7 @@ class MqttIntake:
                 self._log_and_acknowledge(batch)
             self._publish_watermark()
             self._check_hearing()
+            self._connection.keep_alive()
             if batch:
                 time.sleep(self._settings.commit_interval_s)
 
@@ -306,10 +290,14 @@ class MqttIntake:
         last_copy = max(item.last_copy for item in batch)
         if last_copy and not self._copies_confirmed(last_copy, len(batch)):
             return
+        acknowledged: dict[int, list[int]] = {}
         for item in batch:
             if not item.logged:
                 self._remember(item.message)
-            self._client.ack(item.message.mid, item.qos)
+            if item.qos:
+                acknowledged.setdefault(item.connection, []).append(item.message.mid)
+        for connection, mids in acknowledged.items():
+            self._connection.acknowledge(mids, connection)
         self._progress.received.value += len(new_messages)
 
     def _append(self, messages: list[ReceivedMessage]) -> None:
@@ -372,7 +360,7 @@ class MqttIntake:
             self._last_heartbeat_sent = now
             if self._unanswered_since is None or self._last_heard >= self._unanswered_since:
                 self._unanswered_since = now
-            self._client.publish(topic, b"", qos=0)
+            self._connection.publish(topic, b"")
         since = self._unanswered_since
         if since is None or self._last_heard >= since or self._waiting_for_room:
             return
@@ -386,14 +374,7 @@ class MqttIntake:
             now - since,
         )
         self._unanswered_since = None
-        self._drop_connection()
-
-    def _drop_connection(self) -> None:
-        """Closes the socket under paho, which then reconnects as after any connection loss."""
-        sock = self._client.socket()
-        if isinstance(sock, socket.socket):
-            with contextlib.suppress(OSError):  # closed meanwhile: paho reconnects already
-                sock.shutdown(socket.SHUT_RDWR)
+        self._connection.drop()
 
     def _remember(self, message: ReceivedMessage) -> None:
         recent = self._recent

@@ -2,12 +2,13 @@
 
 `SilentListener` accepts connections and never answers (a port like the finding's
 `https://127.0.0.1:6379`); `PausableProxy` forwards to a real server until told to hold new
-connections unanswered.
+connections unanswered, or to fall silent on every connection.
 """
 
 import contextlib
 import socket
 import threading
+import time
 
 from tests.services.ports import LOOPBACK
 
@@ -47,7 +48,8 @@ class SilentListener:
 
 class PausableProxy:
     """Forwards each connection to `127.0.0.1:target_port`; while `hold` is set, new
-    connections are accepted and left unanswered."""
+    connections are accepted and left unanswered; while `silence` is set, nothing is forwarded
+    either way on any connection (a peer that stopped answering, its sockets still open)."""
 
     def __init__(self, target_port: int) -> None:
         self._target_port = target_port
@@ -55,6 +57,7 @@ class PausableProxy:
         self._socket.settimeout(0.05)
         self.port: int = self._socket.getsockname()[1]
         self.hold = threading.Event()
+        self.silence = threading.Event()
         self.held = 0
         self._connections: list[socket.socket] = []
         self._stop = threading.Event()
@@ -85,12 +88,22 @@ class PausableProxy:
             upstream = socket.create_connection((LOOPBACK, self._target_port))
             self._connections.append(upstream)
             for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+                pump = threading.Thread(
+                    target=_pump, args=(source, sink, self.silence), daemon=True
+                )
+                pump.start()
 
 
-def _pump(source: socket.socket, sink: socket.socket) -> None:
+def _pump(source: socket.socket, sink: socket.socket, silence: threading.Event) -> None:
     with contextlib.suppress(OSError):
-        while data := source.recv(65536):
+        while True:
+            while silence.is_set():
+                time.sleep(0.01)
+            data = source.recv(65536)
+            if not data:
+                break
+            while silence.is_set():
+                time.sleep(0.01)
             sink.sendall(data)
     with contextlib.suppress(OSError):
         sink.shutdown(socket.SHUT_WR)
