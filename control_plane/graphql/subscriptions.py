@@ -21,7 +21,8 @@ from strawberry.types import Info
 
 from control_plane.graphql.context import GraphQLContext
 from control_plane.graphql.enums import LogLevel
-from control_plane.models.unit import UnitStateRead, parse_unit_state
+from control_plane.graphql.types.unit_state import UnitStateType
+from control_plane.models.unit import parse_unit_state
 from control_plane.security import Agent, AgentType
 from control_plane.services.broker.live_events import Delivery
 from control_plane.services.nodes.access import visible_node
@@ -53,42 +54,13 @@ class UnitNodeValueType:
 
 
 @strawberry.type
-class LiveUnitStateType:
-    """The fields of 1.x's `UnitStateType`: the reserved keys of the last state report."""
-
-    ifconfig: list[str]
-    millis: float | None
-    mem_free: float | None
-    mem_alloc: float | None
-    freq: float | None
-    statvfs: list[float]
-    pu_commit_version: str | None
-
-    @classmethod
-    def of(cls, state: UnitStateRead) -> "LiveUnitStateType":
-        return cls(
-            ifconfig=[item if isinstance(item, str) else str(item) for item in state.ifconfig],
-            millis=state.millis,
-            mem_free=state.mem_free,
-            mem_alloc=state.mem_alloc,
-            freq=state.freq,
-            statvfs=[
-                float(item)
-                for item in state.statvfs
-                if isinstance(item, int | float) and not isinstance(item, bool)
-            ],
-            pu_commit_version=state.pu_commit_version,
-        )
-
-
-@strawberry.type
 class UnitStatusType:
     unit_uuid: UUID
     online: bool
     """A state report came in within twice PU_STATE_SEND_INTERVAL."""
     last_state_report_datetime: datetime | None
     current_commit_version: str | None
-    unit_state: LiveUnitStateType | None
+    unit_state: UnitStateType | None
     missed: int
 
 
@@ -135,7 +107,7 @@ def _status(unit: Unit, context: GraphQLContext, missed: int = 0) -> UnitStatusT
         online=is_online(context.app.settings, reported, datetime.now(UTC)),
         last_state_report_datetime=reported,
         current_commit_version=unit.current_commit_version,
-        unit_state=None if state is None else LiveUnitStateType.of(state),
+        unit_state=None if state is None else UnitStateType.of(state),
         missed=missed,
     )
 
@@ -266,6 +238,6 @@ def _reported(
         online=is_online(context.app.settings, reported, datetime.now(UTC)),
         last_state_report_datetime=reported,
         current_commit_version=event.commit_version,
-        unit_state=None if state is None else LiveUnitStateType.of(state),
+        unit_state=None if state is None else UnitStateType.of(state),
         missed=missed,
     )

@@ -21,7 +21,8 @@ from control_plane.models.repository_registry import (
 from control_plane.services import registry as registry_service
 from control_plane.services.errors import InputValidationError, ServiceError
 from control_plane.services.paging import Page
-from control_plane.services.registry import GitCredentials, InvalidCredentialsError, registry_errors
+from control_plane.services.registry import registry_errors
+from control_plane.services.registry import user_requests as registry_requests
 from control_plane.services.registry.access import list_visible_registries, visible_registry
 from pepeunit_core.db.enums import RepositoryPlatform
 
@@ -95,24 +96,9 @@ def register(
                 "credentials": None if public else {"username": username, "pat_token": pat_token},
             }
         )
-        credentials = None
-        if data.credentials is not None:
-            credentials = GitCredentials(data.credentials.username, data.credentials.pat_token)
-        with registry_errors():
-            registry_service.create_registry(
-                session,
-                settings,
-                user,
-                data.repository_url,
-                data.platform,
-                data.is_public_repository,
-                credentials,
-                allowed_url_schemes=frozenset(settings.registry_allowed_url_schemes),
-            )
+        registry_requests.create(session, settings, user, data)
     except ValidationError as invalid:
         error = describe_validation(invalid)
-    except InvalidCredentialsError as invalid:
-        error = str(invalid)
     except ServiceError as refusal:
         error = refusal.message
     else:

@@ -24,6 +24,7 @@ from control_plane.graphql.enums import (
 )
 from control_plane.graphql.selection import selects_field
 from control_plane.graphql.types.unit_node import UnitNodeType
+from control_plane.graphql.types.unit_state import UnitStateType
 from control_plane.graphql.uploads import uploaded_file
 from control_plane.graphql.validation import validated
 from control_plane.models import unit_node as node_models
@@ -31,7 +32,6 @@ from control_plane.models.unit import (
     UnitCreate,
     UnitFilter,
     UnitRead,
-    UnitStateRead,
     UnitUpdate,
 )
 from control_plane.models.unit_log import UnitLogFilter, UnitLogRead, UnitLogsResult
@@ -48,29 +48,6 @@ from pepeunit_core.db.models import UnitNode
 
 UNIT_READERS = (AgentType.BOT, AgentType.USER, AgentType.UNIT, AgentType.BACKEND)
 """Who may read units (REST's `UnitReader`)."""
-
-
-@strawberry.type
-class UnitStateType:
-    ifconfig: list[str]
-    millis: float | None
-    mem_free: float | None
-    mem_alloc: float | None
-    freq: float | None
-    statvfs: list[float]
-    pu_commit_version: str | None
-
-    @classmethod
-    def of(cls, state: UnitStateRead) -> "UnitStateType":
-        return cls(
-            ifconfig=[str(item) for item in state.ifconfig],
-            millis=state.millis,
-            mem_free=state.mem_free,
-            mem_alloc=state.mem_alloc,
-            freq=state.freq,
-            statvfs=[float(item) for item in state.statvfs],
-            pu_commit_version=state.pu_commit_version,
-        )
 
 
 @strawberry.type
