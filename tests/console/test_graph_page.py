@@ -10,6 +10,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import event
 
+from control_plane.console.pages.graph import CHOICES_SHOWN
 from control_plane.console.session import CSRF_FIELD, CSRF_HEADER
 from control_plane.models.permission import AgentKind, PermissionCreate, ResourceKind
 from control_plane.services.users import permissions
@@ -279,3 +280,36 @@ def test_the_stream_reads_the_graph_only_when_it_may_have_changed(
             stream.close()
     finally:
         event.remove(engine, "before_cursor_execute", count_graph_reads)
+
+
+def test_the_edge_form_lists_a_bounded_number_of_nodes_and_searches_the_rest(
+    console: ConsoleClient, app: FastAPI
+):
+    register(console, "admin")
+    alice, bob = register(console, "alice"), register(console, "bobby")
+    made = make_graph(app, alice, bob)
+    with app.state.context.session_factory() as session:
+        owner = session.get_one(User, alice)
+        repo = add_repo(session, owner, add_registry(session, owner))
+        crowd = add_unit(session, owner, repo, "crowd")
+        for number in range(CHOICES_SHOWN + 5):
+            add_node(session, crowd, UnitNodeType.OUTPUT, f"reading{number:03}/pepeunit")
+        session.commit()
+    console.sign_in("alice")
+
+    page = console.get(f"{PREFIX}/graph").text
+    outputs = re.search(r'<select id="edge-output".*?</select>', page, re.DOTALL).group(0)
+    assert outputs.count("<option") == CHOICES_SHOWN
+    assert f"({CHOICES_SHOWN} of {CHOICES_SHOWN + 6} shown" in page
+
+    def choices(kind: str, search: str) -> list[str]:
+        answer = console.get(f"{PREFIX}/graph/choices", params={"type": kind, "search": search})
+        assert answer.status_code == 200, answer.text
+        return re.findall(r"<option[^>]*>([^<]*)</option>", answer.text)
+
+    assert choices("Output", "SENSOR temp") == ["sensor · temperature/pepeunit"]
+    assert choices("Output", "crowd reading104") == ["crowd · reading104/pepeunit"]
+    assert choices("Input", "") == ["heater · setpoint/pepeunit", "lamp · switch/pepeunit"]
+    assert choices("Input", "lock") == ["No node matches"]  # Bob's private node stays hidden
+    assert str(made["lock"]) not in console.get(f"{PREFIX}/graph/choices?type=Input").text
+    assert console.get(f"{PREFIX}/graph/choices", params={"type": "Sideways"}).status_code == 422

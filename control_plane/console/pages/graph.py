@@ -30,6 +30,8 @@ from pepeunit_core.db.enums import UnitNodeType
 LIVE_INTERVAL_S = 1.0
 """Once a second is enough for edges people draw."""
 PAGE_SIZE = 50
+CHOICES_SHOWN = 100
+"""Nodes listed in each of the edge form's pickers; its search finds the others."""
 
 VERSION_CHARACTERS = 64
 
@@ -37,6 +39,7 @@ router = console_router()
 
 NodeUuid = Annotated[UUID, Form()]
 PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
+SearchText = Annotated[str, Query(max_length=256)]
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,10 @@ class GraphTable:
     pages: int
     page_size: int
     outputs: list[NodeChoice]
+    """The first `CHOICES_SHOWN` Output nodes; the form's search finds the others."""
     inputs: list[NodeChoice]
+    output_count: int
+    input_count: int
     units: int
     truncated: bool
 
@@ -83,6 +89,8 @@ def graph_table(graph: Graph, number: int) -> GraphTable:
         found = [choice for type_, choice in choices.values() if type_ is kind]
         return sorted(found, key=lambda choice: choice.label)
 
+    outputs, inputs = of_type(UnitNodeType.OUTPUT), of_type(UnitNodeType.INPUT)
+
     pages = max(1, -(-len(graph.edges) // PAGE_SIZE))
     number = min(number, pages)
     rows = sorted(map(row, graph.edges), key=lambda found: (found.output.label, found.input.label))
@@ -92,8 +100,10 @@ def graph_table(graph: Graph, number: int) -> GraphTable:
         number,
         pages,
         PAGE_SIZE,
-        of_type(UnitNodeType.OUTPUT),
-        of_type(UnitNodeType.INPUT),
+        outputs[:CHOICES_SHOWN],
+        inputs[:CHOICES_SHOWN],
+        len(outputs),
+        len(inputs),
         len(graph.units),
         graph.truncated,
     )
@@ -127,6 +137,33 @@ def graph_page(
         table=graph_table(graph, page),
         version=graph.version,
     )
+
+
+def matching_choices(graph: Graph, kind: UnitNodeType, search: str) -> list[NodeChoice]:
+    """The first `CHOICES_SHOWN` nodes of `kind` whose `unit · topic` label holds every word of
+    `search` (case-insensitive), by label."""
+    words = search.casefold().split()
+    names = {unit.uuid: unit.name for unit in graph.units}
+    found = (
+        NodeChoice(node.uuid, f"{names[node.unit_uuid]} · {node.topic}")
+        for node in graph.nodes
+        if node.type is kind
+    )
+    matching = [choice for choice in found if all(w in choice.label.casefold() for w in words)]
+    return sorted(matching, key=lambda choice: choice.label)[:CHOICES_SHOWN]
+
+
+@router.get("/graph/choices")
+def node_choices(
+    request: Request,
+    agent: ConsoleAgent,
+    session: SessionDep,
+    kind: Annotated[UnitNodeType, Query(alias="type")],
+    search: SearchText = "",
+) -> Response:
+    """The `<option>`s of the edge form's picker for `kind`, narrowed by `search`."""
+    choices = matching_choices(visible_graph(session, agent), kind, search)
+    return render(request, "graph/choices.html", choices=choices)
 
 
 @router.get("/graph/data")
