@@ -317,3 +317,19 @@ def load_or_create_secrets(data_dir: Path) -> dict[str, str]:
     finally:
         draft.unlink(missing_ok=True)
     return made
+
+
+def store_secrets(data_dir: Path, keys: dict[str, str]) -> None:
+    """Replaces `data_dir/secrets.json` with `keys` (a restored instance's), whole or not at
+    all, readable by its owner only."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    draft = data_dir / f".secrets-{os.getpid()}-{secrets.token_hex(4)}.json"
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as file:
+            json.dump({name: keys[name] for name in _SECRET_NAMES}, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(draft, data_dir / "secrets.json")
+    finally:
+        draft.unlink(missing_ok=True)
