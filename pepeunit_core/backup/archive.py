@@ -23,6 +23,7 @@ from pepeunit_core.backup.manifest import (
 )
 
 READ_CHUNK_BYTES = 1 << 20
+END_MARKER_BYTES = 2 * tarfile.BLOCKSIZE
 ARCHIVE_MODE = 0o600
 """The archive holds the instance's keys: only its owner may read it."""
 
@@ -154,10 +155,12 @@ def verify_archive(
                 if keep(name):
                     kept[name] = bytes(content)
             last = f"member {name!r}"
+        end = tar.offset
     if manifest_data is None:
         raise BackupArchiveError(
             f"{path} has no {MANIFEST_MEMBER}: the archive is truncated or damaged after {last}"
         )
+    _check_end_marker(path, end, last)
     manifest = Manifest.from_bytes(manifest_data)
     listed = {member.name: member for member in manifest.members}
     for name, member in listed.items():
@@ -172,6 +175,19 @@ def verify_archive(
     if unlisted:
         raise BackupArchiveError(f"member {unlisted[0]!r} is not in the manifest")
     return manifest, kept
+
+
+def _check_end_marker(path: Path, end: int, last: str) -> None:
+    """The archive ends with two zero blocks, padded with zeros to a whole tar record, as the
+    writer made it: anything shorter was cut short (even if every member is whole), anything
+    longer was added to."""
+    records = -(-(end + END_MARKER_BYTES) // tarfile.RECORDSIZE)
+    tail_bytes = records * tarfile.RECORDSIZE - end
+    with path.open("rb") as file:
+        file.seek(end)
+        tail = file.read(tail_bytes + 1)
+    if tail != bytes(tail_bytes):
+        raise BackupArchiveError(f"{path} is truncated or damaged after {last}")
 
 
 def read_members(path: Path, manifest: Manifest) -> Iterator[tuple[str, BinaryIO]]:

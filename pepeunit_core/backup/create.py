@@ -1,9 +1,8 @@
 """`create_backup`: one archive of everything an instance cannot make again.
 
-In it: the SQL database (a consistent snapshot), the ClickHouse tables, the instance's keys
-and the settings its devices depend on (the domain). Not in it: the registry clones (listed in
-the manifest; the schedules clone every missing one when the API starts), generated Grafana
-provisioning (`pepeunit grafana generate` writes it again), and the dataflow's `flow/`
+In it: the SQL database (a consistent snapshot), the ClickHouse tables, the registry clones,
+the instance's keys and the settings its devices depend on (the domain). Not in it: generated
+Grafana provisioning (`pepeunit grafana generate` writes it again), and the dataflow's `flow/`
 directory (intake logs and recovery stores belong to the running processes; see
 docs/operations.md#backup-and-restore).
 """
@@ -19,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from pepeunit_core.backup.archive import ArchiveWriter
 from pepeunit_core.backup.clickhouse_tables import CHUNK_ROWS, export_clickhouse
+from pepeunit_core.backup.clones import clone_files
 from pepeunit_core.backup.manifest import Manifest
 from pepeunit_core.backup.sql_tables import export_sql
 from pepeunit_core.clickhouse.client import make_clickhouse_client
@@ -69,6 +69,11 @@ def create_backup(
         finally:
             client.close()
         progress(f"ClickHouse: {sum(clickhouse_counts.values())} rows")
+        clones = 0
+        for name, path in clone_files(settings.resolved_repo_path):
+            writer.add_file(name, path)
+            clones += 1
+        progress(f"registry clones: {clones} files")
         with writer.member(SECRETS_MEMBER) as file:
             keys = {
                 "secret_key": settings.resolved_secret_key,
@@ -84,7 +89,7 @@ def create_backup(
             clickhouse_migrations=migrations,
             clickhouse_row_counts=clickhouse_counts,
             domain=settings.domain,
-            registries_to_clone=_registry_urls(sql_url),
+            registries=_registry_urls(sql_url),
         )
         writer.finish(manifest)
     except BaseException:

@@ -36,7 +36,7 @@ class Manifest:
     clickhouse_migrations: list[str]
     clickhouse_row_counts: dict[str, int]
     domain: str
-    registries_to_clone: list[str]
+    registries: list[str]
     members: list[Member] = field(default_factory=list)
     format: str = FORMAT_NAME
     format_version: int = FORMAT_VERSION

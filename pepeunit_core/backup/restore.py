@@ -8,6 +8,7 @@ ClickHouse tables are filled chunk by chunk.
 """
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from pepeunit_core.backup.clickhouse_tables import (
     import_chunk,
     table_of_member,
 )
+from pepeunit_core.backup.clones import CLONES_MEMBER_PREFIX, clones_present, restore_clone_file
 from pepeunit_core.backup.create import SECRETS_MEMBER
 from pepeunit_core.backup.manifest import BackupArchiveError, Manifest
 from pepeunit_core.backup.sql_tables import (
@@ -71,6 +73,8 @@ def restore_backup(
     try:
         if not force:
             _refuse_non_empty(settings, keys, sql_url, client)
+        elif settings.resolved_repo_path.is_dir():
+            shutil.rmtree(settings.resolved_repo_path)
         if not all(getattr(settings, name) for name in KEY_SETTINGS):
             store_secrets(settings.data_dir, keys)
         progress(f"SQL database: migrating to the archive's revision {manifest.sql_migration_head}")
@@ -87,6 +91,8 @@ def restore_backup(
                 elif name.startswith(CLICKHOUSE_MEMBER_PREFIX):
                     import_chunk(client, table_of_member(name), reader.read())
                     progress(f"ClickHouse: {name}")
+                elif name.startswith(CLONES_MEMBER_PREFIX):
+                    restore_clone_file(settings.resolved_repo_path, name, reader)
             sql_import.commit()
         except BaseException:
             sql_import.close()
@@ -95,11 +101,6 @@ def restore_backup(
         client.close()
     progress("SQL database: applying newer migrations")
     migrate_sql(sql_url)
-    if manifest.registries_to_clone:
-        progress(
-            f"{len(manifest.registries_to_clone)} registry clone(s) are not in the archive: the "
-            "schedules clone them when the API starts"
-        )
     progress("restored")
     return manifest
 
@@ -138,6 +139,11 @@ def _refuse_non_empty(
                 f"{secrets_file} holds other keys: the target is another instance "
                 "(restore into an empty one, or pass --force to replace it)"
             )
+    if clones_present(settings.resolved_repo_path):
+        raise RestoreTargetError(
+            f"{settings.resolved_repo_path} holds registry clones: restore into an empty "
+            "instance, or pass --force to replace them"
+        )
     table = sql_holds_data(sql_url)
     if table is not None:
         raise RestoreTargetError(
