@@ -26,13 +26,13 @@ def backup(output: Path | None) -> None:
     SQLite with a ClickHouse server; chdb's directory opens in one process only, so on chdb
     stop `pepeunit up` first. The archive holds the instance's keys: keep it as safe as them.
     """
-    from pepeunit_core.backup import SqlRevisionError, create_backup, default_backup_name
+    from pepeunit_core.backup import StoreUnavailableError, create_backup, default_backup_name
     from pepeunit_core.settings import Settings
 
     target = output or Path(default_backup_name(datetime.now(UTC)))
     try:
         manifest = create_backup(Settings(), target, _progress)
-    except (SqlRevisionError, FileNotFoundError) as error:
+    except StoreUnavailableError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
     sql_rows = sum(manifest.sql_row_counts.values())
@@ -56,7 +56,12 @@ def restore(archive: Path, data_dir: Path | None, force: bool) -> None:
     PU_CLICKHOUSE_DATABASE_URL, SQLite and chdb by default, whatever the archive came from.
     Every checksum is checked before anything changes; stop the platform first.
     """
-    from pepeunit_core.backup import BackupArchiveError, RestoreTargetError, restore_backup
+    from pepeunit_core.backup import (
+        BackupArchiveError,
+        RestoreTargetError,
+        StoreUnavailableError,
+        restore_backup,
+    )
     from pepeunit_core.settings import Settings
 
     settings = Settings() if data_dir is None else Settings(data_dir=data_dir)
@@ -65,6 +70,6 @@ def restore(archive: Path, data_dir: Path | None, force: bool) -> None:
     except BackupArchiveError as error:
         click.echo(f"error: {archive} cannot be restored: {error}", err=True)
         sys.exit(1)
-    except RestoreTargetError as error:
+    except (RestoreTargetError, StoreUnavailableError) as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)

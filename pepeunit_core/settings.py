@@ -125,6 +125,18 @@ class Settings(BaseSettings):
         description="Seconds between a waiting API process's attempts to take the schedules "
         "over, and between the runner's checks that it still holds them.",
     )
+    backup_interval: float = Field(
+        default=0,
+        ge=0,
+        description="Seconds between scheduled backups, run by the schedules' process (0: none; "
+        "docs/operations.md#scheduled-backups).",
+    )
+    backup_dir: Path | None = Field(
+        default=None, description="Where scheduled backups go (default: PU_DATA_DIR/backups)."
+    )
+    backup_keep: int = Field(
+        default=7, ge=1, description="Scheduled backups kept; older ones are deleted."
+    )
     state_send_interval: int = Field(default=60, description="Device state period in s.")
     ff_datapipe_default_last_value_enable: bool = True
 
@@ -278,6 +290,10 @@ class Settings(BaseSettings):
         else:
             key = self.resolved_secret_key.encode()
         return hmac.new(key, purpose.encode(), hashlib.sha256).hexdigest()[:24]
+
+    @cached_property
+    def resolved_backup_dir(self) -> Path:
+        return (self.backup_dir or self.data_dir / "backups").resolve()
 
     @cached_property
     def resolved_repo_path(self) -> Path:

@@ -11,8 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from pepeunit_core.backup.manifest import BackupArchiveError
+from pepeunit_core.backup.manifest import BackupArchiveError, StoreUnavailableError
+from pepeunit_core.clickhouse.client import make_clickhouse_client
 from pepeunit_core.clickhouse.schema import (
     CLICKHOUSE_MIGRATIONS,
     applied_clickhouse_migrations,
@@ -24,6 +26,20 @@ CLICKHOUSE_MEMBER_PREFIX = "clickhouse/"
 BACKED_UP_TABLES = tuple(COLUMNS_BY_TABLE)
 
 OpenMember = Callable[[str], Any]
+
+
+def open_clickhouse(url: str) -> Client:
+    """A client for `url`, or StoreUnavailableError saying why there is none."""
+    try:
+        return make_clickhouse_client(url)
+    except ClickHouseError as error:
+        hint = (
+            " (chdb opens a directory from one process only: stop the process that holds it, "
+            "e.g. `pepeunit up`, or let its scheduled backups run)"
+            if url.startswith("chdb:")
+            else ""
+        )
+        raise StoreUnavailableError(f"cannot open ClickHouse at {url}{hint}: {error}") from None
 
 
 def clickhouse_member_name(table: str, chunk: int) -> str:

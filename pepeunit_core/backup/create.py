@@ -13,15 +13,15 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from clickhouse_connect.driver.client import Client
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from pepeunit_core.backup.archive import ArchiveWriter
-from pepeunit_core.backup.clickhouse_tables import CHUNK_ROWS, export_clickhouse
+from pepeunit_core.backup.clickhouse_tables import CHUNK_ROWS, export_clickhouse, open_clickhouse
 from pepeunit_core.backup.clones import clone_files
 from pepeunit_core.backup.manifest import Manifest
 from pepeunit_core.backup.sql_tables import export_sql
-from pepeunit_core.clickhouse.client import make_clickhouse_client
 from pepeunit_core.db.engine import make_engine
 from pepeunit_core.db.models import RepositoryRegistry
 from pepeunit_core.settings import Settings
@@ -47,27 +47,35 @@ def create_backup(
     output: Path,
     progress: Progress = lambda _line: None,
     *,
+    clickhouse: Client | None = None,
     chunk_rows: int = CHUNK_ROWS,
 ) -> Manifest:
     """Writes the archive to `output` (mode 0600: it holds the keys) and returns its manifest.
-    Reads only: the platform may go on running (on chdb, only from the process that holds the
-    chdb directory)."""
+    Reads only: the platform may go on running. `clickhouse`: a client to use (a process that
+    holds chdb's directory passes one of its own); by default one is opened and closed."""
+    client = clickhouse or open_clickhouse(settings.resolved_clickhouse_url)
+    try:
+        return _write_backup(settings, output, progress, client, chunk_rows)
+    finally:
+        if clickhouse is None:
+            client.close()
+
+
+def _write_backup(
+    settings: Settings, output: Path, progress: Progress, client: Client, chunk_rows: int
+) -> Manifest:
     writer = ArchiveWriter(output)
     try:
         sql_url = settings.resolved_sqlalchemy_url
         progress("SQL database: taking a snapshot")
         revision, sql_counts = export_sql(sql_url, writer.scratch, writer.member)
         progress(f"SQL database: {sum(sql_counts.values())} rows in {len(sql_counts)} tables")
-        client = make_clickhouse_client(settings.resolved_clickhouse_url)
-        try:
 
-            def clickhouse_member(name: str):  # noqa: ANN202 - the writer's context manager
-                progress(f"ClickHouse: {name}")
-                return writer.member(name)
+        def clickhouse_member(name: str):  # noqa: ANN202 - the writer's context manager
+            progress(f"ClickHouse: {name}")
+            return writer.member(name)
 
-            migrations, clickhouse_counts = export_clickhouse(client, clickhouse_member, chunk_rows)
-        finally:
-            client.close()
+        migrations, clickhouse_counts = export_clickhouse(client, clickhouse_member, chunk_rows)
         progress(f"ClickHouse: {sum(clickhouse_counts.values())} rows")
         clones = 0
         for name, path in clone_files(settings.resolved_repo_path):

@@ -19,6 +19,11 @@ class BackupArchiveError(ValueError):
     """The archive cannot be restored: the message names what is wrong with it."""
 
 
+class StoreUnavailableError(RuntimeError):
+    """A store of the instance cannot be opened or is not as this release needs it; the
+    message says what to change."""
+
+
 @dataclass(frozen=True)
 class Member:
     name: str

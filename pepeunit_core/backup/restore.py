@@ -21,6 +21,7 @@ from pepeunit_core.backup.clickhouse_tables import (
     clickhouse_holds_data,
     empty_clickhouse,
     import_chunk,
+    open_clickhouse,
     table_of_member,
 )
 from pepeunit_core.backup.clones import CLONES_MEMBER_PREFIX, clones_present, restore_clone_file
@@ -32,7 +33,6 @@ from pepeunit_core.backup.sql_tables import (
     check_known_revision,
     sql_holds_data,
 )
-from pepeunit_core.clickhouse.client import make_clickhouse_client
 from pepeunit_core.clickhouse.schema import apply_clickhouse_migrations
 from pepeunit_core.migrate import migrate_sql
 from pepeunit_core.settings import Settings, store_secrets
@@ -69,7 +69,7 @@ def restore_backup(
         )
     sql_url = settings.resolved_sqlalchemy_url
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    client = make_clickhouse_client(settings.resolved_clickhouse_url)
+    client = open_clickhouse(settings.resolved_clickhouse_url)
     try:
         if not force:
             _refuse_non_empty(settings, keys, sql_url, client)

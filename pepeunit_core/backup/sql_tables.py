@@ -22,7 +22,7 @@ from sqlalchemy import Column, Connection, MetaData, Table, delete, exists, insp
 from sqlalchemy.engine import make_url
 from sqlalchemy.types import Uuid
 
-from pepeunit_core.backup.manifest import BackupArchiveError
+from pepeunit_core.backup.manifest import BackupArchiveError, StoreUnavailableError
 from pepeunit_core.db.alembic_config import make_alembic_config
 from pepeunit_core.db.engine import make_engine
 from pepeunit_core.db.models import Base, DataflowConfigVersion
@@ -34,10 +34,6 @@ EXCLUDED_FROM_EMPTINESS = {DataflowConfigVersion.__tablename__}
 """Present in every migrated database, so it says nothing about whether one is in use."""
 
 OpenMember = Callable[[str], Any]
-
-
-class SqlRevisionError(RuntimeError):
-    """The database is not at the revision this release works with."""
 
 
 def sql_member_name(table: str) -> str:
@@ -71,7 +67,7 @@ def _snapshot_connection(url: str, scratch: Path) -> Iterator[Connection]:
     if parsed.get_backend_name() == "sqlite":
         copy = scratch / "snapshot.sqlite"
         if not parsed.database or not Path(parsed.database).is_file():
-            raise FileNotFoundError(f"no SQLite database at {parsed.database!r}")
+            raise StoreUnavailableError(f"no SQLite database at {parsed.database!r}")
         source = sqlite3.connect(parsed.database)
         target = sqlite3.connect(copy)
         try:
@@ -112,7 +108,7 @@ def export_sql(url: str, scratch: Path, open_member: OpenMember) -> tuple[str, d
         revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
         expected = newest_sql_revision(url)
         if revision != expected:
-            raise SqlRevisionError(
+            raise StoreUnavailableError(
                 f"the SQL database is at revision {revision!r}, this release's is {expected!r}: "
                 "run `pepeunit migrate` first"
             )
