@@ -59,13 +59,27 @@ def repository(tmp_path_factory: pytest.TempPathFactory) -> UnitRepository:
 
 
 @pytest.fixture
+def source_sql_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """SQLite under the source's data dir, or (parametrized "postgresql") a fresh database."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        (tmp_path / "source").mkdir()
+        yield f"sqlite:///{tmp_path / 'source' / 'pepeunit.sqlite'}"
+        return
+    with fresh_database(request.getfixturevalue("postgres_server")) as database:
+        yield database.url
+
+
+@pytest.fixture
 def source(
-    tmp_path: Path, clickhouse_database: ClickHouseDatabase, repository: UnitRepository
+    tmp_path: Path,
+    source_sql_url: str,
+    clickhouse_database: ClickHouseDatabase,
+    repository: UnitRepository,
 ) -> Iterator[tuple[Settings, Instance, dict, dict]]:
     """The filled instance: its settings, what it holds, its reads and its stored rows."""
     data_dir = tmp_path / "source"
-    data_dir.mkdir()
-    sql_url = f"sqlite:///{data_dir / 'pepeunit.sqlite'}"
+    data_dir.mkdir(exist_ok=True)
+    sql_url = source_sql_url
     migrate_sql(sql_url)
     apply_clickhouse_migrations(clickhouse_database.client)
     settings = make_settings(
@@ -142,3 +156,16 @@ def test_sqlite_restores_into_postgresql(source, tmp_path: Path, postgres_server
         assert restored.returncode == 0, restored.stderr
         assert dump_in_process(target, database.url) == stores
         assert restored_reads(instance, target, sqlalchemy_database_url=database.url) == reads
+
+
+@pytest.mark.parametrize("source_sql_url", ["postgresql"], indirect=True)
+def test_postgresql_restores_into_sqlite(source, tmp_path: Path):
+    settings, instance, reads, stores = source
+    archive = tmp_path / "backup.tar"
+    manifest = create_backup(settings, archive, chunk_rows=CHUNK_ROWS)
+    assert manifest.sql_dialect == "postgresql"
+    target = tmp_path / "target"
+    restored = run_cli("restore", str(archive), "--data-dir", str(target))
+    assert restored.returncode == 0, restored.stderr
+    assert dump_in_process(target) == stores
+    assert restored_reads(instance, target) == reads
