@@ -91,7 +91,7 @@ def test_the_archive_verifies_and_lists_every_member(archive: Path):
     names = [member.name for member in manifest.members]
     assert "sql/units_nodes.jsonl" in names and "instance/secrets.json" in names
     assert [name for name in names if name.startswith("clickhouse/n_last_entry/")] == [
-        f"clickhouse/n_last_entry/{chunk:06d}.native" for chunk in range(3)
+        f"clickhouse/n_last_entry/{chunk:06d}.native.zst" for chunk in range(3)
     ]
     assert manifest.clickhouse_row_counts["n_last_entry"] == 30
     assert manifest.sql_row_counts["units_nodes"] == 1
@@ -102,7 +102,7 @@ def test_the_archive_verifies_and_lists_every_member(archive: Path):
     "member",
     [
         "sql/units.jsonl",
-        "clickhouse/n_last_entry/000001.native",
+        "clickhouse/n_last_entry/000001.native.zst",
         "instance/secrets.json",
         MANIFEST_MEMBER,
     ],
@@ -115,7 +115,7 @@ def test_one_changed_byte_in_any_member_is_refused_naming_it(archive: Path, memb
 
 
 def test_a_changed_byte_in_a_member_header_is_refused(archive: Path):
-    offset, _ = member_offsets(archive)["clickhouse/n_last_entry/000000.native"]
+    offset, _ = member_offsets(archive)["clickhouse/n_last_entry/000000.native.zst"]
     changed_byte(archive, offset - 512 + 10)  # in the member's name
     with pytest.raises(BackupArchiveError):
         verify_archive(archive)
