@@ -11,8 +11,11 @@ import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import ClickHouseError
+from sqlalchemy.exc import SQLAlchemyError
 
 from pepeunit_core.backup.archive import read_members, verify_archive
 from pepeunit_core.backup.clickhouse_tables import (
@@ -38,6 +41,7 @@ from pepeunit_core.migrate import migrate_sql
 from pepeunit_core.settings import Settings, store_secrets
 
 Progress = Callable[[str], None]
+MEMBER_PREFIXES = (SQL_MEMBER_PREFIX, CLICKHOUSE_MEMBER_PREFIX, CLONES_MEMBER_PREFIX)
 KEY_SETTINGS = {"secret_key": "PU_SECRET_KEY", "encrypt_key": "PU_ENCRYPT_KEY"}
 
 
@@ -56,6 +60,7 @@ def restore_backup(
     manifest, kept = verify_archive(archive, keep=lambda name: name == SECRETS_MEMBER)
     check_known_revision(manifest.sql_migration_head)
     check_known_clickhouse_migrations(manifest.clickhouse_migrations)
+    _check_member_kinds(manifest)
     keys = _archive_keys(kept)
     _check_configured_keys(settings, keys)
     progress(
@@ -85,14 +90,14 @@ def restore_backup(
         try:
             sql_import.begin()
             for name, reader in read_members(archive, manifest):
-                if name.startswith(SQL_MEMBER_PREFIX):
-                    rows = sql_import.add_member(name, reader)
-                    progress(f"SQL database: {name} ({rows} rows)")
-                elif name.startswith(CLICKHOUSE_MEMBER_PREFIX):
-                    import_chunk(client, table_of_member(name), reader.read())
-                    progress(f"ClickHouse: {name}")
-                elif name.startswith(CLONES_MEMBER_PREFIX):
-                    restore_clone_file(settings.resolved_repo_path, name, reader)
+                try:
+                    _restore_member(settings, sql_import, client, name, reader, progress)
+                except (ValueError, KeyError, TypeError, SQLAlchemyError, ClickHouseError) as error:
+                    # Checksums match, so the archive was made so: not by `pepeunit backup`.
+                    raise BackupArchiveError(
+                        f"member {name!r} cannot be restored (the SQL database is left as it "
+                        f"was; run the restore again with --force): {error}"
+                    ) from None
             sql_import.commit()
         except BaseException:
             sql_import.close()
@@ -103,6 +108,30 @@ def restore_backup(
     migrate_sql(sql_url)
     progress("restored")
     return manifest
+
+
+def _restore_member(
+    settings: Settings,
+    sql_import: SqlImport,
+    client: Client,
+    name: str,
+    reader: BinaryIO,
+    progress: Progress,
+) -> None:
+    if name.startswith(SQL_MEMBER_PREFIX):
+        rows = sql_import.add_member(name, iter(reader))
+        progress(f"SQL database: {name} ({rows} rows)")
+    elif name.startswith(CLICKHOUSE_MEMBER_PREFIX):
+        import_chunk(client, table_of_member(name), reader.read())
+        progress(f"ClickHouse: {name}")
+    elif name.startswith(CLONES_MEMBER_PREFIX):
+        restore_clone_file(settings.resolved_repo_path, name, reader)
+
+
+def _check_member_kinds(manifest: Manifest) -> None:
+    for member in manifest.members:
+        if member.name != SECRETS_MEMBER and not member.name.startswith(MEMBER_PREFIXES):
+            raise BackupArchiveError(f"member {member.name!r} is of no kind this release restores")
 
 
 def _archive_keys(kept: dict[str, bytes]) -> dict[str, str]:

@@ -154,10 +154,16 @@ def _decoder(table: Table | None, column: str) -> Callable[[Any], Any]:
     if model_column is None:
         return lambda value: value
     if isinstance(model_column.type, Uuid):
-        return lambda value: None if value is None else UUID(value)
+        return lambda value: None if value is None else UUID(_text(column, value))
     if isinstance(model_column.type, UTCDateTime):
-        return lambda value: None if value is None else datetime.fromisoformat(value)
+        return lambda value: None if value is None else datetime.fromisoformat(_text(column, value))
     return lambda value: value
+
+
+def _text(column: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"column {column!r}: {value!r} is not text")
+    return value
 
 
 class SqlImport:

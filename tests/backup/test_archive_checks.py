@@ -129,8 +129,14 @@ def test_an_archive_cut_short_anywhere_is_refused(archive: Path, keep: float):
         verify_archive(archive)
 
 
-def rewritten(archive: Path, tmp_path: Path, change: Callable[[dict], None]) -> Path:
-    """The archive with its manifest changed by `change` and its checksums made to match."""
+def rewritten(
+    archive: Path,
+    tmp_path: Path,
+    change: Callable[[dict], None] = lambda _document: None,
+    replaced: dict[str, bytes] | None = None,
+) -> Path:
+    """The archive with its manifest changed by `change`, the members in `replaced` replaced,
+    and its checksums made to match: what someone other than `pepeunit backup` could make."""
     with tarfile.open(archive) as tar:
         document = json.loads(tar.extractfile(MANIFEST_MEMBER).read())  # type: ignore[union-attr]
         document.pop("manifest_sha256")
@@ -140,7 +146,8 @@ def rewritten(archive: Path, tmp_path: Path, change: Callable[[dict], None]) -> 
         for info in tar.getmembers():
             if info.name != MANIFEST_MEMBER:
                 with writer.member(info.name) as file:
-                    file.write(tar.extractfile(info).read())  # type: ignore[union-attr]
+                    original = tar.extractfile(info).read()  # type: ignore[union-attr]
+                    file.write((replaced or {}).get(info.name, original))
     members = document.pop("members")
     manifest = Manifest(**document)
     writer.finish(manifest)
@@ -218,3 +225,12 @@ def test_a_configured_key_that_is_not_the_archives_is_refused(archive: Path, tmp
     assert result.returncode == 1
     assert "PU_SECRET_KEY is not the archive's key" in result.stderr
     assert tree(target) == {}
+
+
+def test_a_member_made_by_hand_is_refused_with_its_name(archive: Path, tmp_path: Path):
+    header = json.dumps({"table": "users", "columns": ["uuid", "login"]}).encode()
+    crafted = rewritten(archive, tmp_path, replaced={"sql/users.jsonl": header + b"\n[1, 2, 3]\n"})
+    result = restore(crafted, tmp_path / "target")
+    assert result.returncode == 1, result.stderr
+    assert "member 'sql/users.jsonl' cannot be restored" in result.stderr
+    assert "Traceback" not in result.stderr
