@@ -1,7 +1,7 @@
 """Backup and restore, end to end (issue 17): an instance filled through the API is backed up,
 restored into an empty data dir by `pepeunit restore` (SQLite+chdb, and PostgreSQL+chdb), and
 served by `pepeunit api` there: every read and every stored row is the same, and the units'
-tokens still work. The live dataflow during the backup is left to a later test."""
+tokens still work. A backup while the dataflow stores: test_backup_while_flowing.py."""
 
 import json
 import os
