@@ -21,7 +21,7 @@ from pepeunit_core.backup.archive import ArchiveWriter
 from pepeunit_core.backup.clickhouse_tables import CHUNK_ROWS, export_clickhouse, open_clickhouse
 from pepeunit_core.backup.clones import clone_files
 from pepeunit_core.backup.manifest import Manifest
-from pepeunit_core.backup.sql_tables import export_sql
+from pepeunit_core.backup.sql_tables import check_sql_source, export_sql
 from pepeunit_core.db.engine import make_engine
 from pepeunit_core.db.models import RepositoryRegistry
 from pepeunit_core.settings import Settings
@@ -53,6 +53,7 @@ def create_backup(
     """Writes the archive to `output` (mode 0600: it holds the keys) and returns its manifest.
     Reads only: the platform may go on running. `clickhouse`: a client to use (a process that
     holds chdb's directory passes one of its own); by default one is opened and closed."""
+    check_sql_source(settings.resolved_sqlalchemy_url)
     client = clickhouse or open_clickhouse(settings.resolved_clickhouse_url)
     try:
         return _write_backup(settings, output, progress, client, chunk_rows)

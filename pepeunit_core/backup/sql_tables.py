@@ -60,14 +60,23 @@ def check_known_revision(revision: str) -> None:
         )
 
 
+def check_sql_source(url: str) -> None:
+    """Raises StoreUnavailableError when `url` names a SQLite file that is not there (a
+    mistyped PU_DATA_DIR), before anything else is opened or made."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and (
+        not parsed.database or not Path(parsed.database).is_file()
+    ):
+        raise StoreUnavailableError(f"no SQLite database at {parsed.database!r}")
+
+
 @contextmanager
 def _snapshot_connection(url: str, scratch: Path) -> Iterator[Connection]:
     """A connection that sees one moment of the database for as long as it is open."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         copy = scratch / "snapshot.sqlite"
-        if not parsed.database or not Path(parsed.database).is_file():
-            raise StoreUnavailableError(f"no SQLite database at {parsed.database!r}")
+        check_sql_source(url)
         source = sqlite3.connect(parsed.database)
         target = sqlite3.connect(copy)
         try:

@@ -234,3 +234,16 @@ def test_a_member_made_by_hand_is_refused_with_its_name(archive: Path, tmp_path:
     assert result.returncode == 1, result.stderr
     assert "member 'sql/users.jsonl' cannot be restored" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_backup_of_a_data_dir_that_is_not_there_makes_nothing(tmp_path: Path):
+    missing = tmp_path / "mistyped"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PU_")}
+    result = subprocess.run(
+        [str(CLI), "backup", "--output", str(tmp_path / "b.tar")],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        env=env | {"PU_DATA_DIR": str(missing)},
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert f"no SQLite database at '{missing / 'pepeunit.sqlite'}'" in result.stderr
+    assert sorted(tmp_path.iterdir()) == []
