@@ -34,6 +34,7 @@ from pepeunit_core.backup.sql_tables import (
     SQL_MEMBER_PREFIX,
     SqlImport,
     check_known_revision,
+    check_target_revision,
     sql_holds_data,
 )
 from pepeunit_core.clickhouse.schema import apply_clickhouse_migrations
@@ -73,6 +74,7 @@ def restore_backup(
             f"{manifest.domain!r}: topics and the Backend token derive from it"
         )
     sql_url = settings.resolved_sqlalchemy_url
+    check_target_revision(sql_url, manifest.sql_migration_head)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     client = open_clickhouse(settings.resolved_clickhouse_url)
     try:

@@ -140,6 +140,31 @@ def _write_table(connection: Connection, table: Table, file: BinaryIO) -> int:
     return count
 
 
+def check_target_revision(url: str, archive_revision: str) -> None:
+    """Raises StoreUnavailableError when the database at `url` is already migrated past
+    `archive_revision`: the archive's rows would miss the data migrations in between."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        return  # nothing there yet; connecting would make the file
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table("alembic_version"):
+                return
+            current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    finally:
+        engine.dispose()
+    if current is None or current == archive_revision:
+        return
+    scripts = ScriptDirectory.from_config(make_alembic_config(url))
+    order = [script.revision for script in reversed(list(scripts.walk_revisions()))]
+    if current not in order or order.index(current) > order.index(archive_revision):
+        raise StoreUnavailableError(
+            f"the target SQL database is at revision {current!r}, past the archive's "
+            f"{archive_revision!r}: restore into an empty database"
+        )
+
+
 def sql_holds_data(url: str) -> str | None:
     """The first table of the database at `url` that holds a row, or None."""
     engine = make_engine(url)

@@ -247,3 +247,16 @@ def test_a_backup_of_a_data_dir_that_is_not_there_makes_nothing(tmp_path: Path):
     assert result.returncode == 1
     assert f"no SQLite database at '{missing / 'pepeunit.sqlite'}'" in result.stderr
     assert sorted(tmp_path.iterdir()) == []
+
+
+def test_a_target_migrated_past_the_archive_is_refused_even_forced(archive: Path, tmp_path: Path):
+    target = tmp_path / "target"
+    assert restore(archive, target).returncode == 0
+    before = tree(target)
+    older = rewritten(
+        archive, tmp_path, lambda document: document.update(sql_migration_head="0004")
+    )
+    result = restore(older, target, "--force")
+    assert result.returncode == 1
+    assert "at revision '0005', past the archive's '0004'" in result.stderr, result.stderr
+    assert tree(target) == before
