@@ -9,6 +9,7 @@ previous one, so every chunk is found through the primary index.
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from backports import zstd
 from clickhouse_connect.driver.client import Client
@@ -42,7 +43,16 @@ def open_clickhouse(url: str) -> Client:
             if url.startswith("chdb:")
             else ""
         )
-        raise StoreUnavailableError(f"cannot open ClickHouse at {url}{hint}: {error}") from None
+        shown = _without_password(url)
+        raise StoreUnavailableError(f"cannot open ClickHouse at {shown}{hint}: {error}") from None
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 def clickhouse_member_name(table: str, chunk: int) -> str:

@@ -97,8 +97,9 @@ def restore_backup(
                 except (ValueError, KeyError, TypeError, SQLAlchemyError, ClickHouseError) as error:
                     # Checksums match, so the archive was made so: not by `pepeunit backup`.
                     raise BackupArchiveError(
-                        f"member {name!r} cannot be restored (the SQL database is left as it "
-                        f"was; run the restore again with --force): {error}"
+                        f"member {name!r} cannot be restored: {error} (the SQL rows were rolled "
+                        "back, ClickHouse and the clones may hold part of the archive: restore "
+                        "a good archive with --force)"
                     ) from None
             sql_import.commit()
         except BaseException:

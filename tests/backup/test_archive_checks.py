@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from pepeunit_core.backup import BackupArchiveError, create_backup
+from pepeunit_core.backup import BackupArchiveError, StoreUnavailableError, create_backup
 from pepeunit_core.backup.archive import ArchiveWriter, verify_archive
+from pepeunit_core.backup.clickhouse_tables import open_clickhouse
 from pepeunit_core.backup.manifest import MANIFEST_MEMBER, Manifest
 from pepeunit_core.clickhouse.schema import apply_clickhouse_migrations
 from pepeunit_core.migrate import migrate_sql
@@ -25,6 +26,7 @@ from pepeunit_core.settings import Settings
 from tests.control_plane.conftest import ENCRYPT_KEY, SECRET_KEY
 from tests.flows.support import pipeline_config, seed_nodes
 from tests.services.clickhouse import ClickHouseDatabase
+from tests.services.ports import free_loopback_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = Path(sys.executable).parent / "pepeunit"
@@ -260,3 +262,12 @@ def test_a_target_migrated_past_the_archive_is_refused_even_forced(archive: Path
     assert result.returncode == 1
     assert "at revision '0005', past the archive's '0004'" in result.stderr, result.stderr
     assert tree(target) == before
+
+
+def test_a_clickhouse_server_that_does_not_answer_is_named_without_its_password():
+    url = f"http://reader:s3cret@127.0.0.1:{free_loopback_port()}/pepeunit"
+    with pytest.raises(
+        StoreUnavailableError, match=r"cannot open ClickHouse at http://reader:\*\*\*@"
+    ) as caught:
+        open_clickhouse(url)
+    assert "s3cret" not in str(caught.value)
