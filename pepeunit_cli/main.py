@@ -3,6 +3,7 @@
 import click
 
 from pepeunit_cli.api import api
+from pepeunit_cli.backup import backup, restore
 from pepeunit_cli.bot import bot
 from pepeunit_cli.broker import broker
 from pepeunit_cli.demo import demo
@@ -32,3 +33,5 @@ main.add_command(up)
 main.add_command(notifier)
 main.add_command(bot)
 main.add_command(demo)
+main.add_command(backup)
+main.add_command(restore)

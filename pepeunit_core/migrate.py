@@ -16,12 +16,15 @@ logger = logging.getLogger("pepeunit.migrate")
 _alembic_lock = threading.Lock()
 
 
-def migrate_sql(url: str) -> None:
-    """Upgrade the SQL database at `url` to the newest Alembic revision."""
+def migrate_sql(url: str, revision: str = "head") -> None:
+    """Upgrade the SQL database at `url` to `revision` (the newest by default)."""
     logger.info("migrating SQL database %s", make_url(url).render_as_string(hide_password=True))
     with _alembic_lock:
-        command.upgrade(make_alembic_config(url), "head")
-    logger.info("SQL database is at the newest revision")
+        command.upgrade(make_alembic_config(url), revision)
+    if revision == "head":
+        logger.info("SQL database is at the newest revision")
+    else:
+        logger.info("SQL database is at revision %s", revision)
 
 
 def migrate_clickhouse(url: str) -> list[str]:

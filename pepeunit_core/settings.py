@@ -136,6 +136,18 @@ class Settings(BaseSettings):
         "may call the API and GraphQL, and open GraphQL WebSockets; empty: none but the API's "
         "own.",
     )
+    backup_interval: float = Field(
+        default=0,
+        ge=0,
+        description="Seconds between scheduled backups, run by the schedules' process (0: none; "
+        "docs/operations.md#scheduled-backups).",
+    )
+    backup_dir: Path | None = Field(
+        default=None, description="Where scheduled backups go (default: PU_DATA_DIR/backups)."
+    )
+    backup_keep: int = Field(
+        default=7, ge=1, description="Scheduled backups kept; older ones are deleted."
+    )
     state_send_interval: int = Field(default=60, description="Device state period in s.")
     ff_datapipe_default_last_value_enable: bool = True
 
@@ -291,6 +303,10 @@ class Settings(BaseSettings):
         return hmac.new(key, purpose.encode(), hashlib.sha256).hexdigest()[:24]
 
     @cached_property
+    def resolved_backup_dir(self) -> Path:
+        return (self.backup_dir or self.data_dir / "backups").resolve()
+
+    @cached_property
     def resolved_repo_path(self) -> Path:
         return (self.save_repo_path or self.data_dir / "repos").resolve()
 
@@ -328,3 +344,19 @@ def load_or_create_secrets(data_dir: Path) -> dict[str, str]:
     finally:
         draft.unlink(missing_ok=True)
     return made
+
+
+def store_secrets(data_dir: Path, keys: dict[str, str]) -> None:
+    """Replaces `data_dir/secrets.json` with `keys` (a restored instance's), whole or not at
+    all, readable by its owner only."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    draft = data_dir / f".secrets-{os.getpid()}-{secrets.token_hex(4)}.json"
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as file:
+            json.dump({name: keys[name] for name in _SECRET_NAMES}, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(draft, data_dir / "secrets.json")
+    finally:
+        draft.unlink(missing_ok=True)

@@ -4,12 +4,15 @@ machines that share the SQL database:
 - on election: clone every registry whose local clone is missing (e.g. after a restore);
 - every `PU_REGISTRY_SYNC_INTERVAL` s: sync every registry as the Backend agent;
 - every `PU_FIRMWARE_UPDATE_INTERVAL` s, the first half an interval after the election (so
-  that updates fall between syncs): move the auto-updating units to their target firmware.
+  that updates fall between syncs): move the auto-updating units to their target firmware;
+- every `PU_BACKUP_INTERVAL` s (when set): a backup of the instance into `PU_BACKUP_DIR`.
 """
 
 import threading
+from datetime import UTC, datetime
 
 from control_plane.context import ControlPlaneContext
+from pepeunit_core.backup.scheduled import run_scheduled_backup
 
 from .jobs import sync_registries, update_fleet
 from .leader_lock import make_leader_lock
@@ -31,10 +34,27 @@ def make_api_scheduler(context: ControlPlaneContext) -> Scheduler:
         report = update_fleet(context.session_factory, settings, context.publisher)
         return f"{report.units} auto-updating units, {report.failed} failed"
 
+    def back_up(_stop: threading.Event) -> str:
+        # A client of the process's pool: on chdb this process holds the directory.
+        with context.clickhouse.client() as client:
+            return str(run_scheduled_backup(settings, datetime.now(UTC), client))
+
+    backups = (
+        [
+            PeriodicJob(
+                Job("backup", back_up),
+                interval=settings.backup_interval,
+                first_after=settings.backup_interval,
+            )
+        ]
+        if settings.backup_interval
+        else []
+    )
     return Scheduler(
         make_leader_lock(settings),
         on_election=[Job("missing registry clones", sync_missing)],
         periodic=[
+            *backups,
             PeriodicJob(
                 Job("registry sync", sync_all),
                 interval=settings.registry_sync_interval,
