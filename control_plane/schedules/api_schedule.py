@@ -4,12 +4,15 @@ machines that share the SQL database:
 - on election: clone every registry whose local clone is missing (e.g. after a restore);
 - every `PU_REGISTRY_SYNC_INTERVAL` s: sync every registry as the Backend agent;
 - every `PU_FIRMWARE_UPDATE_INTERVAL` s, the first half an interval after the election (so
-  that updates fall between syncs): move the auto-updating units to their target firmware.
+  that updates fall between syncs): move the auto-updating units to their target firmware;
+- every `PU_ROLLOUT_STEP_INTERVAL` s: one step of every pending or running rollout.
 """
 
 import threading
 
 from control_plane.context import ControlPlaneContext
+from control_plane.services.rollouts.driver import step_rollouts
+from control_plane.services.rollouts.error_logs import clickhouse_error_log_counter
 
 from .jobs import sync_registries, update_fleet
 from .leader_lock import make_leader_lock
@@ -31,6 +34,14 @@ def make_api_scheduler(context: ControlPlaneContext) -> Scheduler:
         report = update_fleet(context.session_factory, settings, context.publisher)
         return f"{report.units} auto-updating units, {report.failed} failed"
 
+    count_error_logs = clickhouse_error_log_counter(settings)
+
+    def step_running_rollouts(stop: threading.Event) -> str:
+        report = step_rollouts(
+            context.session_factory, settings, context.publisher, stop, count_error_logs
+        )
+        return f"{report.rollouts} rollouts, {report.failed} failed"
+
     return Scheduler(
         make_leader_lock(settings),
         on_election=[Job("missing registry clones", sync_missing)],
@@ -44,6 +55,11 @@ def make_api_scheduler(context: ControlPlaneContext) -> Scheduler:
                 Job("firmware update", update_firmware),
                 interval=settings.firmware_update_interval,
                 first_after=settings.firmware_update_interval / 2,
+            ),
+            PeriodicJob(
+                Job("rollout step", step_running_rollouts),
+                interval=settings.rollout_step_interval,
+                first_after=0,
             ),
         ],
         poll_interval=settings.schedules_poll_interval,

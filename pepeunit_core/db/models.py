@@ -381,6 +381,8 @@ class Rollout(Base):
         ForeignKey("repos.uuid", ondelete="CASCADE"), index=True
     )
     target_kind: Mapped[RolloutTargetKind] = mapped_column(str_enum(RolloutTargetKind))
+    target_branch: Mapped[str] = mapped_column(String)
+    """The branch the target is on; units are pinned to `target_commit` on it."""
     target_ref: Mapped[str] = mapped_column(String)
     """The tag, branch or commit as the creator named it."""
     target_commit: Mapped[str] = mapped_column(String)

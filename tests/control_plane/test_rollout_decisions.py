@@ -220,13 +220,15 @@ def test_a_sent_unit_is_waited_for_until_its_deadline(health):
 def test_a_sent_unit_past_its_deadline_fails_and_is_rolled_back():
     unit = sent(ago=GATES.confirm_deadline + timedelta(seconds=1))
     health = online(firmware_status=FirmwareUpdateStatus.REQUEST_SENT, reported_commit=OLD)
+    reason = f"did not report version {TARGET} within 300 s"
     decision = decide(rollout([unit]), {unit.unit: health}, NOW)
     assert decision == Decision(
         Action.HALT,
         RolloutStatus.HALTED,
         0,
         roll_back=(unit.unit,),
-        reason=f"unit {unit.unit}: did not report version {TARGET} within 300 s",
+        changes=(UnitChange(unit.unit, Outcome.FAILED, reason),),
+        reason=f"unit {unit.unit}: {reason}",
     )
 
 
@@ -309,6 +311,7 @@ def test_a_confirmed_unit_failing_a_gate_halts_and_is_rolled_back_even_after_its
         RolloutStatus.HALTED,
         0,
         roll_back=(unit.unit,),
+        changes=(UnitChange(unit.unit, Outcome.FAILED, reason),),
         reason=f"unit {unit.unit}: {reason}",
     )
 
@@ -356,7 +359,8 @@ def test_a_halt_rolls_back_only_the_failed_units_by_default():
     decision = decide(progress, health, NOW)
     assert (decision.action, decision.status) == (Action.HALT, RolloutStatus.HALTED)
     assert decision.roll_back == (failing.unit,)
-    assert decision.send == () and decision.changes == ()
+    assert decision.send == ()
+    assert [change.unit for change in decision.changes] == [failing.unit]
 
 
 def test_a_halt_can_roll_back_every_unit_the_rollout_updated():
@@ -402,7 +406,7 @@ def test_units_to_roll_back_are_those_sent_and_not_rolled_back_yet():
         settled(Outcome.FAILED),
     ]
     expected = (units[0].unit, units[4].unit, units[5].unit, units[6].unit)
-    assert units_to_roll_back(rollout(units)) == expected
+    assert units_to_roll_back(units) == expected
 
 
 # --- a whole rollout, step by step: each unit gets one Update --------------------------------

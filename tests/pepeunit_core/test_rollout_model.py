@@ -29,6 +29,7 @@ def add_rollout(session, creator: User, unit: Unit) -> Rollout:
     rollout = Rollout(
         repo_uuid=unit.repo_uuid,
         target_kind=RolloutTargetKind.TAG,
+        target_branch="main",
         target_ref="v2",
         target_commit="c" * 40,
         offline_policy=OfflineUnitPolicy.WAIT,

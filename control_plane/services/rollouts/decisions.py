@@ -115,7 +115,8 @@ class Decision:
     roll_back: tuple[UUID, ...] = ()
     """Units to send back to the version they ran before (they become RolledBack)."""
     changes: tuple[UnitChange, ...] = field(default=())
-    """Outcomes that change, other than those `send` and `roll_back` imply."""
+    """Outcomes that change, applied before `send` and `roll_back` (a failed unit that is
+    rolled back is in both)."""
     reason: str | None = None
 
 
@@ -168,11 +169,11 @@ def decide(rollout: RolloutProgress, health: Mapping[UUID, UnitHealth], now: dat
     )
 
 
-def units_to_roll_back(rollout: RolloutProgress) -> tuple[UUID, ...]:
+def units_to_roll_back(units: Sequence[UnitProgress]) -> tuple[UUID, ...]:
     """Every unit the rollout sent an Update to and has not rolled back yet."""
     return tuple(
         unit.unit
-        for unit in rollout.units
+        for unit in units
         if unit.update_sent_at is not None and unit.outcome is not RolloutUnitOutcome.ROLLED_BACK
     )
 
@@ -247,7 +248,7 @@ def _halt(
     reason = "; ".join(f"unit {change.unit}: {change.reason}" for change in failed)
     sent = {unit.unit for unit in rollout.units if unit.update_sent_at is not None}
     if rollout.rollback_on_halt is RollbackScope.ALL_UNITS:
-        roll_back = units_to_roll_back(rollout)
+        roll_back = units_to_roll_back(rollout.units)
         status = RolloutStatus.ROLLED_BACK
     elif rollout.rollback_on_halt is RollbackScope.FAILED_UNITS:
         roll_back = tuple(change.unit for change in failed if change.unit in sent)
@@ -259,7 +260,7 @@ def _halt(
         status,
         rollout.stage,
         roll_back=roll_back,
-        changes=tuple(change for change in changes if change.unit not in roll_back),
+        changes=tuple(changes),
         reason=reason,
     )
 

@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("uuid", sa.Uuid(), nullable=False),
         sa.Column("repo_uuid", sa.Uuid(), nullable=False),
         sa.Column("target_kind", sa.String(length=32), nullable=False),
+        sa.Column("target_branch", sa.String(), nullable=False),
         sa.Column("target_ref", sa.String(), nullable=False),
         sa.Column("target_commit", sa.String(), nullable=False),
         sa.Column("offline_policy", sa.String(length=32), nullable=False),
