@@ -1,7 +1,8 @@
-"""The rollout driver against real services (SQLite and PostgreSQL, a private Mosquitto with a
+"""Rollouts against real services (SQLite and PostgreSQL, a private Mosquitto with a
 subscriber standing in for each device, ClickHouse for the error logs): a good version goes
 canary -> 50 % -> all, a bad one halts at the canary and rolls only the canary back, a manual
-rollback sends every updated unit back. Time is passed in, so nothing waits for a soak; the
+rollback sends every updated unit back; over HTTP, what cannot run is refused with the
+reason and the manual commands keep the history. Time is passed in, so nothing waits for a soak; the
 units' state reports are stored the way the dataflow stores them."""
 
 import json
@@ -338,3 +339,87 @@ def test_a_manual_rollback_sends_every_updated_unit_back_and_a_busy_unit_is_refu
             session, settings, context.publisher, alice(session, actors), created.uuid,
             RolloutCommand.PAUSE,
         )  # fmt: skip
+
+
+# --- over HTTP ------------------------------------------------------------------------------
+
+ROLLOUTS = f"{API}/rollouts"
+
+
+def rollout_body(fleet: Fleet, **fields: object) -> dict:
+    last = {"size_kind": "Percent", "size_value": 100, "soak_seconds": 0,
+            "confirm_deadline_seconds": 60}  # fmt: skip
+    body = {"repo_uuid": str(fleet.repo), "target_kind": "Tag", "target_ref": "v2.0.0",
+            "stages": [last]}  # fmt: skip
+    return body | fields
+
+
+REFUSED = [
+    ({"target_ref": "v9.9.9"}, "Tag v9.9.9 is not on branch main"),
+    ({"target_kind": "Commit", "target_ref": "0" * 40}, f"Commit {'0' * 40} is not on branch"),
+    ({"target_kind": "BranchHead", "target_ref": "nope"}, "nope"),
+    (
+        {"target_kind": "BranchHead", "target_ref": "main", "target_branch": "main"},
+        "A BranchHead target names its branch in target_ref alone",
+    ),
+    (
+        {"stages": [{"size_kind": "Units", "size_value": 1, "soak_seconds": 0,
+                     "confirm_deadline_seconds": 1}]},
+        "The last stage must reach 100 % of the units",
+    ),
+    ({"unit_uuids": []}, "The rollout has no units"),
+    ({"unit_uuids": ["{unit}", "{unit}"]}, "A unit is listed twice"),
+    ({"unit_uuids": ["{foreign}"]}, "is not a unit of repo"),
+]  # fmt: skip
+
+
+def test_a_rollout_that_cannot_run_is_refused_with_the_reason(
+    client: TestClient, actors: Actors, fleet: Fleet
+):
+    names = {"{unit}": str(fleet.units[0]), "{foreign}": str(actors.unit_uuid)}
+    for fields, detail in REFUSED:
+        if "unit_uuids" in fields:
+            fields = {"unit_uuids": [names[name] for name in fields["unit_uuids"]]}
+        response = client.post(
+            ROLLOUTS, json=rollout_body(fleet, **fields), headers=actors.headers["alice"]
+        )
+        assert response.status_code == 422, (fields, response.text)
+        assert detail in response.json()["detail"], fields
+    listed = client.get(ROLLOUTS, headers=actors.headers["alice"]).json()
+    assert listed["count"] == 0
+
+
+def test_a_rollout_over_http_pauses_resumes_and_keeps_its_history(
+    client: TestClient, actors: Actors, fleet: Fleet
+):
+    alice, bob = actors.headers["alice"], actors.headers["bob"]
+    chosen = [str(unit) for unit in fleet.units[:2]]
+    response = client.post(ROLLOUTS, json=rollout_body(fleet, unit_uuids=chosen), headers=alice)
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["status"] == "Pending"
+    assert created["target_commit"] == fleet.commits["v2.0.0"]
+    assert {unit["unit_uuid"] for unit in created["units"]} == set(chosen)
+    uuid = created["uuid"]
+    for command, status in (("pause", "Paused"), ("resume", "Running"), ("abort", "Aborted")):
+        response = client.post(f"{ROLLOUTS}/{uuid}/{command}", headers=alice)
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == status
+    response = client.post(f"{ROLLOUTS}/{uuid}/resume", headers=alice)
+    assert response.status_code == 422
+    assert "A rollout that is Aborted cannot resume" in response.json()["detail"]
+    assert client.post(f"{ROLLOUTS}/{uuid}/reboot", headers=alice).status_code == 422
+    detail = client.get(f"{ROLLOUTS}/{uuid}", headers=alice).json()
+    assert [(event["from_status"], event["to_status"]) for event in detail["history"]] == [
+        (None, "Pending"), ("Pending", "Paused"), ("Paused", "Running"), ("Running", "Aborted"),
+    ]  # fmt: skip
+    assert {event["actor_uuid"] for event in detail["history"]} == {str(actors.alice_uuid)}
+    assert client.get(f"{ROLLOUTS}/{uuid}", headers=bob).status_code == 403
+    assert client.get(f"{ROLLOUTS}/{uuid4()}", headers=alice).status_code == 404
+    assert client.get(ROLLOUTS, headers=bob).json() == {"count": 0, "rollouts": []}
+    mine = client.get(ROLLOUTS, params={"repo_uuid": str(fleet.repo)}, headers=alice).json()
+    assert [rollout["uuid"] for rollout in mine["rollouts"]] == [uuid]
+    # An aborted rollout frees its units for the next one.
+    response = client.post(ROLLOUTS, json=rollout_body(fleet), headers=alice)
+    assert response.status_code == 201, response.text
+    assert len(response.json()["units"]) == UNIT_COUNT
