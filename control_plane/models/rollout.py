@@ -1,10 +1,11 @@
 """Rollout API schemas (docs/api.md#rollouts)."""
 
+import json
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from pepeunit_core.db.enums import (
     OfflineUnitPolicy,
@@ -14,6 +15,7 @@ from pepeunit_core.db.enums import (
     RolloutTargetKind,
     RolloutUnitOutcome,
 )
+from pipelines.alert_rules import ThresholdRule
 
 from .common import NulFreeText
 from .repo import BranchName
@@ -23,7 +25,19 @@ MAX_UNITS = 10_000
 WEEK_S = 7 * 24 * 3600
 MAX_COUNT = 1_000_000_000
 
+MAX_NODE_BOUNDS = 16
+
 TargetRef = Annotated[NulFreeText, StringConstraints(min_length=1, max_length=255)]
+
+
+class NodeBound(BaseModel):
+    """A value gate: the unit's node named `topic_name` must not raise `rule` (a threshold
+    alert rule of the pipeline language) while its stage soaks."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    topic_name: TargetRef
+    rule: ThresholdRule
 
 
 class RolloutStageCreate(BaseModel):
@@ -52,6 +66,7 @@ class RolloutCreate(BaseModel):
     stages: list[RolloutStageCreate] = Field(min_length=1, max_length=MAX_STAGES)
     offline_policy: OfflineUnitPolicy = OfflineUnitPolicy.WAIT
     rollback_on_halt: RollbackScope = RollbackScope.FAILED_UNITS
+    node_bounds: list[NodeBound] = Field(default_factory=list, max_length=MAX_NODE_BOUNDS)
 
 
 class RolloutRead(BaseModel):
@@ -65,6 +80,7 @@ class RolloutRead(BaseModel):
     target_commit: str
     offline_policy: OfflineUnitPolicy
     rollback_on_halt: RollbackScope
+    node_bounds: list[NodeBound]
     status: RolloutStatus
     status_reason: str | None
     current_stage: int
@@ -72,6 +88,14 @@ class RolloutRead(BaseModel):
     create_datetime: datetime
     last_update_datetime: datetime
     creator_uuid: UUID | None
+
+    @field_validator("node_bounds", mode="before")
+    @classmethod
+    def _stored_bounds(cls, value: object) -> object:
+        """Stored as JSON text; none stored is an empty list."""
+        if value is None:
+            return []
+        return json.loads(value) if isinstance(value, str) else value
 
 
 class RolloutStageRead(BaseModel):

@@ -14,6 +14,7 @@ from uuid import UUID, uuid4
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from control_plane.models.rollout import RolloutCreate, RolloutStageCreate
@@ -32,7 +33,7 @@ from pepeunit_core.db.enums import (
     RolloutTargetKind,
     RolloutUnitOutcome,
 )
-from pepeunit_core.db.models import Rollout, RolloutUnit, Unit, User
+from pepeunit_core.db.models import Rollout, RolloutUnit, Unit, UnitNode, User
 from pepeunit_core.settings import Settings
 from pepeunit_core.stored_data.rows import UnitStateRow
 from pepeunit_core.topics import CommandTopicName, command_topic
@@ -423,3 +424,57 @@ def test_a_rollout_over_http_pauses_resumes_and_keeps_its_history(
     response = client.post(ROLLOUTS, json=rollout_body(fleet), headers=alice)
     assert response.status_code == 201, response.text
     assert len(response.json()["units"]) == UNIT_COUNT
+
+
+def test_a_node_value_out_of_bounds_halts_the_canary(
+    app: FastAPI, settings: Settings, actors: Actors, fleet: Fleet
+):
+    context = app.state.context
+    factory = context.session_factory
+    v1, v2 = fleet.commits["v1.0.0"], fleet.commits["v2.0.0"]
+    for unit in fleet.units:
+        report(factory, unit, v1, T0 - timedelta(seconds=10))
+    bound = {"topic_name": "temp/pepeunit",
+             "rule": {"name": "too hot", "type": "above", "threshold": 80}}  # fmt: skip
+    request = RolloutCreate.model_validate(
+        {"repo_uuid": str(fleet.repo), "target_kind": "Tag", "target_ref": "v2.0.0",
+         "stages": [stage.model_dump() for stage in stages()], "node_bounds": [bound]}
+    )  # fmt: skip
+    with factory() as session:
+        created = create_rollout(session, settings, alice(session, actors), request)
+    assert created.node_bounds == request.node_bounds
+    canary = created.units[0].unit_uuid
+    counter = clickhouse_error_log_counter(settings)
+
+    def step(now: datetime) -> list[Action]:
+        with factory() as session:
+            decisions = step_rollout(
+                session, settings, context.publisher, created.uuid, counter, now
+            )
+            return [decision.action for decision in decisions]
+
+    def node_value(value: str, at: datetime) -> None:
+        """As the dataflow stores an accepted value."""
+        with factory() as session:
+            node = session.scalars(
+                select(UnitNode).where(
+                    UnitNode.unit_uuid == canary, UnitNode.topic_name == "temp/pepeunit"
+                )
+            ).one()
+            node.state, node.last_update_datetime = value, at
+            session.commit()
+
+    node_value("95", T0 - timedelta(seconds=5))  # the old version's value is not judged
+    assert step(T0) == [Action.START, Action.SEND]
+    report(factory, canary, v2, T0 + timedelta(seconds=5))
+    assert step(T0 + timedelta(seconds=6)) == [Action.WAIT]
+    node_value("70", T0 + timedelta(seconds=10))
+    report(factory, canary, v2, T0 + timedelta(seconds=10))
+    assert step(T0 + timedelta(seconds=12)) == [Action.WAIT]
+    node_value("91", T0 + timedelta(seconds=20))
+    assert step(T0 + timedelta(seconds=22)) == [Action.HALT]
+    assert fleet.updates_received(canary) == [v2, v1]
+    with factory() as session:
+        rollout = session.get_one(Rollout, created.uuid)
+        assert rollout.status is RolloutStatus.HALTED
+        assert rollout.status_reason == f"unit {canary}: temp/pepeunit is 91: too hot"

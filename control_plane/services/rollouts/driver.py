@@ -24,13 +24,14 @@ from control_plane.services.rollouts.decisions import (
     decide,
 )
 from control_plane.services.rollouts.history import record_transition
+from control_plane.services.rollouts.node_bounds import NODE_BOUNDS, bounds_violation
 from control_plane.services.rollouts.unit_moves import (
     rejection_count,
     roll_back_unit,
     send_rollout_update,
 )
 from pepeunit_core.db.enums import RolloutStatus, RolloutUnitOutcome
-from pepeunit_core.db.models import Rollout, RolloutStage, RolloutUnit, Unit
+from pepeunit_core.db.models import Rollout, RolloutStage, RolloutUnit, Unit, UnitNode
 from pepeunit_core.db.types import utc_now
 from pepeunit_core.settings import Settings
 
@@ -188,7 +189,9 @@ def _health(
             continue
         unit = session.get_one(Unit, record.unit_uuid)
         errors_before = errors_after = rejections_after = 0
+        violation = None
         if record.outcome is RolloutUnitOutcome.CONFIRMED:
+            violation = _bounds_violation(session, rollout, unit, record)
             rejections_after = rejection_count(session, unit) - (record.rejections_before or 0)
             sent, confirmed = record.update_sent_datetime, record.confirmed_datetime
             if stage.max_error_log_increase is not None and sent and confirmed:
@@ -202,8 +205,25 @@ def _health(
             error_logs_before=errors_before,
             error_logs_after=errors_after,
             rejections_after=rejections_after,
+            node_bounds_violation=violation,
         )
     return health
+
+
+def _bounds_violation(
+    session: Session, rollout: Rollout, unit: Unit, record: RolloutUnit
+) -> str | None:
+    """Judged on the values the unit's nodes got since it confirmed the new version."""
+    if rollout.node_bounds is None or record.confirmed_datetime is None:
+        return None
+    since = record.confirmed_datetime
+    nodes = session.scalars(select(UnitNode).where(UnitNode.unit_uuid == unit.uuid))
+    values = {
+        node.topic_name: node.state
+        for node in nodes
+        if node.state is not None and node.last_update_datetime >= since
+    }
+    return bounds_violation(NODE_BOUNDS.validate_json(rollout.node_bounds), values)
 
 
 def _apply(
@@ -239,6 +259,9 @@ def _apply(
     if decision.status is not RolloutStatus.RUNNING or decision.stage != rollout.current_stage:
         logger.info("rollout %s: %s (%s)", rollout.uuid, decision.action, decision.reason)
     for unit in decision.send:
+        session.refresh(rollout)
+        if rollout.status is not RolloutStatus.RUNNING:
+            break  # paused, aborted or rolled back by hand meanwhile: the rest stay Pending
         send_rollout_update(session, settings, publisher, rollout, records[unit], now)
     failures = {change.unit: change.reason for change in decision.changes}
     for unit in decision.roll_back:

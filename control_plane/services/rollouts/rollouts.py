@@ -23,6 +23,7 @@ from control_plane.services.repos.access import own_repo
 from control_plane.services.repos.repos import branch_history
 from control_plane.services.rollouts.decisions import UnitProgress, units_to_roll_back
 from control_plane.services.rollouts.history import record_transition
+from control_plane.services.rollouts.node_bounds import NODE_BOUNDS
 from control_plane.services.rollouts.stage_plan import StageSize, assign_stages
 from control_plane.services.rollouts.target import resolve_rollout_target
 from control_plane.services.rollouts.transitions import RolloutCommand, status_after
@@ -69,6 +70,7 @@ def create_rollout(
         target_commit=target.commit,
         offline_policy=data.offline_policy,
         rollback_on_halt=data.rollback_on_halt,
+        node_bounds=NODE_BOUNDS.dump_json(data.node_bounds).decode() if data.node_bounds else None,
         status=RolloutStatus.PENDING,
         creator_uuid=user.uuid,
     )
