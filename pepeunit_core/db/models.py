@@ -482,6 +482,15 @@ class RolloutEvent(Base):
     actor_uuid: Mapped[UUID | None] = mapped_column(ForeignKey("users.uuid", ondelete="SET NULL"))
     """The user who paused, resumed, aborted or rolled back; None for the driver's own steps."""
     event_datetime: Mapped[datetime] = mapped_column(default=utc_now)
+    delivery_status: Mapped[DeliveryStatus | None] = mapped_column(
+        str_enum(DeliveryStatus), index=True
+    )
+    """The notifier's outbox, as `alert_events`: None for events nobody is told about (the
+    creator's own commands), else Pending until the Telegram message to the creator is sent."""
+    attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    next_attempt_datetime: Mapped[datetime | None]
+    sent_datetime: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 DATAFLOW_CONFIG_VERSION_ROW_ID = 1

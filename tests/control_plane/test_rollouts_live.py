@@ -28,12 +28,13 @@ from flows.storage.unit_state_writer import apply_state_report
 from pepeunit_core.clickhouse.schema import apply_clickhouse_migrations
 from pepeunit_core.db.engine import make_engine
 from pepeunit_core.db.enums import (
+    DeliveryStatus,
     RolloutStageSize,
     RolloutStatus,
     RolloutTargetKind,
     RolloutUnitOutcome,
 )
-from pepeunit_core.db.models import Rollout, RolloutUnit, Unit, UnitNode, User
+from pepeunit_core.db.models import Rollout, RolloutEvent, RolloutUnit, Unit, UnitNode, User
 from pepeunit_core.settings import Settings
 from pepeunit_core.stored_data.rows import UnitStateRow
 from pepeunit_core.topics import CommandTopicName, command_topic
@@ -238,6 +239,13 @@ def test_a_good_version_passes_every_stage_and_resumes_after_a_restart(
         assert {unit.current_commit_version for unit in units} == {v2}
         assert {unit.is_auto_update_from_repo_unit for unit in units} == {False}
     assert set(outcomes(factory, created.uuid).values()) == {RolloutUnitOutcome.HEALTHY}
+    with factory() as session:
+        told = session.scalars(
+            select(RolloutEvent.reason)
+            .where(RolloutEvent.delivery_status == DeliveryStatus.PENDING)
+            .order_by(RolloutEvent.event_datetime)
+        ).all()
+    assert told == ["stage 0 passed", "stage 1 passed", "every stage passed"]
     for unit in fleet.units:
         assert fleet.updates_received(unit) == []
     assert step(now + SOAK) == []

@@ -6,11 +6,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from pepeunit_core.db.enums import (
-    OfflineUnitPolicy,
-    RollbackScope,
     RolloutStageSize,
     RolloutStatus,
-    RolloutTargetKind,
     RolloutUnitOutcome,
 )
 from pepeunit_core.db.models import (
@@ -22,35 +19,7 @@ from pepeunit_core.db.models import (
     Unit,
     User,
 )
-from tests.pepeunit_core.builders import add_unit, add_unit_tree, add_user
-
-
-def add_rollout(session, creator: User, unit: Unit) -> Rollout:
-    rollout = Rollout(
-        repo_uuid=unit.repo_uuid,
-        target_kind=RolloutTargetKind.TAG,
-        target_branch="main",
-        target_ref="v2",
-        target_commit="c" * 40,
-        offline_policy=OfflineUnitPolicy.WAIT,
-        rollback_on_halt=RollbackScope.FAILED_UNITS,
-        creator_uuid=creator.uuid,
-    )
-    session.add(rollout)
-    session.flush()
-    session.add(
-        RolloutStage(
-            rollout_uuid=rollout.uuid,
-            position=0,
-            size_kind=RolloutStageSize.PERCENT,
-            size_value=100,
-            soak_seconds=60,
-            confirm_deadline_seconds=120,
-        )
-    )
-    session.add(RolloutUnit(rollout_uuid=rollout.uuid, unit_uuid=unit.uuid, stage=0))
-    session.flush()
-    return rollout
+from tests.pepeunit_core.builders import add_rollout, add_unit, add_unit_tree, add_user
 
 
 def test_a_new_rollout_is_pending_with_its_units_pending(session_factory):

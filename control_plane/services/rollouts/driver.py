@@ -42,6 +42,8 @@ ErrorLogCounter = Callable[[UUID, datetime, datetime], int]
 
 DRIVEN = (RolloutStatus.PENDING, RolloutStatus.RUNNING)
 FOLLOWED_BY_ANOTHER_STEP = frozenset({Action.START, Action.ADVANCE})
+NOTIFIED = frozenset({Action.ADVANCE, Action.COMPLETE, Action.HALT})
+"""Steps the creator is told about on Telegram: a stage passed, a halt (with its rollback)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +254,10 @@ def _apply(
         stages[decision.stage].started_datetime = now
         rollout.stage_started_datetime = now
     if decision.status is not rollout.status or decision.stage != rollout.current_stage:
-        record_transition(session, rollout, decision.status, decision.stage, decision.reason)
+        notify = decision.action in NOTIFIED
+        record_transition(
+            session, rollout, decision.status, decision.stage, decision.reason, notify=notify
+        )
     elif decision.action is Action.WAIT:
         rollout.status_reason = decision.reason
     session.commit()

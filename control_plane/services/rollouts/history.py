@@ -4,7 +4,7 @@ from uuid import UUID
 
 from sqlalchemy.orm import Session
 
-from pepeunit_core.db.enums import RolloutStatus
+from pepeunit_core.db.enums import DeliveryStatus, RolloutStatus
 from pepeunit_core.db.models import Rollout, RolloutEvent
 from pepeunit_core.db.types import utc_now
 
@@ -16,8 +16,11 @@ def record_transition(
     stage: int,
     reason: str | None,
     actor: UUID | None = None,
+    *,
+    notify: bool = False,
 ) -> None:
-    """Moves the rollout to `status` at `stage` and keeps the event (not committed)."""
+    """Moves the rollout to `status` at `stage` and keeps the event (not committed);
+    `notify`: the notifier tells the creator on Telegram."""
     now = utc_now()
     session.add(
         RolloutEvent(
@@ -28,6 +31,7 @@ def record_transition(
             reason=reason,
             actor_uuid=actor,
             event_datetime=now,
+            delivery_status=DeliveryStatus.PENDING if notify else None,
         )
     )
     rollout.status = status

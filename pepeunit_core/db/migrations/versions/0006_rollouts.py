@@ -6,7 +6,8 @@ Create Date: 2026-12-07
 
 `rollouts` holds the version, policies and status of a rollout; `rollout_stages` its stages with
 their soak times and gates; `rollout_units` each unit's stage, previous version and outcome;
-`rollout_events` the history of its status changes (issue 18).
+`rollout_events` the history of its status changes, and the notifier's outbox for those the
+creator is told about (issue 18).
 """
 
 from collections.abc import Sequence
@@ -73,6 +74,11 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("actor_uuid", sa.Uuid(), nullable=True),
         sa.Column("event_datetime", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("delivery_status", sa.String(length=32), nullable=True),
+        sa.Column("attempts", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.Column("next_attempt_datetime", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("sent_datetime", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["actor_uuid"],
             ["users.uuid"],
@@ -88,6 +94,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("uuid", name=op.f("pk_rollout_events")),
     )
     with op.batch_alter_table("rollout_events", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_rollout_events_delivery_status"), ["delivery_status"], unique=False
+        )
         batch_op.create_index(
             batch_op.f("ix_rollout_events_rollout_uuid"), ["rollout_uuid"], unique=False
         )
@@ -168,6 +177,7 @@ def downgrade() -> None:
     op.drop_table("rollout_stages")
     with op.batch_alter_table("rollout_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_rollout_events_rollout_uuid"))
+        batch_op.drop_index(batch_op.f("ix_rollout_events_delivery_status"))
 
     op.drop_table("rollout_events")
     with op.batch_alter_table("rollouts", schema=None) as batch_op:
