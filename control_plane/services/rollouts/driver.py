@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from control_plane.services.broker.publisher import BrokerPublisher
@@ -114,9 +114,8 @@ def step_rollout(
 
 
 def _stage_count(session: Session, uuid: UUID) -> int:
-    return len(
-        session.scalars(select(RolloutStage.uuid).where(RolloutStage.rollout_uuid == uuid)).all()
-    )
+    count = select(func.count()).where(RolloutStage.rollout_uuid == uuid)
+    return session.scalar(count) or 0
 
 
 def _stages(session: Session, rollout: Rollout) -> list[RolloutStage]:
