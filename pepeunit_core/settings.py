@@ -119,6 +119,12 @@ class Settings(BaseSettings):
         description="Seconds between scheduled firmware updates of auto-updating units; they "
         "run half an interval apart from the syncs.",
     )
+    rollout_step_interval: float = Field(
+        default=15,
+        gt=0,
+        description="Seconds between steps of the running firmware rollouts (sending a stage's "
+        "updates, checking its gates).",
+    )
     schedules_poll_interval: float = Field(
         default=5,
         gt=0,

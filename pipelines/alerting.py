@@ -164,6 +164,11 @@ class CompiledAlerts:
         )
 
 
+def threshold_crossed(rule: ThresholdRule, number: float) -> bool:
+    """Whether `number` raises the rule's alert (from the recovered state)."""
+    return _threshold_active(rule, number, active=False)
+
+
 def _threshold_active(rule: ThresholdRule, number: float, active: bool) -> bool:
     if rule.type == AlertType.ABOVE:
         return number > rule.threshold if not active else number > rule.clear_level

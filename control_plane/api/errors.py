@@ -36,6 +36,7 @@ from control_plane.services.errors import (
     RegistryBusyError,
     RepoError,
     RepositoryRegistryError,
+    RolloutError,
     ServiceError,
     StoreUnavailableError,
     UnitError,
@@ -87,6 +88,7 @@ ERROR_FAMILIES: dict[type[ServiceError], ErrorFamily] = {
     GrafanaError: ErrorFamily(422, 14, "Grafana Validation Error"),
     FeatureFlagError: ErrorFamily(405, 15, "Feature Flag Error"),
     StoreUnavailableError: ErrorFamily(503, 16, "Store Unavailable"),
+    RolloutError: ErrorFamily(422, 17, "Rollout Validation Error"),
 }
 
 

@@ -1,4 +1,5 @@
-"""The notifier: a thread with its own event loop that sends due alert events through aiogram.
+"""The notifier: a thread with its own event loop that sends due alert and rollout events
+through aiogram.
 
 It paces itself within Telegram's limits (one message a second per chat, about 25 a second in
 all), waits the `retry_after` Telegram asks for, retries failures with a growing backoff, and
@@ -98,7 +99,7 @@ class Notifier:
     async def _send(self, bot: Bot, event: outbox.DueEvent) -> None:
         if event.chat_id is None:
             with self._sessions() as session:
-                outbox.mark_no_recipient(session, event.uuid, "the owner has no linked chat")
+                outbox.mark_no_recipient(session, event, "the owner has no linked chat")
             return
         await self._pace(event.chat_id)
         try:
@@ -111,13 +112,13 @@ class Notifier:
             self._record_retry(event, str(error), None)
         except _UNDELIVERABLE as error:
             with self._sessions() as session:
-                outbox.mark_no_recipient(session, event.uuid, str(error))
+                outbox.mark_no_recipient(session, event, str(error))
         except Exception as error:  # network, 5xx, timeouts: Telegram will be back
             logger.warning("alert %s not sent (attempt %d): %s", event.uuid, event.attempts, error)
             self._record_retry(event, repr(error), None)
         else:
             with self._sessions() as session:
-                outbox.mark_sent(session, event.uuid, _now())
+                outbox.mark_sent(session, event, _now())
 
     def _record_retry(self, event: outbox.DueEvent, error: str, wait: timedelta | None) -> None:
         with self._sessions() as session:

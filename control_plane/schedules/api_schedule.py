@@ -6,12 +6,15 @@ machines that share the SQL database:
 - every `PU_FIRMWARE_UPDATE_INTERVAL` s, the first half an interval after the election (so
   that updates fall between syncs): move the auto-updating units to their target firmware;
 - every `PU_BACKUP_INTERVAL` s (when set): a backup of the instance into `PU_BACKUP_DIR`.
+- every `PU_ROLLOUT_STEP_INTERVAL` s: one step of every pending or running rollout.
 """
 
 import threading
 from datetime import UTC, datetime
 
 from control_plane.context import ControlPlaneContext
+from control_plane.services.rollouts.driver import step_rollouts
+from control_plane.services.rollouts.error_logs import clickhouse_error_log_counter
 from pepeunit_core.backup.scheduled import run_scheduled_backup
 
 from .jobs import sync_registries, update_fleet
@@ -50,6 +53,14 @@ def make_api_scheduler(context: ControlPlaneContext) -> Scheduler:
         if settings.backup_interval
         else []
     )
+    count_error_logs = clickhouse_error_log_counter(settings)
+
+    def step_running_rollouts(stop: threading.Event) -> str:
+        report = step_rollouts(
+            context.session_factory, settings, context.publisher, stop, count_error_logs
+        )
+        return f"{report.rollouts} rollouts, {report.failed} failed"
+
     return Scheduler(
         make_leader_lock(settings),
         on_election=[Job("missing registry clones", sync_missing)],
@@ -64,6 +75,11 @@ def make_api_scheduler(context: ControlPlaneContext) -> Scheduler:
                 Job("firmware update", update_firmware),
                 interval=settings.firmware_update_interval,
                 first_after=settings.firmware_update_interval / 2,
+            ),
+            PeriodicJob(
+                Job("rollout step", step_running_rollouts),
+                interval=settings.rollout_step_interval,
+                first_after=0,
             ),
         ],
         poll_interval=settings.schedules_poll_interval,

@@ -115,3 +115,7 @@ class FeatureFlagError(ServiceError):
 
 class StoreUnavailableError(ServiceError):
     """The data store (ClickHouse) cannot be reached now: nothing the caller did wrong."""
+
+
+class RolloutError(ServiceError):
+    """A rollout cannot do what was asked in the status it is in, or was described wrongly."""

@@ -85,3 +85,61 @@ class DashboardSyncStatus(StrEnum):
     SUCCESS = "Success"
     PROCESSING = "Processing"
     ERROR = "Error"
+
+
+class RolloutStatus(StrEnum):
+    """Where a staged firmware rollout stands (docs/api.md#rollouts)."""
+
+    PENDING = "Pending"
+    RUNNING = "Running"
+    PAUSED = "Paused"
+    HALTED = "Halted"
+    """A gate failed; its failed units may have been rolled back, the others are untouched."""
+    ROLLED_BACK = "RolledBack"
+    """Every unit the rollout updated was sent back to the version it ran before."""
+    ABORTED = "Aborted"
+    COMPLETED = "Completed"
+
+
+class RolloutTargetKind(StrEnum):
+    """How a rollout names its version: resolved to one commit when it is created."""
+
+    TAG = "Tag"
+    BRANCH_HEAD = "BranchHead"
+    COMMIT = "Commit"
+
+
+class RolloutStageSize(StrEnum):
+    UNITS = "Units"
+    """The stage updates this many more units."""
+    PERCENT = "Percent"
+    """The stage ends with this share of the rollout's units updated (rounded up)."""
+
+
+class OfflineUnitPolicy(StrEnum):
+    """What a stage does with a unit that is offline when its update is due."""
+
+    WAIT = "Wait"
+    SKIP = "Skip"
+    FAIL = "Fail"
+
+
+class RollbackScope(StrEnum):
+    """Which units a halt sends back to their previous version by itself."""
+
+    NONE = "None"
+    FAILED_UNITS = "FailedUnits"
+    ALL_UNITS = "AllUnits"
+
+
+class RolloutUnitOutcome(StrEnum):
+    """Where one unit of a rollout stands, in the order it moves through them."""
+
+    PENDING = "Pending"
+    SENT = "Sent"
+    CONFIRMED = "Confirmed"
+    """It reports the new version; its soak time runs."""
+    HEALTHY = "Healthy"
+    SKIPPED = "Skipped"
+    FAILED = "Failed"
+    ROLLED_BACK = "RolledBack"

@@ -29,8 +29,14 @@ from .enums import (
     DataPipeStatus,
     DeliveryStatus,
     FirmwareUpdateStatus,
+    OfflineUnitPolicy,
     PermissionEntity,
     RepositoryPlatform,
+    RollbackScope,
+    RolloutStageSize,
+    RolloutStatus,
+    RolloutTargetKind,
+    RolloutUnitOutcome,
     SyncStatus,
     UnitNodeType,
     UserRole,
@@ -362,6 +368,129 @@ class PanelUnitNode(Base):
     is_last_data: Mapped[bool] = _flag(default=False)
     is_forced_to_json: Mapped[bool] = _flag(default=False)
     creator_uuid: Mapped[UUID | None] = _creator(on_delete="CASCADE")
+
+
+class Rollout(Base):
+    """A staged, health-gated firmware update of a repo's units (docs/api.md#rollouts)."""
+
+    __tablename__ = "rollouts"
+    __table_args__ = (CheckConstraint("current_stage >= 0", name="current_stage_not_negative"),)
+
+    uuid: Mapped[UUID] = _uuid_primary_key()
+    repo_uuid: Mapped[UUID] = mapped_column(
+        ForeignKey("repos.uuid", ondelete="CASCADE"), index=True
+    )
+    target_kind: Mapped[RolloutTargetKind] = mapped_column(str_enum(RolloutTargetKind))
+    target_branch: Mapped[str] = mapped_column(String)
+    """The branch the target is on; units are pinned to `target_commit` on it."""
+    target_ref: Mapped[str] = mapped_column(String)
+    """The tag, branch or commit as the creator named it."""
+    target_commit: Mapped[str] = mapped_column(String)
+    """`target_ref` resolved when the rollout was created: every stage sends this commit."""
+    offline_policy: Mapped[OfflineUnitPolicy] = mapped_column(str_enum(OfflineUnitPolicy))
+    rollback_on_halt: Mapped[RollbackScope] = mapped_column(str_enum(RollbackScope))
+    node_bounds: Mapped[str | None] = mapped_column(Text)
+    """Optional value gates: threshold rules per node topic name, as JSON."""
+    status: Mapped[RolloutStatus] = mapped_column(
+        str_enum(RolloutStatus),
+        default=RolloutStatus.PENDING,
+        server_default=RolloutStatus.PENDING.value,
+        index=True,
+    )
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    current_stage: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    stage_started_datetime: Mapped[datetime | None]
+    create_datetime: Mapped[datetime] = mapped_column(default=utc_now)
+    last_update_datetime: Mapped[datetime] = mapped_column(default=utc_now)
+    creator_uuid: Mapped[UUID | None] = _creator(on_delete="CASCADE")
+
+
+class RolloutStage(Base):
+    """One stage of a rollout: how many units, how long they soak, which gates they pass."""
+
+    __tablename__ = "rollout_stages"
+    __table_args__ = (
+        UniqueConstraint("rollout_uuid", "position"),
+        CheckConstraint("position >= 0", name="position_not_negative"),
+        CheckConstraint("size_value >= 0", name="size_not_negative"),
+        CheckConstraint(
+            "soak_seconds >= 0 AND confirm_deadline_seconds > 0", name="durations_valid"
+        ),
+    )
+
+    uuid: Mapped[UUID] = _uuid_primary_key()
+    rollout_uuid: Mapped[UUID] = mapped_column(ForeignKey("rollouts.uuid", ondelete="CASCADE"))
+    position: Mapped[int]
+    size_kind: Mapped[RolloutStageSize] = mapped_column(str_enum(RolloutStageSize))
+    size_value: Mapped[int]
+    soak_seconds: Mapped[int]
+    confirm_deadline_seconds: Mapped[int]
+    """How long a unit has to report the new version after its Update was sent."""
+    max_error_log_increase: Mapped[int | None]
+    """Error logs allowed after the update beyond those before it (None: not checked)."""
+    max_rejection_increase: Mapped[int | None]
+    """Pipeline rejections allowed after the update beyond those before it (None: not
+    checked)."""
+    started_datetime: Mapped[datetime | None]
+    passed_datetime: Mapped[datetime | None]
+
+
+class RolloutUnit(Base):
+    """A unit of a rollout: its stage, what it ran before, and how its update went."""
+
+    __tablename__ = "rollout_units"
+    __table_args__ = (UniqueConstraint("rollout_uuid", "unit_uuid"),)
+
+    uuid: Mapped[UUID] = _uuid_primary_key()
+    rollout_uuid: Mapped[UUID] = mapped_column(ForeignKey("rollouts.uuid", ondelete="CASCADE"))
+    unit_uuid: Mapped[UUID] = mapped_column(
+        ForeignKey("units.uuid", ondelete="CASCADE"), index=True
+    )
+    stage: Mapped[int]
+    outcome: Mapped[RolloutUnitOutcome] = mapped_column(
+        str_enum(RolloutUnitOutcome),
+        default=RolloutUnitOutcome.PENDING,
+        server_default=RolloutUnitOutcome.PENDING.value,
+    )
+    outcome_reason: Mapped[str | None] = mapped_column(Text)
+    previous_is_auto_update: Mapped[bool | None]
+    """The unit's own target settings before the update, restored by a rollback."""
+    previous_repo_branch: Mapped[str | None] = mapped_column(String)
+    previous_repo_commit: Mapped[str | None] = mapped_column(String)
+    previous_commit_version: Mapped[str | None] = mapped_column(String)
+    """The version the unit reported running before the update."""
+    error_logs_before: Mapped[int | None] = mapped_column(BigInteger)
+    rejections_before: Mapped[int | None] = mapped_column(BigInteger)
+    update_sent_datetime: Mapped[datetime | None]
+    confirmed_datetime: Mapped[datetime | None]
+    outcome_datetime: Mapped[datetime | None]
+
+
+class RolloutEvent(Base):
+    """The history of a rollout: every change of its status or stage, by whom and why."""
+
+    __tablename__ = "rollout_events"
+
+    uuid: Mapped[UUID] = _uuid_primary_key()
+    rollout_uuid: Mapped[UUID] = mapped_column(
+        ForeignKey("rollouts.uuid", ondelete="CASCADE"), index=True
+    )
+    from_status: Mapped[RolloutStatus | None] = mapped_column(str_enum(RolloutStatus))
+    to_status: Mapped[RolloutStatus] = mapped_column(str_enum(RolloutStatus))
+    stage: Mapped[int]
+    reason: Mapped[str | None] = mapped_column(Text)
+    actor_uuid: Mapped[UUID | None] = mapped_column(ForeignKey("users.uuid", ondelete="SET NULL"))
+    """The user who paused, resumed, aborted or rolled back; None for the driver's own steps."""
+    event_datetime: Mapped[datetime] = mapped_column(default=utc_now)
+    delivery_status: Mapped[DeliveryStatus | None] = mapped_column(
+        str_enum(DeliveryStatus), index=True
+    )
+    """The notifier's outbox, as `alert_events`: None for events nobody is told about (the
+    creator's own commands), else Pending until the Telegram message to the creator is sent."""
+    attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    next_attempt_datetime: Mapped[datetime | None]
+    sent_datetime: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 DATAFLOW_CONFIG_VERSION_ROW_ID = 1

@@ -277,6 +277,8 @@ def _populate(world: World) -> None:
         )
     body = {"repo_uuid": ids["repo_public"], "visibility_level": "Private", "name": "bob-unit"}
     ids["bob_unit"] = _created(client.post(f"{API}/units", json=body, headers=bob))
+    rollout = ROLLOUT | {"repo_uuid": ids["repo_private"], "unit_uuids": [ids["unit_private"]]}
+    ids["rollout"] = _created(client.post(f"{API}/rollouts", json=rollout, headers=alice))
     ids["unit_token"] = make_unit_token(world.uuid("unit_private"), secret)
     headers["unit"] = auth(ids["unit_token"])
     headers["other_unit"] = auth(make_unit_token(world.uuid("bob_unit"), secret))
@@ -428,6 +430,28 @@ def fresh_unit(world: World) -> Names:
         return {"fresh": str(unit.uuid)}
 
     return _add(world, build)
+
+
+def fresh_rollout_repo(world: World) -> Names:
+    """alice's Private repo with one unit of hers, in no rollout."""
+
+    def build(session: Session) -> Names:
+        alice = session.get_one(User, world.uuid("owner"))
+        registry = session.get_one(RepositoryRegistry, world.uuid("reg_public"))
+        repo = add_repo(session, alice, registry)
+        repo.visibility_level = VisibilityLevel.PRIVATE
+        add_unit(session, alice, repo)
+        return {"fresh": str(repo.uuid)}
+
+    return _add(world, build)
+
+
+def fresh_rollout(world: World) -> Names:
+    """A Pending rollout of alice's over a unit of a fresh repo of hers."""
+    repo = fresh_rollout_repo(world)["fresh"]
+    body = ROLLOUT | {"repo_uuid": repo}
+    response = world.client.post(f"{API}/rollouts", json=body, headers=world.headers["owner"])
+    return {"fresh": _created(response)}
 
 
 def _node_on(session: Session, unit_uuid: UUID, node_type: UnitNodeType) -> UnitNode:
@@ -630,6 +654,16 @@ EDGE = {"node_output_uuid": "{out}", "node_input_uuid": "{in}"}
 EDGE_QUERY = {"output_uuid": "{out}", "input_uuid": "{in}"}
 CONFIG_FILE = {"data": ("config.yaml", NRECORDS_YAML)}
 REGISTRY_URL = {"platform": "Github", "repository_url": "{url}", "is_public_repository": True}
+
+
+ROLLOUT = {
+    "target_kind": "BranchHead",
+    "target_ref": "main",
+    "stages": [
+        {"size_kind": "Percent", "size_value": 100, "soak_seconds": 0,
+         "confirm_deadline_seconds": 60},
+    ],
+}  # fmt: skip
 
 
 def new_repo(registry: str) -> dict[str, str]:
@@ -859,6 +893,14 @@ ROWS: list[Row] = [
         params={"agent_uuid": "{unit_private}", "resource_uuid": "{out_internal}"}),
     # metrics: anyone
     row("GET /metrics/", "anyone", "/metrics/", EVERYONE),
+    # rollouts: users; a rollout is its creator's alone, over units of a repo she created
+    row("POST /rollouts", "alice's fresh repo", "/rollouts", OWNER, status=201,
+        fresh=fresh_rollout_repo, json=ROLLOUT | {"repo_uuid": "{fresh}"}),
+    row("GET /rollouts", "alice's among them", "/rollouts", OWNER,
+        hidden=frozenset({"other_user", "admin"}), shows=listed("rollouts", "rollout")),
+    row("GET /rollouts/{uuid}", "alice's", "/rollouts/{rollout}", OWNER),
+    row("POST /rollouts/{uuid}/{command}", "pause a fresh one", "/rollouts/{fresh}/pause",
+        OWNER, fresh=fresh_rollout),
     # Telegram: verification links for users (this world sets up no bot: 405); the webhook
     # for Telegram, which sends no token (and is not in webhook mode here: 405)
     row("GET /users/generate_verification_link/", "no bot set up",

@@ -187,6 +187,15 @@ EXTRAS: dict[str, Extra] = {
     "POST /grafana/link_unit_node_to_panel": Extra(
         unknown={"body.unit_node_uuid": 404, "body.dashboard_panels_uuid": 404}
     ),
+    "POST /rollouts": Extra(
+        unknown={"body.repo_uuid": 404, "body.unit_uuids[]": 404},
+        accepts={
+            "body.stages[].soak_seconds": frozenset({"zero"}),
+            "body.stages[].max_error_log_increase": frozenset({"zero", "billion"}),
+            "body.stages[].max_rejection_increase": frozenset({"zero", "billion"}),
+        },
+    ),
+    "GET /rollouts": listing("query.repo_uuid"),
     "GET /grafana/get_dashboards": listing(),
     "POST /grafana/sync_dashboard": Extra(unknown={"query.uuid": 404}),
     "DELETE /grafana/delete_link/{uuid}": Extra(
@@ -485,12 +494,55 @@ def json_field_mutations(
         resolved = schemas.resolve(property_schema)
         if kind_of(resolved) == "object":
             yield from json_field_mutations(schemas, resolved, base, extra, path)
+        if kind_of(resolved) == "array":
+            yield from json_array_mutations(schemas, resolved, base, extra, path)
+            continue
         for value_kind, value, value_class in field_values(resolved, in_json=True):
             request = replace(base, json=_with_field(base.json, path, value))
             yield Mutation(name, value_kind, request, _expect(extra, name, value_kind, value_class))
         if not keys and key in schema.get("required", []):
             body = {other: value for other, value in base.json.items() if other != key}
             yield Mutation(name, "missing", replace(base, json=body), "422")
+
+
+def json_array_mutations(
+    schemas: Schemas, schema: dict[str, Any], base: Request, extra: Extra, path: tuple[str, ...]
+) -> Iterator[Mutation]:
+    """A list field: not a list, too short or too long, and each bad value of its items in
+    the first place (for lists of objects, each bad value of each field of the first item)."""
+    name = "body." + ".".join(path)
+    current = base.json.get(path[0]) if len(path) == 1 else None
+    items = list(current) if isinstance(current, list) else []
+
+    def with_items(values: list[Any]) -> Request:
+        return replace(base, json=_with_field(base.json, path, values))
+
+    for value in ["x", 1, {}]:
+        yield Mutation(name, "type", replace(base, json=_with_field(base.json, path, value)), "422")
+    if schema.get("minItems", 0) > 0:
+        yield Mutation(name, "bound", with_items([]), "422")
+    item_schema = schemas.resolve(schema["items"])
+    sample = items[0] if items else str(uuid4()) if kind_of(item_schema) == "uuid" else None
+    if "maxItems" in schema and sample is not None:
+        many = [str(uuid4()) if kind_of(item_schema) == "uuid" else sample]
+        yield Mutation(name, "bound", with_items(many * (schema["maxItems"] + 1)), "422")
+    if kind_of(item_schema) != "object":
+        for value_kind, value, value_class in field_values(item_schema, in_json=True):
+            expect = _expect(extra, f"{name}[]", value_kind, value_class)
+            yield Mutation(f"{name}[]", value_kind, with_items([value, *items[1:]]), expect)
+        return
+    if not items:
+        return
+    for key, property_schema in item_schema.get("properties", {}).items():
+        field_name = f"{name}[].{key}"
+        resolved = schemas.resolve(property_schema)
+        for value_kind, value, value_class in field_values(resolved, in_json=True):
+            first = items[0] | {key: value}
+            expect = _expect(extra, field_name, value_kind, value_class)
+            yield Mutation(field_name, value_kind, with_items([first, *items[1:]]), expect)
+        if key in item_schema.get("required", []):
+            first = {other: value for other, value in items[0].items() if other != key}
+            yield Mutation(field_name, "missing", with_items([first, *items[1:]]), "422")
 
 
 def body_mutations(base: Request) -> Iterator[Mutation]:

@@ -13,13 +13,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from control_plane.app import create_app
 from control_plane.schedules import (
@@ -34,11 +35,18 @@ from control_plane.schedules.jobs import sync_registries
 from control_plane.schedules.leader_lock import ADVISORY_LOCK_NAMESPACE, SCHEDULES_LOCK_ID
 from control_plane.services.registry import registry_clone_path
 from control_plane.services.registry.git_repository import is_clone
+from flows.storage.unit_state_writer import apply_state_report
 from pepeunit_core.db.engine import make_engine
-from pepeunit_core.db.enums import FirmwareUpdateStatus, SyncStatus
-from pepeunit_core.db.models import RepositoryRegistry
+from pepeunit_core.db.enums import (
+    FirmwareUpdateStatus,
+    RolloutStatus,
+    RolloutUnitOutcome,
+    SyncStatus,
+)
+from pepeunit_core.db.models import RepositoryRegistry, Rollout, RolloutUnit, Unit
 from pepeunit_core.db.types import utc_now
 from pepeunit_core.settings import Settings
+from pepeunit_core.stored_data.rows import UnitStateRow
 from pepeunit_core.topics import CommandTopicName, command_topic
 from tests.control_plane_registry.git_sources import SourceRepository
 from tests.services.mosquitto import MosquittoServer
@@ -493,6 +501,86 @@ def test_auto_updating_units_get_updates_from_the_runner_and_its_successor(
             "the successor records the new target",
         )
         assert watch.stop() == 0, "two apps ran the schedules at once"
+    finally:
+        running.stop_all()
+        device.close()
+
+
+def rollout_state(app: FastAPI, uuid: str) -> tuple[RolloutStatus, list[RolloutUnitOutcome]]:
+    with app.state.context.session_factory() as session:
+        rollout = session.get_one(Rollout, UUID(uuid))
+        outcomes = session.scalars(
+            select(RolloutUnit.outcome).where(RolloutUnit.rollout_uuid == rollout.uuid)
+        ).all()
+        return rollout.status, list(outcomes)
+
+
+def report_state(app: FastAPI, unit_uuid: str, commit: str) -> None:
+    """A state report stored as the dataflow stores it."""
+    with app.state.context.session_factory() as session:
+        unit = session.get_one(Unit, UUID(unit_uuid))
+        row = UnitStateRow(unit_uuid, "{}", commit, utc_now())
+        apply_state_report(unit, row, update_timeout=timedelta(minutes=10))
+        session.commit()
+
+
+def test_the_runner_drives_a_rollout_and_its_successor_finishes_it(
+    client: TestClient, settings: Settings, tmp_path: Path, mosquitto_server: MosquittoServer
+):
+    """One Update per unit although two apps compete, and the rollout goes on from the
+    database after the runner stops."""
+    user = user_token(client)
+    source = unit_source(tmp_path / "sources", "rolled")
+    unit_uuid = create_unit(client, user, source.url)
+    repo_uuid = client.get(f"{API}/units/{unit_uuid}", headers=user).json()["repo_uuid"]
+    registry_uuid = client.get(f"{API}/repos/{repo_uuid}", headers=user).json()[
+        "repository_registry_uuid"
+    ]
+    first_version = head_commit(client, user, registry_uuid)
+    second_version = source.commit("Version 2", {"main.py": b"print(2)\n"})
+    source.tag("v2", second_version)
+    source.publish()
+    synced = client.patch(
+        f"{API}/repository_registry/update_local_repository/{registry_uuid}", headers=user
+    )
+    assert synced.status_code == 204, synced.text
+    report_state(client.app, unit_uuid, first_version)
+    stage = {"size_kind": "Percent", "size_value": 100, "soak_seconds": 0,
+             "confirm_deadline_seconds": 60}  # fmt: skip
+    body = {"repo_uuid": repo_uuid, "target_kind": "Tag", "target_ref": "v2", "stages": [stage]}
+    created = client.post(f"{API}/rollouts", json=body, headers=user)
+    assert created.status_code == 201, created.text
+    rollout_uuid = created.json()["uuid"]
+    topic = command_topic(DOMAIN, unit_uuid, CommandTopicName.UPDATE)
+    device = Device(mosquitto_server.port, [topic])
+    settings = scheduling(settings, mqtt_port=mosquitto_server.port, rollout_step_interval=0.3)
+    apps = [create_app(settings, password_hasher=CHEAP_ARGON2) for _ in range(2)]
+    running = RunningApps(apps)
+    try:
+        schedulers = [app.state.scheduler for app in apps]
+        watch = LeaderWatch(schedulers)
+        leader = single_leader(schedulers)
+        wait_for_update(device, topic, second_version)
+        wait_until(
+            lambda: (
+                rollout_state(apps[0], rollout_uuid)
+                == (RolloutStatus.RUNNING, [RolloutUnitOutcome.SENT])
+            ),
+            "the rollout records the unit as sent",
+        )
+        running.stop(next(app for app in apps if app.state.scheduler is leader))
+        report_state(apps[0], unit_uuid, second_version)
+        successor = single_leader(schedulers)
+        assert successor is not leader
+        wait_until(
+            lambda: (
+                rollout_state(apps[0], rollout_uuid)
+                == (RolloutStatus.COMPLETED, [RolloutUnitOutcome.HEALTHY])
+            ),
+            "the successor completes the rollout",
+        )
+        assert watch.stop() == 0, "two apps ran the schedules at once"
+        assert device.messages == [], "a unit was sent a second Update"
     finally:
         running.stop_all()
         device.close()

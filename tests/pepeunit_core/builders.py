@@ -4,8 +4,27 @@ from uuid import uuid4
 
 from sqlalchemy.orm import Session
 
-from pepeunit_core.db.enums import PermissionEntity, RepositoryPlatform, UnitNodeType, UserRole
-from pepeunit_core.db.models import Permission, Repo, RepositoryRegistry, Unit, UnitNode, User
+from pepeunit_core.db.enums import (
+    OfflineUnitPolicy,
+    PermissionEntity,
+    RepositoryPlatform,
+    RollbackScope,
+    RolloutStageSize,
+    RolloutTargetKind,
+    UnitNodeType,
+    UserRole,
+)
+from pepeunit_core.db.models import (
+    Permission,
+    Repo,
+    RepositoryRegistry,
+    Rollout,
+    RolloutStage,
+    RolloutUnit,
+    Unit,
+    UnitNode,
+    User,
+)
 
 
 def short_name(prefix: str) -> str:
@@ -89,3 +108,32 @@ def grant(session: Session, agent: User | Unit, resource: Repo | Unit | UnitNode
     session.add(permission)
     session.flush()
     return permission
+
+
+def add_rollout(session: Session, creator: User, unit: Unit) -> Rollout:
+    """A Pending rollout of `creator` over `unit` to tag v2: one stage of 100 %."""
+    rollout = Rollout(
+        repo_uuid=unit.repo_uuid,
+        target_kind=RolloutTargetKind.TAG,
+        target_branch="main",
+        target_ref="v2",
+        target_commit="c" * 40,
+        offline_policy=OfflineUnitPolicy.WAIT,
+        rollback_on_halt=RollbackScope.FAILED_UNITS,
+        creator_uuid=creator.uuid,
+    )
+    session.add(rollout)
+    session.flush()
+    session.add(
+        RolloutStage(
+            rollout_uuid=rollout.uuid,
+            position=0,
+            size_kind=RolloutStageSize.PERCENT,
+            size_value=100,
+            soak_seconds=60,
+            confirm_deadline_seconds=120,
+        )
+    )
+    session.add(RolloutUnit(rollout_uuid=rollout.uuid, unit_uuid=unit.uuid, stage=0))
+    session.flush()
+    return rollout

@@ -39,6 +39,10 @@ MODEL_TABLES = {
     "dashboards",
     "dashboard_panels",
     "mtm_panels_unit_nodes",
+    "rollouts",
+    "rollout_stages",
+    "rollout_units",
+    "rollout_events",
 }
 
 

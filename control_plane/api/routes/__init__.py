@@ -11,6 +11,7 @@ from . import (
     permissions,
     repos,
     repository_registry,
+    rollouts,
     telegram_bot,
     unit_device,
     unit_nodes,
@@ -23,6 +24,7 @@ api_router = APIRouter()
 api_router.include_router(users.router)
 api_router.include_router(repository_registry.router)
 api_router.include_router(repos.router)
+api_router.include_router(rollouts.router)
 api_router.include_router(data_pipe.router)
 api_router.include_router(unit_device.router)
 api_router.include_router(broker_auth.router)  # before units: /units/{uuid}
