@@ -1,6 +1,6 @@
-"""A backup taken while the dataflow stores a steady stream (docs/operations.md#backup-and-
-restore): ingest goes on and loses nothing, and the archive holds a part of the stream, every
-row of it as the running instance stored it."""
+"""A backup taken while the dataflow stores a steady stream
+(docs/operations.md#backup-and-restore): ingest goes on and loses nothing, and the archive
+holds a part of the stream, every row of it as the running instance stored it."""
 
 import threading
 import time
