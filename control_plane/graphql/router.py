@@ -5,13 +5,14 @@ from typing import Any
 
 from cross_web import HTTPException
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.requests import HTTPConnection
 from strawberry.fastapi import GraphQLRouter
 from strawberry.types.unset import UnsetType
 
 from control_plane.api.deps import AUTH_HEADER, get_context, presented_token
 from control_plane.graphql.context import GraphQLContext
+from control_plane.graphql.explorer import explorer_page
 from control_plane.graphql.limits import BodySizeLimit
 from control_plane.graphql.schema import build_schema
 from control_plane.services.errors import ServiceError
@@ -29,6 +30,12 @@ def _context_of(connection: HTTPConnection) -> GraphQLContext:
 
 
 class PepeunitGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
+    explorer_html = ""
+
+    async def render_graphql_ide(self, request: Any) -> HTMLResponse:
+        """Our own page for a browser, instead of Strawberry's CDN-loaded IDEs."""
+        return HTMLResponse(self.explorer_html)
+
     async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:
         """Transport refusals (a batch, a body that is not JSON, no query) as every other
         error of the API: `{"detail": "<text>"}`, not Strawberry's plain text."""
@@ -49,11 +56,13 @@ def install_graphql(app: FastAPI, settings: Settings) -> None:
         path=path,
         context_getter=_context_of,
         multipart_uploads_enabled=True,
-        # Strawberry's IDE pages load their scripts from a CDN: nothing here may.
-        graphql_ide=None,
+        # Strawberry's IDE pages load their scripts from a CDN, so a browser gets our own
+        # (render_graphql_ide); "graphiql" only turns the browser page on.
+        graphql_ide="graphiql",
         # As in 1.x, GraphQL is not part of the OpenAPI document.
         include_in_schema=False,
         allowed_origins=settings.cors_origins,
     )
+    router.explorer_html = explorer_page(path, f"{settings.app_prefix}/docs")
     app.include_router(router)
     app.add_middleware(BodySizeLimit, path=path, settings=settings)

@@ -9,6 +9,7 @@ machines that share the SQL database:
 - every `PU_ROLLOUT_STEP_INTERVAL` s: one step of every pending or running rollout.
 """
 
+import logging
 import threading
 from datetime import UTC, datetime
 
@@ -77,7 +78,8 @@ def make_api_scheduler(context: ControlPlaneContext) -> Scheduler:
                 first_after=settings.firmware_update_interval / 2,
             ),
             PeriodicJob(
-                Job("rollout step", step_running_rollouts),
+                # Every few seconds: its own actions are logged by the driver.
+                Job("rollout step", step_running_rollouts, logging.DEBUG),
                 interval=settings.rollout_step_interval,
                 first_after=0,
             ),

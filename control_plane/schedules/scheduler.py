@@ -31,6 +31,8 @@ class Job:
     name: str
     run: Callable[[threading.Event], str]
     """Does the work; returns a one-line summary for the log. Gets the scheduler's stop event."""
+    log_level: int = logging.INFO
+    """Of the started/done lines (a job that runs every few seconds logs them at DEBUG)."""
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,7 @@ class Scheduler:
         return held
 
     def _run_job(self, job: Job) -> None:
-        logger.info("%s: %s started", self._name, job.name)
+        logger.log(job.log_level, "%s: %s started", self._name, job.name)
         started = self._clock()
         try:
             summary = job.run(self._stop)
@@ -182,6 +184,11 @@ class Scheduler:
                 "%s: %s failed after %.1f s", self._name, job.name, self._clock() - started
             )
             return
-        logger.info(
-            "%s: %s done in %.1f s: %s", self._name, job.name, self._clock() - started, summary
+        logger.log(
+            job.log_level,
+            "%s: %s done in %.1f s: %s",
+            self._name,
+            job.name,
+            self._clock() - started,
+            summary,
         )

@@ -1,7 +1,11 @@
 """`/pepeunit/graphql`: the transport and the error shape (docs/graphql.md)."""
 
+import html
+import re
+
 from fastapi.testclient import TestClient
 
+from control_plane.graphql.explorer import EXAMPLE
 from tests.control_plane.conftest import auth, login_token, register
 
 GRAPHQL = "/pepeunit/graphql"
@@ -42,3 +46,15 @@ def test_an_empty_token_header_is_the_anonymous_caller_as_1x_frontend_sends_it(
     )
     (error,) = refused.json()["errors"]
     assert error["extensions"]["status"] == 403  # anonymous, not an invalid token (401)
+
+
+def test_a_browser_gets_a_self_contained_page_whose_example_runs(client: TestClient):
+    page = client.get(GRAPHQL, headers={"accept": "text/html"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert re.findall(r"""(?:src|href)=["']?(?:https?:)?//""", page.text) == []
+    assert "fetch(location.pathname" in page.text
+    shown = re.search(r'<textarea id="query"[^>]*>(.*?)</textarea>', page.text, re.DOTALL)
+    example = html.unescape(shown.group(1))
+    assert example == EXAMPLE
+    answer = client.post(GRAPHQL, json={"query": example}).json()
+    assert answer["data"]["getBaseMetrics"]["unitNodeCount"] == 0
