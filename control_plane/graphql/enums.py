@@ -6,6 +6,7 @@ Where our enum's member names already are 1.x's, the enum is exposed as it is; o
 panel types, the validation stages) an enum here carries 1.x's names with our values."""
 
 from enum import StrEnum
+from typing import get_args
 
 import strawberry
 
@@ -13,8 +14,10 @@ from control_plane.models.common import OrderByDate as _OrderByDate
 from control_plane.models.dashboard import DashboardPanelType as _DashboardPanelType
 from control_plane.models.repository_registry import CredentialsStatus
 from control_plane.models.unit import OrderByName
+from control_plane.services.rollouts.transitions import RolloutCommand as _RolloutCommand
 from control_plane.services.units.commands import UnitCommand
 from pepeunit_core.db import enums as db
+from pipelines.alert_rules import AlertType, ThresholdRule
 from pipelines.config import AggregationFunction, PolicyType
 from pipelines.config import TypeInputValue as _TypeInputValue
 
@@ -33,6 +36,27 @@ ProcessingPolicyType = strawberry.enum(PolicyType, name="ProcessingPolicyType")
 AggregationFunctions = strawberry.enum(AggregationFunction, name="AggregationFunctions")
 TypeInputValue = strawberry.enum(_TypeInputValue, name="TypeInputValue")
 DashboardStatus = strawberry.enum(db.DashboardSyncStatus, name="DashboardStatus")
+
+# Rollouts (beyond 1.x): our own member names.
+RolloutStatus = strawberry.enum(db.RolloutStatus, name="RolloutStatus")
+RolloutTargetKind = strawberry.enum(db.RolloutTargetKind, name="RolloutTargetKind")
+RolloutStageSize = strawberry.enum(db.RolloutStageSize, name="RolloutStageSize")
+OfflineUnitPolicy = strawberry.enum(db.OfflineUnitPolicy, name="OfflineUnitPolicy")
+RollbackScope = strawberry.enum(db.RollbackScope, name="RollbackScope")
+RolloutUnitOutcome = strawberry.enum(db.RolloutUnitOutcome, name="RolloutUnitOutcome")
+RolloutCommand = strawberry.enum(_RolloutCommand, name="RolloutCommand")
+ThresholdType = strawberry.enum(
+    StrEnum(  # type: ignore[misc]
+        "ThresholdType",
+        [
+            (kind.name, kind.value)
+            for kind in AlertType
+            if kind.value in get_args(ThresholdRule.model_fields["type"].annotation)
+        ],
+    ),
+    name="ThresholdType",
+)
+"""The kinds of a threshold rule (`above`, `below`) of a rollout's node bounds."""
 
 
 def _lowercase_names(enum: type[StrEnum], name: str) -> type[StrEnum]:

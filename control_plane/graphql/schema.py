@@ -11,6 +11,7 @@ from control_plane.graphql.fields import (
     permissions,
     registry,
     repos,
+    rollouts,
     unit_nodes,
     units,
     users,
@@ -29,6 +30,7 @@ QUERIES: tuple[type, ...] = (
     units.Query,
     unit_nodes.Query,
     data_pipe.Query,
+    rollouts.Query,
 )
 MUTATIONS: tuple[type, ...] = (
     users.Mutation,
@@ -39,6 +41,7 @@ MUTATIONS: tuple[type, ...] = (
     units.Mutation,
     unit_nodes.Mutation,
     data_pipe.Mutation,
+    rollouts.Mutation,
 )
 
 

@@ -14,15 +14,24 @@ M = TypeVar("M", bound=BaseModel)
 def validated(model: type[M], argument: str, data: Any) -> M:
     """`model` built from the input `data` (a Strawberry input, or a dict) of `argument`;
     `InputValidationError` naming `argument.<field>` when the model refuses it. A null field
-    takes the model's default, as a query parameter left out does in REST."""
-    values = dataclasses.asdict(data) if dataclasses.is_dataclass(data) else dict(data)
-    values = {name: value for name, value in values.items() if value is not None}
+    takes the model's default, as a query parameter left out does in REST (in nested inputs
+    too)."""
+    values = _without_nulls(dataclasses.asdict(data) if dataclasses.is_dataclass(data) else data)
     try:
         return model.model_validate(values)
     except ValidationError as error:
         raise InputValidationError(
             describe_validation_errors(error.errors(), location_prefix=(argument,))
         ) from None
+
+
+def _without_nulls(values: Any) -> Any:
+    """`values` (a dict) without its null fields, and so for the dicts in it."""
+    if isinstance(values, dict):
+        return {name: _without_nulls(value) for name, value in values.items() if value is not None}
+    if isinstance(values, list):
+        return [_without_nulls(value) for value in values]
+    return values
 
 
 def validated_value(annotation: Any, argument: str, value: object) -> Any:

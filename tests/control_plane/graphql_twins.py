@@ -22,6 +22,14 @@ _ENUM_KEYS = {
     "type",
     "agent_type",
     "resource_type",
+    # rollouts
+    "target_kind",
+    "offline_policy",
+    "rollback_on_halt",
+    "size_kind",
+    "outcome",
+    "from_status",
+    "to_status",
 }
 """REST fields whose values are enums in GraphQL (`data_pipe_status` stays a String)."""
 

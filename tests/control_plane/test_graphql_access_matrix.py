@@ -9,7 +9,7 @@ data (or, for a row whose REST answer is an error status, the same status in
 `extensions.status`), lists must leave out what they leave out over REST, and every other actor
 must be refused with a 401/403 error of the REST shape. `test_every_route_has_a_twin` fails
 when a REST route has none, and `test_every_field_is_accounted_for` when the schema lacks a
-field of 1.x's contract or has one this file does not know.
+field of 1.x's contract or has one this file does not know (`BEYOND_1X` lists ours).
 """
 
 import json
@@ -72,12 +72,15 @@ REST_ONLY = {
         "a CSV download: REST only in 1.x too",
     ("GET", API + "/unit_nodes/get_data_pipe_rejections/{uuid}"):
         "rejections are ours (beyond 1.x), read through REST and the console",
-    # Rollouts are ours (beyond 1.x) and new; their GraphQL fields are still to come (issue 18).
-    ("POST", API + "/rollouts"): "rollouts: REST only for now",
-    ("GET", API + "/rollouts"): "rollouts: REST only for now",
-    ("GET", API + "/rollouts/{uuid}"): "rollouts: REST only for now",
-    ("POST", API + "/rollouts/{uuid}/{command}"): "rollouts: REST only for now",
 }  # fmt: skip
+
+BEYOND_1X = {
+    "getRollout": "GET /rollouts/{uuid}",
+    "getRollouts": "GET /rollouts",
+    "createRollout": "POST /rollouts",
+    "commandRollout": "POST /rollouts/{uuid}/{command}",
+}
+"""Our fields that 1.x lacks, with their REST twins (docs/graphql.md#rollouts-beyond-1x)."""
 
 GRAPHQL_ONLY = {
     "setGrafanaCookies": "sets the Grafana cookie; no REST twin in 1.x",
@@ -153,6 +156,18 @@ def uuids_filter(sent: Sent) -> dict[str, Any]:
 
 def file_of(sent: Sent) -> dict[str, Any]:
     return {"file": None}
+
+
+def rollout_input(body: dict[str, Any]) -> dict[str, Any]:
+    """A REST rollout body as `RolloutCreateInput`."""
+    stages = [as_input(stage, enums=("size_kind",)) for stage in body["stages"]]
+    return as_input(body, enums=("target_kind",)) | {"stages": stages}
+
+
+def rollout_command(sent: Sent) -> dict[str, Any]:
+    """`/rollouts/{uuid}/{command}` as the uuid and the command's GraphQL name."""
+    uuid, command = sent.path.rsplit("/", 2)[-2:]
+    return {"uuid": uuid, "command": enum_name(command)}
 
 
 def query(field_name: str, arguments: str = "", variables: Callable[[Sent], dict] = nothing,
@@ -329,6 +344,17 @@ TWINS: dict[tuple[str, str], Twin] = {
         "deleteLink", "$node: UUID!, $panel: UUID!",
         lambda s: {"node": s.params["unit_node_uuid"],
                    "panel": s.params["dashboard_panel_uuid"]}),
+    # rollouts (beyond 1.x)
+    ("POST", "/rollouts"): mutation("createRollout", "$rollout: RolloutCreateInput!",
+                                    lambda s: {"rollout": rollout_input(s.json)},
+                                    "{ uuid status stages { position } }"),
+    ("GET", "/rollouts"): query("getRollouts", "$filters: RolloutFilterInput!",
+                                lambda s: {"filters": {}}, "{ count rollouts { uuid } }"),
+    ("GET", "/rollouts/{uuid}"): query("getRollout", UUID_ARG, by_uuid,
+                                       "{ uuid status units { unitUuid } }"),
+    ("POST", "/rollouts/{uuid}/{command}"): mutation(
+        "commandRollout", "$uuid: UUID!, $command: RolloutCommand!", rollout_command,
+        "{ uuid status history { toStatus } }"),
 }
 # fmt: on
 # The argument names the documents pass (`$name` above) are the variables' names; the field's
@@ -387,6 +413,8 @@ def _listed(world: World, item: Row, twin: Twin, answer: dict[str, Any]) -> bool
         return world.ids[name] in {entry["uuid"] for entry in found[twin.items]}
     if twin.field == "getUnitLogs":
         return found["count"] == 1
+    if twin.field == "getRollouts":
+        return world.ids["rollout"] in {entry["uuid"] for entry in found["rollouts"]}
     if twin.field == "getDashboards":
         return any(entry["creatorUuid"] == world.ids["owner"] for entry in found["dashboards"])
     raise AssertionError(f"no listing check for {twin.field}")
@@ -450,4 +478,6 @@ def test_every_field_is_accounted_for(world: World) -> None:
     assert (QUERY_FIELDS | MUTATION_FIELDS) - twinned == set(GRAPHQL_ONLY)
     assert twinned - (queries | mutations) == set(), "twins the schema does not have"
     extra = (queries | mutations) - QUERY_FIELDS - MUTATION_FIELDS
-    assert extra == set(), "fields beyond 1.x: add them here with their REST twin"
+    assert extra == set(BEYOND_1X), "fields beyond 1.x: add them to BEYOND_1X with their twin"
+    twins = {twin.field: f"{method} {route}" for (method, route), twin in TWINS.items()}
+    assert {field: twins[field] for field in BEYOND_1X} == BEYOND_1X
