@@ -17,7 +17,8 @@ from control_plane.models.unit import OrderByName
 from control_plane.services.rollouts.transitions import RolloutCommand as _RolloutCommand
 from control_plane.services.units.commands import UnitCommand
 from pepeunit_core.db import enums as db
-from pipelines.alert_rules import AlertType, ThresholdRule
+from pipelines.alert_rules import AlertType as _AlertType
+from pipelines.alert_rules import ThresholdRule as _ThresholdRule
 from pipelines.config import AggregationFunction, PolicyType
 from pipelines.config import TypeInputValue as _TypeInputValue
 
@@ -50,8 +51,8 @@ ThresholdType = strawberry.enum(
         "ThresholdType",
         [
             (kind.name, kind.value)
-            for kind in AlertType
-            if kind.value in get_args(ThresholdRule.model_fields["type"].annotation)
+            for kind in _AlertType
+            if kind.value in get_args(_ThresholdRule.model_fields["type"].annotation)
         ],
     ),
     name="ThresholdType",

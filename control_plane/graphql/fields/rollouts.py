@@ -123,16 +123,9 @@ class RolloutFilterInput(PaginationInput):
 
 
 def rollout_type(read: RolloutRead) -> RolloutType:
-    """A rollout with its stages, units and history when `read` has them (`RolloutDetail`)."""
-    if isinstance(read, RolloutDetail):
-        return RolloutType.from_pydantic(read)
-    fields = {name: getattr(read, name) for name in RolloutRead.model_fields}
-    return RolloutType(
-        **fields | {"node_bounds": [NodeBoundType.from_pydantic(b) for b in read.node_bounds]},
-        stages=None,
-        units=None,
-        history=None,
-    )
+    """A rollout, with its stages, units and history when `read` has them (a
+    `RolloutDetail`); a listed `RolloutRead` leaves them null."""
+    return RolloutType.from_pydantic(read)  # type: ignore[arg-type]
 
 
 @strawberry.type
