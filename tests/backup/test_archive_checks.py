@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -25,6 +26,7 @@ from pepeunit_core.migrate import migrate_sql
 from pepeunit_core.settings import Settings
 from tests.control_plane.conftest import ENCRYPT_KEY, SECRET_KEY
 from tests.flows.support import pipeline_config, seed_nodes
+from tests.pepeunit_core.test_sql_migrations import newest_migration_file
 from tests.services.clickhouse import ClickHouseDatabase
 from tests.services.ports import free_loopback_port
 
@@ -112,7 +114,9 @@ def test_the_archive_verifies_and_lists_every_member(archive: Path):
 def test_one_changed_byte_in_any_member_is_refused_naming_it(archive: Path, member: str):
     offset, size = member_offsets(archive)[member]
     changed_byte(archive, offset + size // 2)
-    with pytest.raises(BackupArchiveError, match=f"'{member}' was changed|{member} was changed"):
+    # The manifest may no longer parse (a changed byte in its JSON syntax) or no longer match its
+    # own checksum: either way the refusal names it.
+    with pytest.raises(BackupArchiveError, match=re.escape(member)):
         verify_archive(archive)
 
 
@@ -260,7 +264,8 @@ def test_a_target_migrated_past_the_archive_is_refused_even_forced(archive: Path
     )
     result = restore(older, target, "--force")
     assert result.returncode == 1
-    assert "at revision '0005', past the archive's '0004'" in result.stderr, result.stderr
+    head = newest_migration_file()
+    assert f"at revision '{head}', past the archive's '0004'" in result.stderr, result.stderr
     assert tree(target) == before
 
 
