@@ -17,6 +17,7 @@ from control_plane.context import ControlPlaneContext
 from control_plane.services.rollouts.driver import step_rollouts
 from control_plane.services.rollouts.error_logs import clickhouse_error_log_counter
 from pepeunit_core.backup.scheduled import run_scheduled_backup
+from pepeunit_core.db.types import utc_now
 
 from .jobs import sync_registries, update_fleet
 from .leader_lock import make_leader_lock
@@ -55,16 +56,30 @@ def make_api_scheduler(context: ControlPlaneContext) -> Scheduler:
         else []
     )
     count_error_logs = clickhouse_error_log_counter(settings)
+    elected: list[datetime] = []
+
+    def take_rollouts_over(_stop: threading.Event) -> str:
+        # A unit's silence while no process listened (a restart) is not held against it.
+        elected[:] = [utc_now()]
+        return f"driving rollouts from {elected[0].isoformat()}"
 
     def step_running_rollouts(stop: threading.Event) -> str:
         report = step_rollouts(
-            context.session_factory, settings, context.publisher, stop, count_error_logs
+            context.session_factory,
+            settings,
+            context.publisher,
+            stop,
+            count_error_logs,
+            listening_since=elected[0] if elected else None,
         )
         return f"{report.rollouts} rollouts, {report.failed} failed"
 
     return Scheduler(
         make_leader_lock(settings),
-        on_election=[Job("missing registry clones", sync_missing)],
+        on_election=[
+            Job("rollouts", take_rollouts_over, logging.DEBUG),
+            Job("missing registry clones", sync_missing),
+        ],
         periodic=[
             *backups,
             PeriodicJob(

@@ -500,3 +500,19 @@ def test_a_bad_version_halts_at_the_canary_and_leaves_the_others_untouched():
     assert sum(fleet.updates.values()) == 1
     assert {unit.outcome for unit in progress.units[1:]} == {Outcome.PENDING}
     assert Action.ADVANCE not in actions
+
+
+def test_silence_while_the_platform_was_down_is_not_the_units():
+    """After a restart the driver listens anew: a unit silent since before it is online until
+    a whole window has passed since then, and fails only after that."""
+    unit = confirmed(ago=timedelta(seconds=30))
+    silent = replace(running_target(), last_state_report_at=NOW - 3 * WINDOW)
+    restarted = replace(rollout([unit]), listening_since=NOW - WINDOW)
+    assert decide(restarted, {unit.unit: silent}, NOW).action is Action.WAIT
+    later = NOW + timedelta(seconds=1)
+    decision = decide(restarted, {unit.unit: silent}, later)
+    assert decision.action is Action.HALT
+    assert decision.reason == f"unit {unit.unit}: stopped reporting state"
+    never = UnitProgress(uuid4(), 0)
+    decision = decide(replace(restarted, units=[never]), {}, NOW)
+    assert decision.action is Action.WAIT, "a unit that never reported is still offline"

@@ -112,9 +112,11 @@ class Api:
         self._http = httpx.Client(base_url=platform.api, timeout=30)
         self._headers: dict[str, str] = {}
 
-    def login(self, login: str) -> None:
-        created = self._http.post("/users", json={"login": login, "password": PASSWORD})
-        assert created.status_code == 201, created.text
+    def login(self, login: str, *, create: bool = True) -> None:
+        """Creates the user `login` (unless `create` is false: it exists) and logs in."""
+        if create:
+            created = self._http.post("/users", json={"login": login, "password": PASSWORD})
+            assert created.status_code == 201, created.text
         token = self._http.post("/users/auth", json={"credentials": login, "password": PASSWORD})
         self._headers = {"x-auth-token": token.json()["token"]}
 

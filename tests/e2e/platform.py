@@ -62,13 +62,15 @@ def running_platform(
     stop_signal: int = signal.SIGINT,
     *,
     signal_every_process: bool = False,
+    port: int | None = None,
     **environment: str,
 ) -> Iterator[RunningPlatform]:
     """`pepeunit up` on a free API port with `environment` (PU_ variables) added; stopped
     afterwards with `stop_signal` (SIGINT as Ctrl-C, SIGTERM as Docker), sent to each of its
     processes at once with `signal_every_process` (as systemd stops a service), which must end
-    it cleanly: the dataflow stores what it holds, and nothing is left behind."""
-    port = free_loopback_port()
+    it cleanly: the dataflow stores what it holds, and nothing is left behind. `port`: the
+    API's (default: a free one), e.g. the one it had before a restart."""
+    port = port or free_loopback_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,

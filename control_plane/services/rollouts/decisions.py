@@ -83,6 +83,10 @@ class RolloutProgress:
     online_window: timedelta
     """A unit is online while its last state report is at most this old."""
     units: Sequence[UnitProgress]
+    listening_since: datetime | None = None
+    """Since when the platform has been taking state reports in (the driver's election, e.g.
+    after a restart): silence before it is the platform's, not the unit's, so a unit that had
+    reported counts as online until a whole window has passed since then."""
 
 
 class Action(StrEnum):
@@ -180,7 +184,11 @@ def units_to_roll_back(units: Sequence[UnitProgress]) -> tuple[UUID, ...]:
 
 def _online(rollout: RolloutProgress, seen: UnitHealth, now: datetime) -> bool:
     reported = seen.last_state_report_at
-    return reported is not None and now - reported <= rollout.online_window
+    if reported is None:
+        return False
+    if rollout.listening_since is not None:
+        reported = max(reported, rollout.listening_since)
+    return now - reported <= rollout.online_window
 
 
 def _confirmation(

@@ -40,6 +40,7 @@ logger = logging.getLogger("pepeunit.api.rollouts")
 ErrorLogCounter = Callable[[UUID, datetime, datetime], int]
 """Error logs of a unit created in [since, until)."""
 
+ONLINE_WINDOW_PERIODS = 3
 DRIVEN = (RolloutStatus.PENDING, RolloutStatus.RUNNING)
 FOLLOWED_BY_ANOTHER_STEP = frozenset({Action.START, Action.ADVANCE})
 NOTIFIED = frozenset({Action.ADVANCE, Action.COMPLETE, Action.HALT})
@@ -53,8 +54,10 @@ class RolloutStepReport:
 
 
 def online_window(settings: Settings) -> timedelta:
-    """As the console's: a unit is online while it reported within two state periods."""
-    return timedelta(seconds=2 * settings.state_send_interval)
+    """A unit is online while it reported within three state periods: one more than the
+    console allows, so that one report lost, or dropped by the dataflow for coming a little
+    early (docs/compatibility.md#state-and-log-reports), does not fail a soaking unit."""
+    return timedelta(seconds=ONLINE_WINDOW_PERIODS * settings.state_send_interval)
 
 
 def step_rollouts(
@@ -64,8 +67,10 @@ def step_rollouts(
     stop: threading.Event,
     count_error_logs: ErrorLogCounter,
     clock: Callable[[], datetime] = utc_now,
+    listening_since: datetime | None = None,
 ) -> RolloutStepReport:
-    """One step of every pending or running rollout, each in a session of its own."""
+    """One step of every pending or running rollout, each in a session of its own;
+    `listening_since`: when this process started driving them (RolloutProgress)."""
     with session_factory() as session:
         uuids = session.scalars(
             select(Rollout.uuid)
@@ -78,7 +83,9 @@ def step_rollouts(
             break
         with session_factory() as session:
             try:
-                step_rollout(session, settings, publisher, uuid, count_error_logs, clock())
+                step_rollout(
+                    session, settings, publisher, uuid, count_error_logs, clock(), listening_since
+                )
             except Exception:
                 session.rollback()
                 failed += 1
@@ -93,6 +100,7 @@ def step_rollout(
     uuid: UUID,
     count_error_logs: ErrorLogCounter,
     now: datetime,
+    listening_since: datetime | None = None,
 ) -> list[Decision]:
     """Decides and applies until the rollout waits: a stage that starts is sent at once."""
     decisions = []
@@ -102,7 +110,7 @@ def step_rollout(
             break
         stages = _stages(session, rollout)
         records = _records(session, rollout)
-        progress = _progress(settings, rollout, stages, records)
+        progress = _progress(settings, rollout, stages, records, listening_since)
         stage = stages[rollout.current_stage]
         health = _health(session, rollout, stage, records, now, count_error_logs)
         decision = decide(progress, health, now)
@@ -142,6 +150,7 @@ def _progress(
     rollout: Rollout,
     stages: list[RolloutStage],
     records: dict[UUID, RolloutUnit],
+    listening_since: datetime | None,
 ) -> RolloutProgress:
     return RolloutProgress(
         status=rollout.status,
@@ -162,6 +171,7 @@ def _progress(
             )
             for record in records.values()
         ],
+        listening_since=listening_since,
     )
 
 
