@@ -13,6 +13,7 @@ from pepeunit_cli.migrate import migrate
 from pepeunit_cli.notifier import notifier
 from pepeunit_cli.pipeline_rejections import rejections
 from pepeunit_cli.pipelines import pipelines
+from pepeunit_cli.rollout import rollout
 from pepeunit_cli.up import up
 
 
@@ -35,3 +36,4 @@ main.add_command(bot)
 main.add_command(demo)
 main.add_command(backup)
 main.add_command(restore)
+main.add_command(rollout)

@@ -20,9 +20,10 @@ class ApiError(RuntimeError):
 
 
 class ApiClient:
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, token: str | None = None) -> None:
+        """`token`: a user's API token (else log_in gets one)."""
         self.base_url = base_url.rstrip("/")
-        self._token: str | None = None
+        self._token = token
 
     def log_in(self, login: str, password: str) -> None:
         """Logs in as `login`, creating the user first if there is none of that name (the first
