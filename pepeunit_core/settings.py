@@ -125,6 +125,12 @@ class Settings(BaseSettings):
         description="Seconds between steps of the running firmware rollouts (sending a stage's "
         "updates, checking its gates).",
     )
+    rollout_metrics_dir: Path | None = Field(
+        default=None,
+        description="Where the schedule process rewrites pepeunit_rollouts.prom, the rollouts' "
+        "Prometheus metrics, after each rollout step (unset: not written; "
+        "docs/operations.md#rollout-metrics).",
+    )
     schedules_poll_interval: float = Field(
         default=5,
         gt=0,

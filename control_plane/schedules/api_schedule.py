@@ -6,7 +6,8 @@ machines that share the SQL database:
 - every `PU_FIRMWARE_UPDATE_INTERVAL` s, the first half an interval after the election (so
   that updates fall between syncs): move the auto-updating units to their target firmware;
 - every `PU_BACKUP_INTERVAL` s (when set): a backup of the instance into `PU_BACKUP_DIR`.
-- every `PU_ROLLOUT_STEP_INTERVAL` s: one step of every pending or running rollout.
+- every `PU_ROLLOUT_STEP_INTERVAL` s: one step of every pending or running rollout, then (with
+  `PU_ROLLOUT_METRICS_DIR`) their Prometheus metrics rewritten.
 """
 
 import logging
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from control_plane.context import ControlPlaneContext
 from control_plane.services.rollouts.driver import step_rollouts
 from control_plane.services.rollouts.error_logs import clickhouse_error_log_counter
+from control_plane.services.rollouts.metrics import write_rollout_metrics
 from pepeunit_core.backup.scheduled import run_scheduled_backup
 from pepeunit_core.db.types import utc_now
 
@@ -72,6 +74,9 @@ def make_api_scheduler(context: ControlPlaneContext) -> Scheduler:
             count_error_logs,
             listening_since=elected[0] if elected else None,
         )
+        if settings.rollout_metrics_dir is not None:
+            with context.session_factory() as session:
+                write_rollout_metrics(session, settings.rollout_metrics_dir, utc_now())
         return f"{report.rollouts} rollouts, {report.failed} failed"
 
     return Scheduler(

@@ -1,6 +1,7 @@
 """Rollouts against real services (SQLite and PostgreSQL, a private Mosquitto with a
 subscriber standing in for each device, ClickHouse for the error logs): a good version goes
-canary -> 50 % -> all, a bad one halts at the canary and rolls only the canary back, a manual
+canary -> 50 % -> all, a bad one halts at the canary and rolls only the canary back (and the
+rollout metrics count it), a manual
 rollback sends every updated unit back; over HTTP, what cannot run is refused with the
 reason and the manual commands keep the history. Time is passed in, so nothing waits for a soak; the
 units' state reports are stored the way the dataflow stores them."""
@@ -9,11 +10,13 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +25,7 @@ from control_plane.services.errors import RolloutError
 from control_plane.services.rollouts.decisions import Action
 from control_plane.services.rollouts.driver import step_rollout
 from control_plane.services.rollouts.error_logs import clickhouse_error_log_counter
+from control_plane.services.rollouts.metrics import write_rollout_metrics
 from control_plane.services.rollouts.rollouts import command_rollout, create_rollout
 from control_plane.services.rollouts.transitions import RolloutCommand
 from flows.storage.unit_state_writer import apply_state_report
@@ -35,6 +39,7 @@ from pepeunit_core.db.enums import (
     RolloutUnitOutcome,
 )
 from pepeunit_core.db.models import Rollout, RolloutEvent, RolloutUnit, Unit, UnitNode, User
+from pepeunit_core.pipe_rejections import RejectedMessage, RejectionLog
 from pepeunit_core.settings import Settings
 from pepeunit_core.stored_data.rows import UnitStateRow
 from pepeunit_core.topics import CommandTopicName, command_topic
@@ -252,6 +257,7 @@ def test_a_good_version_passes_every_stage_and_resumes_after_a_restart(
 
 
 def test_a_bad_version_halts_at_the_canary_and_rolls_only_the_canary_back(
+    tmp_path: Path,
     app: FastAPI,
     settings: Settings,
     actors: Actors,
@@ -308,6 +314,29 @@ def test_a_bad_version_halts_at_the_canary_and_rolls_only_the_canary_back(
     assert states[canary] is RolloutUnitOutcome.ROLLED_BACK
     assert {states[unit] for unit in fleet.units[1:]} == {RolloutUnitOutcome.PENDING}
     assert step(T0 + timedelta(minutes=5)) == []
+    with factory() as session:
+        path = write_rollout_metrics(session, tmp_path / "metrics", T0 + timedelta(minutes=5))
+    assert path.name == "pepeunit_rollouts.prom"
+    assert prometheus_samples(path.read_text()) >= {
+        ("pepeunit_rollouts", (("status", "Halted"),), 1.0),
+        ("pepeunit_rollouts", (("status", "Running"),), 0.0),
+        ("pepeunit_rollout_units", (("outcome", "RolledBack"),), 1.0),
+        ("pepeunit_rollout_units", (("outcome", "Pending"),), UNIT_COUNT - 1.0),
+        ("pepeunit_rollout_units", (("outcome", "Failed"),), 0.0),
+        ("pepeunit_rollout_updates_sent_total", (), 1.0),
+        ("pepeunit_rollout_stages_passed_total", (), 0.0),
+        ("pepeunit_rollout_transitions_total", (("to_status", "Running"),), 1.0),
+        ("pepeunit_rollout_transitions_total", (("to_status", "Halted"),), 1.0),
+        ("pepeunit_rollout_metrics_timestamp_seconds", (), (T0 + timedelta(minutes=5)).timestamp()),
+    }
+
+
+def prometheus_samples(text: str) -> set[tuple[str, tuple[tuple[str, str], ...], float]]:
+    return {
+        (sample.name, tuple(sorted(sample.labels.items())), sample.value)
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 def test_a_manual_rollback_sends_every_updated_unit_back_and_a_busy_unit_is_refused(
@@ -486,3 +515,63 @@ def test_a_node_value_out_of_bounds_halts_the_canary(
         rollout = session.get_one(Rollout, created.uuid)
         assert rollout.status is RolloutStatus.HALTED
         assert rollout.status_reason == f"unit {canary}: temp/pepeunit is 91: too hot"
+
+
+def test_pipeline_rejections_are_judged_against_as_long_a_time_before_the_update(
+    app: FastAPI, settings: Settings, actors: Actors, fleet: Fleet
+):
+    """Before: the rejections the node's record keeps from as long before the Update as has
+    passed since it; after: the node's counter since the Update."""
+    context = app.state.context
+    factory = context.session_factory
+    v1, v2 = fleet.commits["v1.0.0"], fleet.commits["v2.0.0"]
+    for unit in fleet.units:
+        report(factory, unit, v1, T0 - timedelta(seconds=10))
+    request = RolloutCreate(
+        repo_uuid=fleet.repo, target_kind=RolloutTargetKind.TAG, target_ref="v2.0.0",
+        stages=[stage.model_copy(update={"max_rejection_increase": 1}) for stage in stages()],
+    )  # fmt: skip
+    with factory() as session:
+        created = create_rollout(session, settings, alice(session, actors), request)
+    canary = created.units[0].unit_uuid
+    counter = clickhouse_error_log_counter(settings)
+    log = RejectionLog()
+
+    def rejected(*moments: datetime) -> None:
+        """As the dataflow stores a node's rejections."""
+        for moment in moments:
+            log.record(RejectedMessage(moment, "Filters", "not_a_number", "'x': not a number"))
+        with factory() as session:
+            node = session.scalars(
+                select(UnitNode).where(
+                    UnitNode.unit_uuid == canary, UnitNode.topic_name == "temp/pepeunit"
+                )
+            ).one()
+            node.data_pipe_rejected_count, node.data_pipe_rejections = (
+                log.rejected_count, log.to_stored(),
+            )  # fmt: skip
+            session.commit()
+
+    def step(now: datetime) -> list[Action]:
+        with factory() as session:
+            decisions = step_rollout(
+                session, settings, context.publisher, created.uuid, counter, now
+            )
+            return [decision.action for decision in decisions]
+
+    # Long before the update (outside any window judged here), then 3 in the last 30 s.
+    rejected(T0 - timedelta(hours=1), *(T0 - timedelta(seconds=s) for s in (25, 20, 15)))
+    assert step(T0) == [Action.START, Action.SEND]
+    report(factory, canary, v2, T0 + timedelta(seconds=5))
+    assert step(T0 + timedelta(seconds=6)) == [Action.WAIT]
+    rejected(*(T0 + timedelta(seconds=s) for s in (10, 12, 14, 16)))
+    report(factory, canary, v2, T0 + timedelta(seconds=20))
+    assert step(T0 + timedelta(seconds=30)) == [Action.WAIT], "4 after against 3 before"
+    rejected(T0 + timedelta(seconds=31))
+    assert step(T0 + timedelta(seconds=32)) == [Action.HALT]
+    with factory() as session:
+        rollout = session.get_one(Rollout, created.uuid)
+        assert rollout.status_reason == (
+            f"unit {canary}: 5 pipeline rejections after the update against 3 before "
+            "(at most 1 more)"
+        )

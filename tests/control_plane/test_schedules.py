@@ -553,7 +553,12 @@ def test_the_runner_drives_a_rollout_and_its_successor_finishes_it(
     rollout_uuid = created.json()["uuid"]
     topic = command_topic(DOMAIN, unit_uuid, CommandTopicName.UPDATE)
     device = Device(mosquitto_server.port, [topic])
-    settings = scheduling(settings, mqtt_port=mosquitto_server.port, rollout_step_interval=0.3)
+    settings = scheduling(
+        settings,
+        mqtt_port=mosquitto_server.port,
+        rollout_step_interval=0.3,
+        rollout_metrics_dir=tmp_path / "metrics",
+    )
     apps = [create_app(settings, password_hasher=CHEAP_ARGON2) for _ in range(2)]
     running = RunningApps(apps)
     try:
@@ -581,6 +586,8 @@ def test_the_runner_drives_a_rollout_and_its_successor_finishes_it(
         )
         assert watch.stop() == 0, "two apps ran the schedules at once"
         assert device.messages == [], "a unit was sent a second Update"
+        metrics = (tmp_path / "metrics" / "pepeunit_rollouts.prom").read_text()
+        assert 'pepeunit_rollouts{status="Completed"} 1.0' in metrics.splitlines()
     finally:
         running.stop_all()
         device.close()

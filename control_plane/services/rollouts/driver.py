@@ -27,6 +27,7 @@ from control_plane.services.rollouts.history import record_transition
 from control_plane.services.rollouts.node_bounds import NODE_BOUNDS, bounds_violation
 from control_plane.services.rollouts.unit_moves import (
     rejection_count,
+    rejections_between,
     roll_back_unit,
     send_rollout_update,
 )
@@ -192,19 +193,23 @@ def _health(
     now: datetime,
     count_error_logs: ErrorLogCounter,
 ) -> dict[UUID, UnitHealth]:
-    """The gate inputs of the current stage's units; logs are counted only for units whose
-    soak is running and only when the stage has an error-log gate."""
+    """The gate inputs of the current stage's units; logs and rejections are counted only for
+    units whose soak is running. Error logs: since the unit confirmed, against as long a time
+    before its Update. Rejections: since its Update (the nodes' counters), against as long a
+    time before it (the nodes' kept records of their last rejections)."""
     health = {}
     for record in records.values():
         if record.stage != rollout.current_stage:
             continue
         unit = session.get_one(Unit, record.unit_uuid)
-        errors_before = errors_after = rejections_after = 0
+        errors_before = errors_after = rejections_before = rejections_after = 0
         violation = None
         if record.outcome is RolloutUnitOutcome.CONFIRMED:
             violation = _bounds_violation(session, rollout, unit, record)
             rejections_after = rejection_count(session, unit) - (record.rejections_before or 0)
             sent, confirmed = record.update_sent_datetime, record.confirmed_datetime
+            if stage.max_rejection_increase is not None and sent:
+                rejections_before = rejections_between(session, unit, sent - (now - sent), sent)
             if stage.max_error_log_increase is not None and sent and confirmed:
                 errors_after = count_error_logs(unit.uuid, confirmed, now)
                 errors_before = count_error_logs(unit.uuid, sent - (now - confirmed), sent)
@@ -215,6 +220,7 @@ def _health(
             last_state_report_at=unit.last_state_report_datetime,
             error_logs_before=errors_before,
             error_logs_after=errors_after,
+            rejections_before=rejections_before,
             rejections_after=rejections_after,
             node_bounds_violation=violation,
         )

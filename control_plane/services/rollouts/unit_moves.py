@@ -14,6 +14,7 @@ from control_plane.services.broker.publisher import BrokerPublisher
 from control_plane.services.repos.firmware_updates import update_unit_firmware
 from pepeunit_core.db.enums import RolloutUnitOutcome
 from pepeunit_core.db.models import Rollout, RolloutUnit, Unit, UnitNode
+from pepeunit_core.pipe_rejections import RejectionLog
 from pepeunit_core.settings import Settings
 
 
@@ -25,6 +26,22 @@ def rejection_count(session: Session, unit: Unit) -> int:
         )
     )
     return int(total or 0)
+
+
+def rejections_between(session: Session, unit: Unit, since: datetime, until: datetime) -> int:
+    """Messages the unit's nodes' pipelines rejected in [since, until), as each node's record
+    of its last MAX_RECENT_REJECTIONS rejections shows them: a node that rejected more since
+    `since` has lost the older ones, so this may count fewer, never more."""
+    nodes = session.scalars(
+        select(UnitNode).where(
+            UnitNode.unit_uuid == unit.uuid, UnitNode.data_pipe_rejected_count > 0
+        )
+    )
+    count = 0
+    for node in nodes:
+        log = RejectionLog.from_stored(node.data_pipe_rejected_count, node.data_pipe_rejections)
+        count += sum(since <= entry.received_datetime < until for entry in log.recent)
+    return count
 
 
 def send_rollout_update(
