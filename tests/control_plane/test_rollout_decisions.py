@@ -516,3 +516,10 @@ def test_silence_while_the_platform_was_down_is_not_the_units():
     never = UnitProgress(uuid4(), 0)
     decision = decide(replace(restarted, units=[never]), {}, NOW)
     assert decision.action is Action.WAIT, "a unit that never reported is still offline"
+    late = sent(ago=GATES.confirm_deadline + timedelta(minutes=1))
+    assert decide(replace(restarted, units=[late]), {late.unit: online()}, NOW).action is (
+        Action.WAIT
+    ), "its confirmation may be among the reports still coming in"
+    decision = decide(replace(restarted, units=[late]), {late.unit: online()}, later)
+    assert decision.action is Action.HALT
+    assert "did not report version" in (decision.reason or "")

@@ -85,8 +85,9 @@ class RolloutProgress:
     units: Sequence[UnitProgress]
     listening_since: datetime | None = None
     """Since when the platform has been taking state reports in (the driver's election, e.g.
-    after a restart): silence before it is the platform's, not the unit's, so a unit that had
-    reported counts as online until a whole window has passed since then."""
+    after a restart): silence before it is the platform's, not the unit's, so until a whole
+    online window has passed since then a unit that had reported counts as online and no
+    confirmation deadline fails a unit."""
 
 
 class Action(StrEnum):
@@ -191,6 +192,13 @@ def _online(rollout: RolloutProgress, seen: UnitHealth, now: datetime) -> bool:
     return now - reported <= rollout.online_window
 
 
+def _just_elected(rollout: RolloutProgress, now: datetime) -> bool:
+    """Within a window of the election: reports sent while no process listened (a restart)
+    may still be coming in, so no unit is judged silent or late yet."""
+    since = rollout.listening_since
+    return since is not None and now - since <= rollout.online_window
+
+
 def _confirmation(
     rollout: RolloutProgress,
     gates: StageGates,
@@ -207,7 +215,7 @@ def _confirmation(
         reason = f"the update failed: {seen.firmware_error or 'no reason given'}"
         return UnitChange(unit.unit, RolloutUnitOutcome.FAILED, reason)
     sent = unit.update_sent_at
-    if sent is None or now - sent > gates.confirm_deadline:
+    if (sent is None or now - sent > gates.confirm_deadline) and not _just_elected(rollout, now):
         seconds = int(gates.confirm_deadline.total_seconds())
         reason = f"did not report version {rollout.target_commit} within {seconds} s"
         return UnitChange(unit.unit, RolloutUnitOutcome.FAILED, reason)
