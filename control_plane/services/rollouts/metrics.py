@@ -78,4 +78,4 @@ def _counts(
     session: Session, column: ColumnElement[Any], *where: ColumnElement[bool]
 ) -> dict[Any, int]:
     rows = session.execute(select(column, func.count()).where(*where).group_by(column))
-    return {value: count for value, count in rows.tuples()}
+    return {value: count for value, count in rows}
