@@ -11,7 +11,6 @@ from pydantic import ValidationError
 
 from control_plane.api.deps import AnonymousAgent, ContextDep
 from control_plane.api.error_responses import declared_errors
-from control_plane.bot import BotServices, feed_webhook_update, webhook_secret
 from control_plane.services.errors import FeatureFlagError, InputValidationError, NoAccessError
 
 router = APIRouter(tags=["telegram"])
@@ -32,6 +31,10 @@ async def telegram_webhook(
             "The Telegram bot takes no webhook updates here (PU_TELEGRAM_BOT_MODE=webhook "
             "and PU_TELEGRAM_TOKEN turn it on)"
         )
+    # Imported here: aiogram takes longer to import than the rest of the API, and only a
+    # webhook-mode instance needs it.
+    from control_plane.bot import BotServices, feed_webhook_update, webhook_secret
+
     expected = webhook_secret(settings).encode()
     if secret is None or not hmac.compare_digest(secret.encode(), expected):
         raise NoAccessError("Not Telegram: wrong or missing webhook secret")
