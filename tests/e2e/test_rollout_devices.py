@@ -1,7 +1,9 @@
 """Issue 18's end-to-end rollout: ten SDK devices, each a real process running its unpacked
 firmware, against `pepeunit up` (API, dataflow and schedules in one process) with a Mosquitto
-the platform authorises by its ACL file. The platform steps rollouts every half second and the
-devices report state every two seconds, so soaks of a few seconds are real waits.
+the platform authorises by its ACL file (so the devices stay connected while the platform
+restarts). The platform steps rollouts every half second, the devices report state every two
+seconds and each stage soaks one second: every gate is judged on real reports and logs, and
+the test stays as short as ten devices and two platform starts allow.
 
 One fleet, two rollouts:
 - a good version goes canary (1 unit) -> 50 % -> all, each stage started only after the one
