@@ -59,7 +59,7 @@ print(json.dumps({"records": records, "windows": windows}))
 
 
 @pytest.mark.timeout(230 + 4 * STREAM_S)
-def test_sigkill_twice_loses_and_duplicates_nothing(tmp_path, sql_url, mosquitto_factory):
+def test_sigkill_twice_loses_and_duplicates_nothing(tmp_path, sql_url, mosquitto_factory, request):
     broker = mosquitto_factory(BROKER_SETTINGS)
     configs = {f"rec{i}": pipeline_config({"policy_type": "NRecords", "n_records_count": 1024})
                for i in range(RECORD_NODES)}  # fmt: skip
@@ -84,7 +84,10 @@ def test_sigkill_twice_loses_and_duplicates_nothing(tmp_path, sql_url, mosquitto
     )
     log_path = tmp_path / "flow.log"
     flow = start_flow_process(settings, log_path)
-    wait_subscribed(settings, lambda: flow.poll() is not None, 30)
+    started = [flow]
+    # a failed assertion must not leave a flow behind (its intake stops with it)
+    request.addfinalizer(lambda: [process.kill() for process in started if process.poll() is None])
+    wait_subscribed(settings, lambda: flow.poll() is not None, 60)
 
     names = sorted(nodes)
     sent: dict[str, list[int]] = defaultdict(list)
@@ -103,6 +106,7 @@ def test_sigkill_twice_loses_and_duplicates_nothing(tmp_path, sql_url, mosquitto
         flow.wait(timeout=10)
         flow = start_flow_process(settings, log_path)
         restarted.append(flow)
+        started.append(flow)
         wait_until(lambda: resumptions() > before, 60, interval_s=0.1)
 
     began = time.monotonic()
