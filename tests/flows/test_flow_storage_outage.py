@@ -50,7 +50,7 @@ def test_ten_second_clickhouse_outage_loses_and_duplicates_nothing(
         client.command(f"RENAME TABLE {away} TO {table}")
         outage_over.set()
 
-    with running_flow(settings):
+    with running_flow(settings, wait_connected_s=60):
         sent = []
         during_outage = 0
         began = time.monotonic()
