@@ -244,6 +244,7 @@ class CpuWatch:
     _wall: float = 0.0
     used_percent: dict[str, float] = field(default_factory=dict)
     waiting_percent: dict[str, float] = field(default_factory=dict)
+    used_seconds: dict[str, float] = field(default_factory=dict)
 
     def start(self) -> None:
         self._began = {
@@ -255,7 +256,8 @@ class CpuWatch:
         wall = max(time.monotonic() - self._wall, 1e-9)
         for name, pid in self.pids.items():
             used, waited = self._began[name]
-            self.used_percent[name] = 100 * (cpu_seconds(pid) - used) / wall
+            self.used_seconds[name] = cpu_seconds(pid) - used
+            self.used_percent[name] = 100 * self.used_seconds[name] / wall
             self.waiting_percent[name] = 100 * (run_queue_seconds(pid) - waited) / wall
 
 
@@ -544,6 +546,8 @@ class RoutingRow:
     max_ms: float
     cpu_percent: dict[str, float]
     cpu_wait_percent: dict[str, float]
+    cpu_us_per_message: dict[str, float] = field(default_factory=dict)
+    """CPU time per delivered message: what a process costs whatever the machine's load."""
     flow_peak_rss_mib: float = 0.0
     intake_peak_rss_mib: float = 0.0
     routed_by_intake: int = 0
@@ -560,6 +564,10 @@ def routing_row(
         p90_ms=delivery.quantile_ms(0.9), p99_ms=delivery.quantile_ms(0.99),
         max_ms=delivery.quantile_ms(1.0), cpu_percent=watch.used_percent,
         cpu_wait_percent=watch.waiting_percent,
+        cpu_us_per_message={
+            name: 1e6 * seconds / max(delivery.unique, 1)
+            for name, seconds in watch.used_seconds.items()
+        },
         load_average=load_averages(),
     )  # fmt: skip
 
@@ -780,14 +788,18 @@ def print_routing_table(rows: list[RoutingRow], node_count: int, seconds: float)
     print()
     print("| publisher QoS | target msg/s | path | delivered / sent (dup) | published msg/s | "
           "delivered msg/s | p50 / p90 / p99 / max ms | CPU % (waiting for a core %) mosquitto / "
-          "intake / dataflow | "
+          "intake / dataflow | CPU µs per message mosquitto / intake / dataflow | "
           "peak RSS MiB dataflow / intake |")  # fmt: skip
-    print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         cpu = " / ".join(
             f"{r.cpu_percent[name]:.0f} ({r.cpu_wait_percent[name]:.0f})"
             if name in r.cpu_percent
             else "-"
+            for name in ("mosquitto", "intake", "dataflow")
+        )
+        per_message = " / ".join(
+            f"{r.cpu_us_per_message[name]:.0f}" if name in r.cpu_us_per_message else "-"
             for name in ("mosquitto", "intake", "dataflow")
         )
         rss = (
@@ -798,7 +810,8 @@ def print_routing_table(rows: list[RoutingRow], node_count: int, seconds: float)
         print(
             f"| {r.qos} | {r.target_rate:,.0f} | {r.path} | {r.delivered:,} / {r.sent:,} "
             f"({r.duplicates:,}) | {r.publish_rate:,.0f} | {r.delivery_rate:,.0f} | "
-            f"{r.p50_ms:.1f} / {r.p90_ms:.1f} / {r.p99_ms:.1f} / {r.max_ms:.0f} | {cpu} | {rss} |"
+            f"{r.p50_ms:.1f} / {r.p90_ms:.1f} / {r.p99_ms:.1f} / {r.max_ms:.0f} | {cpu} | "
+            f"{per_message} | {rss} |"
         )
 
 

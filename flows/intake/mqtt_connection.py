@@ -5,7 +5,9 @@ CPU (bench/RESULTS.md, Intake candidates).
 One reader thread decodes whatever a socket read brings and hands its publishes over in one
 call, which may wait: meanwhile nothing is read, so the broker holds the rest (back-pressure).
 The acknowledgements of a logged batch leave in one write, and only on the connection their
-messages came on (after a reconnection the broker redelivers them, with DUP).
+messages came on (after a reconnection the broker redelivers them, with DUP). A publishing
+connection (the routing publisher: clean session, `on_pubacks`) gets the PUBACKs of each read
+in one call instead.
 
 It reconnects by itself: 1 s after a loss, then doubling up to 10 s while the broker cannot be
 reached. Keep-alive is driven by the caller (`keep_alive`, called often): a PINGREQ when nothing
@@ -20,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from flows.intake import mqtt_wire
-from flows.intake.mqtt_wire import ConnAck, ProtocolError, Publish, SubAck
+from flows.intake.mqtt_wire import ConnAck, ProtocolError, PubAck, Publish, SubAck
 from flows.mqtt_endpoint import MqttEndpoint
 
 logger = logging.getLogger("pepeunit.flow.intake")
@@ -51,16 +53,22 @@ class MqttConnection:
         *,
         on_connect: Callable[[bool], None],
         on_disconnect: Callable[[str], None],
-        on_publishes: Callable[[list[Publish], int], None],
+        on_publishes: Callable[[list[Publish], int], None] | None = None,
+        on_pubacks: Callable[[list[int]], None] | None = None,
+        clean_session: bool = False,
     ) -> None:
         """`on_connect(session_present)` runs on each connection, before any of its messages;
         `on_publishes(publishes, connection)` gets each read's publishes with the connection's
-        number (see `acknowledge`); `on_disconnect(reason)` runs when a connection ends."""
+        number (see `acknowledge`); `on_pubacks(mids)` each read's PUBACKs (without it a PUBACK
+        is a protocol error, as is a PUBLISH without `on_publishes`); `on_disconnect(reason)`
+        runs when a connection ends."""
         self._endpoint = endpoint
         self._client_id = client_id
         self._on_connect = on_connect
         self._on_disconnect = on_disconnect
         self._on_publishes = on_publishes
+        self._on_pubacks = on_pubacks
+        self._clean_session = clean_session
         self._send_lock = threading.Lock()
         self._socket: socket.socket | None = None
         self._connection = 0
@@ -98,6 +106,16 @@ class MqttConnection:
         if mids:
             self._send(mqtt_wire.puback_packets(mids), connection)
 
+    @property
+    def current_connection(self) -> int:
+        """The number of the latest connection (0 before the first); `on_connect` sees its own."""
+        return self._connection
+
+    def send(self, data: bytes, connection: int) -> bool:
+        """Writes encoded packets if `connection` is still the current one and up; whether it
+        did (a loss while writing counts as written: the reader reconnects)."""
+        return self._send(data, connection)
+
     def drop(self) -> None:
         """Closes the socket under the reader, which then reconnects as after any loss."""
         with self._send_lock:
@@ -127,16 +145,17 @@ class MqttConnection:
             self._send(mqtt_wire.PINGREQ)
             self._ping_sent_at = ping_sent_at or now
 
-    def _send(self, data: bytes, connection: int | None = None) -> None:
+    def _send(self, data: bytes, connection: int | None = None) -> bool:
         with self._send_lock:
             sock = self._socket
             if sock is None or (connection is not None and connection != self._connection):
-                return
+                return False
             try:
                 sock.sendall(data)
             except OSError:  # the reader sees the loss and reconnects
-                return
+                return True
             self._last_sent = time.monotonic()
+            return True
 
     # --- reader thread -----------------------------------------------------------------------
 
@@ -179,7 +198,7 @@ class MqttConnection:
             sock.sendall(
                 mqtt_wire.connect_packet(
                     self._client_id, endpoint.keepalive, endpoint.username, endpoint.password,
-                    clean_session=False,
+                    clean_session=self._clean_session,
                 )
             )  # fmt: skip
             buffer = bytearray()
@@ -189,7 +208,7 @@ class MqttConnection:
                 if not data:
                     raise ConnectionError("closed by the broker before CONNACK")
                 buffer += data
-                packets, used = mqtt_wire.decode(buffer)
+                packets, used = mqtt_wire.decode(buffer, pubacks=self._on_pubacks is not None)
                 del buffer[:used]
             connack, *rest = packets
             if not isinstance(connack, ConnAck):
@@ -213,6 +232,7 @@ class MqttConnection:
         self, sock: socket.socket, packets: list[mqtt_wire.Incoming], buffer: bytearray
     ) -> None:
         connection = self._connection
+        pubacks = self._on_pubacks is not None
         while True:
             self._hand_over(packets, connection)
             if self._stopping.is_set():
@@ -222,14 +242,17 @@ class MqttConnection:
                 return
             self._last_received = time.monotonic()
             buffer += data
-            packets, used = mqtt_wire.decode(buffer)
+            packets, used = mqtt_wire.decode(buffer, pubacks=pubacks)
             del buffer[:used]
 
     def _hand_over(self, packets: list[mqtt_wire.Incoming], connection: int) -> None:
         publishes = []
+        acknowledged = []
         for packet in packets:
             if type(packet) is Publish:
                 publishes.append(packet)
+            elif type(packet) is PubAck:
+                acknowledged.append(packet.mid)
             elif isinstance(packet, SubAck) and 0x80 in packet.return_codes:
                 logger.error(
                     "%s: the broker refused a subscription (return codes %s): check the ACL",
@@ -237,7 +260,11 @@ class MqttConnection:
                 )  # fmt: skip
             elif isinstance(packet, ConnAck):
                 raise ProtocolError("a second CONNACK")
+        if acknowledged and self._on_pubacks is not None:
+            self._on_pubacks(acknowledged)
         if publishes:
+            if self._on_publishes is None:
+                raise ProtocolError("a PUBLISH on a connection that subscribed to nothing")
             self._handing_over = True
             try:
                 self._on_publishes(publishes, connection)

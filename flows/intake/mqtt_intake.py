@@ -222,20 +222,32 @@ class MqttIntake:
                 self._condition.wait(timeout=0.5)
             self._waiting_for_room = False
         arrived = []
+        copies: list[tuple[str, bytes]] = []
+        routes = self._routes().by_output_topic if self._routes is not None else {}
+        heartbeat_topic = self._settings.heartbeat_topic
         for publish in publishes:
             topic, payload = publish.topic, publish.payload
-            if topic == self._settings.heartbeat_topic:
+            if topic == heartbeat_topic:
                 continue
             logged = publish.dup and self._recent.get(publish.mid) == (topic, payload)
             if logged:
                 self._progress.redelivered_duplicates.value += 1
-            targets = self._routes().targets(topic) if self._routes is not None else ()
-            # Copies leave at once, not batched behind the log or the previous batch's PUBACKs;
-            # the committer acknowledges the original once they are confirmed.
-            last_copy = self._send_copies(payload, targets)
-            arrived.append((publish, logged, last_copy))
+            targets = routes.get(topic)
+            if targets:
+                copies += [(target, payload) for target in targets]
+            # the index of its last copy in `copies`, plus one (0: none)
+            arrived.append((publish, logged, len(copies) if targets else 0))
         if not arrived:
             return
+        if copies:
+            # The read's copies leave at once, in one write, not batched behind the log or the
+            # previous batch's PUBACKs; the committer acknowledges an original once they are
+            # confirmed.
+            first_copy = self._send_copies(copies) - len(copies)
+            arrived = [
+                (publish, logged, first_copy + last_copy if last_copy else 0)
+                for publish, logged, last_copy in arrived
+            ]
         with self._condition:
             received_ms = max(self._clock_ms(), self._last_received_ms)
             self._last_received_ms = received_ms
@@ -291,11 +303,16 @@ class MqttIntake:
         if last_copy and not self._copies_confirmed(last_copy, len(batch)):
             return
         acknowledged: dict[int, list[int]] = {}
+        recent, window = self._recent, self._settings.dedup_window
         for item in batch:
-            if not item.logged:
-                self._remember(item.message)
+            message = item.message
+            if not item.logged:  # remembered for deduplicating its redelivery
+                recent[message.mid] = (message.topic, message.payload)
+                recent.move_to_end(message.mid)
             if item.qos:
-                acknowledged.setdefault(item.connection, []).append(item.message.mid)
+                acknowledged.setdefault(item.connection, []).append(message.mid)
+        while len(recent) > window:
+            recent.popitem(last=False)
         for connection, mids in acknowledged.items():
             self._connection.acknowledge(mids, connection)
         self._progress.received.value += len(new_messages)
@@ -313,16 +330,13 @@ class MqttIntake:
             self._logged_offset = last_offset
         self._progress.logged_offset.value = last_offset
 
-    def _send_copies(self, payload: bytes, targets: tuple[str, ...]) -> int:
-        """Publishes a copy to each target (waiting while too many are unconfirmed); the last
-        copy's sequence number, 0 if none."""
+    def _send_copies(self, copies: list[tuple[str, bytes]]) -> int:
+        """Publishes the copies (waiting while too many are unconfirmed); the last one's
+        sequence number."""
         publisher = self._route_publisher
-        if publisher is None or not targets:
-            return 0
-        last_copy = 0
-        for target in targets:
-            last_copy = publisher.publish(target, payload)
-        self._progress.routed.value += len(targets)
+        assert publisher is not None
+        last_copy = publisher.publish_batch(copies)
+        self._progress.routed.value += len(copies)
         return last_copy
 
     def _copies_confirmed(self, last_copy: int, batch_size: int) -> bool:
@@ -375,10 +389,3 @@ class MqttIntake:
         )
         self._unanswered_since = None
         self._connection.drop()
-
-    def _remember(self, message: ReceivedMessage) -> None:
-        recent = self._recent
-        recent[message.mid] = (message.topic, message.payload)
-        recent.move_to_end(message.mid)
-        if len(recent) > self._settings.dedup_window:
-            recent.popitem(last=False)

@@ -1,24 +1,25 @@
-"""The MQTT 3.1.1 packets a subscriber exchanges with its broker, encoded and decoded in plain
-Python without a client library: `decode` takes every whole packet at the start of a buffer in
-one pass, so a reader can decode whatever one socket read brought, and `puback_packets`
-acknowledges a whole batch in one write.
+"""The MQTT 3.1.1 packets a subscriber, or a QoS 1 publisher, exchanges with its broker, encoded
+and decoded in plain Python without a client library: `decode` takes every whole packet at the
+start of a buffer in one pass, so a reader can decode whatever one socket read brought, and
+`puback_packets` acknowledges a whole batch in one write.
 
-Out: CONNECT, SUBSCRIBE, PUBLISH at QoS 0, PUBACK, PINGREQ, DISCONNECT. In: CONNACK, SUBACK,
-PUBLISH (QoS 0 or 1) and PINGRESP; anything else a broker must not send a subscriber, and is a
-`ProtocolError`. Measured against paho, a native codec and the C client in
-bench/RESULTS.md (## Intake candidates).
+Out: CONNECT, SUBSCRIBE, PUBLISH (QoS 0 or 1), PUBACK, PINGREQ, DISCONNECT. In: CONNACK, SUBACK,
+PUBLISH (QoS 0 or 1), PINGRESP, and PUBACK for a connection that publishes at QoS 1 (the routing
+publisher); anything else a broker must not send, and is a `ProtocolError`. Measured against
+paho, a native codec and the C client in bench/RESULTS.md (## Intake candidates).
 """
 
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 PINGREQ = b"\xc0\x00"
 DISCONNECT = b"\xe0\x00"
 
 _CONNECT, _CONNACK, _PUBLISH, _PUBACK, _SUBSCRIBE, _SUBACK, _PINGRESP = 1, 2, 3, 4, 8, 9, 13
 _MAX_REMAINING_LENGTH_BYTES = 4
-_PUBACK = struct.Struct(">HH")
+_PUBACK_PACKET = struct.Struct(">HH")
 _PUBACK_FIXED_HEADER = 0x4002  # type 4, no flags, remaining length 2
 
 
@@ -26,8 +27,9 @@ class ProtocolError(Exception):
     """The broker sent something no MQTT 3.1.1 broker may send a subscriber."""
 
 
-@dataclass(frozen=True, slots=True)
-class Publish:
+class Publish(NamedTuple):
+    """A tuple, not a frozen dataclass: made for every message, it costs a fifth as much."""
+
     topic: str
     payload: bytes
     qos: int
@@ -55,12 +57,18 @@ class PingResp:
     pass
 
 
-Incoming = Publish | ConnAck | SubAck | PingResp
+@dataclass(frozen=True, slots=True)
+class PubAck:
+    mid: int
 
 
-def decode(buffer: bytes | bytearray) -> tuple[list[Incoming], int]:
+Incoming = Publish | ConnAck | SubAck | PingResp | PubAck
+
+
+def decode(buffer: bytes | bytearray, *, pubacks: bool = False) -> tuple[list[Incoming], int]:
     """The whole packets at the start of `buffer`, and how many bytes they took (an incomplete
-    packet at the end is left for the next call)."""
+    packet at the end is left for the next call). A PUBACK is a `ProtocolError` unless
+    `pubacks` (the connection publishes at QoS 1)."""
     packets: list[Incoming] = []
     position, end = 0, len(buffer)
     while position + 2 <= end:
@@ -83,6 +91,8 @@ def decode(buffer: bytes | bytearray) -> tuple[list[Incoming], int]:
         packet_type = first >> 4
         if packet_type == _PUBLISH:
             packets.append(_publish(buffer, first, cursor, packet_end))
+        elif packet_type == _PUBACK and pubacks and length == 2:
+            packets.append(PubAck(buffer[cursor] << 8 | buffer[cursor + 1]))
         else:
             packets.append(_control(packet_type, bytes(buffer[cursor:packet_end])))
         position = packet_end
@@ -157,11 +167,39 @@ def subscribe_packet(mid: int, filters: Sequence[tuple[str, int]]) -> bytes:
     return _packet(_SUBSCRIBE << 4 | 0x02, body)
 
 
-def publish_packet(topic: str, payload: bytes) -> bytes:
-    """PUBLISH at QoS 0."""
-    return _packet(_PUBLISH << 4, _string(topic) + payload)
+def publish_packet(topic: str, payload: bytes, *, mid: int = 0) -> bytes:
+    """PUBLISH at QoS 0, or at QoS 1 with packet id `mid` (1..65 535) when given."""
+    if not mid:
+        return _packet(_PUBLISH << 4, _string(topic) + payload)
+    if not 0 < mid <= 0xFFFF:
+        raise ValueError(f"packet id {mid} is outside 1..65 535")
+    encoded_topic = _encoded_topics.get(topic)
+    if encoded_topic is None:
+        encoded_topic = _string(topic)
+        if len(_encoded_topics) >= _ENCODED_TOPICS_KEPT:
+            _encoded_topics.clear()
+        _encoded_topics[topic] = encoded_topic
+    length = len(encoded_topic) + 2 + len(payload)
+    if length < 128:
+        header = _QOS1_SHORT_HEADERS[length]
+    else:
+        header = bytes([_QOS1_PUBLISH]) + _remaining_length(length)
+    return header + encoded_topic + _MID.pack(mid) + payload
+
+
+# QoS 1 publishing (the routed copies) encodes the same few topics over and over.
+_ENCODED_TOPICS_KEPT = 100_000
+_encoded_topics: dict[str, bytes] = {}
+_MID = struct.Struct(">H")
+_QOS1_PUBLISH = _PUBLISH << 4 | 0x02
+_QOS1_SHORT_HEADERS = [bytes((_QOS1_PUBLISH, length)) for length in range(128)]
+
+
+def as_duplicate(packet: bytes) -> bytes:
+    """A QoS 1 PUBLISH packet with its DUP flag set, for sending it again."""
+    return bytes([packet[0] | 0x08]) + packet[1:]
 
 
 def puback_packets(mids: Sequence[int]) -> bytes:
     """A PUBACK for each packet id, in one string of bytes."""
-    return b"".join([_PUBACK.pack(_PUBACK_FIXED_HEADER, mid) for mid in mids])
+    return b"".join([_PUBACK_PACKET.pack(_PUBACK_FIXED_HEADER, mid) for mid in mids])

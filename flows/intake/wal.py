@@ -10,10 +10,12 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class ReceivedMessage:
+class ReceivedMessage(NamedTuple):
+    """A tuple (one is made for every message) in the order of the log's INSERT."""
+
     received_ms: int
     """Receive time (epoch ms): the pipeline clock for this message, also on replay."""
     topic: str
@@ -68,7 +70,7 @@ class WriteAheadLog:
             try:
                 connection.executemany(
                     "INSERT INTO messages (received_ms, topic, payload, mid) VALUES (?, ?, ?, ?)",
-                    [(m.received_ms, m.topic, m.payload, m.mid) for m in messages],
+                    messages,
                 )
                 last = connection.execute(_LAST_OFFSET).fetchone()[0]
                 connection.execute("COMMIT")

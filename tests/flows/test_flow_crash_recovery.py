@@ -1,9 +1,14 @@
 """Fault test: ≥ 20 000 QoS 1 messages while the flow process is killed with SIGKILL and
 restarted twice. Afterwards every message's effect is stored exactly once, the aggregation
 windows that were open across the kills were resumed, not split, and a node whose pipeline
-rejects every message counts each rejection exactly once."""
+rejects every message counts each rejection exactly once.
+
+PEPEUNIT_CRASH_MESSAGES and PEPEUNIT_CRASH_RATE (messages/s) size the stream, and
+PEPEUNIT_CRASH_TIMEOUT_S caps the test: the suite keeps 20 000 at 2 000/s; bench/crash_bench.py
+runs 200 000 at full speed."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -29,11 +34,14 @@ from tests.flows.support import (
     wait_until,
 )
 
-MESSAGES = 20_000
-RECORD_NODES = 40
+MESSAGES = int(os.environ.get("PEPEUNIT_CRASH_MESSAGES", "20000"))
+RATE_PER_S = int(os.environ.get("PEPEUNIT_CRASH_RATE", "2000"))
+RECORD_NODES = max(40, -(-MESSAGES // 800))
+"""Each keeps its last 1 024 records (the most NRecords allows): all of them, to count them."""
 SUM_NODES = 10
-KILL_AFTER = (5_000, 12_000)
-RATE_PER_S = 2_000
+KILL_AFTER = (MESSAGES // 4, MESSAGES * 3 // 5)
+STREAM_S = MESSAGES / RATE_PER_S
+TIMEOUT_S = float(os.environ.get("PEPEUNIT_CRASH_TIMEOUT_S", 230 + 4 * STREAM_S))
 MINUTE_MS = 60_000
 BROKER_SETTINGS = ("max_queued_messages 0", "max_inflight_messages 1000", "set_tcp_nodelay true")
 
@@ -52,8 +60,8 @@ print(json.dumps({"records": records, "windows": windows}))
 """
 
 
-@pytest.mark.timeout(240)
-def test_sigkill_twice_loses_and_duplicates_nothing(tmp_path, sql_url, mosquitto_factory):
+@pytest.mark.timeout(TIMEOUT_S)
+def test_sigkill_twice_loses_and_duplicates_nothing(tmp_path, sql_url, mosquitto_factory, request):
     broker = mosquitto_factory(BROKER_SETTINGS)
     configs = {f"rec{i}": pipeline_config({"policy_type": "NRecords", "n_records_count": 1024})
                for i in range(RECORD_NODES)}  # fmt: skip
@@ -78,7 +86,10 @@ def test_sigkill_twice_loses_and_duplicates_nothing(tmp_path, sql_url, mosquitto
     )
     log_path = tmp_path / "flow.log"
     flow = start_flow_process(settings, log_path)
-    wait_subscribed(settings, lambda: flow.poll() is not None, 30)
+    started = [flow]
+    # a failed assertion must not leave a flow behind (its intake stops with it)
+    request.addfinalizer(lambda: [process.kill() for process in started if process.poll() is None])
+    wait_subscribed(settings, lambda: flow.poll() is not None, 60)
 
     names = sorted(nodes)
     sent: dict[str, list[int]] = defaultdict(list)
@@ -97,6 +108,7 @@ def test_sigkill_twice_loses_and_duplicates_nothing(tmp_path, sql_url, mosquitto
         flow.wait(timeout=10)
         flow = start_flow_process(settings, log_path)
         restarted.append(flow)
+        started.append(flow)
         wait_until(lambda: resumptions() > before, 60, interval_s=0.1)
 
     began = time.monotonic()
@@ -122,6 +134,7 @@ def test_sigkill_twice_loses_and_duplicates_nothing(tmp_path, sql_url, mosquitto
                 time.sleep(ahead)
     for info in pending:
         info.wait_for_publish(timeout=30)
+    stream_s = time.monotonic() - began
     publisher.close()
     if killer is not None:
         killer.join()
@@ -130,7 +143,7 @@ def test_sigkill_twice_loses_and_duplicates_nothing(tmp_path, sql_url, mosquitto
     def all_logged() -> bool:
         return len(logged_messages(settings.data_dir)) >= MESSAGES
 
-    wait_until(all_logged, 60, interval_s=0.5)
+    wait_until(all_logged, 60 + STREAM_S, interval_s=0.5)
     # windows close once the receive clock passes their end; then one flush interval
     last_received_ms = int(logged_messages(settings.data_dir)[-1].t.timestamp() * 1000)
     last_window_end = (last_received_ms // MINUTE_MS + 1) * MINUTE_MS
@@ -189,6 +202,11 @@ def test_sigkill_twice_loses_and_duplicates_nothing(tmp_path, sql_url, mosquitto
         )
     assert log.rejected_count == len(sent["rejecting"]) > 300
     assert log.by_reason == {"Filters.threshold": len(sent["rejecting"])}
+    print(
+        f"crash recovery: {MESSAGES} published at up to {RATE_PER_S}/s in {stream_s:.1f} s, "
+        f"2 SIGKILLs, {len(logged)} logged, {sum(len(v) for v in records.values())} records "
+        f"and {len(stored['windows'])} windows stored, {log.rejected_count} rejections counted"
+    )
     assert [entry.message.split(":")[0] for entry in log.recent] == [
         repr(str(value)) for value in sent["rejecting"][-MAX_RECENT_REJECTIONS:]
     ]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from flows.intake import mqtt_wire
-from flows.intake.mqtt_wire import ConnAck, PingResp, ProtocolError, Publish, SubAck
+from flows.intake.mqtt_wire import ConnAck, PingResp, ProtocolError, PubAck, Publish, SubAck
 from tests.services.mosquitto import MosquittoServer
 from tests.services.processes import find_binary
 
@@ -135,6 +135,24 @@ def test_any_split_of_the_stream_decodes_to_the_same_packets() -> None:
 def test_what_no_broker_may_send_is_a_protocol_error(stream: bytes, complaint: str) -> None:
     with pytest.raises(ProtocolError, match=complaint):
         mqtt_wire.decode(stream)
+
+
+def test_a_publishing_connection_decodes_pubacks_and_sends_qos1_publishes() -> None:
+    assert mqtt_wire.decode(bytes([0x40, 2, 0x12, 0x34, 0x40, 2, 0, 1]), pubacks=True) == (
+        [PubAck(0x1234), PubAck(1)],
+        8,
+    )
+    with pytest.raises(ProtocolError, match="type 4"):
+        mqtt_wire.decode(bytes([0x40, 3, 0, 1, 0]), pubacks=True)
+    packet = mqtt_wire.publish_packet("a/b", b"x", mid=0x1234)
+    assert packet == b"\x32\x08\x00\x03a/b\x12\x34x"
+    assert mqtt_wire.as_duplicate(packet) == b"\x3a" + packet[1:]
+    assert mqtt_wire.decode(mqtt_wire.as_duplicate(packet)) == (
+        [Publish("a/b", b"x", 1, 0x1234, True)],
+        len(packet),
+    )
+    with pytest.raises(ValueError, match="packet id"):
+        mqtt_wire.publish_packet("a/b", b"x", mid=0x10000)
 
 
 def test_encoded_packets_carry_their_fields() -> None:
