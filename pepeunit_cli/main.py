@@ -14,6 +14,7 @@ from pepeunit_cli.notifier import notifier
 from pepeunit_cli.pipeline_rejections import rejections
 from pepeunit_cli.pipelines import pipelines
 from pepeunit_cli.up import up
+from pepeunit_cli.user_export import user
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,3 +36,4 @@ main.add_command(bot)
 main.add_command(demo)
 main.add_command(backup)
 main.add_command(restore)
+main.add_command(user)

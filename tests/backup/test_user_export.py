@@ -1,0 +1,346 @@
+"""Per-user export and import (issue 17, docs/user-export.md): alice's archive from an instance
+filled through the API (two users, pipelines of all four policies, stored rows, an edge, a
+dashboard) is imported on a fresh instance (its own database, chdb database and clones) under
+a new user: her units, nodes, pipelines, rows and dashboard come back under new uuids, nothing
+of bob's does, and her units' env only when secrets were asked for. A damaged, cut short or
+newer archive is refused with the target unchanged."""
+
+import csv
+import io
+import json
+import tarfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import clickhouse_connect
+import pytest
+from clickhouse_connect.driver.client import Client
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from control_plane.app import create_app
+from flows.storage.clickhouse_writer import ClickHouseWriter
+from pepeunit_core.backup.manifest import content_sha256
+from pepeunit_core.clickhouse.schema import apply_clickhouse_migrations
+from pepeunit_core.migrate import migrate_sql
+from pepeunit_core.settings import Settings
+from pepeunit_core.stored_data.rows import IngestedRow
+from pipelines.rows import AggregationRow
+from tests.control_plane.conftest import (
+    API,
+    CHEAP_ARGON2,
+    auth,
+    checked_client,
+    login_token,
+    make_settings,
+    register,
+)
+from tests.control_plane_registry.git_sources import UnitRepository
+from tests.services.clickhouse import TEST_DATABASE_PREFIX, chdb_dsn
+
+from .dump_stores import dump_clickhouse, dump_sql
+from .instance import Instance, fill
+
+INPUT_PIPELINES = {
+    "alice-one": "{policy_type: LastValue}",
+    "alice-two": "{policy_type: Aggregation, time_window_size: 60, aggregation_functions: Avg}",
+}
+"""Pipelines on alice's Input nodes, so her units hold all four policies (fill gives her
+NRecords and TimeWindow on their Outputs)."""
+
+
+@dataclass
+class Side:
+    client: TestClient
+    app: FastAPI
+    settings: Settings
+    clickhouse: Client
+    sql_url: str
+
+
+@contextmanager
+def chdb_database(clickhouse_client: Client, clickhouse_path: Path) -> Iterator[tuple[Client, str]]:
+    name = f"{TEST_DATABASE_PREFIX}{uuid.uuid4().hex[:12]}"
+    clickhouse_client.command(f"CREATE DATABASE {name}")
+    dsn = chdb_dsn(clickhouse_path, name)
+    client = clickhouse_connect.get_client(dsn=dsn)
+    try:
+        apply_clickhouse_migrations(client)
+        yield client, dsn
+    finally:
+        client.close()
+        clickhouse_client.command(f"DROP DATABASE IF EXISTS {name} SYNC")
+
+
+@contextmanager
+def instance_side(root: Path, clickhouse_client: Client, clickhouse_path: Path) -> Iterator[Side]:
+    """An instance of its own: SQLite, a chdb database and a clone directory under `root`."""
+    root.mkdir()
+    sql_url = f"sqlite:///{root / 'pepeunit.sqlite'}"
+    migrate_sql(sql_url)
+    with chdb_database(clickhouse_client, clickhouse_path) as (client, dsn):
+        settings = make_settings(
+            sql_url,
+            data_dir=root,
+            clickhouse_database_url=dsn,
+            save_repo_path=root / "repos",
+            registry_allowed_url_schemes=("https", "file"),
+        )
+        app = create_app(settings, password_hasher=CHEAP_ARGON2)
+        with checked_client(app) as http:
+            yield Side(http, app, settings, client, sql_url)
+
+
+def _set_input_pipelines(side: Side, instance: Instance) -> dict[str, str]:
+    alice = instance.headers["alice"]
+    inputs = {}
+    for name, policy in INPUT_PIPELINES.items():
+        listed = side.client.get(
+            f"{API}/unit_nodes", params={"unit_uuid": instance.units[name]}, headers=alice
+        ).json()["unit_nodes"]
+        (node,) = [node["uuid"] for node in listed if node["type"] == "Input"]
+        config = (
+            "active_period: {type: Permanent}\n"
+            "filters: {type_input_value: Number, max_rate: 0, max_size: 32}\n"
+            f"processing_policy: {policy}\n"
+        )
+        response = side.client.post(
+            f"{API}/unit_nodes/set_data_pipe_config",
+            params={"uuid": node},
+            files={"data": ("data.yaml", config)},
+            headers=alice,
+        )
+        assert response.status_code == 204, response.text
+        inputs[name] = node
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    ClickHouseWriter(side.clickhouse).write(
+        [
+            IngestedRow(
+                0,
+                AggregationRow(
+                    inputs["alice-two"],
+                    index + 0.25,
+                    "Avg",
+                    60,
+                    now - timedelta(minutes=index),
+                    now - timedelta(minutes=index + 1),
+                    now - timedelta(minutes=index),
+                ),
+            )
+            for index in range(6)
+        ]
+    )
+    return inputs
+
+
+@dataclass
+class Source:
+    side: Side
+    instance: Instance
+    archive: bytes
+    """alice's archive, with secrets."""
+    plain_archive: bytes
+    """alice's archive without secrets."""
+
+
+@pytest.fixture(scope="module")
+def source(
+    tmp_path_factory: pytest.TempPathFactory, clickhouse_client: Client, clickhouse_path: Path
+) -> Iterator[Source]:
+    root = tmp_path_factory.mktemp("user-export")
+    (root / "git").mkdir()
+    repository = UnitRepository(root / "git")
+    with instance_side(root / "source", clickhouse_client, clickhouse_path) as side:
+        instance = fill(
+            side.client, repository, side.app.state.context.session_factory, side.clickhouse
+        )
+        instance.nodes |= {
+            f"input-{name}": node for name, node in _set_input_pipelines(side, instance).items()
+        }
+        alice = instance.headers["alice"]
+        archives = []
+        for secrets in ("true", "false"):
+            response = side.client.get(
+                f"{API}/users/export", params={"include_secrets": secrets}, headers=alice
+            )
+            assert response.status_code == 200, response.text
+            assert response.headers["content-type"] == "application/x-tar"
+            archives.append(response.content)
+        yield Source(side, instance, *archives)
+
+
+@pytest.fixture
+def target(
+    tmp_path: Path, clickhouse_client: Client, clickhouse_path: Path
+) -> Iterator[tuple[Side, dict[str, str | bytes]]]:
+    """A fresh instance with its Admin and carol, who imports."""
+    with instance_side(tmp_path / "target", clickhouse_client, clickhouse_path) as side:
+        register(side.client, "admin")
+        register(side.client, "carol")
+        yield side, auth(login_token(side.client, "carol"))
+
+
+def members(archive: bytes) -> dict[str, bytes]:
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        return {
+            info.name: tar.extractfile(info).read()  # type: ignore[union-attr]
+            for info in tar
+            if info.isfile()
+        }
+
+
+def import_archive(side: Side, headers: dict, archive: bytes) -> Any:
+    return side.client.post(
+        f"{API}/users/import", files={"data": ("export.tar", archive)}, headers=headers
+    )
+
+
+def _member_content(name: str, content: bytes) -> Any:
+    """A pipeline file without its header (it names the node); a CSV's rows without the
+    `size` column and with numbers as numbers (the dataflow stores `0.0` where the test's rows
+    say `0`, and the size it measured)."""
+    text = content.decode()
+    if name.endswith(".yaml"):
+        return text.split("\n", 1)[1]
+    if name.endswith(".csv"):
+        return [
+            {key: _number_or_text(value) for key, value in row.items() if key != "size"}
+            for row in csv.DictReader(io.StringIO(text))
+        ]
+    return json.loads(text)
+
+
+def _number_or_text(value: str) -> float | str:
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def normalized(archive: bytes) -> dict[str, Any]:
+    """The archive's content with every uuid replaced by its order of appearance: equal for
+    the same data under other uuids."""
+    found = members(archive)
+    text = json.dumps(
+        {
+            name: _member_content(name, content)
+            for name, content in sorted(found.items())
+            if name != "manifest.json"
+        }
+    )
+    records = json.loads(found["records.json"])
+    order = [node["uuid"] for node in records["nodes"]] + [
+        record["uuid"] for kind in ("registries", "repos", "units") for record in records[kind]
+    ]
+    for number, old in enumerate(order):
+        text = text.replace(old, f"uuid-{number}")
+    return json.loads(text)
+
+
+def stores(side: Side) -> dict[str, Any]:
+    repos = side.settings.resolved_repo_path
+    return {
+        "sql": dump_sql(side.sql_url),
+        "clickhouse": dump_clickhouse(side.clickhouse),
+        "clones": sorted(str(path) for path in repos.rglob("*")) if repos.exists() else [],
+    }
+
+
+def test_alice_reappears_under_carol_with_nothing_of_bob(source: Source, target) -> None:
+    side, carol = target
+    response = import_archive(side, carol, source.archive)
+    assert response.status_code == 201, response.text
+    report = response.json()
+    assert report["counts"] == {
+        "registries": 1, "repos": 2, "units": 2, "nodes": 4, "edges": 1, "pipelines": 4,
+        "dashboards": 1,
+    }  # fmt: skip
+    assert sorted(report["units"]) == ["alice-one", "alice-two"]
+    assert set(report["units"].values()).isdisjoint(source.instance.units.values())
+    assert report["rows"] == 4 + 30 + 6  # NRecords keeps 4; TimeWindow 25 + 5; Aggregation 6
+    again = side.client.get(
+        f"{API}/users/export", params={"include_secrets": "true"}, headers=carol
+    )
+    assert again.status_code == 200, again.text
+    assert normalized(again.content) == normalized(source.archive)
+    unit = source.instance.units["alice-one"]
+    before = source.side.client.get(
+        f"{API}/units/env/{unit}", headers=source.instance.headers["alice"]
+    ).json()
+    after = side.client.get(f"{API}/units/env/{report['units']['alice-one']}", headers=carol)
+    for key in ("WIFI_SSID", "PU_SECRET_KEY", "PU_ENCRYPT_KEY"):
+        assert after.json()[key] == before[key], key
+    assert after.json()["PU_AUTH_TOKEN"] != before["PU_AUTH_TOKEN"]
+    sql = json.dumps(dump_sql(side.sql_url))
+    for bobs in ("bobby", "bob-one", "bob-two", source.instance.users["bobby"]):
+        assert bobs not in sql
+    for node in (source.instance.nodes["agg"], source.instance.nodes["last"]):
+        assert node not in json.dumps(dump_clickhouse(side.clickhouse))
+
+
+def test_secrets_only_on_request(source: Source) -> None:
+    with_secrets = json.loads(members(source.archive)["records.json"])
+    plain = json.loads(members(source.plain_archive)["records.json"])
+    env = {unit["name"]: unit["env"] for unit in with_secrets["units"]}["alice-one"]
+    assert env["WIFI_SSID"] == "grëenhouse" and "PU_SECRET_KEY" in env
+    assert "PU_AUTH_TOKEN" not in env and "PU_DOMAIN" not in env
+    assert all(unit["env"] is None and unit["state_storage"] is None for unit in plain["units"])
+    assert b"gr\xc3\xabenhouse" not in source.plain_archive
+    assert b"PU_SECRET_KEY" not in source.plain_archive
+
+
+def test_bad_archives_are_refused_with_the_target_unchanged(source: Source, target) -> None:
+    side, carol = target
+    before = stores(side)
+    archive = source.archive
+    records_at = archive.index(b'"registries"')
+    tampered = archive[:records_at] + b"X" + archive[records_at + 1 :]
+    found = members(archive)
+    manifest = json.loads(found["manifest.json"])
+    manifest.pop("manifest_sha256")
+    manifest["format_version"] += 1
+    manifest["manifest_sha256"] = content_sha256(manifest)
+    newer = io.BytesIO()
+    with tarfile.open(fileobj=newer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, content in found.items():
+            data = json.dumps(manifest).encode() if name == "manifest.json" else content
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    cases = {
+        "tampered": (tampered, "'records.json' was changed or damaged"),
+        "truncated": (archive[: len(archive) // 2], "truncated or damaged"),
+        "newer": (newer.getvalue(), "format version 2 is newer than this release reads (1)"),
+        "not a tar": (b"hello", "truncated or damaged"),
+    }
+    for case, (data, message) in cases.items():
+        response = import_archive(side, carol, data)
+        assert response.status_code == 422, (case, response.text)
+        assert message in response.json()["detail"], (case, response.text)
+    assert stores(side) == before
+    assert import_archive(side, carol, source.archive).status_code == 201
+    imported = stores(side)
+    assert imported != before  # the comparison sees an import
+    taken = import_archive(side, carol, source.archive)
+    assert taken.status_code == 422, taken.text
+    assert "The repo name 'repo-private' is taken on this instance" in taken.json()["detail"]
+    assert stores(side) == imported
+
+
+def test_each_user_exports_only_their_own(source: Source) -> None:
+    client, instance = source.side.client, source.instance
+    bob = client.get(f"{API}/users/export", headers=instance.headers["bobby"])
+    assert bob.status_code == 200, bob.text
+    records = json.loads(members(bob.content)["records.json"])
+    assert [unit["name"] for unit in records["units"]] == ["bob-one", "bob-two"]
+    assert records["repos"] == [] and records["edges"] == [] and records["dashboards"] == []
+    assert all(unit["repo_uuid"] is None for unit in records["units"])
+    assert "alice" not in bob.content.decode(errors="replace")
+    device = client.get(f"{API}/users/export", headers=instance.headers["alice-one"])
+    assert device.status_code == 403, device.text
+    assert client.get(f"{API}/users/export").status_code == 403  # anonymous
