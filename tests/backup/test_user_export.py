@@ -19,12 +19,14 @@ from typing import Any
 
 import clickhouse_connect
 import pytest
+from click.testing import CliRunner
 from clickhouse_connect.driver.client import Client
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from control_plane.app import create_app
 from flows.storage.clickhouse_writer import ClickHouseWriter
+from pepeunit_cli.main import main
 from pepeunit_core.backup.manifest import content_sha256
 from pepeunit_core.clickhouse.schema import apply_clickhouse_migrations
 from pepeunit_core.migrate import migrate_sql
@@ -344,3 +346,49 @@ def test_each_user_exports_only_their_own(source: Source) -> None:
     device = client.get(f"{API}/users/export", headers=instance.headers["alice-one"])
     assert device.status_code == 403, device.text
     assert client.get(f"{API}/users/export").status_code == 403  # anonymous
+
+
+def _cli_environment(side: Side) -> dict[str, str]:
+    settings = side.settings
+    return {
+        "PU_DATA_DIR": str(settings.data_dir),
+        "PU_SQLALCHEMY_DATABASE_URL": side.sql_url,
+        "PU_CLICKHOUSE_DATABASE_URL": str(settings.clickhouse_database_url),
+        "PU_SECRET_KEY": str(settings.secret_key),
+        "PU_ENCRYPT_KEY": str(settings.encrypt_key),
+        "PU_DOMAIN": settings.domain,
+        "PU_SAVE_REPO_PATH": str(settings.resolved_repo_path),
+        "PU_REGISTRY_ALLOWED_URL_SCHEMES": '["https", "file"]',
+        "PU_REGISTRY_FILE_ROOTS": json.dumps([str(root) for root in settings.registry_file_roots]),
+    }
+
+
+def test_the_commands_do_what_the_routes_do(source: Source, target, tmp_path: Path) -> None:
+    side, carol = target
+    runner = CliRunner()
+    archive = tmp_path / "alice.tar"
+    exported = runner.invoke(
+        main,
+        ["user", "export", "alice", "--include-secrets", "-o", str(archive)],
+        env=_cli_environment(source.side),
+    )
+    assert exported.exit_code == 0, exported.output
+    assert "2 units" in exported.output
+    assert normalized(archive.read_bytes()) == normalized(source.archive)
+    missing = runner.invoke(
+        main, ["user", "import", str(archive), "--as", "nobody"], env=_cli_environment(side)
+    )
+    assert missing.exit_code == 1 and "no user with the login 'nobody'" in missing.output
+    imported = runner.invoke(
+        main, ["user", "import", str(archive), "--as", "carol"], env=_cli_environment(side)
+    )
+    assert imported.exit_code == 0, imported.output
+    assert "40 stored rows" in imported.output
+    again = side.client.get(
+        f"{API}/users/export", params={"include_secrets": "true"}, headers=carol
+    )
+    assert normalized(again.content) == normalized(source.archive)
+    refused = runner.invoke(
+        main, ["user", "import", str(archive), "--as", "carol"], env=_cli_environment(side)
+    )
+    assert refused.exit_code == 1 and "is taken on this instance" in refused.output

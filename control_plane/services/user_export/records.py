@@ -1,6 +1,6 @@
 """What a per-user archive says about each object it holds (its `records.json`), as read back
 by an import: every field typed and bounded, nothing unknown accepted, every reference between
-records checked (docs/user-export.md#records)."""
+records checked (docs/user-export.md#archive-format)."""
 
 from datetime import datetime
 from typing import Annotated, Any
