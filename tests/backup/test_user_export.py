@@ -6,8 +6,10 @@ of bob's does, and her units' env only when secrets were asked for. A damaged, c
 newer archive is refused with the target unchanged."""
 
 import csv
+import hashlib
 import io
 import json
+import shutil
 import tarfile
 import uuid
 from collections.abc import Iterator
@@ -79,12 +81,22 @@ def chdb_database(clickhouse_client: Client, clickhouse_path: Path) -> Iterator[
         clickhouse_client.command(f"DROP DATABASE IF EXISTS {name} SYNC")
 
 
+@pytest.fixture(scope="module")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty migrated database to copy: cheaper than migrating each instance's."""
+    path = tmp_path_factory.mktemp("user-export-template") / "pepeunit.sqlite"
+    migrate_sql(f"sqlite:///{path}")
+    return path
+
+
 @contextmanager
-def instance_side(root: Path, clickhouse_client: Client, clickhouse_path: Path) -> Iterator[Side]:
+def instance_side(
+    root: Path, template: Path, clickhouse_client: Client, clickhouse_path: Path
+) -> Iterator[Side]:
     """An instance of its own: SQLite, a chdb database and a clone directory under `root`."""
     root.mkdir()
+    shutil.copyfile(template, root / "pepeunit.sqlite")
     sql_url = f"sqlite:///{root / 'pepeunit.sqlite'}"
-    migrate_sql(sql_url)
     with chdb_database(clickhouse_client, clickhouse_path) as (client, dsn):
         settings = make_settings(
             sql_url,
@@ -152,12 +164,17 @@ class Source:
 
 @pytest.fixture(scope="module")
 def source(
-    tmp_path_factory: pytest.TempPathFactory, clickhouse_client: Client, clickhouse_path: Path
+    tmp_path_factory: pytest.TempPathFactory,
+    migrated_sqlite: Path,
+    clickhouse_client: Client,
+    clickhouse_path: Path,
 ) -> Iterator[Source]:
     root = tmp_path_factory.mktemp("user-export")
     (root / "git").mkdir()
     repository = UnitRepository(root / "git")
-    with instance_side(root / "source", clickhouse_client, clickhouse_path) as side:
+    with instance_side(
+        root / "source", migrated_sqlite, clickhouse_client, clickhouse_path
+    ) as side:
         instance = fill(
             side.client, repository, side.app.state.context.session_factory, side.clickhouse
         )
@@ -178,10 +195,11 @@ def source(
 
 @pytest.fixture
 def target(
-    tmp_path: Path, clickhouse_client: Client, clickhouse_path: Path
+    tmp_path: Path, migrated_sqlite: Path, clickhouse_client: Client, clickhouse_path: Path
 ) -> Iterator[tuple[Side, dict[str, str | bytes]]]:
     """A fresh instance with its Admin and carol, who imports."""
-    with instance_side(tmp_path / "target", clickhouse_client, clickhouse_path) as side:
+    root = tmp_path / "target"
+    with instance_side(root, migrated_sqlite, clickhouse_client, clickhouse_path) as side:
         register(side.client, "admin")
         register(side.client, "carol")
         yield side, auth(login_token(side.client, "carol"))
@@ -194,6 +212,33 @@ def members(archive: bytes) -> dict[str, bytes]:
             for info in tar
             if info.isfile()
         }
+
+
+def node_pipeline(archive: bytes, node: dict[str, Any]) -> str:
+    return members(archive)[node["pipeline"]].decode() if node["pipeline"] else ""
+
+
+def rebuilt(
+    archive: bytes, replaced: dict[str, bytes] | None = None, **manifest_fields: Any
+) -> bytes:
+    """The archive with members replaced and manifest fields changed, its checksums made
+    anew: an archive that is whole but says what a hostile client wants."""
+    found = members(archive) | (replaced or {})
+    manifest = json.loads(found.pop("manifest.json"))
+    manifest.pop("manifest_sha256")
+    manifest |= manifest_fields
+    manifest["members"] = [
+        {"name": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        for name, data in found.items()
+    ]
+    manifest["manifest_sha256"] = content_sha256(manifest)
+    result = io.BytesIO()
+    with tarfile.open(fileobj=result, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in [*found.items(), ("manifest.json", json.dumps(manifest).encode())]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return result.getvalue()
 
 
 def import_archive(side: Side, headers: dict, archive: bytes) -> Any:
@@ -302,23 +347,35 @@ def test_bad_archives_are_refused_with_the_target_unchanged(source: Source, targ
     archive = source.archive
     records_at = archive.index(b'"registries"')
     tampered = archive[:records_at] + b"X" + archive[records_at + 1 :]
-    found = members(archive)
-    manifest = json.loads(found["manifest.json"])
-    manifest.pop("manifest_sha256")
-    manifest["format_version"] += 1
-    manifest["manifest_sha256"] = content_sha256(manifest)
-    newer = io.BytesIO()
-    with tarfile.open(fileobj=newer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name, content in found.items():
-            data = json.dumps(manifest).encode() if name == "manifest.json" else content
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+    records = json.loads(members(archive)["records.json"])
+    output = next(node for node in records["nodes"] if node["type"] == "Output")
+    dangling = records | {
+        "edges": [{"node_output_uuid": output["uuid"], "node_input_uuid": str(uuid.uuid4())}]
+    }
+    in_window = next(
+        node for node in records["nodes"] if "TimeWindow" in node_pipeline(archive, node)
+    )
+    bad_row = f"state,create_datetime\nwarm,{datetime.now(UTC):%Y-%m-%d %H:%M:%S}\n".encode()
     cases = {
         "tampered": (tampered, "'records.json' was changed or damaged"),
         "truncated": (archive[: len(archive) // 2], "truncated or damaged"),
-        "newer": (newer.getvalue(), "format version 2 is newer than this release reads (1)"),
+        "newer": (
+            rebuilt(archive, format_version=2),
+            "format version 2 is newer than this release reads (1)",
+        ),
         "not a tar": (b"hello", "truncated or damaged"),
+        "dangling edge": (
+            rebuilt(archive, {"records.json": json.dumps(dangling).encode()}),
+            "no Input node of the archive",
+        ),
+        "bad pipeline": (
+            rebuilt(archive, {output["pipeline"]: b"processing_policy: {policy_type: Forever}\n"}),
+            f"The pipeline of node {output['uuid']} is invalid",
+        ),
+        "bad row": (
+            rebuilt(archive, {in_window["rows"]: bad_row}),
+            f"{in_window['rows']}: Row 1: state 'warm' is not a finite number",
+        ),
     }
     for case, (data, message) in cases.items():
         response = import_archive(side, carol, data)

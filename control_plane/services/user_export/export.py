@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from control_plane.services.errors import UnitError
-from control_plane.services.firmware import EnvJsonError, ReservedEnvName, parse_env_object
+from control_plane.services.firmware import EnvJsonError, parse_env_object
 from control_plane.services.nodes import pipelines
 from control_plane.services.user_export.manifest import (
     INACTIVE_PIPELINES_DIR,
@@ -28,6 +28,7 @@ from control_plane.services.user_export.manifest import (
     ExportManifest,
 )
 from control_plane.services.user_export.records import (
+    DERIVED_ENV,
     DashboardRecord,
     EdgeRecord,
     NodeRecord,
@@ -60,10 +61,6 @@ from pepeunit_core.pipeline_store import (
 )
 from pepeunit_core.settings import Settings
 from pipelines.config import PolicyType
-
-KEPT_RESERVED_ENV = (ReservedEnvName.PU_SECRET_KEY, ReservedEnvName.PU_ENCRYPT_KEY)
-"""The unit's own secrets; the other reserved values derive from the instance that serves the
-unit, so an import's instance makes its own."""
 
 
 def export_file_name(user: User, now: datetime) -> str:
@@ -231,8 +228,7 @@ def _unit_record(unit: Unit, repo: Repo, cipher: Cipher, include_secrets: bool) 
         try:
             if unit.cipher_env_dict:
                 stored = parse_env_object(cipher.decrypt(unit.cipher_env_dict), source="the env")
-                reserved = set(ReservedEnvName) - set(KEPT_RESERVED_ENV)
-                env = {name: value for name, value in stored.items() if name not in reserved}
+                env = {name: value for name, value in stored.items() if name not in DERIVED_ENV}
             if unit.cipher_state_storage:
                 state = cipher.decrypt(unit.cipher_state_storage)
         except (DecryptionError, EnvJsonError) as error:

@@ -67,7 +67,12 @@ from control_plane.services.user_export.manifest import (
     ROWS_DIR,
     ExportManifest,
 )
-from control_plane.services.user_export.records import NodeRecord, UserRecords
+from control_plane.services.user_export.records import (
+    DERIVED_ENV,
+    NodeRecord,
+    UnitRecord,
+    UserRecords,
+)
 from control_plane.services.users.permissions import ensure_permission
 from pepeunit_core.backup.archive import read_members, verify_archive
 from pepeunit_core.backup.manifest import BackupArchiveError
@@ -209,9 +214,16 @@ def _read_records_and_pipelines(
         raise UserArchiveError(f"{RECORDS_MEMBER} is invalid: {_described(error)}") from None
     listed = {member.name for member in manifest.members}
     for node in records.nodes:
-        for member in (node.pipeline, node.rows):
-            if member is not None and member not in listed:
-                raise UserArchiveError(f"Node {node.uuid} names {member!r}, not in the archive")
+        if node.pipeline is not None and node.pipeline not in texts:
+            raise UserArchiveError(
+                f"Node {node.uuid} names {node.pipeline!r}, not a pipeline file of the archive"
+            )
+        if node.rows is not None and (
+            node.rows not in listed or PurePosixPath(node.rows).parts[0] != ROWS_DIR
+        ):
+            raise UserArchiveError(
+                f"Node {node.uuid} names {node.rows!r}, not a rows file of the archive"
+            )
         if node.rows is not None and node.pipeline is None:
             raise UserArchiveError(f"Node {node.uuid} has stored rows but no pipeline")
     _check_connections(records)
@@ -290,6 +302,7 @@ def _plan(
     foreign_repos: dict[str, Repo] = {}
     agent = Agent(AgentType.USER, user.uuid, user)
     for unit in records.units:
+        _check_secrets(settings, unit)
         _ensure_free(session, Unit, unit.name, "unit")
         uuids[unit.uuid] = uuid4()
         if unit.repo_uuid in owned_repos:
@@ -304,12 +317,34 @@ def _plan(
                 f"Unit {unit.name} is built on the repo {unit.repo_name}, which is not on this "
                 "instance or not visible to you"
             ) from None
+    limit = settings.grafana_limit_unit_node_per_one_panel
+    for dashboard in records.dashboards:
+        for panel in dashboard.panels:
+            if len(panel.nodes) > limit:
+                raise UserArchiveError(f"Panel {panel.title} shows more than {limit} unit nodes")
     configs: dict[UUID, PipelineConfig] = {}
     for node in records.nodes:
         uuids[node.uuid] = uuid4()
         if node.pipeline is not None:
             configs[node.uuid] = _pipeline_config(settings, node, texts[node.pipeline])
     return _Plan(records, uuids, new_registries, foreign_repos, configs)
+
+
+def _check_secrets(settings: Settings, unit: UnitRecord) -> None:
+    """The env holds only the unit's own values and keys (the instance makes the rest), and
+    both fit what the instance stores."""
+    if unit.env is not None:
+        derived = sorted(set(unit.env) & DERIVED_ENV)
+        if derived:
+            raise UserArchiveError(
+                f"Unit {unit.name}: the env sets {', '.join(derived)}, which this instance makes"
+            )
+    for what, text in (("env", json.dumps(unit.env)), ("state storage", unit.state_storage)):
+        if text is not None and len(text) > settings.max_cipher_length:
+            raise UserArchiveError(
+                f"Unit {unit.name}: the {what} is longer than {settings.max_cipher_length} "
+                "characters"
+            )
 
 
 def _check_registry_url(settings: Settings, url: str) -> None:

@@ -13,11 +13,18 @@ from control_plane.models.dashboard import DashboardPanelType
 from control_plane.models.repo import BranchName, CommitHash
 from control_plane.models.repository_registry import RepositoryUrl
 from control_plane.models.unit_node import MAX_CONNECTIONS_LIMIT, MAX_STATE_CHARS
+from control_plane.services.firmware import ReservedEnvName
 from pepeunit_core.db.enums import RepositoryPlatform, UnitNodeType, VisibilityLevel
 
 MemberName = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 Topic = Annotated[NulFreeText, StringConstraints(min_length=1, max_length=1024)]
 MAX_RECORDS = 100_000
+DERIVED_ENV = frozenset(ReservedEnvName) - {
+    ReservedEnvName.PU_SECRET_KEY,
+    ReservedEnvName.PU_ENCRYPT_KEY,
+}
+"""Reserved env values the serving instance makes (domain, token, broker...): never in an
+archive. A unit's own keys are kept."""
 
 
 class _Record(BaseModel):
@@ -124,6 +131,10 @@ class UserRecords(_Record):
         nodes = {record.uuid: record for record in self.nodes}
         _unique("nodes", [record.uuid for record in self.nodes])
         _unique(
+            "topics of a unit",
+            [(node.unit_uuid, node.type.value, node.topic_name) for node in self.nodes],
+        )
+        _unique(
             "members",
             [name for node in self.nodes for name in (node.pipeline, node.rows) if name],
         )
@@ -145,6 +156,9 @@ class UserRecords(_Record):
                 raise ValueError(f"edge to {edge.node_input_uuid}: no Input node of the archive")
         for dashboard in self.dashboards:
             for panel in dashboard.panels:
+                _unique(
+                    f"nodes of panel {panel.title}", [link.unit_node_uuid for link in panel.nodes]
+                )
                 for link in panel.nodes:
                     _refers("panel", panel.title, "node", link.unit_node_uuid, set(nodes))
         return self
