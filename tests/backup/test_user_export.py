@@ -25,12 +25,16 @@ from click.testing import CliRunner
 from clickhouse_connect.driver.client import Client
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from control_plane.app import create_app
+from control_plane.services.errors import StoreUnavailableError
+from control_plane.services.user_export import import_user
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from pepeunit_cli.main import main
 from pepeunit_core.backup.manifest import content_sha256
 from pepeunit_core.clickhouse.schema import apply_clickhouse_migrations
+from pepeunit_core.db.models import User
 from pepeunit_core.migrate import migrate_sql
 from pepeunit_core.settings import Settings
 from pepeunit_core.stored_data.rows import IngestedRow
@@ -449,3 +453,39 @@ def test_the_commands_do_what_the_routes_do(source: Source, target, tmp_path: Pa
         main, ["user", "import", str(archive), "--as", "carol"], env=_cli_environment(side)
     )
     assert refused.exit_code == 1 and "is taken on this instance" in refused.output
+
+
+def test_a_store_failure_midway_leaves_nothing_behind(source: Source, target, tmp_path) -> None:
+    """ClickHouse fails after the NRecords rows went in (its aggregation table is gone): the
+    SQL transaction is rolled back, those rows are deleted and the new clone removed."""
+    side, _carol = target
+    side.clickhouse.command("DROP TABLE aggregation_entry SYNC")
+    before = stores_without_aggregations(side)
+    archive = tmp_path / "alice.tar"
+    archive.write_bytes(source.archive)
+    context = side.app.state.context
+    with context.session_factory() as session:
+        carol = session.scalars(select(User).where(User.login == "carol")).one()
+        with pytest.raises(StoreUnavailableError, match="aggregation_entry does not exist"):
+            import_user(
+                session,
+                side.settings,
+                context.cipher,
+                side.clickhouse,
+                carol,
+                archive,
+                store_retry_seconds=0.5,
+            )
+    assert stores_without_aggregations(side) == before
+
+
+def stores_without_aggregations(side: Side) -> dict[str, Any]:
+    repos = side.settings.resolved_repo_path
+    return {
+        "sql": dump_sql(side.sql_url),
+        "clickhouse": {
+            table: side.clickhouse.query(f"SELECT count() FROM {table}").result_rows
+            for table in ("n_last_entry", "window_entry")
+        },
+        "clones": sorted(str(path) for path in repos.rglob("*")) if repos.exists() else [],
+    }

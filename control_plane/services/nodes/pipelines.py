@@ -414,10 +414,13 @@ def validate_csv(
     return row_count, batch_count
 
 
-def insert_validated(client: Client, validated: BinaryIO, batch_count: int) -> None:
-    """Stores the batches `validate_csv` wrote to `validated`."""
+def insert_validated(
+    client: Client, validated: BinaryIO, batch_count: int, retrier: Retrier | None = None
+) -> None:
+    """Stores the batches `validate_csv` wrote to `validated`; a failing insert is retried by
+    `retrier` (by default, for as long as ClickHouse may heal)."""
     validated.seek(0)
-    retrier = Retrier(DEFAULT_RETRY, clickhouse_may_heal)
+    retrier = retrier or Retrier(DEFAULT_RETRY, clickhouse_may_heal)
     for _ in range(batch_count):
         insert_tables(client, pickle.load(validated), retrier)  # written by validate_csv
 

@@ -17,6 +17,7 @@ device's token, made from its unit's uuid, is new (the unit's env.json carries i
 import json
 import shutil
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -29,6 +30,7 @@ from uuid import UUID, uuid4
 from clickhouse_connect.driver.client import Client
 from pydantic import ValidationError
 from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from control_plane.security import Agent, AgentType
@@ -38,6 +40,7 @@ from control_plane.services.errors import (
     InputValidationError,
     NotFoundError,
     ServiceError,
+    StoreUnavailableError,
 )
 from control_plane.services.nodes import pipelines
 from control_plane.services.registry.git_errors import GitError
@@ -92,13 +95,18 @@ from pepeunit_core.db.models import (
     User,
 )
 from pepeunit_core.pipeline_store import refresh_data_pipe_status, stored_config_json
+from pepeunit_core.retry import DEFAULT_RETRY, BatchNotStoredError, Retrier
 from pepeunit_core.settings import Settings
+from pepeunit_core.stored_data.clickhouse_insert import clickhouse_may_heal
 from pipelines.config import PipelineConfig
 from pipelines.files import CheckReport, load_pipeline_text
 
 MAX_RECORDS_BYTES = 64 * 1024 * 1024
 """records.json is read whole; an archive claiming a larger one is refused before."""
 SHOWN = "the archive"
+STORE_RETRY_SECONDS = 10.0
+"""How long a failing insert of stored rows is retried before the import gives up (it runs
+within a request)."""
 
 
 class UserArchiveError(InputValidationError):
@@ -141,7 +149,11 @@ def import_user(
     clickhouse: Client,
     user: User,
     archive: Path,
+    *,
+    store_retry_seconds: float = STORE_RETRY_SECONDS,
 ) -> ImportReport:
+    """Raises UserArchiveError (nothing changed) for an archive this instance does not take,
+    StoreUnavailableError when ClickHouse refuses the rows for `store_retry_seconds`."""
     manifest = _verified(archive)
     records, texts = _read_records_and_pipelines(archive, manifest)
     plan = _plan(session, settings, user, records, texts)
@@ -150,8 +162,24 @@ def import_user(
         _validate_rows(archive, manifest, plan, now)
         clones = _clone_registries(settings, user, plan)
         try:
-            report = _write(session, cipher, clickhouse, user, plan, clones)
+            retrier = _bounded_retrier(store_retry_seconds)
+            report = _write(session, cipher, clickhouse, retrier, user, plan, clones)
+        except IntegrityError:
+            session.rollback()
+            _remove_clones(clones)
+            raise UserArchiveError(
+                "A name of the archive was taken while it was being imported; nothing was "
+                "imported, try again"
+            ) from None
+        except BatchNotStoredError as error:
+            session.rollback()
+            _remove_clones(clones)
+            raise StoreUnavailableError(
+                f"The data store (ClickHouse) did not take the stored rows ({error.__cause__}); "
+                "nothing was imported"
+            ) from error
         except BaseException:
+            session.rollback()
             _remove_clones(clones)
             raise
     finally:
@@ -437,6 +465,7 @@ def _write(
     session: Session,
     cipher: Cipher,
     clickhouse: Client,
+    retrier: Retrier,
     user: User,
     plan: _Plan,
     clones: dict[UUID, tuple[Path, int]],
@@ -562,7 +591,7 @@ def _write(
     inserted = [validated.node_uuid for validated in plan.rows]
     try:
         for validated in plan.rows:
-            pipelines.insert_validated(clickhouse, validated.file, validated.batches)
+            pipelines.insert_validated(clickhouse, validated.file, validated.batches, retrier)
         session.commit()
     except BaseException:
         session.rollback()
@@ -603,6 +632,22 @@ def _delete_rows(clickhouse: Client, node_uuids: list[UUID]) -> None:
     for uuid in node_uuids:
         with suppress(Exception):  # the first error is the one to report
             pipelines.delete_data(clickhouse, uuid)
+
+
+def _bounded_retrier(budget_s: float) -> Retrier:
+    """Retries what ClickHouse may heal, until the pauses add up to `budget_s`."""
+    waited = 0.0
+
+    def sleep(delay: float) -> None:
+        nonlocal waited
+        if waited + delay > budget_s:
+            retrier.stop()
+            return
+        waited += delay
+        time.sleep(delay)
+
+    retrier = Retrier(DEFAULT_RETRY, clickhouse_may_heal, sleep=sleep)
+    return retrier
 
 
 def _remove_clones(clones: dict[UUID, tuple[Path, int]]) -> None:
