@@ -489,3 +489,37 @@ def stores_without_aggregations(side: Side) -> dict[str, Any]:
         },
         "clones": sorted(str(path) for path in repos.rglob("*")) if repos.exists() else [],
     }
+
+
+def test_units_on_another_users_repo_need_that_repo(source: Source, target) -> None:
+    """bob's units are built on alice's public repo: his archive names it, and imports once
+    the target has a repo of that name he may see."""
+    side, carol = target
+    exported = source.side.client.get(
+        f"{API}/users/export", headers=source.instance.headers["bobby"]
+    ).content
+    (rows,) = [
+        node["rows"]
+        for node in json.loads(members(exported)["records.json"])["nodes"]
+        if node["rows"]
+    ]
+    # fill's Aggregation rows end at whole seconds; the dataflow's (and an import's) at minutes
+    end = datetime.now(UTC).replace(second=0, microsecond=0)
+    aligned = "state,aggregation_type,create_datetime,start_window_datetime,end_window_datetime\n"
+    aligned += "".join(
+        f"{index}.5,Avg,{end - timedelta(minutes=index):%Y-%m-%d %H:%M:%S},"
+        f"{end - timedelta(minutes=index + 1):%Y-%m-%d %H:%M:%S},"
+        f"{end - timedelta(minutes=index):%Y-%m-%d %H:%M:%S}\n"
+        for index in reversed(range(3))
+    )
+    bob = rebuilt(exported, {rows: aligned.encode()})
+    register(side.client, "dave")
+    dave = auth(login_token(side.client, "dave"))
+    refused = import_archive(side, dave, bob)
+    assert refused.status_code == 422, refused.text
+    assert "built on the repo repo-public, which is not on this instance" in refused.text
+    assert import_archive(side, carol, source.archive).status_code == 201
+    imported = import_archive(side, dave, bob)
+    assert imported.status_code == 201, imported.text
+    assert sorted(imported.json()["units"]) == ["bob-one", "bob-two"]
+    assert imported.json()["rows"] == 3  # the Aggregation node's; LastValue keeps its state
