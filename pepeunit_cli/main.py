@@ -15,6 +15,7 @@ from pepeunit_cli.pipeline_rejections import rejections
 from pepeunit_cli.pipelines import pipelines
 from pepeunit_cli.rollout import rollout
 from pepeunit_cli.up import up
+from pepeunit_cli.user_export import user
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,3 +38,4 @@ main.add_command(demo)
 main.add_command(backup)
 main.add_command(restore)
 main.add_command(rollout)
+main.add_command(user)

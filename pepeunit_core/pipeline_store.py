@@ -359,7 +359,7 @@ def _is_safe_path_segment(segment: str) -> bool:
     )
 
 
-def _export_location(
+def pipeline_file_location(
     directory: Path, node: UnitNode, unit_name: str, ambiguous: bool
 ) -> tuple[dict[str, str], Path]:
     """Bound by unit and topic where that names the node and makes a safe path, else by uuid."""
@@ -422,7 +422,7 @@ def export_pipeline_files(session: Session, directory: Path) -> list[Path]:
         except StoredConfigError as error:
             raise StoredConfigError(f"unit node {node.uuid}: {error}") from None
         ambiguous = (node.unit_uuid, node.topic_name) in shared_topics
-        binding, path = _export_location(directory, node, unit_name, ambiguous)
+        binding, path = pipeline_file_location(directory, node, unit_name, ambiguous)
         rendered.append((path, render_pipeline_file(node.uuid, binding, config)))
     for path, text in rendered:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     max_csv_import_size: int = Field(
         default=32, ge=1, description="Largest DataPipe CSV import in MB."
     )
+    max_user_import_size: int = Field(
+        default=256, ge=1, description="Largest per-user import archive in MB."
+    )
     max_cipher_length: int = Field(default=1_000_000, description="Largest encrypted plaintext.")
     save_repo_path: Path | None = Field(
         default=None, description="Where registry clones live (default: PU_DATA_DIR/repos)."

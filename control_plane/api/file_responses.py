@@ -1,8 +1,11 @@
 """Routes that answer a file rather than JSON: their OpenAPI declarations, and a file built
 before it is sent."""
 
+import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from starlette.responses import StreamingResponse
@@ -53,3 +56,29 @@ def _chunks_then_close(file: BinaryIO) -> Iterator[bytes]:
     with file:
         while chunk := file.read(CHUNK_BYTES):
             yield chunk
+
+
+def built_path_response(
+    build: Callable[[Path], None], media_type: str, filename: str
+) -> StreamingResponse:
+    """As `built_file_response`, for a builder that writes a named file (an archive built
+    beside its path and renamed into place): the file is built in a private directory, which
+    is gone before the first byte is sent (the open file stays readable)."""
+    directory = Path(tempfile.mkdtemp(prefix="pepeunit-download-"))
+    path = directory / filename
+    try:
+        build(path)
+        built = path.open("rb")
+    finally:
+        path.unlink(missing_ok=True)
+        shutil.rmtree(directory, ignore_errors=True)
+    size = built.seek(0, os.SEEK_END)
+    built.seek(0)
+    return StreamingResponse(
+        _chunks_then_close(built),
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Length": str(size),
+        },
+    )

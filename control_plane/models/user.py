@@ -61,3 +61,14 @@ class UserFilter(BaseModel):
     role: list[UserRole] = Field(default_factory=list)
     status: list[UserStatus] = Field(default_factory=list)
     order_by_create_date: OrderByDate = OrderByDate.DESC
+
+
+class UserImportRead(BaseModel):
+    """What `POST /users/import` made (docs/user-export.md#import)."""
+
+    counts: dict[str, int] = Field(
+        description="How many registries (cloned anew), repos, units, nodes, edges, pipelines "
+        "and dashboards were made."
+    )
+    units: dict[str, UUID] = Field(description="The new uuid of each unit, by name.")
+    rows: int = Field(description="Stored rows inserted.")

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import BinaryIO, Protocol, TypeVar
 
 from pepeunit_core.backup.manifest import (
     MANIFEST_MEMBER,
@@ -21,6 +21,17 @@ from pepeunit_core.backup.manifest import (
     Manifest,
     Member,
 )
+
+
+class ListedMembers(Protocol):
+    """A manifest: what `ArchiveWriter.finish` writes and `verify_archive` reads back."""
+
+    members: list[Member]
+
+    def to_bytes(self) -> bytes: ...
+
+
+ManifestT = TypeVar("ManifestT", bound=ListedMembers)
 
 READ_CHUNK_BYTES = 1 << 20
 END_MARKER_BYTES = 2 * tarfile.BLOCKSIZE
@@ -76,7 +87,7 @@ class ArchiveWriter:
         self.members.append(member)
         return member
 
-    def finish(self, manifest: Manifest) -> None:
+    def finish(self, manifest: ListedMembers) -> None:
         manifest.members = list(self.members)
         data = manifest.to_bytes()
         info = tarfile.TarInfo(MANIFEST_MEMBER)
@@ -112,25 +123,32 @@ def _checked_name(info: tarfile.TarInfo) -> str:
 
 
 @contextmanager
-def _open_archive(path: Path) -> Iterator[tarfile.TarFile]:
+def _open_archive(path: Path, shown: str | None = None) -> Iterator[tarfile.TarFile]:
     try:
         with tarfile.open(path, mode="r|") as tar:
             yield tar
     except (tarfile.ReadError, EOFError, tarfile.HeaderError) as error:
-        raise BackupArchiveError(f"{path} is truncated or damaged: {error}") from None
+        raise BackupArchiveError(f"{shown or path} is truncated or damaged: {error}") from None
 
 
 def verify_archive(
-    path: Path, keep: Callable[[str], bool] = lambda _name: False
-) -> tuple[Manifest, dict[str, bytes]]:
+    path: Path,
+    keep: Callable[[str], bool] = lambda _name: False,
+    *,
+    parse: Callable[[bytes], ManifestT] = Manifest.from_bytes,  # type: ignore[assignment]
+    shown: str | None = None,
+) -> tuple[ManifestT, dict[str, bytes]]:
     """Reads the whole archive and checks every member against the manifest, and the manifest
     against itself; returns the manifest and the content of the members `keep` asks for (small
-    ones). Raises BackupArchiveError naming the first member that does not match."""
+    ones). Raises BackupArchiveError naming the first member that does not match. `parse` reads
+    the manifest (a backup's by default); `shown` names the archive in messages (its path by
+    default)."""
+    shown = shown or str(path)
     seen: dict[str, Member] = {}
     kept: dict[str, bytes] = {}
     manifest_data: bytes | None = None
     last = "the start"
-    with _open_archive(path) as tar:
+    with _open_archive(path, shown) as tar:
         for info in tar:
             name = _checked_name(info)
             if name in seen or (name == MANIFEST_MEMBER and manifest_data is not None):
@@ -158,10 +176,10 @@ def verify_archive(
         end = tar.offset
     if manifest_data is None:
         raise BackupArchiveError(
-            f"{path} has no {MANIFEST_MEMBER}: the archive is truncated or damaged after {last}"
+            f"{shown} has no {MANIFEST_MEMBER}: the archive is truncated or damaged after {last}"
         )
-    _check_end_marker(path, end, last)
-    manifest = Manifest.from_bytes(manifest_data)
+    _check_end_marker(path, end, last, shown)
+    manifest = parse(manifest_data)
     listed = {member.name: member for member in manifest.members}
     for name, member in listed.items():
         found = seen.get(name)
@@ -177,7 +195,7 @@ def verify_archive(
     return manifest, kept
 
 
-def _check_end_marker(path: Path, end: int, last: str) -> None:
+def _check_end_marker(path: Path, end: int, last: str, shown: str) -> None:
     """The archive ends with two zero blocks, padded with zeros to a whole tar record, as the
     writer made it: anything shorter was cut short (even if every member is whole), anything
     longer was added to."""
@@ -187,10 +205,10 @@ def _check_end_marker(path: Path, end: int, last: str) -> None:
         file.seek(end)
         tail = file.read(tail_bytes + 1)
     if tail != bytes(tail_bytes):
-        raise BackupArchiveError(f"{path} is truncated or damaged after {last}")
+        raise BackupArchiveError(f"{shown} is truncated or damaged after {last}")
 
 
-def read_members(path: Path, manifest: Manifest) -> Iterator[tuple[str, BinaryIO]]:
+def read_members(path: Path, manifest: ListedMembers) -> Iterator[tuple[str, BinaryIO]]:
     """The archive's members in order, each with a reader that checks, at its end, that the
     member is still what the manifest says (the file may have changed since it was verified)."""
     listed = {member.name: member for member in manifest.members}

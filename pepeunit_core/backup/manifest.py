@@ -57,27 +57,36 @@ class Manifest:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "Manifest":
-        try:
-            document = json.loads(data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise BackupArchiveError(f"{MANIFEST_MEMBER} is not JSON: {error}") from None
-        if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
-            raise BackupArchiveError(f"{MANIFEST_MEMBER} is not a {FORMAT_NAME} manifest")
-        version = document.get("format_version")
-        if not isinstance(version, int) or version > FORMAT_VERSION:
-            raise BackupArchiveError(
-                f"the archive's format version {version!r} is newer than this release reads "
-                f"({FORMAT_VERSION}): restore it with the release that made it, "
-                f"{document.get('package_version')!r}, or a newer one"
-            )
-        claimed = document.pop("manifest_sha256", None)
-        if claimed != content_sha256(document):
-            raise BackupArchiveError(f"{MANIFEST_MEMBER} was changed: its checksum does not match")
+        document = checked_manifest_document(data, FORMAT_NAME, FORMAT_VERSION)
         try:
             members = [Member(**member) for member in document.pop("members")]
             return cls(**document, members=members)
         except (TypeError, KeyError) as error:
             raise BackupArchiveError(f"{MANIFEST_MEMBER} is incomplete: {error}") from None
+
+
+def checked_manifest_document(data: bytes, format_name: str, format_version: int) -> dict[str, Any]:
+    """The manifest's JSON object without its own checksum, once it is of `format_name` at
+    `format_version` or older and its checksum matches; raises BackupArchiveError otherwise."""
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BackupArchiveError(f"{MANIFEST_MEMBER} is not JSON: {error}") from None
+    if not isinstance(document, dict) or document.get("format") != format_name:
+        raise BackupArchiveError(f"{MANIFEST_MEMBER} is not a {format_name} manifest")
+    version = document.get("format_version")
+    if not isinstance(version, int) or version > format_version:
+        raise BackupArchiveError(
+            f"the archive's format version {version!r} is newer than this release reads "
+            f"({format_version}): read it with the release that made it, "
+            f"{document.get('package_version')!r}, or a newer one"
+        )
+    claimed = document.pop("manifest_sha256", None)
+    if claimed != content_sha256(document):
+        raise BackupArchiveError(f"{MANIFEST_MEMBER} was changed: its checksum does not match")
+    if not isinstance(document.get("members"), list):
+        raise BackupArchiveError(f"{MANIFEST_MEMBER} is incomplete: it lists no members")
+    return document
 
 
 def content_sha256(content: dict[str, Any]) -> str:

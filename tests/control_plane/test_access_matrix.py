@@ -903,6 +903,10 @@ ROWS: list[Row] = [
         OWNER, fresh=fresh_rollout),
     # Telegram: verification links for users (this world sets up no bot: 405); the webhook
     # for Telegram, which sends no token (and is not in webhook mode here: 405)
+    # per-user export: a user's own data only (there is no way to name another user's)
+    row("GET /users/export", "your own", "/users/export", USERS),
+    row("POST /users/import", "not an archive", "/users/import", USERS, status=422,
+        files={"data": ("export.tar", "not a tar archive")}),
     row("GET /users/generate_verification_link/", "no bot set up",
         "/users/generate_verification_link/", USERS, status=405),
     row("POST /bot", "not in webhook mode", "/bot", ANONYMOUS, status=405,

@@ -70,6 +70,8 @@ REST_ONLY = {
         "a binary download: REST only in 1.x too",
     ("GET", API + "/unit_nodes/get_data_pipe_data_csv/{uuid}"):
         "a CSV download: REST only in 1.x too",
+    ("GET", API + "/users/export"): "a binary archive download (docs/user-export.md)",
+    ("POST", API + "/users/import"): "a binary archive upload (docs/user-export.md)",
     ("GET", API + "/unit_nodes/get_data_pipe_rejections/{uuid}"):
         "rejections are ours (beyond 1.x), read through REST and the console",
 }  # fmt: skip

@@ -16,11 +16,13 @@ from . import (
     unit_device,
     unit_nodes,
     units,
+    user_export,
     users,
 )
 
 api_router = APIRouter()
 """Everything under `{PU_APP_PREFIX}{PU_API_V1_PREFIX}`."""
+api_router.include_router(user_export.router)  # before users: /users/{uuid}
 api_router.include_router(users.router)
 api_router.include_router(repository_registry.router)
 api_router.include_router(repos.router)

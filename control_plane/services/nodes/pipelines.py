@@ -302,6 +302,21 @@ def export_csv_zip(client: Client, node: UnitNode, now: datetime, into: BinaryIO
     """Writes to `into` a ZIP with `<uuid>.csv`: every visible row of the node's policy,
     ascending, read from the store a block at a time (memory does not grow with the rows)."""
     config = _csv_config(node)
+    with (
+        zipfile.ZipFile(into, "w", zipfile.ZIP_DEFLATED) as zipped,
+        zipped.open(f"{node.uuid}.csv", "w", force_zip64=True) as entry,
+    ):
+        _write_csv(client, node, config, now, entry)
+
+
+def export_csv(client: Client, node: UnitNode, now: datetime, into: BinaryIO) -> None:
+    """As `export_csv_zip`, the CSV itself (what `import_csv` takes back)."""
+    _write_csv(client, node, _csv_config(node), now, into)
+
+
+def _write_csv(
+    client: Client, node: UnitNode, config: PipelineConfig, now: datetime, into: BinaryIO
+) -> None:
     policy = config.processing_policy.policy_type
     node_uuid = str(node.uuid)
     rows: Iterator[tuple[Any, ...]]
@@ -312,14 +327,14 @@ def export_csv_zip(client: Client, node: UnitNode, now: datetime, into: BinaryIO
             rows = export_time_window(client, node_uuid, now)
         case _:
             rows = _presented_exports(export_aggregations(client, node_uuid), config)
-    with (
-        zipfile.ZipFile(into, "w", zipfile.ZIP_DEFLATED) as zipped,
-        zipped.open(f"{node.uuid}.csv", "w", force_zip64=True) as entry,
-        io.TextIOWrapper(entry, encoding="utf-8", newline="", write_through=False) as text,
-    ):
+    text = io.TextIOWrapper(into, encoding="utf-8", newline="", write_through=False)
+    try:
         writer = csv.writer(text, lineterminator="\n")
         writer.writerow(_csv_columns(policy))
         writer.writerows(rows)
+        text.flush()
+    finally:
+        text.detach()  # `into` belongs to the caller
 
 
 def _presented_exports(
@@ -365,7 +380,6 @@ def import_csv(
     data with them. Any invalid row raises before anything is deleted. An upload larger than
     `max_bytes` is refused before a row is read; the rows go through memory a batch at a time
     (validated batches wait in a temporary file)."""
-    config = _csv_config(node)
     size = upload.seek(0, io.SEEK_END)
     if size > max_bytes:
         raise DataPipeError(
@@ -373,26 +387,51 @@ def import_csv(
             "(PU_MAX_CSV_IMPORT_SIZE)"
         )
     with tempfile.TemporaryFile() as validated:
-        rows = _csv_rows(config, str(node.uuid), upload, now)
-        row_count = batch_count = 0
-        while batch := list(islice(rows, IMPORT_BATCH_ROWS)):
-            numbered = [IngestedRow(row_count + number, row) for number, row in enumerate(batch, 1)]
-            pickle.dump(columns_by_table(numbered), validated, protocol=pickle.HIGHEST_PROTOCOL)
-            row_count += len(batch)
-            batch_count += 1
-        cap = config.processing_policy.n_records_count or 0
-        if config.processing_policy.policy_type is PolicyType.N_RECORDS and row_count > cap:
-            raise DataPipeError(f"The CSV has {row_count} rows, more than n_records_count {cap}")
+        row_count, batch_count = validate_csv(node, upload, now, validated)
         delete_data(client, node.uuid)
-        validated.seek(0)
-        retrier = Retrier(DEFAULT_RETRY, clickhouse_may_heal)
-        for _ in range(batch_count):
-            insert_tables(client, pickle.load(validated), retrier)  # written just above, by us
+        insert_validated(client, validated, batch_count)
     return row_count
 
 
+def validate_csv(
+    node: UnitNode, upload: BinaryIO, now: datetime, into: BinaryIO, *, skip_expired: bool = False
+) -> tuple[int, int]:
+    """Validates every row of the CSV `upload` (seekable) against the node's config and writes
+    them to `into` in batches for `insert_validated`; returns (rows, batches). The first bad
+    row raises DataPipeError. `skip_expired`: TimeWindow rows whose window has passed are left
+    out rather than refused (an export's rows may expire before they are imported)."""
+    config = _csv_config(node)
+    rows = _csv_rows(config, str(node.uuid), upload, now, skip_expired=skip_expired)
+    row_count = batch_count = 0
+    while batch := list(islice(rows, IMPORT_BATCH_ROWS)):
+        numbered = [IngestedRow(row_count + number, row) for number, row in enumerate(batch, 1)]
+        pickle.dump(columns_by_table(numbered), into, protocol=pickle.HIGHEST_PROTOCOL)
+        row_count += len(batch)
+        batch_count += 1
+    cap = config.processing_policy.n_records_count or 0
+    if config.processing_policy.policy_type is PolicyType.N_RECORDS and row_count > cap:
+        raise DataPipeError(f"The CSV has {row_count} rows, more than n_records_count {cap}")
+    return row_count, batch_count
+
+
+def insert_validated(
+    client: Client, validated: BinaryIO, batch_count: int, retrier: Retrier | None = None
+) -> None:
+    """Stores the batches `validate_csv` wrote to `validated`; a failing insert is retried by
+    `retrier` (by default, for as long as ClickHouse may heal)."""
+    validated.seek(0)
+    retrier = retrier or Retrier(DEFAULT_RETRY, clickhouse_may_heal)
+    for _ in range(batch_count):
+        insert_tables(client, pickle.load(validated), retrier)  # written by validate_csv
+
+
 def _csv_rows(
-    config: PipelineConfig, node_uuid: str, upload: BinaryIO, now: datetime
+    config: PipelineConfig,
+    node_uuid: str,
+    upload: BinaryIO,
+    now: datetime,
+    *,
+    skip_expired: bool = False,
 ) -> Iterator[NRecordsRow | TimeWindowRow | AggregationRow]:
     """The upload's rows from its start, each validated; the first bad one raises."""
     upload.seek(0)
@@ -408,7 +447,13 @@ def _csv_rows(
             raise DataPipeError(f"The CSV lacks the columns: {', '.join(missing)}")
         build = _row_builder(config, node_uuid, now)
         state = _ImportState()
+        window = timedelta(seconds=config.processing_policy.time_window_size or 0)
+        expires = skip_expired and config.processing_policy.policy_type is PolicyType.TIME_WINDOW
         for number, record in enumerate(reader, start=1):
+            if expires:
+                created = _parse_time_or_none(record)
+                if created is not None and created < now - window:
+                    continue
             try:
                 row = build(record, state)
             except RowError as error:
@@ -444,6 +489,13 @@ def _parse_time(record: dict[str | Any, Any], column: str) -> datetime:
     except ValueError:
         pass
     raise RowError(f"{column} {text!r} is not YYYY-MM-DD HH:MM:SS[.ffffff]")
+
+
+def _parse_time_or_none(record: dict[str | Any, Any]) -> datetime | None:
+    try:
+        return _parse_time(record, "create_datetime")
+    except RowError:
+        return None
 
 
 def _number(text: str) -> float | None:
