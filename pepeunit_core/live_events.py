@@ -22,6 +22,8 @@ from pipelines.clock import to_epoch_ms
 from pipelines.rows import LastValueRow, NRecordsRow, TimeWindowRow
 
 MAX_MESSAGE_BYTES = 64 * 1024
+# One encoder for every entry: `json.dumps` with options builds a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _EVENTS_LEVEL = "pepeunit_events"
 
 
@@ -120,7 +122,7 @@ def encode_events(rows: Iterable[StoredRow]) -> Iterator[tuple[EventKind, bytes]
         if found is None:
             continue
         kind, entry = found
-        encoded = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode()
+        encoded = _ENCODER.encode(entry).encode()
         entries = pending.setdefault(kind, [])
         if entries and sizes[kind] + len(encoded) + 1 > MAX_MESSAGE_BYTES:
             yield kind, b"[" + b",".join(entries) + b"]"
