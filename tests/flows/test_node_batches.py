@@ -8,7 +8,7 @@ from flows.config_cache import PipelineSet
 from flows.dataflow.items import BATCH, MESSAGE, TICK, ingest_id
 from flows.dataflow.node_logic import NodeLogic, NodeLogicContext
 from flows.dataflow.topics import BAD, NODE, PLAIN_NODE, UNIT_REPORT, TopicKinds
-from flows.metrics import FlowMetrics
+from flows.metrics import FlowMetrics, observe_all
 from pipelines.clock import to_epoch_ms
 from pipelines.engine import Pipeline
 from tests.flows.support import pipeline_config
@@ -74,3 +74,21 @@ def test_topic_kinds_are_parsed_once_and_bounded() -> None:
     assert kinds(f"d.test/{NODE_UUID}")[0] == PLAIN_NODE
     assert kinds("elsewhere/x")[0] == BAD
     assert kinds(f"d.test/{node}/pepeunit")[0] == NODE
+
+
+def test_observing_a_batch_counts_as_observing_each_amount() -> None:
+    amounts = [0.0, 0.005, 0.0051, 0.3, 1, 1, 59.9, 60, 61, 3600, -1]
+    one_by_one, batched = FlowMetrics(), FlowMetrics()
+    for amount in amounts:
+        one_by_one.stored_latency.labels("n_last_entry").observe(amount)
+    observe_all(batched.stored_latency.labels("n_last_entry"), amounts)
+
+    def samples(metrics: FlowMetrics) -> list:
+        return [
+            sample
+            for family in metrics.registry.collect()
+            for sample in family.samples
+            if not sample.name.endswith("_created")
+        ]
+
+    assert samples(batched) == samples(one_by_one)
