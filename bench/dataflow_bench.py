@@ -39,6 +39,7 @@ from tests.services.ports import free_loopback_port
 RECEIVE_RATE = 20_000
 """Messages per second the pre-filled log pretends its intake received."""
 APPEND_BATCH = 10_000
+PY_SPY_EXTRA = os.environ.get("PY_SPY_EXTRA", "").split()
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -141,7 +142,7 @@ def run_once(work: Path, count: int, node_count: int, profile: Path | None) -> R
                         profilers = start_py_spy(profile, flow.pid)
                 if processed >= count and stored >= record_stored:
                     break
-                time.sleep(0.2)  # each scrape costs the flow process CPU
+                time.sleep(0.5)  # each scrape costs the flow process CPU
         finally:
             for profiler in profilers:
                 profiler.send_signal(signal.SIGINT)
@@ -162,7 +163,8 @@ def start_py_spy(directory: Path, pid: int) -> list[subprocess.Popen]:
         return []
     directory.mkdir(parents=True, exist_ok=True)
     command = [binary, "record", "--pid", str(pid), "--rate", "200", "--format", "raw"]
-    command += ["--gil", "--nonblocking", "--output", str(directory / "dataflow.txt")]
+    # Every thread that is not idle (not only the GIL's holder): chdb works with the GIL released.
+    command += [*PY_SPY_EXTRA, "--nonblocking", "--output", str(directory / "dataflow.txt")]
     return [subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
 
 
