@@ -1,6 +1,8 @@
 """Prometheus metrics of the dataflow: what each stage received, accepted, rejected (by
 reason), stored and failed, and how far behind it is."""
 
+from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -125,3 +127,22 @@ class FlowMetrics:
     @cache  # noqa: B019
     def dropped_for(self, reason: str) -> Counter:
         return self.dropped.labels(reason)
+
+
+def observe_all(histogram: Histogram, amounts: Sequence[float]) -> None:
+    """`histogram.observe` of each amount, counted per bucket first and then added with one
+    increment per bucket (an observation costs a locked increment of the sum and of a bucket)."""
+    bounds = getattr(histogram, "_upper_bounds", None)
+    buckets = getattr(histogram, "_buckets", None)
+    total = getattr(histogram, "_sum", None)
+    if bounds is None or buckets is None or total is None:  # not the client this was made for
+        for amount in amounts:
+            histogram.observe(amount)
+        return
+    counts = [0] * len(bounds)
+    for amount in amounts:
+        counts[bisect_left(bounds, amount)] += 1  # the first bound >= amount; the last is +Inf
+    total.inc(sum(amounts))
+    for bucket, count in zip(buckets, counts, strict=True):
+        if count:
+            bucket.inc(count)

@@ -15,6 +15,7 @@ than that alone in a message):
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from pepeunit_core.stored_data.rows import StoredRow, UnitLogRow, UnitStateRow
@@ -22,6 +23,8 @@ from pipelines.clock import to_epoch_ms
 from pipelines.rows import LastValueRow, NRecordsRow, TimeWindowRow
 
 MAX_MESSAGE_BYTES = 64 * 1024
+# One encoder for every entry: `json.dumps` with options builds a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _EVENTS_LEVEL = "pepeunit_events"
 
 
@@ -111,16 +114,30 @@ def _entry(row: StoredRow) -> tuple[EventKind, list[object]] | None:
     return None
 
 
+_VALUE_ROWS = frozenset({LastValueRow, NRecordsRow, TimeWindowRow})
+_json_string = json.encoder.encode_basestring  # what _ENCODER does with a str
+
+
+def _value_time(row: StoredRow) -> datetime:
+    return row.last_update_datetime if isinstance(row, LastValueRow) else row.create_datetime  # type: ignore[union-attr]
+
+
 def encode_events(rows: Iterable[StoredRow]) -> Iterator[tuple[EventKind, bytes]]:
     """The messages announcing `rows` (rows of other kinds announce nothing)."""
     pending: dict[EventKind, list[bytes]] = {}
     sizes: dict[EventKind, int] = {}
     for row in rows:
-        found = _entry(row)
-        if found is None:
-            continue
-        kind, entry = found
-        encoded = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode()
+        if type(row) in _VALUE_ROWS:
+            # the JSON of [node, value, ms], written directly: a value row is in most batches
+            kind = EventKind.NODE_VALUES
+            node, value = _json_string(row.unit_node_uuid), _json_string(row.state)  # type: ignore[union-attr]
+            encoded = f"[{node},{value},{to_epoch_ms(_value_time(row))}]".encode()
+        else:
+            found = _entry(row)
+            if found is None:
+                continue
+            kind, entry = found
+            encoded = _ENCODER.encode(entry).encode()
         entries = pending.setdefault(kind, [])
         if entries and sizes[kind] + len(encoded) + 1 > MAX_MESSAGE_BYTES:
             yield kind, b"[" + b",".join(entries) + b"]"

@@ -28,6 +28,7 @@ from pipelines.alert_rules import (
     ThresholdRule,
     check_alert_rules,
 )
+from pipelines.clock import from_epoch_ms
 from pipelines.rule_violation import RuleViolationError
 
 DEFAULT_MAX_PAYLOAD_SIZE = 256 * 1024
@@ -135,6 +136,12 @@ class ActivePeriod(BaseModel):
             if self.start >= self.end:
                 raise RuleViolationError("end", "order", "start must be earlier than end")
         return self
+
+    def is_active_at(self, now_ms: int) -> bool:
+        """`is_active` at an epoch-milliseconds time (the pipelines' hot path)."""
+        if self.type is ActivePeriodType.PERMANENT:
+            return True
+        return self.is_active(from_epoch_ms(now_ms))
 
     def is_active(self, now: datetime) -> bool:
         """Bounds are strict, as in the reference."""

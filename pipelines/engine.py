@@ -5,12 +5,12 @@ it in recoverable state) and the clock (`now`, a timezone-aware datetime).
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pipelines import rejections
 from pipelines.aggregation import OpenWindows
 from pipelines.alerting import AlertEventRow, AlertMemory, CompiledAlerts
-from pipelines.clock import to_epoch_ms, truncate_to_ms
+from pipelines.clock import from_epoch_ms, to_epoch_ms, truncate_to_ms
 from pipelines.config import PipelineConfig, PolicyType
 from pipelines.filters import CompiledFilters, FilterMemory
 from pipelines.numbers import parse_finite_float
@@ -31,7 +31,7 @@ class NodeMemory:
         """An independent copy (a snapshot for recovery), much cheaper than deepcopy."""
         memory = self.filter_memory
         return NodeMemory(
-            FilterMemory(memory.last_accepted_at, memory.last_accepted_raw),
+            FilterMemory(memory.last_accepted_ms, memory.last_accepted_raw),
             self.open_windows.copy(),
             self.alerts.copy(),
         )
@@ -61,7 +61,7 @@ class Pipeline:
         "_policy",
         "_state_type",
         "_transformations",
-        "_window",
+        "_window_ms",
         "config",
         "unit_node_uuid",
     )
@@ -79,7 +79,7 @@ class Pipeline:
         )
         self._policy = config.processing_policy
         size = self._policy.time_window_size
-        self._window = timedelta(seconds=size) if size is not None else None
+        self._window_ms = size * 1000 if size is not None else None
         self._alerts = CompiledAlerts(unit_node_uuid, config.alerts) if config.alerts else None
         self._explanations: dict[Rejection, str] = {}
 
@@ -101,13 +101,20 @@ class Pipeline:
     ) -> ProcessResult:
         """Runs one message received at `now` through the pipeline; `message_id` identifies
         the message, and so the alert events it raises (see `CompiledAlerts.on_value`)."""
-        now = truncate_to_ms(now)
+        return self.process_at(memory, payload, to_epoch_ms(truncate_to_ms(now)), message_id)
+
+    def process_at(
+        self, memory: NodeMemory, payload: str, now_ms: int, message_id: int | None = None
+    ) -> ProcessResult:
+        """`process` on the epoch-milliseconds clock (the dataflow's), which makes no datetime
+        unless a stored row needs one."""
         rows: list[Row] = []
-        if memory.open_windows.earliest_end_ms is not None:
-            rows.extend(self.close_due_windows(memory, now))
-        if not self._active_period.is_active(now):
+        windows = memory.open_windows
+        if windows.earliest_end_ms is not None and now_ms >= windows.earliest_end_ms:
+            rows.extend(windows.close_due(now_ms, self.unit_node_uuid))
+        if not self._active_period.is_active_at(now_ms):
             return ProcessResult(rows, rejections.INACTIVE_PERIOD)
-        rejection = self._filters.check(payload, now, memory.filter_memory)
+        rejection = self._filters.check(payload, now_ms, memory.filter_memory)
         if rejection is not None:
             return ProcessResult(rows, rejection)
         value = payload
@@ -116,13 +123,15 @@ class Pipeline:
             if transformed is None:
                 return ProcessResult(rows, rejections.NON_FINITE_RESULT)
             value = transformed
-        rejection = self._store(memory, value, now, rows)
+        rejection = self._store(memory, value, now_ms, rows)
         if rejection is not None:
             return ProcessResult(rows, rejection)
-        memory.filter_memory.remember(payload, now)
+        filter_memory = memory.filter_memory
+        filter_memory.last_accepted_ms = now_ms
+        filter_memory.last_accepted_raw = payload
         if self._alerts is None:
             return ProcessResult(rows)
-        alerts = self._alerts.on_value(memory.alerts, value, to_epoch_ms(now), message_id)
+        alerts = self._alerts.on_value(memory.alerts, value, now_ms, message_id)
         return ProcessResult(rows, alerts=alerts)
 
     def on_time(self, memory: NodeMemory, now_ms: int) -> list[AlertEventRow]:
@@ -136,12 +145,12 @@ class Pipeline:
         return memory.open_windows.close_due(to_epoch_ms(now), self.unit_node_uuid)
 
     def _store(
-        self, memory: NodeMemory, value: str, now: datetime, rows: list[Row]
+        self, memory: NodeMemory, value: str, now_ms: int, rows: list[Row]
     ) -> Rejection | None:
         policy = self._policy
         match policy.policy_type:
             case PolicyType.LAST_VALUE:
-                rows.append(LastValueRow(self.unit_node_uuid, value, now))
+                rows.append(LastValueRow(self.unit_node_uuid, value, from_epoch_ms(now_ms)))
             case PolicyType.N_RECORDS:
                 assert policy.n_records_count is not None
                 rows.append(
@@ -149,22 +158,24 @@ class Pipeline:
                         self.unit_node_uuid,
                         value,
                         self._state_type,
-                        now,
+                        from_epoch_ms(now_ms),
                         policy.n_records_count,
-                        len(value.encode("utf-8")),
+                        _utf8_size(value),
                     )
                 )
             case PolicyType.TIME_WINDOW:
-                assert self._window is not None
-                expiration = (now + self._window).replace(microsecond=0)
+                assert self._window_ms is not None
+                now = from_epoch_ms(now_ms)
+                # expiration_datetime is a `DateTime` column: whole seconds
+                expiration_ms = (now_ms + self._window_ms) // 1000 * 1000
                 rows.append(
                     TimeWindowRow(
                         self.unit_node_uuid,
                         value,
                         self._state_type,
                         now,
-                        expiration,
-                        len(value.encode("utf-8")),
+                        from_epoch_ms(expiration_ms),
+                        _utf8_size(value),
                     )
                 )
             case PolicyType.AGGREGATION:
@@ -174,7 +185,11 @@ class Pipeline:
                 if number is None:
                     return rejections.AGGREGATED_NOT_A_NUMBER
                 if not memory.open_windows.add(
-                    to_epoch_ms(now), number, policy.time_window_size, policy.aggregation_functions
+                    now_ms, number, policy.time_window_size, policy.aggregation_functions
                 ):
                     return rejections.WINDOW_ALREADY_CLOSED
         return None
+
+
+def _utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))

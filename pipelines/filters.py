@@ -5,9 +5,10 @@ accepted *raw* payload (docs/compatibility.md#duplicate-check-on-raw-payloads).
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pipelines import rejections
+from pipelines.clock import from_epoch_ms, to_epoch_ms
 from pipelines.config import Filters, TypeInputValue, TypeValueFiltering, TypeValueThreshold
 from pipelines.numbers import parse_finite_float, parse_float
 from pipelines.rejections import Rejection
@@ -19,12 +20,20 @@ _MAX_UTF8_BYTES_PER_CHAR = 4
 class FilterMemory:
     """Per-node memory of the last accepted message; changed only when a message is stored."""
 
-    last_accepted_at: datetime | None = None
+    last_accepted_ms: int | None = None
+    """Receive time (epoch ms) of the last accepted message."""
     last_accepted_raw: str | None = None
 
-    def remember(self, raw: str, now: datetime) -> None:
-        self.last_accepted_at = now
-        self.last_accepted_raw = raw
+    @property
+    def last_accepted_at(self) -> datetime | None:
+        ms = self.last_accepted_ms
+        return None if ms is None else from_epoch_ms(ms)
+
+    @last_accepted_at.setter
+    def last_accepted_at(self, moment: datetime | None) -> None:
+        # Also how a snapshot pickled before the millisecond clock (the slot was this datetime)
+        # loads: unpickling sets slots by name.
+        self.last_accepted_ms = None if moment is None else to_epoch_ms(moment)
 
 
 class CompiledFilters:
@@ -34,7 +43,7 @@ class CompiledFilters:
         "_black_list",
         "_check_unique",
         "_is_number",
-        "_max_rate",
+        "_max_rate_ms",
         "_max_size",
         "_text_list",
         "_threshold_max",
@@ -62,12 +71,13 @@ class CompiledFilters:
         uses_max = threshold in (TypeValueThreshold.MAX, TypeValueThreshold.RANGE)
         self._threshold_min = filters.threshold_min if uses_min else None
         self._threshold_max = filters.threshold_max if uses_max else None
-        self._max_rate = timedelta(seconds=filters.max_rate) if filters.max_rate > 0 else None
+        self._max_rate_ms = filters.max_rate * 1000 if filters.max_rate > 0 else None
         self._max_size = filters.max_size
         self._check_unique = filters.last_unique_check
 
-    def check(self, raw: str, now: datetime, memory: FilterMemory) -> Rejection | None:
-        """The first rule `raw` breaks at time `now`, or None when it passes every filter."""
+    def check(self, raw: str, now_ms: int, memory: FilterMemory) -> Rejection | None:
+        """The first rule `raw` breaks at `now_ms` (epoch ms), or None when it passes every
+        filter."""
         number: float | None = None
         if self._is_number:
             number = parse_finite_float(raw)
@@ -89,9 +99,9 @@ class CompiledFilters:
             ):
                 return rejections.OUTSIDE_THRESHOLD
         if (
-            self._max_rate is not None
-            and memory.last_accepted_at is not None
-            and now - memory.last_accepted_at < self._max_rate
+            self._max_rate_ms is not None
+            and memory.last_accepted_ms is not None
+            and now_ms - memory.last_accepted_ms < self._max_rate_ms
         ):
             return rejections.MAX_RATE
         if self._max_size > 0 and _utf8_length_exceeds(raw, self._max_size):

@@ -22,7 +22,9 @@ class PendingBatch(Generic[T]):
     deadline: datetime | None = None
 
 
-class RowBatcher(StatefulBatchLogic[T, list[T], PendingBatch[T]]):
+class RowBatcher(StatefulBatchLogic[list[T], list[T], PendingBatch[T]]):
+    """Takes rows in lists (each the rows of one node or unit step)."""
+
     def __init__(
         self,
         max_rows: int,
@@ -35,11 +37,12 @@ class RowBatcher(StatefulBatchLogic[T, list[T], PendingBatch[T]]):
         self._now = now
         self._pending: PendingBatch[T] = pending or PendingBatch()
 
-    def on_batch(self, values: list[T]) -> tuple[Iterable[list[T]], bool]:
+    def on_batch(self, values: list[list[T]]) -> tuple[Iterable[list[T]], bool]:
         pending = self._pending
         if not pending.rows:
             pending.deadline = self._now() + self._max_wait
-        pending.rows.extend(values)
+        for rows in values:
+            pending.rows.extend(rows)
         if len(pending.rows) < self._max_rows:
             return (), StatefulBatchLogic.RETAIN
         rows, size = pending.rows, self._max_rows

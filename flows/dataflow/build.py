@@ -3,20 +3,31 @@ per-unit state and logs → per-table batches → storage. Everything stateful (
 node and unit memory, pending batches) is recoverable."""
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
 import bytewax.operators as op
 from bytewax.dataflow import Dataflow
+from bytewax.operators import StatefulBatchLogic
 
 from flows.config_cache import PipelineSet
 from flows.dataflow.batching import RowBatcher
-from flows.dataflow.items import MESSAGE, NodeItem, SourceItem, UnitReport
+from flows.dataflow.items import (
+    BATCH,
+    TICK,
+    NodeEntry,
+    NodeItem,
+    SourceItem,
+    UnitEntry,
+    UnitReport,
+    UnitReports,
+    ingest_id_base,
+)
 from flows.dataflow.node_logic import NodeLogic, NodeLogicContext
 from flows.dataflow.sinks import Announcer, StorageSink, Writers
 from flows.dataflow.source import LogSource, SourcePartition, SourceSettings
-from flows.dataflow.topics import is_plain_node_topic, node_of_topic, unit_report_of_topic
+from flows.dataflow.topics import BAD, NODE, UNIT_REPORT, TopicKinds
 from flows.dataflow.unit_logic import UnitLogicContext, UnitReportLogic
 from flows.metrics import FlowMetrics
 from pepeunit_core.stored_data.rows import IngestedRow
@@ -44,43 +55,88 @@ class DataflowParts:
     unit_log_lifetime: timedelta = timedelta(days=1)
 
 
-def _router(parts: DataflowParts) -> Callable[[SourceItem], list[tuple[str, NodeItem]]]:
-    domain = parts.domain
+def _node_router(
+    parts: DataflowParts, topic_kinds: TopicKinds
+) -> Callable[[SourceItem], list[tuple[str, NodeItem]]]:
+    """A read of the log → one item per node with its messages; a tick → one per timed node."""
     dropped_bad_topic = parts.metrics.dropped.labels("bad_topic")
 
     def route(item: SourceItem) -> list[tuple[str, NodeItem]]:
-        if item[0] == MESSAGE:
-            _, ingest_id, received_ms, topic, payload = item
-            node = node_of_topic(topic, domain)
-            if node is None:
+        if item[0] == TICK:
+            _, partition, watermark_ms = item
+            return [
+                (node, (TICK, node, partition, watermark_ms))
+                for node in parts.current_pipelines().timed_nodes
+            ]
+        _, partition, rows = item
+        base = ingest_id_base(partition)
+        by_node: dict[str, list[NodeEntry]] = {}
+        bad_topics = 0
+        for offset, received_ms, topic, payload in rows:
+            kind, node, _ = topic_kinds(topic)
+            if kind == NODE:
+                entries = by_node.get(node)
+                if entries is None:
+                    entries = by_node[node] = []
+                entries.append((base | offset, received_ms, payload))
+            elif kind == BAD:
                 # Unit reports have their own branch; plain node topics are only routed.
-                if not (unit_report_of_topic(topic, domain) or is_plain_node_topic(topic, domain)):
-                    dropped_bad_topic.inc()
-                return []
-            return [(node, (MESSAGE, node, ingest_id, received_ms, payload))]
-        _, partition, watermark_ms = item
-        return [
-            (node, (item[0], node, partition, watermark_ms))
-            for node in parts.current_pipelines().timed_nodes
-        ]
+                bad_topics += 1
+        if bad_topics:
+            dropped_bad_topic.inc(bad_topics)
+        return [(node, (BATCH, node, entries)) for node, entries in by_node.items()]
 
     return route
 
 
-def _unit_router(parts: DataflowParts) -> Callable[[SourceItem], list[tuple[str, UnitReport]]]:
-    domain = parts.domain
+def _unit_router(topic_kinds: TopicKinds) -> Callable[[SourceItem], list[tuple[str, UnitReports]]]:
+    """A read of the log → one item per unit with its state and log reports."""
 
-    def route(item: SourceItem) -> list[tuple[str, UnitReport]]:
-        if item[0] != MESSAGE:
+    def route(item: SourceItem) -> list[tuple[str, UnitReports]]:
+        if item[0] == TICK:
             return []
-        _, ingest_id, received_ms, topic, payload = item
-        report = unit_report_of_topic(topic, domain)
-        if report is None:
-            return []
-        unit, name = report
-        return [(unit, (name.value, unit, ingest_id, received_ms, payload))]
+        _, partition, rows = item
+        base = ingest_id_base(partition)
+        by_unit: dict[str, list[UnitEntry]] = {}
+        for offset, received_ms, topic, payload in rows:
+            kind, unit, report = topic_kinds(topic)
+            if kind == UNIT_REPORT:
+                entry = (report, base | offset, received_ms, payload)
+                by_unit.setdefault(unit, []).append(entry)
+        return [(unit, (BATCH, unit, entries)) for unit, entries in by_unit.items()]
 
     return route
+
+
+def _by_table(rows: list[IngestedRow]) -> list[tuple[str, list[IngestedRow]]]:
+    """A step's rows of one key, as one item per table."""
+    tables: dict[str, list[IngestedRow]] = {}
+    for ingested in rows:
+        table = ingested.row.table
+        found = tables.get(table)
+        if found is None:
+            tables[table] = [ingested]
+        else:
+            found.append(ingested)
+    return list(tables.items())
+
+
+class _NodeRows(NodeLogic):
+    """A node's rows of a batch leave as one item (bytewax's cost is per item)."""
+
+    def on_batch(self, values: list[NodeItem]) -> tuple[Iterable[list[IngestedRow]], bool]:
+        rows = self.process(values)
+        return ([rows] if rows else ()), StatefulBatchLogic.RETAIN
+
+
+class _UnitRows(UnitReportLogic):
+    """A unit's rows of a batch leave as one item."""
+
+    def on_batch(
+        self, values: list[UnitReport | UnitReports]
+    ) -> tuple[Iterable[list[IngestedRow]], bool]:
+        rows = self.process(values)
+        return ([rows] if rows else ()), StatefulBatchLogic.RETAIN
 
 
 def build_dataflow(parts: DataflowParts) -> Dataflow:
@@ -89,12 +145,13 @@ def build_dataflow(parts: DataflowParts) -> Dataflow:
         parts.source, parts.open_source_partition, parts.stop_requested, parts.metrics
     )
     read = op.input("intake", flow, source)
-    by_node = op.flat_map("route_to_nodes", read, _router(parts))
+    topic_kinds = TopicKinds(parts.domain)
+    by_node = op.flat_map("route_to_nodes", read, _node_router(parts, topic_kinds))
     context = NodeLogicContext(
         parts.current_pipelines, parts.partition_count, parts.max_payload_size, parts.metrics
     )
-    node_rows = op.stateful_batch("pipelines", by_node, lambda memory: NodeLogic(context, memory))
-    by_unit = op.flat_map("route_to_units", read, _unit_router(parts))
+    node_rows = op.stateful_batch("pipelines", by_node, lambda memory: _NodeRows(context, memory))
+    by_unit = op.flat_map("route_to_units", read, _unit_router(topic_kinds))
     unit_context = UnitLogicContext(
         state_interval_ms=int(parts.state_send_interval.total_seconds() * 1000),
         log_lifetime=parts.unit_log_lifetime,
@@ -102,14 +159,10 @@ def build_dataflow(parts: DataflowParts) -> Dataflow:
         metrics=parts.metrics,
     )
     unit_rows = op.stateful_batch(
-        "unit_reports", by_unit, lambda memory: UnitReportLogic(unit_context, memory)
+        "unit_reports", by_unit, lambda memory: _UnitRows(unit_context, memory)
     )
     rows = op.merge("all_rows", node_rows, unit_rows)
-
-    def by_table(keyed_row: tuple[str, IngestedRow]) -> tuple[str, IngestedRow]:
-        return keyed_row[1].row.table, keyed_row[1]
-
-    per_table = op.map("key_by_table", rows, by_table)
+    per_table = op.flat_map("key_by_table", rows, lambda keyed: _by_table(keyed[1]))
     batches = op.stateful_batch(
         "batch_rows",
         per_table,

@@ -11,12 +11,11 @@ a slower partition are never late.
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from bytewax.operators import StatefulBatchLogic
 
 from flows.config_cache import PipelineSet
-from flows.dataflow.items import MESSAGE, NodeItem
+from flows.dataflow.items import BATCH, MESSAGE, NodeItem
 from flows.metrics import FlowMetrics
 from pepeunit_core.pipe_rejections import RejectedMessage, RejectionLog, value_preview
 from pepeunit_core.stored_data.rows import IngestedRow, NodeRejectionsRow
@@ -53,6 +52,34 @@ class NodeLogicContext:
     metrics: FlowMetrics
 
 
+class _BatchCounts:
+    """What one batch adds to the metrics, added to them once per batch (a counter's increment
+    costs more than the message's count)."""
+
+    __slots__ = ("accepted", "dropped", "rejected")
+
+    def __init__(self) -> None:
+        self.accepted = 0
+        self.dropped: dict[str, int] = {}
+        self.rejected: dict[tuple[str, str], int] = {}
+
+    def drop(self, reason: str) -> None:
+        self.dropped[reason] = self.dropped.get(reason, 0) + 1
+
+    def reject(self, rejection: Rejection) -> None:
+        key = (rejection.stage, rejection.reason)
+        self.rejected[key] = self.rejected.get(key, 0) + 1
+
+    def add_to(self, metrics: FlowMetrics, pipeline: Pipeline | None) -> None:
+        if self.accepted and pipeline is not None:
+            policy = pipeline.config.processing_policy.policy_type.value
+            metrics.accepted_for(policy).inc(self.accepted)
+        for reason, count in self.dropped.items():
+            metrics.dropped_for(reason).inc(count)
+        for (stage, reason), count in self.rejected.items():
+            metrics.rejected_for(stage, reason).inc(count)
+
+
 class NodeLogic(StatefulBatchLogic[NodeItem, IngestedRow, NodeFlowMemory]):
     """bytewax builds it without the key, so the node comes with every item."""
 
@@ -64,22 +91,33 @@ class NodeLogic(StatefulBatchLogic[NodeItem, IngestedRow, NodeFlowMemory]):
         self._memory = memory
 
     def on_batch(self, values: list[NodeItem]) -> tuple[Iterable[IngestedRow], bool]:
+        return self.process(values), StatefulBatchLogic.RETAIN
+
+    def process(self, values: list[NodeItem]) -> list[IngestedRow]:
+        """The rows of `values` (batches, single messages and ticks of this node, in order)."""
         if self._memory is None:
             self._memory = NodeFlowMemory(values[0][1])
         pipeline = self._context.current_pipelines().by_node.get(self._memory.node)
         out: list[IngestedRow] = []
+        counts = _BatchCounts()
         rejected_before = self._memory.rejections.rejected_count
         for value in values:
-            if value[0] == MESSAGE:
-                self._process_message(pipeline, value[2], value[3], value[4], out)
+            kind = value[0]
+            if kind == BATCH:
+                for ingest_id, received_ms, payload in value[2]:  # type: ignore[misc]
+                    self._process_message(pipeline, ingest_id, received_ms, payload, out, counts)
+            elif kind == MESSAGE:
+                _, _, ingest_id, received_ms, payload = value  # type: ignore[misc]
+                self._process_message(pipeline, ingest_id, received_ms, payload, out, counts)
             else:
-                self._memory.watermarks[value[2]] = value[3]
+                self._memory.watermarks[value[2]] = value[3]  # type: ignore[index]
                 self._on_watermark(pipeline, out)
+        counts.add_to(self._context.metrics, pipeline)
         log = self._memory.rejections
         if log.rejected_count != rejected_before:
             row = NodeRejectionsRow(self._memory.node, log.rejected_count, log.to_stored())
             out.append(IngestedRow(_NO_INGEST_ID, row))
-        return out, StatefulBatchLogic.RETAIN
+        return out
 
     def _process_message(
         self,
@@ -88,46 +126,45 @@ class NodeLogic(StatefulBatchLogic[NodeItem, IngestedRow, NodeFlowMemory]):
         received_ms: int,
         payload: bytes,
         out: list[IngestedRow],
+        counts: _BatchCounts,
     ) -> None:
-        metrics = self._context.metrics
-        assert self._memory is not None
         if pipeline is None:
-            metrics.dropped_for("no_pipeline").inc()
+            counts.drop("no_pipeline")
             return
         if len(payload) > self._context.max_payload_size:
-            metrics.dropped_for("too_large").inc()
-            shown = f"{len(payload)} bytes"
-            self._record(pipeline, rejections.TOO_LARGE, shown, from_epoch_ms(received_ms))
+            counts.drop("too_large")
+            self._record(pipeline, rejections.TOO_LARGE, f"{len(payload)} bytes", received_ms)
             return
         try:
             text = payload.decode("utf-8")
         except UnicodeDecodeError:
-            metrics.dropped_for("invalid_utf8").inc()
+            counts.drop("invalid_utf8")
             preview = value_preview(payload.decode("utf-8", errors="replace"))
-            self._record(pipeline, rejections.INVALID_UTF8, preview, from_epoch_ms(received_ms))
+            self._record(pipeline, rejections.INVALID_UTF8, preview, received_ms)
             return
         if "\x00" in text:  # no SQL text column accepts it (PostgreSQL refuses NUL)
-            metrics.dropped_for("nul_character").inc()
-            preview = value_preview(text)
-            self._record(pipeline, rejections.NUL_CHARACTER, preview, from_epoch_ms(received_ms))
+            counts.drop("nul_character")
+            self._record(pipeline, rejections.NUL_CHARACTER, value_preview(text), received_ms)
             return
-        received = from_epoch_ms(received_ms)
-        result = pipeline.process(self._memory.node_memory, text, received, ingest_id)
+        assert self._memory is not None
+        result = pipeline.process_at(self._memory.node_memory, text, received_ms, ingest_id)
         for row in result.rows:
             row_id = _NO_INGEST_ID if isinstance(row, AggregationRow) else ingest_id
             out.append(IngestedRow(row_id, row))
-        out.extend(IngestedRow(ingest_id, event) for event in result.alerts)
+        if result.alerts:
+            out.extend(IngestedRow(ingest_id, event) for event in result.alerts)
         if result.rejection is None:
-            metrics.accepted_for(pipeline.config.processing_policy.policy_type.value).inc()
+            counts.accepted += 1
         else:
-            metrics.rejected_for(result.rejection.stage, result.rejection.reason).inc()
-            self._record(pipeline, result.rejection, value_preview(text), received)
+            counts.reject(result.rejection)
+            self._record(pipeline, result.rejection, value_preview(text), received_ms)
 
     def _record(
-        self, pipeline: Pipeline, rejection: Rejection, shown: str, received: datetime
+        self, pipeline: Pipeline, rejection: Rejection, shown: str, received_ms: int
     ) -> None:
         assert self._memory is not None
         message = f"{shown}: {pipeline.explain(rejection)}"
+        received = from_epoch_ms(received_ms)
         entry = RejectedMessage(received, rejection.stage, rejection.reason, message)
         self._memory.rejections.record(entry)
 

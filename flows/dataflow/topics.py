@@ -45,3 +45,41 @@ def unit_report_of_topic(topic: str, domain: str) -> tuple[str, ReportTopicName]
     if len(unit) != _UUID_LENGTH or report not in _REPORTS:
         return None
     return unit.lower(), ReportTopicName(report)
+
+
+NODE, UNIT_REPORT, PLAIN_NODE, BAD = "node", "unit_report", "plain_node", "bad"
+
+TopicKind = tuple[str, str, str]
+"""(NODE, node, "") | (UNIT_REPORT, unit, report name) | (PLAIN_NODE, "", "") | (BAD, "", "")."""
+
+_PLAIN: TopicKind = (PLAIN_NODE, "", "")
+_BAD: TopicKind = (BAD, "", "")
+
+
+class TopicKinds:
+    """What each topic of a domain is, parsed once per topic: devices publish on the same few
+    topics over and over. Remembers at most `capacity` topics (then starts afresh), so a flood
+    of distinct topics costs parsing, not memory."""
+
+    def __init__(self, domain: str, capacity: int = 100_000) -> None:
+        self._domain = domain
+        self._capacity = capacity
+        self._known: dict[str, TopicKind] = {}
+
+    def __call__(self, topic: str) -> TopicKind:
+        kind = self._known.get(topic)
+        if kind is None:
+            kind = self._parse(topic)
+            if len(self._known) >= self._capacity:
+                self._known.clear()
+            self._known[topic] = kind
+        return kind
+
+    def _parse(self, topic: str) -> TopicKind:
+        node = node_of_topic(topic, self._domain)
+        if node is not None:
+            return NODE, node, ""
+        report = unit_report_of_topic(topic, self._domain)
+        if report is not None:
+            return UNIT_REPORT, report[0], report[1].value
+        return _PLAIN if is_plain_node_topic(topic, self._domain) else _BAD

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from bytewax.operators import StatefulBatchLogic
 
-from flows.dataflow.items import UnitReport
+from flows.dataflow.items import BATCH, UnitReport, UnitReports
 from flows.metrics import FlowMetrics
 from flows.units.log_report import parse_log_report
 from flows.units.state_report import MalformedReportError, parse_state_report, state_json
@@ -45,12 +45,28 @@ class UnitReportLogic(StatefulBatchLogic[UnitReport, IngestedRow, UnitMemory]):
         self._context = context
         self._memory = memory or UnitMemory()
 
-    def on_batch(self, values: list[UnitReport]) -> tuple[Iterable[IngestedRow], bool]:
+    def on_batch(
+        self, values: list[UnitReport | UnitReports]
+    ) -> tuple[Iterable[IngestedRow], bool]:
+        return self.process(values), StatefulBatchLogic.RETAIN
+
+    def process(self, values: list[UnitReport | UnitReports]) -> list[IngestedRow]:
+        """The rows of `values` (batches and single reports of this unit, in order)."""
         out: list[IngestedRow] = []
-        for report, unit, ingest_id, received_ms, payload in values:
-            outcome = self._process(report, unit, ingest_id, received_ms, payload, out)
-            self._context.metrics.unit_reports_for(report, outcome).inc()
-        return out, StatefulBatchLogic.RETAIN
+        outcomes: dict[tuple[str, str], int] = {}
+        for value in values:
+            if value[0] == BATCH:
+                unit = value[1]
+                entries = value[2]
+            else:
+                report, unit, ingest_id, received_ms, payload = value  # type: ignore[misc]
+                entries = [(report, ingest_id, received_ms, payload)]
+            for report, ingest_id, received_ms, payload in entries:  # type: ignore[misc]
+                outcome = self._process(report, unit, ingest_id, received_ms, payload, out)
+                outcomes[report, outcome] = outcomes.get((report, outcome), 0) + 1
+        for (report, outcome), count in outcomes.items():
+            self._context.metrics.unit_reports_for(report, outcome).inc(count)
+        return out
 
     def _process(
         self,

@@ -24,12 +24,9 @@ class ReceivedMessage(NamedTuple):
     """The MQTT packet id the broker delivered it with (for redelivery deduplication)."""
 
 
-@dataclass(frozen=True, slots=True)
-class LoggedMessage:
-    offset: int
-    received_ms: int
-    topic: str
-    payload: bytes
+LoggedRow = tuple[int, int, str, bytes]
+"""(offset, received_ms, topic, payload): a logged message as read back, a plain tuple because
+the dataflow reads every message through it."""
 
 
 _SCHEMA = """
@@ -79,7 +76,7 @@ class WriteAheadLog:
                 raise
             return int(last)
 
-    def read_from(self, offset: int, limit: int) -> list[LoggedMessage]:
+    def read_from(self, offset: int, limit: int) -> list[LoggedRow]:
         """Up to `limit` messages with offsets >= `offset`, in order."""
         with self._lock:
             rows = self._connection.execute(
@@ -87,7 +84,7 @@ class WriteAheadLog:
                 " WHERE offset >= ? ORDER BY offset LIMIT ?",
                 (offset, limit),
             ).fetchall()
-        return [LoggedMessage(*row) for row in rows]
+        return rows
 
     def last_offset(self) -> int:
         """The offset of the newest message ever appended (0 when none)."""

@@ -4,7 +4,7 @@ Datetimes go in as integers (epoch milliseconds for `DateTime64(3)`, seconds for
 exact, faster than letting the driver convert, and independent of any client or server zone.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pepeunit_core.stored_data.rows import IngestedRow, UnitLogRow
 from pipelines.clock import to_epoch_ms
@@ -55,73 +55,79 @@ COLUMNS_BY_TABLE: dict[str, tuple[str, ...]] = {
 }
 
 
-def _empty(table: str) -> Columns:
-    return [[] for _ in COLUMNS_BY_TABLE[table]]
+def _n_records(items: Sequence[IngestedRow]) -> Columns:
+    rows: list[NRecordsRow] = [item.row for item in items]  # type: ignore[misc]
+    return [
+        [row.unit_node_uuid for row in rows],
+        [row.state for row in rows],
+        [row.state_type for row in rows],
+        [to_epoch_ms(row.create_datetime) for row in rows],
+        [row.max_count for row in rows],
+        [row.size for row in rows],
+        [item.ingest_id for item in items],
+    ]
 
 
-def _add_n_records(columns: Columns, row: NRecordsRow, ingest_id: int) -> None:
-    node, state, state_type, created, max_count, size, ingest = columns
-    node.append(row.unit_node_uuid)
-    state.append(row.state)
-    state_type.append(row.state_type)
-    created.append(to_epoch_ms(row.create_datetime))
-    max_count.append(row.max_count)
-    size.append(row.size)
-    ingest.append(ingest_id)
+def _time_window(items: Sequence[IngestedRow]) -> Columns:
+    rows: list[TimeWindowRow] = [item.row for item in items]  # type: ignore[misc]
+    return [
+        [row.unit_node_uuid for row in rows],
+        [row.state for row in rows],
+        [row.state_type for row in rows],
+        [to_epoch_ms(row.create_datetime) for row in rows],
+        [to_epoch_ms(row.expiration_datetime) // 1000 for row in rows],
+        [row.size for row in rows],
+        [item.ingest_id for item in items],
+    ]
 
 
-def _add_time_window(columns: Columns, row: TimeWindowRow, ingest_id: int) -> None:
-    node, state, state_type, created, expiration, size, ingest = columns
-    node.append(row.unit_node_uuid)
-    state.append(row.state)
-    state_type.append(row.state_type)
-    created.append(to_epoch_ms(row.create_datetime))
-    expiration.append(to_epoch_ms(row.expiration_datetime) // 1000)
-    size.append(row.size)
-    ingest.append(ingest_id)
+def _aggregation(items: Sequence[IngestedRow]) -> Columns:
+    rows: list[AggregationRow] = [item.row for item in items]  # type: ignore[misc]
+    return [
+        [row.unit_node_uuid for row in rows],
+        [row.state for row in rows],
+        [row.aggregation_type for row in rows],
+        [row.time_window_size for row in rows],
+        [to_epoch_ms(row.create_datetime) for row in rows],
+        [to_epoch_ms(row.start_window_datetime) for row in rows],
+        [to_epoch_ms(row.end_window_datetime) for row in rows],
+    ]
 
 
-def _add_aggregation(columns: Columns, row: AggregationRow) -> None:
-    node, state, function, window_size, created, start, end = columns
-    node.append(row.unit_node_uuid)
-    state.append(row.state)
-    function.append(row.aggregation_type)
-    window_size.append(row.time_window_size)
-    created.append(to_epoch_ms(row.create_datetime))
-    start.append(to_epoch_ms(row.start_window_datetime))
-    end.append(to_epoch_ms(row.end_window_datetime))
+def _unit_logs(items: Sequence[IngestedRow]) -> Columns:
+    rows: list[UnitLogRow] = [item.row for item in items]  # type: ignore[misc]
+    return [
+        [row.uuid for row in rows],
+        [row.level for row in rows],
+        [row.unit_uuid for row in rows],
+        [row.text for row in rows],
+        [to_epoch_ms(row.create_datetime) for row in rows],
+        [to_epoch_ms(row.expiration_datetime) // 1000 for row in rows],
+    ]
 
 
-def _add_unit_log(columns: Columns, row: UnitLogRow) -> None:
-    entry, level, unit, text, created, expiration = columns
-    entry.append(row.uuid)
-    level.append(row.level)
-    unit.append(row.unit_uuid)
-    text.append(row.text)
-    created.append(to_epoch_ms(row.create_datetime))
-    expiration.append(to_epoch_ms(row.expiration_datetime) // 1000)
+_BUILDERS: dict[type, Callable[[Sequence[IngestedRow]], Columns]] = {
+    NRecordsRow: _n_records,
+    TimeWindowRow: _time_window,
+    AggregationRow: _aggregation,
+    UnitLogRow: _unit_logs,
+}
 
 
 def columns_by_table(rows: Sequence[IngestedRow]) -> dict[str, Columns]:
-    """Each table's INSERT data, columns in `COLUMNS_BY_TABLE` order.
+    """Each table's INSERT data, columns in `COLUMNS_BY_TABLE` order, built a column at a time
+    (a batch usually holds one table's rows).
 
     Raises TypeError for LastValue and unit state rows: those belong to SQL rows.
     """
-    tables: dict[str, Columns] = {}
+    by_kind: dict[type, list[IngestedRow]] = {}
     for ingested in rows:
-        row = ingested.row
-        columns = tables.get(row.table)
-        if columns is None:
-            if row.table not in COLUMNS_BY_TABLE:
-                raise TypeError(f"{type(row).__name__} is not stored in ClickHouse")
-            columns = tables[row.table] = _empty(row.table)
-        match row:
-            case NRecordsRow():
-                _add_n_records(columns, row, ingested.ingest_id)
-            case TimeWindowRow():
-                _add_time_window(columns, row, ingested.ingest_id)
-            case AggregationRow():
-                _add_aggregation(columns, row)
-            case UnitLogRow():
-                _add_unit_log(columns, row)
-    return tables
+        kind = type(ingested.row)
+        found = by_kind.get(kind)
+        if found is None:
+            if kind not in _BUILDERS:
+                raise TypeError(f"{kind.__name__} is not stored in ClickHouse")
+            by_kind[kind] = [ingested]
+        else:
+            found.append(ingested)
+    return {kind.table: _BUILDERS[kind](items) for kind, items in by_kind.items()}  # type: ignore[attr-defined]

@@ -2,6 +2,8 @@
 counts per reason, the last reasons with their time, bounded memory, and a snapshot that a
 replay continues from exactly."""
 
+import base64
+import pickle
 from datetime import UTC, datetime
 
 from flows.config_cache import PipelineSet
@@ -96,6 +98,32 @@ def test_a_snapshot_from_before_rejections_were_recorded_resumes() -> None:
     del old_snapshot.rejections  # what unpickling a snapshot of the previous version gives
     out, _ = logic(old_snapshot).on_batch(messages(b"2", start_s=1))
     assert [row.rejected_count for row in rejection_rows(out)] == [1]
+
+
+# A snapshot of this node after it accepted b"1" at START_MS, pickled by the version whose
+# filter memory held the last acceptance as a datetime (before the millisecond clock).
+DATETIME_CLOCK_SNAPSHOT = base64.b64decode(
+    "gASVsAIAAAAAAACMGWZsb3dzLmRhdGFmbG93Lm5vZGVfbG9naWOUjA5Ob2RlRmxvd01lbW9yeZSTlCmBlE59lCiM"
+    "BG5vZGWUjCQ1ZjBjMmQxZS0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwMDGUjAtub2RlX21lbW9yeZSMEHBpcGVs"
+    "aW5lcy5lbmdpbmWUjApOb2RlTWVtb3J5lJOUKYGUTn2UKIwNZmlsdGVyX21lbW9yeZSMEXBpcGVsaW5lcy5maWx0"
+    "ZXJzlIwMRmlsdGVyTWVtb3J5lJOUKYGUTn2UKIwQbGFzdF9hY2NlcHRlZF9hdJSMCGRhdGV0aW1llIwIZGF0ZXRp"
+    "bWWUk5RDCgfqDAcMAAAAAACUaBSMCHRpbWV6b25llJOUaBSMCXRpbWVkZWx0YZSTlEsASwBLAIeUUpSFlFKUhpRS"
+    "lIwRbGFzdF9hY2NlcHRlZF9yYXeUjAExlHWGlGKMDG9wZW5fd2luZG93c5SMFXBpcGVsaW5lcy5hZ2dyZWdhdGlv"
+    "bpSMC09wZW5XaW5kb3dzlJOUKYGUTn2UKIwGYnlfa2V5lH2UjA9jbG9zZWRfdW50aWxfbXOUSwCMD2VhcmxpZXN0"
+    "X2VuZF9tc5ROdYaUYowGYWxlcnRzlIwScGlwZWxpbmVzLmFsZXJ0aW5nlIwLQWxlcnRNZW1vcnmUk5QpgZROfZQo"
+    "jAVydWxlc5R9lIwNbGFzdF92YWx1ZV9tc5ROdYaUYnWGlGKMCndhdGVybWFya3OUfZSMCnJlamVjdGlvbnOUjB1w"
+    "ZXBldW5pdF9jb3JlLnBpcGVfcmVqZWN0aW9uc5SMDFJlamVjdGlvbkxvZ5STlCmBlE59lCiMDnJlamVjdGVkX2Nv"
+    "dW50lEsAjAlieV9yZWFzb26UfZSMBnJlY2VudJQpdYaUYnWGlGIu"
+)
+
+
+def test_a_snapshot_from_the_datetime_clock_resumes() -> None:
+    snapshot = pickle.loads(DATETIME_CLOCK_SNAPSHOT)
+    assert snapshot.node_memory.filter_memory.last_accepted_ms == START_MS
+    node = logic(snapshot)
+    out, _ = node.on_batch(messages(b"2", start_s=59) + messages(b"3", start_s=60)[:1])
+    assert stored_log(rejection_rows(out)[0]).by_reason == {"Filters.max_rate": 1}
+    assert [item.row.state for item in out if not isinstance(item.row, NodeRejectionsRow)] == ["3"]
 
 
 def test_every_rule_is_explained_with_its_settings() -> None:
