@@ -8,7 +8,6 @@ not yet covered by a completed recovery epoch. Offsets are never reused (AUTOINC
 import sqlite3
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
