@@ -20,7 +20,6 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 from clickhouse_connect.driver.client import Client
@@ -46,7 +45,7 @@ from control_plane.services.user_export.reading import (
     validate_rows,
     verified,
 )
-from control_plane.services.users.permissions import ensure_permission
+from control_plane.services.users.permissions import ensure_permission, new_permission
 from pepeunit_core.crypto import Cipher
 from pepeunit_core.db.config_version import bump_dataflow_config_version
 from pepeunit_core.db.enums import PermissionEntity, SyncStatus
@@ -54,7 +53,6 @@ from pepeunit_core.db.models import (
     Dashboard,
     DashboardPanel,
     PanelUnitNode,
-    Permission,
     Repo,
     RepositoryRegistry,
     Unit,
@@ -194,7 +192,11 @@ def _write(
         )
     session.flush()
     for repo in records.repos:
-        _grant(session, PermissionEntity.USER, user.uuid, PermissionEntity.REPO, uuids[repo.uuid])
+        session.add(
+            new_permission(
+                PermissionEntity.USER, user.uuid, PermissionEntity.REPO, uuids[repo.uuid]
+            )
+        )
     for unit in records.units:
         repo_uuid = (
             uuids[unit.repo_uuid]
@@ -216,9 +218,17 @@ def _write(
         )
         session.add(new_unit)
         session.flush()
-        _grant(session, PermissionEntity.UNIT, new_unit.uuid, PermissionEntity.UNIT, new_unit.uuid)
-        _grant(session, PermissionEntity.UNIT, new_unit.uuid, PermissionEntity.REPO, repo_uuid)
-        _grant(session, PermissionEntity.USER, user.uuid, PermissionEntity.UNIT, new_unit.uuid)
+        session.add(
+            new_permission(
+                PermissionEntity.UNIT, new_unit.uuid, PermissionEntity.UNIT, new_unit.uuid
+            )
+        )
+        session.add(
+            new_permission(PermissionEntity.UNIT, new_unit.uuid, PermissionEntity.REPO, repo_uuid)
+        )
+        session.add(
+            new_permission(PermissionEntity.USER, user.uuid, PermissionEntity.UNIT, new_unit.uuid)
+        )
         report.units[unit.name] = new_unit.uuid
     pipelines_changed = bool(records.edges)
     for node in records.nodes:
@@ -242,8 +252,16 @@ def _write(
         session.add(new_node)
         session.flush()
         unit_uuid = uuids[node.unit_uuid]
-        _grant(session, PermissionEntity.UNIT, unit_uuid, PermissionEntity.UNIT_NODE, new_node.uuid)
-        _grant(session, PermissionEntity.USER, user.uuid, PermissionEntity.UNIT_NODE, new_node.uuid)
+        session.add(
+            new_permission(
+                PermissionEntity.UNIT, unit_uuid, PermissionEntity.UNIT_NODE, new_node.uuid
+            )
+        )
+        session.add(
+            new_permission(
+                PermissionEntity.USER, user.uuid, PermissionEntity.UNIT_NODE, new_node.uuid
+            )
+        )
     node_units = {uuids[node.uuid]: uuids[node.unit_uuid] for node in records.nodes}
     for edge in records.edges:
         output, input_ = uuids[edge.node_output_uuid], uuids[edge.node_input_uuid]
@@ -302,23 +320,6 @@ def _write(
     }
     report.rows = sum(validated.rows for validated in plan.rows)
     return report
-
-
-def _grant(
-    session: Session,
-    agent_type: PermissionEntity,
-    agent_uuid: UUID,
-    resource_type: PermissionEntity,
-    resource_uuid: UUID,
-) -> None:
-    agent_column = "agent_user_uuid" if agent_type is PermissionEntity.USER else "agent_unit_uuid"
-    resource_column = {
-        PermissionEntity.REPO: "resource_repo_uuid",
-        PermissionEntity.UNIT: "resource_unit_uuid",
-        PermissionEntity.UNIT_NODE: "resource_unit_node_uuid",
-    }[resource_type]
-    columns: dict[str, Any] = {agent_column: agent_uuid, resource_column: resource_uuid}
-    session.add(Permission(agent_type=agent_type, resource_type=resource_type, **columns))
 
 
 def _delete_rows(clickhouse: Client, node_uuids: list[UUID]) -> None:

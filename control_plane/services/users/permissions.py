@@ -88,7 +88,7 @@ def ensure_permission(
     """Adds the row unless it exists (the caller commits)."""
     if has_permission(session, agent_type, agent_uuid, resource_type, resource_uuid):
         return
-    session.add(_new_row(agent_type, agent_uuid, resource_type, resource_uuid))
+    session.add(new_permission(agent_type, agent_uuid, resource_type, resource_uuid))
     session.flush()
 
 
@@ -106,12 +106,13 @@ def remove_permission(
     session.flush()
 
 
-def _new_row(
+def new_permission(
     agent_type: PermissionEntity,
     agent_uuid: UUID,
     resource_type: PermissionEntity,
     resource_uuid: UUID,
 ) -> Permission:
+    """A new row granting the agent the resource (not added to a session)."""
     row = Permission(agent_type=agent_type, resource_type=resource_type)
     setattr(row, _AGENT_COLUMNS[agent_type].key, agent_uuid)
     setattr(row, _RESOURCE_COLUMNS[resource_type].key, resource_uuid)
@@ -151,7 +152,7 @@ def create_permission(session: Session, user: User, data: PermissionCreate) -> P
         raise PermissionValidationError(f"The {data.agent_type} agent does not exist")
     if has_permission(session, agent_type, data.agent_uuid, resource_type, data.resource_uuid):
         raise PermissionValidationError("The agent already has access to this resource")
-    row = _new_row(agent_type, data.agent_uuid, resource_type, data.resource_uuid)
+    row = new_permission(agent_type, data.agent_uuid, resource_type, data.resource_uuid)
     session.add(row)
     try:
         session.commit()
