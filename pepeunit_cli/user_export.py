@@ -47,9 +47,18 @@ def _stores(settings: Settings) -> Iterator[tuple[Session, Client]]:
 
 
 def _user(session: Session, login: str):  # noqa: ANN202 - a User row
+    from sqlalchemy.exc import DBAPIError
+
     from pepeunit_core.db.models import User
 
-    found = session.scalars(select(User).where(User.login == login)).one_or_none()
+    try:
+        found = session.scalars(select(User).where(User.login == login)).one_or_none()
+    except DBAPIError as error:
+        database = session.get_bind().url.render_as_string(hide_password=True)
+        _fail(
+            f"cannot read the users of {database}: {error.orig}; is it this instance's "
+            "database (PU_DATA_DIR, PU_SQLALCHEMY_DATABASE_URL)? `pepeunit migrate` creates it"
+        )
     if found is None:
         _fail(f"no user with the login {login!r}")
     return found
