@@ -586,8 +586,15 @@ def test_the_runner_drives_a_rollout_and_its_successor_finishes_it(
         )
         assert watch.stop() == 0, "two apps ran the schedules at once"
         assert device.messages == [], "a unit was sent a second Update"
-        metrics = (tmp_path / "metrics" / "pepeunit_rollouts.prom").read_text()
-        assert 'pepeunit_rollouts{status="Completed"} 1.0' in metrics.splitlines()
+        # The runner writes the file after the step that committed the status.
+        metrics = tmp_path / "metrics" / "pepeunit_rollouts.prom"
+        wait_until(
+            lambda: (
+                metrics.exists()
+                and 'pepeunit_rollouts{status="Completed"} 1.0' in metrics.read_text().splitlines()
+            ),
+            "the metrics file counts the rollout as completed",
+        )
     finally:
         running.stop_all()
         device.close()
