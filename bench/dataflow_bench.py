@@ -24,6 +24,7 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from bench.processes import cpu_seconds
 from bench.profiling import py_spy
 from flows.intake.wal import ReceivedMessage, WriteAheadLog
 from tests.flows.support import (
@@ -40,7 +41,6 @@ RECEIVE_RATE = 20_000
 """Messages per second the pre-filled log pretends its intake received."""
 APPEND_BATCH = 10_000
 PY_SPY_EXTRA = os.environ.get("PY_SPY_EXTRA", "").split()
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def bench_configs(node_count: int) -> dict:
@@ -90,12 +90,6 @@ def processed_and_stored(port: int) -> tuple[float, float]:
     )
     stored = metric_sum(text, "pepeunit_storage_rows_stored_total", 'table="n_last_entry"')
     return processed, stored
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of the process itself (threads included, children not)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 @dataclass

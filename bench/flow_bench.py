@@ -8,6 +8,9 @@ process's peak RSS.
 
 Run from the repository root:
     PYTHONPATH=. .venv/bin/python bench/flow_bench.py [--messages N] [--nodes N] [--qos 0 1]
+        [--modes drain live] [--rate MSG_S] [--profile DIR]
+`--profile DIR` records the flow's dataflow and intake processes with py-spy during the drain
+(py-spy on PATH or beside the interpreter) and prints where their time goes.
 Prints a Markdown table; bench/RESULTS.md records the figures.
 """
 
@@ -22,9 +25,12 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.processes import CpuWatch, intake_pid, pid_with_argument
+from bench.profiling import start_profilers, summarize_profile, wait_profilers
 from pepeunit_core.settings import Settings
 from tests.flows.support import (
     DOMAIN,
@@ -159,6 +165,9 @@ def c_client_drain_rate(port: int, qos: int, count: int, nodes: list[str]) -> tu
     return (len(times) - 1) / (float(times[-1]) - float(times[0])), len(times)
 
 
+PROFILE_SECONDS = 8
+"""py-spy records this long from the flow's start in drain mode (200 000 messages take ~6 s
+on a quiet machine)."""
 PUBLISHER_PROCESSES = 3
 PACED_RATE = {"rate": 0.0}
 """Messages per second over all publishers when pacing (0: as fast as they can)."""
@@ -212,6 +221,17 @@ def peak_rss_mib(pid: int) -> float:
     return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
 
 
+def intake_rate(data_dir: Path) -> float:
+    """Messages per second the intake logged, from its first receive time of a bench message
+    to its last (the subscription probes are left out)."""
+    path = data_dir / "flow" / "intake-p0.sqlite"
+    with sqlite3.connect(path) as connection:
+        rows = connection.execute("SELECT received_ms, payload FROM messages").fetchall()
+    times = [received for received, payload in rows if payload.isdigit()]
+    span_s = (max(times) - min(times)) / 1000 if times else 0.0
+    return (len(times) - 1) / span_s if span_s else 0.0
+
+
 def publish_to_receive_ms(data_dir: Path) -> list[int]:
     path = data_dir / "flow" / "intake-p0.sqlite"
     with sqlite3.connect(path) as connection:
@@ -231,7 +251,9 @@ def _processed(metrics_port: int) -> float:
     )
 
 
-def _wait_processed(metrics_port: int, target: float) -> tuple[float, float, float]:
+def _wait_processed(
+    metrics_port: int, target: float, on_first_progress: Callable[[], None] = lambda: None
+) -> tuple[float, float, float]:
     """Polls until `target` messages were processed or progress stops for 10 s; returns
     (time of the first progress, time of the last progress, processed)."""
     first = last = 0.0
@@ -244,6 +266,8 @@ def _wait_processed(metrics_port: int, target: float) -> tuple[float, float, flo
             continue
         now = time.time()
         if processed > done:
+            if not first:
+                on_first_progress()
             first = first or now
             last, done = now, processed
         if processed >= target or (last and now - last > 10):
@@ -256,12 +280,39 @@ class FlowRun:
     rate: float
     processed: int
     publish_to_receive_ms: list[int]
+    intake_rate: float
     metrics: str
     peak_rss_mib: float
+    cpu_percent: dict[str, float]
+    """Drain mode: % of one core used by the dataflow, intake and broker processes."""
+
+
+def _watch_drain(
+    flow_pid: int, broker_pid: int | None, profile: Path | None
+) -> tuple[CpuWatch, list[subprocess.Popen]]:
+    """A watch of the flow's two processes and the broker (started at the first processed
+    message), and (with `profile`) py-spy recordings of the two from now on."""
+    deadline = time.monotonic() + 10
+    intake = intake_pid(flow_pid)
+    while intake is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+        intake = intake_pid(flow_pid)
+    pids = {"dataflow": flow_pid, **({"intake": intake} if intake else {})}
+    watch = CpuWatch({**pids, **({"broker": broker_pid} if broker_pid else {})})
+    return watch, start_profilers(
+        profile, {f"drain-{n}": p for n, p in pids.items()}, PROFILE_SECONDS
+    )
 
 
 def run_flow_scenario(
-    work: Path, port: int, qos: int, count: int, configs: dict, drain: bool
+    work: Path,
+    port: int,
+    qos: int,
+    count: int,
+    configs: dict,
+    drain: bool,
+    broker_pid: int | None = None,
+    profile: Path | None = None,
 ) -> FlowRun:
     """Live: publish while the flow runs, rate from the first publish to the last message
     processed. Drain: publish while the flow is stopped (the broker queues for its persistent
@@ -283,13 +334,17 @@ def run_flow_scenario(
             flow.wait(timeout=60)
             publish(port, qos, count, list(nodes.values()))
             flow = start_flow_process(settings, log)
-            began, last, processed = _wait_processed(metrics_port, count)
+            watch, profilers = _watch_drain(flow.pid, broker_pid, profile)
+            began, last, processed = _wait_processed(metrics_port, count, watch.start)
+            watch.stop()
+            wait_profilers(profilers)
         else:
             probes = _processed(metrics_port)
             began = time.time()
             publish(port, qos, count, list(nodes.values()))
             _, last, done = _wait_processed(metrics_port, count + probes)
             processed = done - probes
+            watch = None
         time.sleep(2)  # the last batch reaches storage
         text = scrape(metrics_port)
         rss = peak_rss_mib(flow.pid)
@@ -298,7 +353,8 @@ def run_flow_scenario(
         flow.wait(timeout=120)
     return FlowRun(
         processed / (last - began), int(processed), publish_to_receive_ms(settings.data_dir),
-        text, rss,
+        intake_rate(settings.data_dir),
+        text, rss, watch.used_percent if watch else {},
     )  # fmt: skip
 
 
@@ -312,15 +368,20 @@ class Measured:
     """Drain mode only."""
     c_client_received: int | None
     flow_rate: float
+    intake_rate: float
+    """What the flow's intake logged per second, first to last receive time."""
     flow_processed: int
     publish_to_receive_p50_ms: float
     publish_to_receive_p99_ms: float
     receive_to_stored_p50_ms: float
     receive_to_stored_p99_ms: float
     peak_rss_mib: float
+    cpu_percent: dict[str, float]
 
 
-def measure(qos: int, count: int, node_count: int, work: Path, drain: bool) -> Measured:
+def measure(
+    qos: int, count: int, node_count: int, work: Path, drain: bool, profile: Path | None
+) -> Measured:
     half = node_count // 2
     configs = {
         **{f"agg{i}": pipeline_config({"policy_type": "Aggregation", "time_window_size": 60,
@@ -339,7 +400,10 @@ def measure(qos: int, count: int, node_count: int, work: Path, drain: bool) -> M
                 broker.port, qos, count, fake_nodes
             )
     with running_mosquitto(work / "broker-flow", broker_settings) as broker:
-        run = run_flow_scenario(work / "flow", broker.port, qos, count, configs, drain)
+        broker_pid = pid_with_argument(str(broker.config_path))
+        run = run_flow_scenario(
+            work / "flow", broker.port, qos, count, configs, drain, broker_pid, profile
+        )
     latencies = run.publish_to_receive_ms
     quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
     stored = "pepeunit_flow_receive_to_stored_seconds"
@@ -351,12 +415,14 @@ def measure(qos: int, count: int, node_count: int, work: Path, drain: bool) -> M
         c_client_rate=c_client_rate,
         c_client_received=c_client_received,
         flow_rate=run.rate,
+        intake_rate=run.intake_rate,
         flow_processed=run.processed,
         publish_to_receive_p50_ms=quantiles[49],
         publish_to_receive_p99_ms=quantiles[98],
         receive_to_stored_p50_ms=histogram_quantile(run.metrics, stored, 0.5) * 1000,
         receive_to_stored_p99_ms=histogram_quantile(run.metrics, stored, 0.99) * 1000,
         peak_rss_mib=run.peak_rss_mib,
+        cpu_percent=run.cpu_percent,
     )
 
 
@@ -369,14 +435,27 @@ def main() -> None:
     parser.add_argument(
         "--rate", type=float, default=0, help="pace the publishers (msg/s), for latency runs"
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="record the flow's dataflow and intake processes with py-spy (drain mode) into DIR",
+    )
     args = parser.parse_args()
     PACED_RATE["rate"] = args.rate
     results = []
     for qos in args.qos:
         for mode in args.modes:
             with tempfile.TemporaryDirectory(prefix="pepeunit-bench-") as work:
-                results.append(measure(qos, args.messages, args.nodes, Path(work), mode == "drain"))
+                results.append(
+                    measure(
+                        qos, args.messages, args.nodes, Path(work), mode == "drain", args.profile
+                    )
+                )
             print(json.dumps(results[-1].__dict__), file=sys.stderr, flush=True)
+    if args.profile:
+        for path in sorted(args.profile.glob("drain-*.txt")):
+            print(f"\n### profile: {path.stem}\n", file=sys.stderr)
+            print("\n".join(summarize_profile(path, top=25)), file=sys.stderr)
     pacing = f"paced at {args.rate:,.0f} msg/s" if args.rate else "as fast as they can"
     print(
         f"{args.messages} messages over {args.nodes} nodes (half Aggregation Avg 60 s, half "
@@ -385,15 +464,20 @@ def main() -> None:
     )
     print()
     print("| QoS | mode | C client msg/s | bare paho msg/s | flow msg/s | flow / C | flow / paho | "
-          "processed | publish→receive p50 / p99 ms | receive→stored p50 / p99 ms (bucket "
-          "bound) | flow peak RSS MiB |")  # fmt: skip
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "processed | intake logged msg/s | publish→receive p50 / p99 ms | receive→stored "
+          "p50 / p99 ms (bucket bound) | flow peak RSS MiB | drain CPU % of a core: "
+          "dataflow / intake / broker |")  # fmt: skip
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         if r.c_client_rate is None:
             c_client, flow_to_c = "", ""
         else:
             c_client = f"{r.c_client_rate:,.0f} ({r.c_client_received:,} recv)"
             flow_to_c = f"{r.flow_rate / r.c_client_rate:.2f}" if r.c_client_rate else ""
+        cpu = " / ".join(
+            f"{r.cpu_percent[name]:.0f}" if name in r.cpu_percent else "-"
+            for name in ("dataflow", "intake", "broker")
+        )
         latency = (
             f"{r.publish_to_receive_p50_ms:.0f} / {r.publish_to_receive_p99_ms:.0f}"
             if r.mode == "live"
@@ -402,9 +486,9 @@ def main() -> None:
         print(
             f"| {r.qos} | {r.mode} | {c_client} | {r.bare_rate:,.0f} ({r.bare_received:,} recv) | "
             f"{r.flow_rate:,.0f} | {flow_to_c} | {r.flow_rate / r.bare_rate:.2f} | "
-            f"{r.flow_processed:,} | "
+            f"{r.flow_processed:,} | {r.intake_rate:,.0f} | "
             f"{latency} | {r.receive_to_stored_p50_ms:.0f} / {r.receive_to_stored_p99_ms:.0f} | "
-            f"{r.peak_rss_mib:.0f} |"
+            f"{r.peak_rss_mib:.0f} | {cpu} |"
         )
 
 

@@ -19,6 +19,7 @@ from flows.config_cache import pipeline_config_cache
 from flows.dataflow.build import DataflowParts, build_dataflow
 from flows.dataflow.sinks import Writers, storage_partition_name
 from flows.dataflow.source import SourcePartition, SourceSettings
+from flows.garbage_collector import settle_garbage_collector
 from flows.intake.mqtt_intake import IntakeSettings
 from flows.intake.process import IntakeProcess, IntakeProcessArgs, RoutingArgs
 from flows.intake.wal import WriteAheadLog
@@ -273,6 +274,7 @@ def run_flow(
         flow = build_dataflow(parts)
         if on_started is not None:
             on_started()
+        settle_garbage_collector()
         cli_main(
             flow,
             workers_per_process=1,

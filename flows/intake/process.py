@@ -16,6 +16,7 @@ from multiprocessing.synchronize import Event
 from pathlib import Path
 
 from flows.config_cache import ConfigCache
+from flows.garbage_collector import settle_garbage_collector
 from flows.intake.mqtt_intake import IntakeSettings, MqttIntake
 from flows.intake.progress import IntakeProgress
 from flows.intake.wal import WriteAheadLog
@@ -84,6 +85,7 @@ def _run_intake(
         clock_ms,
         routes=(lambda: routes.current) if routes is not None else None,
     )
+    settle_garbage_collector()
     intake.start()
     while not stop.wait(_PARENT_CHECK_S):
         if os.getppid() != parent_pid:

@@ -3,9 +3,16 @@
 from urllib.parse import urlsplit
 
 import clickhouse_connect
+from clickhouse_connect.driver import options as clickhouse_options
 from clickhouse_connect.driver.client import Client
 
 SERVER_SCHEMES = ("http", "https")
+
+# We insert rows and columns, never DataFrames. Left to itself clickhouse-connect imports
+# pandas (installed for chdb) at the first insert of every process to check for one: 0.5 s
+# of CPU on a quiet machine, and the first rows of every flow start wait for it.
+clickhouse_options.pd = None
+clickhouse_options.pd_time_test = None
 
 
 def make_clickhouse_client(url: str) -> Client:
