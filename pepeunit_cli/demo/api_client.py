@@ -71,7 +71,10 @@ class ApiClient:
         except urllib.error.HTTPError as error:
             raise ApiError(method, path, error.code, _detail(error.read())) from None
         except OSError as error:
-            raise ApiError(method, path, None, str(error)) from None
+            reason = getattr(error, "reason", error)  # URLError wraps the socket's error
+            raise ApiError(
+                method, path, None, f"cannot reach the API at {self.base_url}: {reason}"
+            ) from None
 
 
 def _detail(content: bytes) -> str:

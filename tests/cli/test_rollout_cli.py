@@ -130,5 +130,8 @@ def test_what_cannot_run_is_said_plainly(platform: Platform):
         main, ["rollout", "--api", "http://127.0.0.1:9/pepeunit/api/v1", "--token", "t", "list"]
     )
     assert unreachable.exit_code == 1
-    assert "GET /rollouts?limit=50: " in unreachable.output
+    assert (
+        "GET /rollouts?limit=50: cannot reach the API at http://127.0.0.1:9/pepeunit/api/v1: "
+        in unreachable.output
+    )
     assert "refused" in unreachable.output.lower()
