@@ -2,6 +2,7 @@
 (docs/api.md#rollouts), as the user whose token (or login) is given."""
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -88,6 +89,25 @@ def _call(context: click.Context, method: str, path: str, body: object = None) -
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
 
 
+def _override(context: click.Context, parameter: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        setattr(context.find_object(_Connection), str(parameter.name), value)
+
+
+def connection_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--api`, `--token` and `--login` after the command too (`pepeunit rollout list --token
+    T`), as well as before it."""
+    for name, attribute in (("--login", "login"), ("--token", "token"), ("--api", "api_url")):
+        command = click.option(
+            name,
+            attribute,
+            expose_value=False,
+            callback=_override,
+            help=f"As `pepeunit rollout {name}`.",
+        )(command)
+    return command
+
+
 @rollout.command()
 @click.argument("repo_uuid", type=click.UUID)
 @click.option("--tag", help="Roll out this tag (of --branch).")
@@ -127,6 +147,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the AP
               default="failed", show_default=True,
               help="What a halt sends back to its previous version.")  # fmt: skip
 @json_option
+@connection_options
 @click.pass_context
 def create(
     context: click.Context,
@@ -178,6 +199,7 @@ def create(
 @click.option("--repo", "repo_uuid", type=click.UUID, help="Only the rollouts of this repo.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
 @json_option
+@connection_options
 @click.pass_context
 def list_rollouts(context: click.Context, repo_uuid: object, limit: int, as_json: bool) -> None:
     """Your rollouts, newest first: one line each."""
@@ -198,6 +220,7 @@ def list_rollouts(context: click.Context, repo_uuid: object, limit: int, as_json
 @rollout.command()
 @click.argument("uuid", type=click.UUID)
 @json_option
+@connection_options
 @click.pass_context
 def show(context: click.Context, uuid: object, as_json: bool) -> None:
     """A rollout: its stages, each unit's stage and outcome, and its history."""
@@ -207,6 +230,7 @@ def show(context: click.Context, uuid: object, as_json: bool) -> None:
 def _command(name: str, summary: str) -> click.Command:
     @click.argument("uuid", type=click.UUID)
     @json_option
+    @connection_options
     @click.pass_context
     def run(context: click.Context, uuid: object, as_json: bool) -> None:
         _print_detail(_call(context, "POST", f"/rollouts/{uuid}/{name}"), as_json)

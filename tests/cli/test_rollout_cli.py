@@ -126,8 +126,12 @@ def test_what_cannot_run_is_said_plainly(platform: Platform):
         result = rollout_cli(platform, *args, **options)
         assert result.exit_code == code, (args, result.output)
         assert message in result.output, (args, result.output)
+    # --token and --api after the command as well as before it
+    token_after = rollout_cli(platform, "list", "--token", platform.alice["x-auth-token"], token="")
+    assert token_after.exit_code == 0, token_after.output
+    assert "rollout(s)" in token_after.output
     unreachable = CliRunner().invoke(
-        main, ["rollout", "--api", "http://127.0.0.1:9/pepeunit/api/v1", "--token", "t", "list"]
+        main, ["rollout", "--token", "t", "list", "--api", "http://127.0.0.1:9/pepeunit/api/v1"]
     )
     assert unreachable.exit_code == 1
     assert (
