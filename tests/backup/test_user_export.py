@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import clickhouse_connect
 import pytest
 from click.testing import CliRunner
 from clickhouse_connect.driver.client import Client
@@ -33,7 +32,6 @@ from control_plane.services.user_export import import_user
 from flows.storage.clickhouse_writer import ClickHouseWriter
 from pepeunit_cli.main import main
 from pepeunit_core.backup.manifest import content_sha256
-from pepeunit_core.clickhouse.schema import apply_clickhouse_migrations
 from pepeunit_core.db.models import User
 from pepeunit_core.migrate import migrate_sql
 from pepeunit_core.settings import Settings
@@ -49,7 +47,7 @@ from tests.control_plane.conftest import (
     register,
 )
 from tests.control_plane_registry.git_sources import UnitRepository
-from tests.services.clickhouse import TEST_DATABASE_PREFIX, chdb_dsn
+from tests.services.clickhouse import migrated_chdb_database
 
 from .dump_stores import dump_clickhouse, dump_sql
 from .instance import Instance, fill
@@ -71,20 +69,6 @@ class Side:
     sql_url: str
 
 
-@contextmanager
-def chdb_database(clickhouse_client: Client, clickhouse_path: Path) -> Iterator[tuple[Client, str]]:
-    name = f"{TEST_DATABASE_PREFIX}{uuid.uuid4().hex[:12]}"
-    clickhouse_client.command(f"CREATE DATABASE {name}")
-    dsn = chdb_dsn(clickhouse_path, name)
-    client = clickhouse_connect.get_client(dsn=dsn)
-    try:
-        apply_clickhouse_migrations(client)
-        yield client, dsn
-    finally:
-        client.close()
-        clickhouse_client.command(f"DROP DATABASE IF EXISTS {name} SYNC")
-
-
 @pytest.fixture(scope="module")
 def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An empty migrated database to copy: cheaper than migrating each instance's."""
@@ -101,7 +85,7 @@ def instance_side(
     root.mkdir()
     shutil.copyfile(template, root / "pepeunit.sqlite")
     sql_url = f"sqlite:///{root / 'pepeunit.sqlite'}"
-    with chdb_database(clickhouse_client, clickhouse_path) as (client, dsn):
+    with migrated_chdb_database(clickhouse_client, clickhouse_path) as (client, dsn):
         settings = make_settings(
             sql_url,
             data_dir=root,

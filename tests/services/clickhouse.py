@@ -7,12 +7,15 @@ session-scoped `clickhouse_client`, and tests get isolation from a database of t
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import clickhouse_connect
 import pytest
 from clickhouse_connect.driver.client import Client
+
+from pepeunit_core.clickhouse.schema import apply_clickhouse_migrations
 
 TEST_DATABASE_PREFIX = "pytest_"
 
@@ -58,6 +61,24 @@ def clickhouse_database(
     client = clickhouse_connect.get_client(dsn=dsn)
     try:
         yield ClickHouseDatabase(client=client, name=name, dsn=dsn)
+    finally:
+        client.close()
+        clickhouse_client.command(f"DROP DATABASE IF EXISTS {name} SYNC")
+
+
+@contextmanager
+def migrated_chdb_database(
+    clickhouse_client: Client, clickhouse_path: Path
+) -> Iterator[tuple[Client, str]]:
+    """A migrated chdb database of its own (for a module or an instance) and its DSN, dropped
+    afterwards."""
+    name = f"{TEST_DATABASE_PREFIX}{uuid.uuid4().hex[:12]}"
+    clickhouse_client.command(f"CREATE DATABASE {name}")
+    dsn = chdb_dsn(clickhouse_path, name)
+    client = clickhouse_connect.get_client(dsn=dsn)
+    try:
+        apply_clickhouse_migrations(client)
+        yield client, dsn
     finally:
         client.close()
         clickhouse_client.command(f"DROP DATABASE IF EXISTS {name} SYNC")

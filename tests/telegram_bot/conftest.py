@@ -14,10 +14,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from uuid import UUID, uuid4
+from uuid import UUID
 
-import clickhouse_connect
 import pytest
 from aiogram.utils.backoff import BackoffConfig
 from clickhouse_connect.driver.client import Client
@@ -26,7 +24,6 @@ from fastapi.testclient import TestClient
 
 from control_plane.app import create_app
 from control_plane.bot import BotServices, PollingBot
-from pepeunit_core.clickhouse.schema import apply_clickhouse_migrations
 from pepeunit_core.db.models import RepositoryRegistry, User
 from pepeunit_core.settings import Settings
 from tests.control_plane.conftest import (  # noqa: F401 (fixtures)
@@ -44,7 +41,7 @@ from tests.control_plane.conftest import (  # noqa: F401 (fixtures)
 from tests.control_plane.test_access_matrix import empty_database
 from tests.control_plane_registry.git_sources import SourceRepository, git
 from tests.pepeunit_core.builders import add_repo, add_unit
-from tests.services.clickhouse import TEST_DATABASE_PREFIX, chdb_dsn
+from tests.services.clickhouse import migrated_chdb_database
 from tests.services.mosquitto import MosquittoServer
 from tests.services.telegram import (  # noqa: F401 (fixture)
     RunningFakeTelegram,
@@ -70,23 +67,6 @@ _chat_ids = itertools.count(700_001)
 
 def new_chat_id() -> int:
     return next(_chat_ids)
-
-
-@contextmanager
-def module_clickhouse(
-    clickhouse_client: Client, clickhouse_path: Path
-) -> Iterator[tuple[Client, str]]:
-    """A migrated chdb database of its own, for one module and backend, and its DSN."""
-    name = f"{TEST_DATABASE_PREFIX}{uuid4().hex[:12]}"
-    clickhouse_client.command(f"CREATE DATABASE {name}")
-    dsn = chdb_dsn(clickhouse_path, name)
-    client = clickhouse_connect.get_client(dsn=dsn)
-    try:
-        apply_clickhouse_migrations(client)
-        yield client, dsn
-    finally:
-        client.close()
-        clickhouse_client.command(f"DROP DATABASE IF EXISTS {name} SYNC")
 
 
 class BotThread:
@@ -284,7 +264,7 @@ def world(
     root = tmp_path_factory.mktemp("bot-world")
     with (
         running_fake_telegram() as telegram,
-        module_clickhouse(
+        migrated_chdb_database(
             request.getfixturevalue("clickhouse_client"), request.getfixturevalue("clickhouse_path")
         ) as (clickhouse, dsn),
     ):
