@@ -33,6 +33,13 @@ def _stores(settings: Settings) -> Iterator[tuple[Session, Client]]:
     from pepeunit_core.backup.clickhouse_tables import open_clickhouse
     from pepeunit_core.db.engine import make_engine, make_session_factory
 
+    database_file = settings.data_dir / "pepeunit.sqlite"
+    if not settings.sqlalchemy_database_url and not database_file.exists():
+        # checked first: opening the stores would create the data dir and empty databases
+        _fail(
+            f"no instance in {settings.data_dir} (PU_DATA_DIR): it holds no pepeunit.sqlite; "
+            "`pepeunit migrate` or `pepeunit up` creates one, or set PU_SQLALCHEMY_DATABASE_URL"
+        )
     try:
         client = open_clickhouse(settings.resolved_clickhouse_url)
     except StoreUnavailableError as error:
