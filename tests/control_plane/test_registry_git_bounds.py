@@ -42,6 +42,9 @@ GIT_TIMEOUT_S = 2.0
 MAX_TRANSFERS = 4
 STORM_USERS = 5
 STORM_REQUESTS = 45
+QUEUED_BEHIND_STORM_S = 0.5
+"""Probes sent this soon after the storm began may wait behind its requests."""
+PROBE_TIMEOUT_S = 10.0
 
 
 def create(client: TestClient | httpx.Client, headers: dict, url: str) -> httpx.Response:
@@ -104,20 +107,21 @@ def test_hanging_registries_cannot_freeze_the_api(database_url: str, tmp_path: P
                 register(client, login)  # type: ignore[arg-type]
                 users.append({"x-auth-token": login_token(client, login)})  # type: ignore[arg-type]
 
-        probe_latencies: list[float] = []
+        probes: list[tuple[float, float]] = []  # (s from the storm's start to the probe's, latency)
         most_git = 0
         storm_over = threading.Event()
 
         def probe() -> None:
-            with httpx.Client(base_url=base, timeout=5) as prober:
+            with httpx.Client(base_url=base, timeout=PROBE_TIMEOUT_S) as prober:
                 while not storm_over.is_set():
                     for path in ("/pepeunit", REGISTRY):
-                        started = time.monotonic()
+                        began = time.monotonic()
                         try:
                             ok = prober.get(path, headers=users[0]).status_code == 200
                         except httpx.TimeoutException:
                             ok = False
-                        probe_latencies.append(time.monotonic() - started if ok else 99.0)
+                        latency = time.monotonic() - began if ok else 99.0
+                        probes.append((began - storm_started, latency))
                     time.sleep(0.05)
 
         def watch_git() -> None:
@@ -142,9 +146,9 @@ def test_hanging_registries_cannot_freeze_the_api(database_url: str, tmp_path: P
                 return None
 
         watchers = [threading.Thread(target=probe), threading.Thread(target=watch_git)]
+        storm_started = started = time.monotonic()
         for watcher in watchers:
             watcher.start()
-        started = time.monotonic()
         try:
             with ThreadPoolExecutor(STORM_REQUESTS) as pool:
                 responses = list(pool.map(post, range(STORM_REQUESTS)))
@@ -159,9 +163,12 @@ def test_hanging_registries_cannot_freeze_the_api(database_url: str, tmp_path: P
             for pid in git_processes(silent.port):  # only on failure: never leave them behind
                 os.kill(pid, signal.SIGKILL)
 
-    # Other routes kept answering, each within 1 s.
-    assert len(probe_latencies) >= 4
-    assert max(probe_latencies) < 1.0, sorted(probe_latencies)[-5:]
+    # Other routes kept answering: within 1 s each while the transfers hang (a probe sent with
+    # the storm waits behind the 45 POSTs the server takes first, seconds on a busy machine).
+    during_hang = [latency for began, latency in probes if began >= QUEUED_BEHIND_STORM_S]
+    assert len(during_hang) >= 4, probes
+    assert max(during_hang) < 1.0, probes
+    assert max(latency for _, latency in probes) < PROBE_TIMEOUT_S, probes
     assert all(response is not None for response in responses), "a POST hung"
     statuses = sorted(response.status_code for response in responses if response is not None)
     ran = [r for r in responses if r is not None and r.status_code == 422]
