@@ -1,17 +1,24 @@
 """Routing and embedded-broker benchmark, on this machine.
 
-1. Routing latency through a private Mosquitto: paho publishers (separate processes, paced,
-   at each `--qos`) publish on Output node topics; `pepeunit flow` routes each message to the
-   linked Input node topic (QoS 1); paho subscribers (QoS 1, one per publisher) on the Input
-   topics record when each arrives. The payload carries the publish time (`time.time_ns()`,
-   same host clock), so publish → delivery latency is exact. Each rate is also measured without
-   the flow (publisher → subscriber on the same topics, fresh broker), so the routing's own
-   cost is visible. Subscribers stop when they have every message or after IDLE_END_S without
-   one, so messages the flow loses show as "delivered < sent".
+1. Routing latency through a private Mosquitto: a paced publisher (a process of its own, at each
+   `--qos`) publishes on Output node topics; `pepeunit flow` routes each message to the linked
+   Input node topic (QoS 1); a subscriber (QoS 1) on the Input topics records when each arrives.
+   The payload carries the publish time (`time.time_ns()`, same host clock), so publish →
+   delivery latency is exact. Each rate is also measured without the flow (publisher →
+   subscriber on the same topics, fresh broker), so the routing's own cost is visible. The
+   subscriber stops when it has every message or after IDLE_END_S without one, so messages the
+   flow loses show as "delivered < sent".
 2. The embedded broker (amqtt, in-process authorisation): publishers log in as units and publish
    on their output topics, a Backend-token subscriber drains `{D}/+/pepeunit`; sustained msg/s at
    QoS 0 and 1 for a fixed message count, and latency at a paced moderate rate. The same load is
    run on Mosquitto for comparison.
+
+The load generators (PUBLISHER, SUBSCRIBER) speak MQTT 3.1.1 over a plain socket with the
+repository's own codec (flows/intake/mqtt_wire.py), not a client library: paho cost a core's
+worth of CPU at 10 000 msg/s on this 2-core machine, fell short of the rate and took the CPU
+from the flow under test. The publisher writes every message due at a tick (1 ms) in one write
+and keeps at most 1 000 QoS 1 messages unacknowledged; the subscriber acknowledges what one read
+brought in one write.
 
 Run from the repository root:
     PYTHONPATH=. .venv/bin/python bench/routing_bench.py [--parts routing embedded]
@@ -60,11 +67,17 @@ from tests.services.ports import LOOPBACK, accepts_connections, free_loopback_po
 from tests.services.processes import stop_process, wait_or_kill, with_parent_death_signal
 
 ROOT = Path(__file__).resolve().parent.parent
-PUBLISHER_PROCESSES = 3
-"""Paced publishers (one paho client manages ~15 k msg/s at QoS 1 unpaced, flow_bench); the
-routing runs have as many subscribers, each receiving what one publisher sends."""
+PUBLISHER_PROCESSES = 1
+"""Paced publisher processes; the routing runs have as many subscribers, each receiving what one
+publisher sends. One suffices: paced at 10 000 msg/s QoS 1 against Mosquitto alone, it keeps
+the rate for ~16 µs of CPU per message and the subscriber ~25 µs (a paho publisher: ~88 µs and
+8 500 msg/s; its subscriber ~67 µs); one process also has no start-up skew to stretch the
+measured publishing span."""
 EMBEDDED_UNITS = 10
-"""Units in the embedded broker's database; the first PUBLISHER_PROCESSES publish."""
+"""Units in the embedded broker's database; the first EMBEDDED_PUBLISHERS publish."""
+EMBEDDED_PUBLISHERS = 3
+"""Publisher processes, one unit each, for the embedded broker: several connections to
+authorise and route between, as before the socket clients."""
 OUTPUTS_PER_UNIT = 10
 ROUTE_QOS = 1
 """The intake republishes at QoS 1; the routing subscriber subscribes at QoS 1 too."""
@@ -72,82 +85,136 @@ IDLE_END_S = 30.0
 """A subscriber stops this long after its last message (or when it has all of them)."""
 
 PUBLISHER = """
-import sys, time
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+import select, socket, sys, time
+from flows.intake import mqtt_wire
 port, qos, count, rate = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 name, username, topics = sys.argv[5], sys.argv[6], sys.argv[7].split(",")
 linger = sys.argv[8] == "1"
-client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=name,
-                     protocol=mqtt.MQTTv311)
-if username:
-    client.username_pw_set(username)
-client.max_inflight_messages_set(100)
-client.max_queued_messages_set(1000)
-connected = []
-client.on_connect = lambda c, u, f, reason, p: connected.append(reason)
-client.connect("127.0.0.1", port)
-client.loop_start()
-deadline = time.monotonic() + 10
-while not connected and time.monotonic() < deadline:
-    time.sleep(0.01)
-assert connected and not connected[0].is_failure, connected
+WINDOW, TICK_S, BATCH = 1000, 0.001, 1000  # QoS 1 in flight; pacing tick; packets per write
+connection = socket.create_connection(("127.0.0.1", port), timeout=10)
+connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+connection.sendall(mqtt_wire.connect_packet(name, 600, username, "", clean_session=True))
+buffer = bytearray()
+while True:
+    data = connection.recv(65536)
+    assert data, "the broker closed the connection before CONNACK"
+    buffer += data
+    packets, used = mqtt_wire.decode(buffer, pubacks=True)
+    del buffer[:used]
+    if packets:
+        assert isinstance(packets[0], mqtt_wire.ConnAck) and packets[0].return_code == 0, packets
+        break
+connection.settimeout(None)
+in_flight, next_mid, sent = set(), 1, 0
+def take_mid():
+    global next_mid
+    while next_mid in in_flight:
+        next_mid = next_mid % 65535 + 1
+    mid, next_mid = next_mid, next_mid % 65535 + 1
+    return mid
+def read_pubacks(timeout):
+    if not select.select([connection], [], [], timeout)[0]:
+        return
+    data = connection.recv(1 << 18)
+    assert data, "the broker closed the connection"
+    buffer.extend(data)
+    packets, used = mqtt_wire.decode(buffer, pubacks=True)
+    del buffer[:used]
+    for packet in packets:
+        if isinstance(packet, mqtt_wire.PubAck):
+            in_flight.discard(packet.mid)
 began = time.time()
-last = None
-for i in range(count):
-    if rate:
-        ahead = i / rate - (time.time() - began)
-        if ahead > 0.001:
-            time.sleep(ahead)
-    payload = f"{name}:{i}:{time.time_ns()}"
-    while True:
-        last = client.publish(topics[i % len(topics)], payload, qos=qos)
-        if last.rc == mqtt.MQTT_ERR_SUCCESS:
-            break
-        time.sleep(0.0005)  # the client's queue is full: back-pressure
-last.wait_for_publish(timeout=120)
+start = time.monotonic()
+while sent < count:
+    if qos:
+        read_pubacks(0)  # whatever acknowledgements have come, without waiting
+    due = min(count, int((time.monotonic() - start) * rate) + 1) if rate else count
+    due = min(due, sent + BATCH, sent + WINDOW - len(in_flight) if qos else count)
+    if due > sent:
+        stamp = time.time_ns()
+        packets = []
+        for i in range(sent, due):
+            payload = f"{name}:{i}:{stamp}".encode()
+            mid = take_mid() if qos else 0
+            if mid:
+                in_flight.add(mid)
+            packets.append(mqtt_wire.publish_packet(topics[i % len(topics)], payload, mid=mid))
+        connection.sendall(b"".join(packets))
+        sent = due
+    if sent >= count:
+        break
+    if qos and len(in_flight) >= WINDOW:
+        read_pubacks(1.0)
+    elif rate:  # until the next message is due, at least a tick: each write carries several
+        time.sleep(max(TICK_S, start + sent / rate - time.monotonic()))
+deadline = time.monotonic() + 120
+while in_flight and time.monotonic() < deadline:
+    read_pubacks(1.0)
+assert not in_flight, f"{len(in_flight)} messages never acknowledged"
 ended = time.time()
 time.sleep(0.2 if qos == 0 else 0)  # QoS 0: written to the socket, let the broker read it
 print(began, ended, flush=True)
 if linger:  # stay connected until the benchmark closes our stdin
     sys.stdin.read()
-client.loop_stop()
-client.disconnect()
+connection.sendall(mqtt_wire.DISCONNECT)
+connection.close()
 """
 
 SUBSCRIBER = """
-import json, sys, threading, time
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+import json, socket, sys, time
+from flows.intake import mqtt_wire
 port, qos, expected = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 idle_s, deadline_s, username = float(sys.argv[4]), float(sys.argv[5]), sys.argv[6]
 topics, out, name = sys.argv[7].split(","), sys.argv[8], sys.argv[9]
-received = []
-subscribed = threading.Event()
-def on_message(client, userdata, message):
-    received.append((time.time_ns(), message.payload))
-client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=name,
-                     protocol=mqtt.MQTTv311)
-if username:
-    client.username_pw_set(username)
-client.on_message = on_message
-client.on_subscribe = lambda *args: subscribed.set()
-client.on_connect = lambda c, u, f, r, p: c.subscribe([(topic, qos) for topic in topics])
-client.connect("127.0.0.1", port)
-client.loop_start()
-assert subscribed.wait(timeout=10), "no SUBACK"
+connection = socket.create_connection(("127.0.0.1", port), timeout=10)
+connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+buffer = bytearray()
+def read_packets():
+    data = connection.recv(1 << 20)
+    if not data:
+        raise ConnectionError("the broker closed the connection")
+    buffer.extend(data)
+    packets, used = mqtt_wire.decode(buffer)
+    del buffer[:used]
+    return packets
+def wait_for(kind):
+    while True:
+        for packet in read_packets():
+            assert isinstance(packet, kind), packet
+            return packet
+connection.sendall(mqtt_wire.connect_packet(name, 600, username, "", clean_session=True))
+assert wait_for(mqtt_wire.ConnAck).return_code == 0, "CONNECT refused"
+connection.sendall(mqtt_wire.subscribe_packet(1, [(topic, qos) for topic in topics]))
+assert 0x80 not in wait_for(mqtt_wire.SubAck).return_codes, "SUBSCRIBE refused"
 print("ready", flush=True)
+connection.settimeout(0.1)
+received = []
 end = time.monotonic() + deadline_s
-seen = 0
 quiet_since = time.monotonic()
 while len(received) < expected and time.monotonic() < end:
-    time.sleep(0.1)
-    if len(received) != seen:
-        seen, quiet_since = len(received), time.monotonic()
-    elif seen and time.monotonic() - quiet_since > idle_s:
+    try:
+        packets = read_packets()
+    except TimeoutError:
+        packets = []
+    except ConnectionError:
         break
-client.loop_stop()
-client.disconnect()
+    now_ns = time.time_ns()
+    mids = []
+    for packet in packets:
+        if isinstance(packet, mqtt_wire.Publish):
+            received.append((now_ns, packet.payload))
+            if packet.qos:
+                mids.append(packet.mid)
+    if mids:
+        connection.sendall(mqtt_wire.puback_packets(mids))
+    if packets:
+        quiet_since = time.monotonic()
+    elif received and time.monotonic() - quiet_since > idle_s:
+        break
+try:
+    connection.sendall(mqtt_wire.DISCONNECT)
+finally:
+    connection.close()
 latencies, unique = [], set()
 for received_ns, payload in received:
     name, number, sent_ns = payload.decode().split(":")
@@ -328,7 +395,7 @@ def start_subscribers(port: int, load: Load, work: Path, deadline_s: float) -> l
             command = [sys.executable, "-c", SUBSCRIBER, str(port), str(load.subscriber_qos)]
             command += [str(expected), str(IDLE_END_S), str(deadline_s), load.subscriber_username]
             command += [",".join(load.subscriber_topics[index]), str(out), f"bench-sub-{index}"]
-            process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+            process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=child_env())
             subscribers.append(Subscriber(process, out))
             assert process.stdout is not None
             if process.stdout.readline().strip() != "ready":
@@ -352,7 +419,13 @@ def start_publishers(port: int, load: Load) -> list[subprocess.Popen]:
         command += [str(load.rate / parts), f"bench-pub-{index}", load.publisher_usernames[index]]
         command += [",".join(load.publisher_topics[index]), "1" if load.linger else "0"]
         publishers.append(
-            subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                env=child_env(),
+            )
         )
     return publishers
 
@@ -588,7 +661,7 @@ def embedded_world(work: Path) -> EmbeddedWorld:
     units = seed_units(sql_url, {f"unit-{n}": ([], outputs) for n in range(EMBEDDED_UNITS)})
     secret_key = base64.b64encode(secrets.token_bytes(32)).decode()
     encrypt_key = base64.b64encode(secrets.token_bytes(32)).decode()
-    publishing = list(units.values())[:PUBLISHER_PROCESSES]
+    publishing = list(units.values())[:EMBEDDED_PUBLISHERS]
     return EmbeddedWorld(
         sql_url=sql_url, secret_key=secret_key, encrypt_key=encrypt_key, data_dir=work,
         unit_tokens=[make_unit_token(unit.uuid, secret_key) for unit in publishing],
@@ -739,7 +812,7 @@ def print_routing_table(rows: list[RoutingRow], node_count: int, seconds: float)
 
 def print_broker_table(rows: list[BrokerRow]) -> None:
     print(
-        f"Embedded broker vs Mosquitto: {PUBLISHER_PROCESSES} publisher processes logged in as "
+        f"Embedded broker vs Mosquitto: {EMBEDDED_PUBLISHERS} publisher processes logged in as "
         f"units ({OUTPUTS_PER_UNIT} output topics each, {EMBEDDED_UNITS} units in the database), "
         "one Backend-token subscriber on {D}/+/pepeunit at the publishers' QoS"
     )
