@@ -2,7 +2,9 @@
 
 For each QoS it first measures the broker's ceiling (a bare paho subscriber draining the same
 load, and in drain mode also the C client `mosquitto_sub`), then the flow: sustained msg/s
-from the first publish until every message is processed, loss, publish→receive latency (exact,
+(live: from the first publish until every message is processed; drain: from the
+DRAIN_WINDOW_FROM-th processed message to the last, and from the first), loss,
+publish→receive latency (exact,
 from the flow's intake log), receive→stored latency (the flow's histogram), and the flow
 process's peak RSS.
 
@@ -165,6 +167,10 @@ def c_client_drain_rate(port: int, qos: int, count: int, nodes: list[str]) -> tu
     return (len(times) - 1) / (float(times[-1]) - float(times[0])), len(times)
 
 
+DRAIN_WINDOW_FROM = 1_000
+"""A drain's rate counts from the moment this many were processed to the last: the flow's
+start (the intake connecting, the subscription probe of the first start redelivered before
+the backlog) is left out, as the C client's rate starts at its first message."""
 PROFILE_SECONDS = 8
 """py-spy records this long from the flow's start in drain mode (200 000 messages take ~6 s
 on a quiet machine)."""
@@ -252,11 +258,16 @@ def _processed(metrics_port: int) -> float:
 
 
 def _wait_processed(
-    metrics_port: int, target: float, on_first_progress: Callable[[], None] = lambda: None
-) -> tuple[float, float, float]:
+    metrics_port: int,
+    target: float,
+    window_from: float = 1,
+    on_window_start: Callable[[], None] = lambda: None,
+) -> tuple[float, float, float, float, float]:
     """Polls until `target` messages were processed or progress stops for 10 s; returns
-    (time of the first progress, time of the last progress, processed)."""
-    first = last = 0.0
+    (time and count when `window_from` were first seen processed, time of the last progress,
+    processed, time of the first progress)."""
+    first = start = last = 0.0
+    start_count = 0.0
     done = -1.0
     while True:
         try:
@@ -266,18 +277,21 @@ def _wait_processed(
             continue
         now = time.time()
         if processed > done:
-            if not first:
-                on_first_progress()
             first = first or now
+            if not start and processed >= window_from:
+                on_window_start()
+                start, start_count = now, processed
             last, done = now, processed
         if processed >= target or (last and now - last > 10):
-            return first, last, done
+            return start, start_count, last, done, first
         time.sleep(0.05)
 
 
 @dataclass
 class FlowRun:
     rate: float
+    rate_from_first: float
+    """Drain: from the first processed message (the flow's start included)."""
     processed: int
     publish_to_receive_ms: list[int]
     intake_rate: float
@@ -316,7 +330,8 @@ def run_flow_scenario(
 ) -> FlowRun:
     """Live: publish while the flow runs, rate from the first publish to the last message
     processed. Drain: publish while the flow is stopped (the broker queues for its persistent
-    session), then start it; rate from its first to its last processed message."""
+    session), then start it; rate from its first DRAIN_WINDOW_FROM processed messages to its
+    last (and, for comparison, from its first)."""
     work.mkdir(parents=True)
     sql_url = f"sqlite:///{work / 'pepeunit.sqlite'}"
     nodes = seed_nodes(sql_url, configs)
@@ -335,15 +350,18 @@ def run_flow_scenario(
             publish(port, qos, count, list(nodes.values()))
             flow = start_flow_process(settings, log)
             watch, profilers = _watch_drain(flow.pid, broker_pid, profile)
-            began, last, processed = _wait_processed(metrics_port, count, watch.start)
+            began, counted_from, last, processed, first = _wait_processed(
+                metrics_port, count, DRAIN_WINDOW_FROM, watch.start
+            )
             watch.stop()
             wait_profilers(profilers)
         else:
             probes = _processed(metrics_port)
             began = time.time()
             publish(port, qos, count, list(nodes.values()))
-            _, last, done = _wait_processed(metrics_port, count + probes)
+            _, _, last, done, _ = _wait_processed(metrics_port, count + probes)
             processed = done - probes
+            counted_from, first = 0, began
             watch = None
         time.sleep(2)  # the last batch reaches storage
         text = scrape(metrics_port)
@@ -352,7 +370,8 @@ def run_flow_scenario(
         flow.send_signal(signal.SIGTERM)
         flow.wait(timeout=120)
     return FlowRun(
-        processed / (last - began), int(processed), publish_to_receive_ms(settings.data_dir),
+        (processed - counted_from) / (last - began), processed / (last - first), int(processed),
+        publish_to_receive_ms(settings.data_dir),
         intake_rate(settings.data_dir),
         text, rss, watch.used_percent if watch else {},
     )  # fmt: skip
@@ -368,6 +387,7 @@ class Measured:
     """Drain mode only."""
     c_client_received: int | None
     flow_rate: float
+    flow_rate_from_first: float
     intake_rate: float
     """What the flow's intake logged per second, first to last receive time."""
     flow_processed: int
@@ -415,6 +435,7 @@ def measure(
         c_client_rate=c_client_rate,
         c_client_received=c_client_received,
         flow_rate=run.rate,
+        flow_rate_from_first=run.rate_from_first,
         intake_rate=run.intake_rate,
         flow_processed=run.processed,
         publish_to_receive_p50_ms=quantiles[49],
@@ -478,6 +499,7 @@ def main() -> None:
             f"{r.cpu_percent[name]:.0f}" if name in r.cpu_percent else "-"
             for name in ("dataflow", "intake", "broker")
         )
+        from_first = f" ({r.flow_rate_from_first:,.0f} from the first)" if r.mode == "drain" else ""
         latency = (
             f"{r.publish_to_receive_p50_ms:.0f} / {r.publish_to_receive_p99_ms:.0f}"
             if r.mode == "live"
@@ -485,7 +507,7 @@ def main() -> None:
         )
         print(
             f"| {r.qos} | {r.mode} | {c_client} | {r.bare_rate:,.0f} ({r.bare_received:,} recv) | "
-            f"{r.flow_rate:,.0f} | {flow_to_c} | {r.flow_rate / r.bare_rate:.2f} | "
+            f"{r.flow_rate:,.0f}{from_first} | {flow_to_c} | {r.flow_rate / r.bare_rate:.2f} | "
             f"{r.flow_processed:,} | {r.intake_rate:,.0f} | "
             f"{latency} | {r.receive_to_stored_p50_ms:.0f} / {r.receive_to_stored_p99_ms:.0f} | "
             f"{r.peak_rss_mib:.0f} | {cpu} |"
