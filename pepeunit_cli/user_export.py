@@ -33,8 +33,7 @@ def _stores(settings: Settings) -> Iterator[tuple[Session, Client]]:
     from pepeunit_core.backup.clickhouse_tables import open_clickhouse
     from pepeunit_core.db.engine import make_engine, make_session_factory
 
-    database_file = settings.data_dir / "pepeunit.sqlite"
-    if not settings.sqlalchemy_database_url and not database_file.exists():
+    if not settings.sqlalchemy_database_url and not settings.default_sqlite_path.exists():
         # checked first: opening the stores would create the data dir and empty databases
         _fail(
             f"no instance in {settings.data_dir} (PU_DATA_DIR): it holds no pepeunit.sqlite; "

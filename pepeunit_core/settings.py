@@ -283,7 +283,12 @@ class Settings(BaseSettings):
     def resolved_sqlalchemy_url(self) -> str:
         if self.sqlalchemy_database_url:
             return self.sqlalchemy_database_url
-        return f"sqlite:///{(self.data_dir / 'pepeunit.sqlite').resolve()}"
+        return f"sqlite:///{self.default_sqlite_path.resolve()}"
+
+    @property
+    def default_sqlite_path(self) -> Path:
+        """The SQLite database of the data dir, used unless PU_SQLALCHEMY_DATABASE_URL is set."""
+        return self.data_dir / "pepeunit.sqlite"
 
     @cached_property
     def resolved_clickhouse_url(self) -> str:
