@@ -48,7 +48,6 @@ from sqlalchemy.orm import Session
 from control_plane.app import create_app
 from control_plane.security import make_backend_token, make_unit_token, make_user_token
 from control_plane.services.users.permissions import ensure_permission
-from pepeunit_core.clickhouse.schema import apply_clickhouse_migrations
 from pepeunit_core.db.engine import make_engine
 from pepeunit_core.db.enums import (
     PermissionEntity,
@@ -73,7 +72,7 @@ from pepeunit_core.db.models import (
 from pepeunit_core.settings import Settings
 from tests.control_plane_registry.git_sources import UnitRepository
 from tests.pepeunit_core.builders import add_node, add_repo, add_unit, add_user, short_name
-from tests.services.clickhouse import TEST_DATABASE_PREFIX, chdb_dsn
+from tests.services.clickhouse import migrated_chdb_database
 
 from .conftest import (
     API,
@@ -163,21 +162,6 @@ def empty_database(url: str) -> None:
         engine.dispose()
 
 
-@contextmanager
-def clickhouse_database(clickhouse_client: Client, clickhouse_path: Path) -> Iterator[str]:
-    """A chdb database of its own (migrated) for one module and backend; yields its DSN."""
-    name = f"{TEST_DATABASE_PREFIX}{uuid4().hex[:12]}"
-    clickhouse_client.command(f"CREATE DATABASE {name}")
-    dsn = chdb_dsn(clickhouse_path, name)
-    client = clickhouse_connect.get_client(dsn=dsn)
-    try:
-        apply_clickhouse_migrations(client)
-        yield dsn
-    finally:
-        client.close()
-        clickhouse_client.command(f"DROP DATABASE IF EXISTS {name} SYNC")
-
-
 class RecordingPublisher:
     """Stands in for the MQTT broker: what the API publishes, in order."""
 
@@ -200,9 +184,9 @@ def build_world(request: pytest.FixtureRequest, root: Path) -> Iterator[World]:
     empty_database(database_url)
     (root / "source").mkdir()
     source = UnitRepository(root / "source")
-    with clickhouse_database(
+    with migrated_chdb_database(
         request.getfixturevalue("clickhouse_client"), request.getfixturevalue("clickhouse_path")
-    ) as dsn:
+    ) as (_, dsn):
         settings = make_settings(
             database_url,
             save_repo_path=root / "repos",
